@@ -1,0 +1,157 @@
+/*
+ * mbz.h - public API of libmbz, the mbzip compression library.
+ *
+ * mbzip codes bytes with a range coder driven by per-byte probabilities from an
+ * entropy model (MEGABYTE, a multiscale transformer, computed in integer arithmetic
+ * so that every machine reproduces every probability exactly).
+ *
+ * The library works on streams through two callbacks, so the same code serves
+ * files, pipes and in-memory buffers, with memory bounded by the block size and the
+ * thread count, never by the input size.
+ *
+ * Every function that can fail returns an mbz_status (0 = MBZ_OK) and, when given an
+ * mbz_error, fills it with a one-line human-readable message.
+ */
+#ifndef MBZ_H
+#define MBZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MBZ_VERSION_MAJOR 0
+#define MBZ_VERSION_MINOR 1
+#define MBZ_VERSION_PATCH 0
+#define MBZ_VERSION_STRING "0.1.0"
+
+/* File suffix used by the command-line tool. */
+#define MBZ_SUFFIX ".mbz"
+
+typedef enum {
+    MBZ_OK = 0,
+    MBZ_ERR_IO,            /* the read or write callback failed (errno kept in mbz_error) */
+    MBZ_ERR_NOMEM,         /* allocation failed */
+    MBZ_ERR_PARAM,         /* invalid argument (level, threads, ...) */
+    MBZ_ERR_BAD_MAGIC,     /* not an mbzip stream */
+    MBZ_ERR_VERSION,       /* frame or model version this build does not support */
+    MBZ_ERR_TRUNCATED,     /* input ended inside a frame */
+    MBZ_ERR_CORRUPT,       /* a header or payload is malformed */
+    MBZ_ERR_CHECKSUM,      /* decoded data does not match its checksum */
+    MBZ_ERR_LIMIT,         /* a declared size is beyond what this build accepts */
+    MBZ_ERR_MODEL_UNKNOWN, /* the frame needs a model that is not available */
+    MBZ_ERR_MODEL_INVALID, /* a model file is malformed or unsupported */
+    MBZ_ERR_CANCELLED,     /* *opts->cancel became non-zero */
+    MBZ_ERR_INTERNAL       /* a bug: please report */
+} mbz_status;
+
+/* Error detail: a code and a one-line message (no trailing newline). */
+typedef struct {
+    int code;       /* an mbz_status */
+    int sys_errno;  /* errno for MBZ_ERR_IO, else 0 */
+    char msg[256];
+} mbz_error;
+
+/* A short static description of a status code. */
+const char *mbz_strerror(int code);
+
+/* ------------------------------------------------------------------ models */
+
+/*
+ * An entropy model. The library has built-in models (the default MEGABYTE model and
+ * a small adaptive order-2 model used by the fastest level); more can be loaded from
+ * model files written by mbtrain. A model is immutable once loaded and may be shared
+ * by any number of threads and streams.
+ */
+typedef struct mbz_model mbz_model;
+
+/* Load a model file (format: doc/model-format.md). Validates everything before use. */
+int mbz_model_load_file(const char *path, mbz_model **out, mbz_error *err);
+/* Same, from memory. The bytes are copied. */
+int mbz_model_load_memory(const void *data, size_t size, mbz_model **out, mbz_error *err);
+void mbz_model_free(mbz_model *m);
+
+/* The model compiled into the library (the trained default). Never NULL, never freed. */
+const mbz_model *mbz_model_default(void);
+/* The small adaptive context model (no weights); used by level 1 and by tests. */
+const mbz_model *mbz_model_order2(void);
+
+/* xxh64 of the model file's bytes; frames record it. */
+uint64_t mbz_model_fingerprint(const mbz_model *m);
+/* A short description, e.g. "megabyte P=8 DG=256x4 DL=128x2 ctx=8192". */
+const char *mbz_model_describe(const mbz_model *m);
+
+/* ------------------------------------------------------------------ streams */
+
+/* Read up to n bytes into buf. Return the count (0 only at end of input), or -1 on
+ * error with errno set. */
+typedef long long (*mbz_read_fn)(void *user, void *buf, size_t n);
+/* Write exactly n bytes. Return 0, or -1 on error with errno set. */
+typedef int (*mbz_write_fn)(void *user, const void *buf, size_t n);
+/* Called from the calling thread after each block with running byte counts. */
+typedef void (*mbz_progress_fn)(void *user, uint64_t bytes_in, uint64_t bytes_out);
+
+#define MBZ_LEVEL_MIN 1
+#define MBZ_LEVEL_MAX 9
+#define MBZ_LEVEL_DEFAULT 6
+
+typedef struct {
+    int level;                 /* MBZ_LEVEL_MIN..MBZ_LEVEL_MAX; 0 = default */
+    int threads;               /* worker threads; 0 = number of online CPUs */
+    const mbz_model *model;    /* compression: model to use; NULL = per level */
+    /* decompression: models to look up by fingerprint, besides the built-in ones */
+    const mbz_model *const *models;
+    size_t n_models;
+    mbz_progress_fn progress;  /* may be NULL */
+    void *progress_user;
+    volatile int *cancel;      /* may be NULL; when it becomes non-zero, work stops with MBZ_ERR_CANCELLED */
+} mbz_options;
+
+/* Fill with defaults (level 6, all CPUs, models per level). */
+void mbz_options_init(mbz_options *o);
+
+/* Statistics of one compress/decompress/scan call. */
+typedef struct {
+    uint64_t bytes_in;          /* bytes read from the read callback */
+    uint64_t bytes_out;         /* bytes given to the write callback */
+    uint64_t content_size;      /* uncompressed bytes */
+    uint64_t frame_bytes;       /* compressed bytes */
+    uint64_t frames;
+    uint64_t blocks;
+    uint64_t blocks_stored;     /* stored (raw) or run-length blocks */
+    uint64_t ideal_bits_q16;    /* modelled blocks: sum of -log2 p, in 1/65536 bit (integer log2) */
+    uint64_t modelled_bytes;    /* bytes in modelled blocks */
+    uint64_t modelled_payload;  /* payload bytes of modelled blocks */
+    uint64_t fingerprint;       /* model fingerprint of the last frame */
+    int level;                  /* level of the last frame */
+} mbz_stats;
+
+/* Compress everything `rd` yields into one frame written through `wr`. */
+int mbz_compress_stream(const mbz_options *o, mbz_read_fn rd, void *rd_user,
+                        mbz_write_fn wr, void *wr_user, mbz_stats *st, mbz_error *err);
+
+/* Decompress one or more concatenated frames. `wr` may be NULL to only verify (-t).
+ * An empty input is an error (MBZ_ERR_TRUNCATED); trailing garbage after a frame is
+ * an error (MBZ_ERR_BAD_MAGIC). */
+int mbz_decompress_stream(const mbz_options *o, mbz_read_fn rd, void *rd_user,
+                          mbz_write_fn wr, void *wr_user, mbz_stats *st, mbz_error *err);
+
+/* Walk the frames' headers (for -l) without decoding payloads; checks header
+ * checksums and structure. Fills st (content_size, frame_bytes, frames, blocks, ...). */
+int mbz_scan_stream(mbz_read_fn rd, void *rd_user, mbz_stats *st, mbz_error *err);
+
+/* In-memory convenience wrappers. *dst is malloc'ed; free() it. */
+int mbz_compress_buffer(const mbz_options *o, const void *src, size_t n,
+                        void **dst, size_t *dst_n, mbz_stats *st, mbz_error *err);
+int mbz_decompress_buffer(const mbz_options *o, const void *src, size_t n,
+                          void **dst, size_t *dst_n, mbz_stats *st, mbz_error *err);
+
+/* True (1) if the 4 bytes at p start an mbzip frame. */
+int mbz_is_frame(const void *p, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MBZ_H */

@@ -1,0 +1,99 @@
+/*
+ * modelfile.h - the MEGABYTE model: hyperparameters, tensor layout and the model file
+ * (doc/model-format.md). This is the ONE definition shared by the trainer (mbtrain,
+ * which writes model files) and the integer inference engine (which reads them).
+ */
+#ifndef MBZ_MODELFILE_H
+#define MBZ_MODELFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MBZM_MAGIC "MBZMODEL"      /* 8 bytes, no NUL */
+#define MBZM_VERSION 1
+#define MBZM_ALIGN 64              /* tensor data offsets are multiples of this */
+#define MBZM_NAME_LEN 32           /* tensor names, NUL-padded */
+#define MBZM_MAX_TENSORS 4096
+
+/* Option bits (hparams.options). Version-1 engines accept only those they implement
+ * (MBZM_OPTIONS_SUPPORTED); a file with any other bit set is refused, clearly. */
+#define MBZM_OPT_CROSS_PATCH   (1u << 0) /* local attention also sees last r positions of previous patch */
+#define MBZM_OPT_CONV_ENCODER  (1u << 1) /* causal conv (3,5,7) over byte embeddings before patching */
+#define MBZM_OPT_STRIDED       (1u << 2) /* two passes offset by P/2 (highest level) */
+
+/* Fixed-point conventions of the integer engine (doc/model-format.md, "Arithmetic"). */
+#define MBZM_RES_SHIFT 12          /* residual stream: int32, real = r / 2^12 */
+#define MBZM_RES_CLAMP (1 << 24)   /* residual values are saturated to [-2^24, 2^24] */
+#define MBZM_NORM_ONE 1024         /* RMSNorm output: int16, real = y / 1024 */
+#define MBZM_ACT_CLAMP 8191        /* int16 activations (norm out, v, attn out, MLP hidden) in [-8191, 8191] */
+#define MBZM_QK_CLAMP 2047         /* q and k in [-2047, 2047] */
+#define MBZM_LOGIT_CLAMP (1 << 20) /* head output (log2 units, Q8) saturated to [-2^20, 2^20] */
+#define MBZM_MAX_DIN 2048          /* longest dot product (bounds int32 accumulation) */
+#define MBZM_MAX_HEAD_DIM 256
+
+/* Hyperparameters, stored as 16 little-endian u32 after the file header. */
+typedef struct {
+    uint32_t patch;        /* P: bytes per patch (8 for text) */
+    uint32_t d_emb;        /* D_E: global byte-embedding width; D_G = P * D_E */
+    uint32_t g_layers;     /* global transformer depth */
+    uint32_t g_heads;      /* global attention heads (D_G % g_heads == 0) */
+    uint32_t g_ff;         /* global MLP hidden width */
+    uint32_t l_dim;        /* D_L: local transformer width */
+    uint32_t l_layers;
+    uint32_t l_heads;
+    uint32_t l_ff;
+    uint32_t ctx_patches;  /* K: global attention window in patches; context C = K * P bytes */
+    uint32_t options;      /* MBZM_OPT_* */
+    uint32_t cross_r;      /* r for MBZM_OPT_CROSS_PATCH (0 otherwise) */
+    uint32_t reserved[4];  /* must be 0 */
+} mbzm_hparams;
+
+#define MBZM_N_HPARAMS 16
+
+enum { MBZM_I8 = 1, MBZM_I16 = 2, MBZM_I32 = 3 };
+
+/* One named tensor: at most 2 dimensions, row-major, dims[0] = rows. */
+typedef struct {
+    char name[MBZM_NAME_LEN];
+    uint32_t dtype;        /* MBZM_I8 / MBZM_I16 / MBZM_I32 */
+    uint32_t rows, cols;   /* a vector has rows = 1 */
+    const void *data;      /* little-endian values */
+} mbzm_tensor;
+
+/* A parsed file: hparams and a tensor table pointing into the file's bytes. */
+typedef struct {
+    mbzm_hparams hp;
+    uint32_t n_tensors;
+    mbzm_tensor *tensors;  /* n_tensors entries; data points into `bytes` */
+    uint8_t *bytes;        /* owned copy of the file (aligned to MBZM_ALIGN) */
+    size_t size;
+    uint64_t fingerprint;  /* xxh64(file bytes, seed 0) */
+} mbzm_file;
+
+/* Parse and validate structure: magic, version, sizes, offsets, alignment, names, the
+ * trailing checksum, hparams bounds and that every tensor the architecture needs is
+ * present with the right dtype and shape (mbzm_expected_shape). Value bounds are
+ * checked by the engine that uses them. On error returns an mbz_status and writes a
+ * one-line message into err (if non-NULL). */
+int mbzm_parse(const void *data, size_t size, mbzm_file *out, char *err, size_t errlen);
+void mbzm_free(mbzm_file *f);
+const mbzm_tensor *mbzm_find(const mbzm_file *f, const char *name);
+
+/* Check hparams against the architecture's limits (divisibility, bounds). */
+int mbzm_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen);
+
+/* The list of tensors the architecture needs for hp, in file order: calls fn for each
+ * (name, dtype, rows, cols). Returns the count. Shared by writer, parser and trainer. */
+typedef void (*mbzm_tensor_fn)(void *user, const char *name, uint32_t dtype,
+                               uint32_t rows, uint32_t cols);
+int mbzm_for_each_tensor(const mbzm_hparams *hp, mbzm_tensor_fn fn, void *user);
+
+/* Serialise hparams + tensors (in the order given) into a malloc'ed buffer
+ * (doc/model-format.md). Returns an mbz_status. */
+int mbzm_write_buffer(const mbzm_hparams *hp, const mbzm_tensor *t, uint32_t n,
+                      uint8_t **out, size_t *out_size);
+/* Same, to a file, atomically (temporary name + rename). */
+int mbzm_write_file(const char *path, const mbzm_hparams *hp, const mbzm_tensor *t,
+                    uint32_t n, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * predictor.h - the interface between an entropy model and the coder (internal).
+ *
+ * The ONLY thing that crosses from a model to the coder is a frequency table per
+ * byte: MBZ_SYMBOLS uint16 entries, each >= 1, summing to exactly MBZ_FREQ_TOTAL.
+ * (ARCHITECTURE.md §3.) Every table must be a pure function of the model and of the
+ * bytes of the current block before the byte being coded; blocks are independent.
+ *
+ * Compression knows the whole block and scores it teacher-forced (`score`), in
+ * chunks the model chooses. Decompression asks for one table at a time (`predict`),
+ * or for one table for each of several blocks at once (`predict_batch`), which
+ * lets a model share its weights across blocks. All three must produce identical
+ * tables for identical histories.
+ */
+#ifndef MBZ_PREDICTOR_H
+#define MBZ_PREDICTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MBZ_SYMBOLS 256
+#define MBZ_FREQ_BITS 16
+#define MBZ_FREQ_TOTAL (1u << MBZ_FREQ_BITS)
+
+typedef struct mbz_predictor mbz_predictor; /* per-block state, defined by each model */
+
+typedef struct mbz_predictor_ops {
+    const char *name;
+    /* Create the state for coding one block of `block_len` bytes. Returns an mbz_status. */
+    int (*create)(const void *impl, size_t block_len, mbz_predictor **out);
+    /* Teacher-forced: fill freq[(i)*256 .. ] for the bytes at positions pos .. pos+n-1 of
+     * the block `data` (all `len` bytes available). Calls come with pos = 0, then each
+     * call's pos is the previous pos + n. */
+    int (*score)(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos, size_t n,
+                 uint16_t *freq);
+    /* Step: the table for data[pos], given data[0 .. pos-1]. Calls come with
+     * pos = 0, 1, 2, ... */
+    int (*predict)(mbz_predictor *p, const uint8_t *data, size_t pos, uint16_t *freq);
+    /* Optional (may be NULL): predict for nb blocks at once: for each b, the table for
+     * data[b][pos[b]] into freq + b*256. The predictors all come from the same model. */
+    int (*predict_batch)(mbz_predictor **p, const uint8_t *const *data, const size_t *pos,
+                         int nb, uint16_t *freq);
+    void (*destroy)(mbz_predictor *p);
+    /* Preferred n for score() (the caller may use less at the end of a block). */
+    size_t score_chunk;
+} mbz_predictor_ops;
+
+/* The library-internal view of a model (the public type is opaque). */
+struct mbz_model {
+    uint64_t fingerprint;
+    const mbz_predictor_ops *ops;
+    void *impl;                 /* model-specific (weights, ...) */
+    void (*free_impl)(void *impl);
+    char describe[128];
+};
+
+/* Build a flat frequency table from counts (used by simple models and tests):
+ * freq[i] >= 1, sum == MBZ_FREQ_TOTAL, deterministic. */
+void mbz_freq_from_counts(const uint32_t *counts, uint16_t *freq);
+
+#endif
