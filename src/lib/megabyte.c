@@ -1,0 +1,775 @@
+/*
+ * megabyte.c - integer MEGABYTE inference (doc/model-format.md).
+ *
+ * Everything here is integer arithmetic; the matrix products go through the kernel
+ * dispatch table (kernels.h), whose implementations are bit-identical. The model
+ * object is read-only after creation; all mutable state lives in the predictor
+ * (one per block), so blocks can run on different threads.
+ *
+ * Global model. Patch k's input is patch k-1's bytes (a pad patch for k = 0). Its
+ * attention keys/values are kept per layer in a ring of R patches (R >= ctx + GB - 1,
+ * or all the block's patches if fewer), so that teacher-forced scoring can process GB
+ * patches at once with a band-causal window that reaches back into earlier chunks.
+ * K is stored by rows (slot x D_G) and V transposed (D_G x slot), so both attention
+ * products are plain "X times W-transposed" kernels:
+ *     scores = Q_h . K_h^T             (mm_w16)
+ *     out    = E . V_h  with E = 256*Eh + El, Eh, El < 2^8+1
+ * (the softmax numerators e <= 65536 do not fit int16, so they are split; chunks of
+ * at most 1024 keys keep each int32 partial sum below 256*8191*1024 < 2^31, and the
+ * chunk sums are added in int64).
+ *
+ * Local model. Each position's input is W_GL . slice_p(gout_k) + E_L[prev] + pos_L[p];
+ * the local layers are causal over the positions of one patch. Scoring runs all
+ * positions of GB patches at once; step prediction keeps the q/k/v rows of the
+ * earlier positions of the current patch.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "mbz.h"
+#include "megabyte.h"
+#include "modelfile.h"
+#include "predictor.h"
+#include "qmath.h"
+
+#define RES_MAX (1 << 24)
+#define KEY_CHUNK 1024      /* keys per int32 partial sum of E.V (see above) */
+#define SCORE_CHUNK 16384   /* preferred score() chunk, bytes */
+
+typedef struct {
+    size_t O, I;
+    const int8_t *w;        /* O x I, points into the file image */
+    int32_t *b, *m, *s;     /* O each, native byte order */
+} linear;
+
+typedef struct {
+    linear qkv, o, up, down;
+    int32_t att_m, att_s;
+    int32_t *alibi;         /* heads */
+} layer;
+
+typedef struct {
+    mbzm_file f;
+    size_t P, DE, DG, DL, GH, GHD, LH, LHD, GFF, LFF, CTX, NGL, NLL;
+    size_t GB;              /* patches per global sub-batch in score() */
+    int32_t *gemb, *gpad, *lemb, *lpos;
+    layer *gl, *ll;
+    linear glin, head;
+    int32_t *i32pool;       /* all decoded int32 vectors */
+} mb_model;
+
+/* Scratch buffers, sized for GR global rows and LR local rows. */
+typedef struct {
+    size_t GR, LR;
+    /* global */
+    int32_t *gh, *gacc, *scores, *yh, *yl;
+    int16_t *ga, *gqkv, *gatt, *ghid, *gout, *Eh, *El;
+    int64_t *acc64, *S;
+    /* local */
+    int32_t *lu, *lacc, *logits;
+    int16_t *la, *lqkvb, *latt, *lhid, *lslice;
+} scratch;
+
+struct mbz_predictor {
+    const mb_model *M;
+    const mbz_kernels *K;
+    size_t block_len;
+    size_t R;               /* ring size, patches */
+    int16_t *gK;            /* NGL x R x DG */
+    int16_t *gVt;           /* NGL x DG x R */
+    size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
+    int16_t *last_gout;     /* DG: global output of patch g_done-1 */
+    int16_t *lkv;           /* NLL x P x 3DL: local q/k/v rows of the current patch */
+    scratch sc;
+};
+
+/* ------------------------------------------------------------------ errors */
+
+static int set_err(mbz_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_err(mbz_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->code = code;
+        err->sys_errno = 0;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+static int32_t le32(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                     (uint32_t)p[3] << 24);
+}
+
+typedef struct {
+    const mbzm_file *f;
+    int32_t *pool;
+    size_t used, cap;
+    mbz_error *err;
+    int rc;
+} loader;
+
+static const mbzm_tensor *need(loader *ld, const char *name)
+{
+    const mbzm_tensor *t = mbzm_find(ld->f, name);
+    if (!t && ld->rc == MBZ_OK)
+        ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID, "model: tensor '%s' missing", name);
+    return t;
+}
+
+/* Decode an int32 tensor into the pool, checking lo <= v <= hi. */
+static int32_t *load_i32(loader *ld, const char *name, int64_t lo, int64_t hi)
+{
+    const mbzm_tensor *t = need(ld, name);
+    if (!t || ld->rc != MBZ_OK)
+        return NULL;
+    size_t n = (size_t)t->rows * t->cols;
+    if (ld->used + n > ld->cap) {
+        ld->rc = set_err(ld->err, MBZ_ERR_INTERNAL, "model: int32 pool overflow");
+        return NULL;
+    }
+    int32_t *dst = ld->pool + ld->used;
+    const uint8_t *src = t->data;
+    for (size_t i = 0; i < n; i++) {
+        int32_t v = le32(src + 4 * i);
+        if (v < lo || v > hi) {
+            ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID,
+                             "model: tensor '%s' element %zu = %d outside [%lld, %lld]", name, i, v,
+                             (long long)lo, (long long)hi);
+            return NULL;
+        }
+        dst[i] = v;
+    }
+    ld->used += n;
+    return dst;
+}
+
+static void load_linear(loader *ld, const char *prefix, linear *L)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s.w", prefix);
+    const mbzm_tensor *t = need(ld, name);
+    if (!t || ld->rc != MBZ_OK)
+        return;
+    L->O = t->rows;
+    L->I = t->cols;
+    L->w = t->data;
+    for (size_t i = 0; i < L->O * L->I; i++)
+        if (L->w[i] == -128) {
+            ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID,
+                             "model: tensor '%s' holds the int8 weight -128", name);
+            return;
+        }
+    snprintf(name, sizeof name, "%s.b", prefix);
+    L->b = load_i32(ld, name, INT32_MIN, INT32_MAX);
+    snprintf(name, sizeof name, "%s.m", prefix);
+    L->m = load_i32(ld, name, 0, INT32_MAX);
+    snprintf(name, sizeof name, "%s.s", prefix);
+    L->s = load_i32(ld, name, 1, 62);
+}
+
+static void load_layer(loader *ld, char pfx, size_t i, size_t heads, layer *Ly)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%c.%zu.qkv", pfx, i);
+    load_linear(ld, name, &Ly->qkv);
+    snprintf(name, sizeof name, "%c.%zu.att", pfx, i);
+    const mbzm_tensor *t = need(ld, name);
+    if (t && ld->rc == MBZ_OK) {
+        const uint8_t *d = t->data;
+        Ly->att_m = le32(d);
+        Ly->att_s = le32(d + 4);
+        if (Ly->att_m < 0 || Ly->att_s < 1 || Ly->att_s > 62) {
+            ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID,
+                             "model: tensor '%s': attention multiplier %d or shift %d out of range",
+                             name, Ly->att_m, Ly->att_s);
+            return;
+        }
+        if (ld->used + heads > ld->cap) {
+            ld->rc = set_err(ld->err, MBZ_ERR_INTERNAL, "model: int32 pool overflow");
+            return;
+        }
+        Ly->alibi = ld->pool + ld->used;
+        ld->used += heads;
+        for (size_t h = 0; h < heads; h++) {
+            Ly->alibi[h] = le32(d + 8 + 4 * h);
+            if (Ly->alibi[h] < 0) {
+                ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID,
+                                 "model: tensor '%s': negative ALiBi slope %d", name, Ly->alibi[h]);
+                return;
+            }
+        }
+    }
+    snprintf(name, sizeof name, "%c.%zu.o", pfx, i);
+    load_linear(ld, name, &Ly->o);
+    snprintf(name, sizeof name, "%c.%zu.up", pfx, i);
+    load_linear(ld, name, &Ly->up);
+    snprintf(name, sizeof name, "%c.%zu.down", pfx, i);
+    load_linear(ld, name, &Ly->down);
+}
+
+static void mb_model_free(void *impl)
+{
+    mb_model *M = impl;
+    if (!M)
+        return;
+    free(M->gl);
+    free(M->ll);
+    free(M->i32pool);
+    mbzm_free(&M->f);
+    free(M);
+}
+
+static const mbz_predictor_ops mb_ops;
+
+static void count_i32(void *user, const char *name, uint32_t dtype, uint32_t rows, uint32_t cols)
+{
+    (void)name;
+    if (dtype == MBZM_I32)
+        *(size_t *)user += (size_t)rows * cols;
+}
+
+int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_error *err)
+{
+    char msg[256];
+    *out = NULL;
+    mb_model *M = calloc(1, sizeof *M);
+    if (!M)
+        return set_err(err, MBZ_ERR_NOMEM, "out of memory loading model");
+    int rc = mbzm_parse(data, size, &M->f, msg, sizeof msg);
+    if (rc != MBZ_OK) {
+        free(M);
+        return set_err(err, rc, "%s", msg);
+    }
+    const mbzm_hparams *hp = &M->f.hp;
+    static const struct { uint32_t bit; const char *name; } opts[] = {
+        {MBZM_OPT_CROSS_PATCH, "cross-patch local attention"},
+        {MBZM_OPT_CONV_ENCODER, "convolutional patch encoder"},
+        {MBZM_OPT_STRIDED, "strided inference"},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (hp->options & opts[i].bit) {
+            rc = set_err(err, MBZ_ERR_MODEL_INVALID,
+                         "model uses option %s, not supported by this version", opts[i].name);
+            mb_model_free(M);
+            return rc;
+        }
+    M->P = hp->patch;
+    M->DE = hp->d_emb;
+    M->DG = M->P * M->DE;
+    M->DL = hp->l_dim;
+    M->GH = hp->g_heads;
+    M->GHD = M->DG / M->GH;
+    M->LH = hp->l_heads;
+    M->LHD = M->DL / M->LH;
+    M->GFF = hp->g_ff;
+    M->LFF = hp->l_ff;
+    M->CTX = hp->ctx_patches;
+    M->NGL = hp->g_layers;
+    M->NLL = hp->l_layers;
+    M->GB = M->P <= 16 ? 64 : 1024 / M->P;
+
+    size_t n32 = 0;
+    mbzm_for_each_tensor(hp, count_i32, &n32);
+    M->i32pool = malloc((n32 ? n32 : 1) * sizeof(int32_t));
+    M->gl = calloc(M->NGL ? M->NGL : 1, sizeof(layer));
+    M->ll = calloc(M->NLL ? M->NLL : 1, sizeof(layer));
+    if (!M->i32pool || !M->gl || !M->ll) {
+        mb_model_free(M);
+        return set_err(err, MBZ_ERR_NOMEM, "out of memory loading model");
+    }
+    loader ld = {&M->f, M->i32pool, 0, n32, err, MBZ_OK};
+    M->gemb = load_i32(&ld, "g.emb", -RES_MAX, RES_MAX);
+    M->gpad = load_i32(&ld, "g.pad", -RES_MAX, RES_MAX);
+    for (size_t i = 0; i < M->NGL; i++)
+        load_layer(&ld, 'g', i, M->GH, &M->gl[i]);
+    load_linear(&ld, "gl", &M->glin);
+    M->lemb = load_i32(&ld, "l.emb", -RES_MAX, RES_MAX);
+    M->lpos = load_i32(&ld, "l.pos", -RES_MAX, RES_MAX);
+    for (size_t i = 0; i < M->NLL; i++)
+        load_layer(&ld, 'l', i, M->LH, &M->ll[i]);
+    load_linear(&ld, "head", &M->head);
+    if (ld.rc != MBZ_OK) {
+        mb_model_free(M);
+        return ld.rc;
+    }
+
+    mbz_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        mb_model_free(M);
+        return set_err(err, MBZ_ERR_NOMEM, "out of memory loading model");
+    }
+    m->fingerprint = M->f.fingerprint;
+    m->ops = &mb_ops;
+    m->impl = M;
+    m->free_impl = mb_model_free;
+    snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu", M->P,
+             M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P);
+    *out = m;
+    return MBZ_OK;
+}
+
+/* ------------------------------------------------------------------ scratch */
+
+static void scratch_free(scratch *s)
+{
+    void *v[] = {s->gh, s->gacc, s->scores, s->yh, s->yl, s->ga, s->gqkv, s->gatt, s->ghid,
+                 s->gout, s->Eh, s->El, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
+                 s->lqkvb, s->latt, s->lhid, s->lslice};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        free(v[i]);
+    memset(s, 0, sizeof *s);
+}
+
+static size_t max3(size_t a, size_t b, size_t c)
+{
+    size_t m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
+static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, size_t LR)
+{
+    memset(s, 0, sizeof *s);
+    s->GR = GR;
+    s->LR = LR;
+#define A(p, n) ((p) = calloc((n) + 1, sizeof *(p))) == NULL
+    if (A(s->gh, GR * M->DG) || A(s->gacc, GR * max3(3 * M->DG, M->GFF, 1)) ||
+        A(s->scores, GR * R) || A(s->yh, GR * M->GHD) || A(s->yl, GR * M->GHD) ||
+        A(s->ga, GR * M->DG) || A(s->gqkv, GR * 3 * M->DG) || A(s->gatt, GR * M->DG) ||
+        A(s->ghid, GR * M->GFF) || A(s->gout, (GR + 1) * M->DG) || A(s->Eh, GR * R) ||
+        A(s->El, GR * R) || A(s->acc64, GR * M->GHD) || A(s->S, GR) || A(s->lu, LR * M->DL) ||
+        A(s->lacc, LR * max3(3 * M->DL, M->LFF, 256)) || A(s->logits, LR * 256) ||
+        A(s->la, LR * M->DL) || A(s->lqkvb, LR * 3 * M->DL) || A(s->latt, LR * M->DL) ||
+        A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE)) {
+        scratch_free(s);
+        return MBZ_ERR_NOMEM;
+    }
+#undef A
+    return MBZ_OK;
+}
+
+/* ------------------------------------------------------------------ common pieces */
+
+/* acc = X . W^T for N rows (stride ldx). */
+static void lin_acc(const mbz_kernels *K, const linear *L, const int16_t *X, size_t ldx, size_t N,
+                    int32_t *acc)
+{
+    K->mm_w8(X, ldx, N, L->w, L->I, L->O, L->I, acc, L->O);
+}
+
+/* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
+static void lin_residual(const mbz_kernels *K, const linear *L, const int16_t *X, size_t N,
+                         int32_t *acc, int32_t *h)
+{
+    lin_acc(K, L, X, L->I, N, acc);
+    for (size_t n = 0; n < N; n++) {
+        int32_t *a = acc + n * L->O;
+        mbz_requant32(a, L->b, L->m, L->s, L->O, -RES_MAX, RES_MAX, a);
+        for (size_t o = 0; o < L->O; o++)
+            h[n * L->O + o] = mbz_res_add(h[n * L->O + o], a[o]);
+    }
+}
+
+/* q/k/v projection: out rows of 3D (q, k clamped to +-2047, v to +-8191). */
+static void lin_qkv(const mbz_kernels *K, const linear *L, const int16_t *X, size_t N,
+                    int32_t *acc, int16_t *out)
+{
+    size_t D = L->I;
+    lin_acc(K, L, X, D, N, acc);
+    for (size_t n = 0; n < N; n++) {
+        const int32_t *a = acc + n * 3 * D;
+        int16_t *y = out + n * 3 * D;
+        mbz_requant16(a, L->b, L->m, L->s, 2 * D, -MBZM_QK_CLAMP, MBZM_QK_CLAMP, 0, y);
+        mbz_requant16(a + 2 * D, L->b + 2 * D, L->m + 2 * D, L->s + 2 * D, D, -MBZM_ACT_CLAMP,
+                      MBZM_ACT_CLAMP, 0, y + 2 * D);
+    }
+}
+
+/* h += down(relu(up(rmsnorm(h)))) */
+static void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t N, size_t D,
+                int16_t *a, int16_t *hid, int32_t *acc)
+{
+    for (size_t n = 0; n < N; n++)
+        mbz_rmsnorm(h + n * D, D, a + n * D);
+    lin_acc(K, &Ly->up, a, D, N, acc);
+    size_t F = Ly->up.O;
+    for (size_t n = 0; n < N; n++)
+        mbz_requant16(acc + n * F, Ly->up.b, Ly->up.m, Ly->up.s, F, -MBZM_ACT_CLAMP,
+                      MBZM_ACT_CLAMP, 1, hid + n * F);
+    lin_residual(K, &Ly->down, hid, N, acc, h);
+}
+
+/* ------------------------------------------------------------------ global model */
+
+/* Run global layers for `cnt` consecutive patches k0.. of predictor st, whose inputs are
+ * in h (cnt x DG, int32), and write their outputs (rmsnorm, int16) to gout.
+ * Requires st->g_done == k0 and cnt <= st->sc.GR and cnt <= M->GB. */
+static void global_forward(mbz_predictor *st, scratch *sc, size_t k0, size_t cnt, int32_t *h,
+                           int16_t *gout)
+{
+    const mb_model *M = st->M;
+    const mbz_kernels *K = st->K;
+    const size_t DG = M->DG, d = M->GHD, R = st->R, CTX = M->CTX;
+    size_t jlo = k0 + 1 > CTX ? k0 + 1 - CTX : 0;
+    size_t jhi = k0 + cnt - 1;            /* union window of keys: [jlo, jhi] */
+    size_t W = jhi - jlo + 1;             /* <= CTX + cnt - 1 <= R */
+    size_t s0 = jlo % R;                  /* ring slot of key jlo */
+    size_t seg1 = W < R - s0 ? W : R - s0; /* keys in [s0, R), then the rest from slot 0 */
+
+    for (size_t l = 0; l < M->NGL; l++) {
+        const layer *Ly = &M->gl[l];
+        int16_t *Kc = st->gK + l * R * DG;
+        int16_t *Vt = st->gVt + l * DG * R;
+
+        for (size_t n = 0; n < cnt; n++)
+            mbz_rmsnorm(h + n * DG, DG, sc->ga + n * DG);
+        lin_qkv(K, &Ly->qkv, sc->ga, cnt, sc->gacc, sc->gqkv);
+        for (size_t n = 0; n < cnt; n++) {
+            size_t slot = (k0 + n) % R;
+            const int16_t *row = sc->gqkv + n * 3 * DG;
+            memcpy(Kc + slot * DG, row + DG, DG * sizeof(int16_t));
+            for (size_t c = 0; c < DG; c++)
+                Vt[c * R + slot] = row[2 * DG + c];
+        }
+
+        for (size_t hh = 0; hh < M->GH; hh++) {
+            const int16_t *Q = sc->gqkv + hh * d;
+            /* scores[n][w] = q_n . k_{jlo+w} */
+            K->mm_w16(Q, 3 * DG, cnt, Kc + s0 * DG + hh * d, DG, seg1, d, sc->scores, W);
+            if (seg1 < W)
+                K->mm_w16(Q, 3 * DG, cnt, Kc + hh * d, DG, W - seg1, d, sc->scores + seg1, W);
+            /* softmax numerators */
+            for (size_t n = 0; n < cnt; n++) {
+                size_t i = k0 + n;
+                size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
+                const int32_t *sr = sc->scores + n * W;
+                int16_t *eh = sc->Eh + n * W, *el = sc->El + n * W;
+                int64_t zmax = INT64_MIN;
+                for (size_t j = lo; j <= i; j++) {
+                    int64_t z = mbz_round_shift((int64_t)sr[j - jlo] * Ly->att_m, Ly->att_s) -
+                                (int64_t)Ly->alibi[hh] * (int64_t)(i - j);
+                    if (z > zmax)
+                        zmax = z;
+                }
+                int64_t S = 0;
+                for (size_t w = 0; w < W; w++) {
+                    size_t j = jlo + w;
+                    uint32_t e = 0;
+                    if (j >= lo && j <= i) {
+                        int64_t z = mbz_round_shift((int64_t)sr[w] * Ly->att_m, Ly->att_s) -
+                                    (int64_t)Ly->alibi[hh] * (int64_t)(i - j);
+                        e = mbz_exp2neg(zmax - z);
+                    }
+                    S += e;
+                    eh[w] = (int16_t)(e >> 8);
+                    el[w] = (int16_t)(e & 255);
+                }
+                sc->S[n] = S;
+            }
+            /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
+            memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
+            for (size_t w = 0; w < W;) {
+                size_t slot = (s0 + w) % R;
+                size_t len = W - w;
+                if (len > KEY_CHUNK)
+                    len = KEY_CHUNK;
+                if (len > R - slot)
+                    len = R - slot;
+                const int16_t *Vh = Vt + hh * d * R + slot;
+                K->mm_w16(sc->Eh + w, W, cnt, Vh, R, d, len, sc->yh, d);
+                K->mm_w16(sc->El + w, W, cnt, Vh, R, d, len, sc->yl, d);
+                for (size_t x = 0; x < cnt * d; x++)
+                    sc->acc64[x] += (int64_t)sc->yh[x] * 256 + sc->yl[x];
+                w += len;
+            }
+            for (size_t n = 0; n < cnt; n++)
+                for (size_t c = 0; c < d; c++)
+                    sc->gatt[n * DG + hh * d + c] =
+                        (int16_t)mbz_div_round(sc->acc64[n * d + c], sc->S[n]);
+        }
+        lin_residual(K, &Ly->o, sc->gatt, cnt, sc->gacc, h);
+        mlp(K, Ly, h, cnt, DG, sc->ga, sc->ghid, sc->gacc);
+    }
+    for (size_t n = 0; n < cnt; n++)
+        mbz_rmsnorm(h + n * DG, DG, gout + n * DG);
+    st->g_done = k0 + cnt;
+    memcpy(st->last_gout, gout + (cnt - 1) * DG, DG * sizeof(int16_t));
+}
+
+/* Global input of patch k: the pad patch, or the embeddings of patch k-1's bytes. */
+static void global_input(const mb_model *M, const uint8_t *data, size_t k, int32_t *h)
+{
+    if (k == 0) {
+        memcpy(h, M->gpad, M->DG * sizeof(int32_t));
+        return;
+    }
+    const uint8_t *x = data + (k - 1) * M->P;
+    for (size_t p = 0; p < M->P; p++)
+        memcpy(h + p * M->DE, M->gemb + (size_t)x[p] * M->DE, M->DE * sizeof(int32_t));
+}
+
+/* ------------------------------------------------------------------ local model */
+
+/* One row of the local model: position p of its patch, previous byte (256 = pad),
+ * its slice of the global output, and where the q/k/v rows of positions 0..p live:
+ * st != NULL: copied into st->lkv (step mode); st == NULL: the batch rows r-p..r. */
+typedef struct {
+    size_t p;
+    unsigned prev;
+    const int16_t *slice;
+    mbz_predictor *st;
+} lrow;
+
+static void local_attend(const mb_model *M, const layer *Ly, const int16_t *kv0, size_t p,
+                         const int16_t *q, int16_t *out)
+{
+    const size_t DL = M->DL, d = M->LHD, ld = 3 * DL;
+    int64_t z[64];
+    uint32_t e[64];
+    for (size_t hh = 0; hh < M->LH; hh++) {
+        const int16_t *qh = q + hh * d;
+        int64_t zmax = INT64_MIN;
+        for (size_t j = 0; j <= p; j++) {
+            const int16_t *kh = kv0 + j * ld + DL + hh * d;
+            int32_t dot = 0;
+            for (size_t c = 0; c < d; c++)
+                dot += (int32_t)qh[c] * kh[c];
+            z[j] = mbz_round_shift((int64_t)dot * Ly->att_m, Ly->att_s) -
+                   (int64_t)Ly->alibi[hh] * (int64_t)(p - j);
+            if (z[j] > zmax)
+                zmax = z[j];
+        }
+        int64_t S = 0;
+        for (size_t j = 0; j <= p; j++) {
+            e[j] = mbz_exp2neg(zmax - z[j]);
+            S += e[j];
+        }
+        for (size_t c = 0; c < d; c++) {
+            int64_t acc = 0;
+            for (size_t j = 0; j <= p; j++)
+                acc += (int64_t)e[j] * kv0[j * ld + 2 * DL + hh * d + c];
+            out[hh * d + c] = (int16_t)mbz_div_round(acc, S);
+        }
+    }
+}
+
+/* Run the local model for N rows and write their frequency tables to freq (N x 256). */
+static void local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const lrow *rows,
+                          size_t N, uint16_t *freq)
+{
+    const size_t DL = M->DL, DE = M->DE;
+    int32_t *u = sc->lu;
+    for (size_t n = 0; n < N; n++)
+        memcpy(sc->lslice + n * DE, rows[n].slice, DE * sizeof(int16_t));
+    lin_acc(K, &M->glin, sc->lslice, DE, N, sc->lacc);
+    for (size_t n = 0; n < N; n++) {
+        int32_t *a = sc->lacc + n * DL;
+        mbz_requant32(a, M->glin.b, M->glin.m, M->glin.s, DL, -RES_MAX, RES_MAX, a);
+        const int32_t *emb = M->lemb + (size_t)rows[n].prev * DL;
+        const int32_t *pos = M->lpos + rows[n].p * DL;
+        for (size_t c = 0; c < DL; c++)
+            u[n * DL + c] = mbz_res_add(mbz_res_add(a[c], emb[c]), pos[c]);
+    }
+    for (size_t l = 0; l < M->NLL; l++) {
+        const layer *Ly = &M->ll[l];
+        for (size_t n = 0; n < N; n++)
+            mbz_rmsnorm(u + n * DL, DL, sc->la + n * DL);
+        lin_qkv(K, &Ly->qkv, sc->la, N, sc->lacc, sc->lqkvb);
+        for (size_t n = 0; n < N; n++) {
+            const lrow *r = &rows[n];
+            const int16_t *kv0;
+            if (r->st) {
+                int16_t *cache = r->st->lkv + l * M->P * 3 * DL;
+                memcpy(cache + r->p * 3 * DL, sc->lqkvb + n * 3 * DL, 3 * DL * sizeof(int16_t));
+                kv0 = cache;
+            } else {
+                kv0 = sc->lqkvb + (n - r->p) * 3 * DL;
+            }
+            local_attend(M, Ly, kv0, r->p, sc->lqkvb + n * 3 * DL, sc->latt + n * DL);
+        }
+        lin_residual(K, &Ly->o, sc->latt, N, sc->lacc, u);
+        mlp(K, Ly, u, N, DL, sc->la, sc->lhid, sc->lacc);
+    }
+    for (size_t n = 0; n < N; n++)
+        mbz_rmsnorm(u + n * DL, DL, sc->la + n * DL);
+    lin_acc(K, &M->head, sc->la, DL, N, sc->logits);
+    for (size_t n = 0; n < N; n++) {
+        int32_t *z = sc->logits + n * 256;
+        mbz_requant32(z, M->head.b, M->head.m, M->head.s, 256, -MBZM_LOGIT_CLAMP,
+                      MBZM_LOGIT_CLAMP, z);
+        mbz_freq_from_logits(z, freq + n * 256);
+    }
+}
+
+/* ------------------------------------------------------------------ predictor ops */
+
+static void mb_destroy(mbz_predictor *st)
+{
+    if (!st)
+        return;
+    free(st->gK);
+    free(st->gVt);
+    free(st->last_gout);
+    free(st->lkv);
+    scratch_free(&st->sc);
+    free(st);
+}
+
+static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
+{
+    const mb_model *M = impl;
+    *out = NULL;
+    mbz_predictor *st = calloc(1, sizeof *st);
+    if (!st)
+        return MBZ_ERR_NOMEM;
+    st->M = M;
+    st->block_len = block_len;
+    st->K = mbz_kernels_get();
+    size_t patches = block_len / M->P + 1;   /* patches a block of block_len bytes can touch */
+    st->R = M->CTX + M->GB;
+    if (patches < st->R)
+        st->R = patches;
+    size_t ng = M->NGL ? M->NGL : 1, nl = M->NLL ? M->NLL : 1;
+    st->gK = calloc(ng * st->R * M->DG, sizeof(int16_t));
+    st->gVt = calloc(ng * st->R * M->DG, sizeof(int16_t));
+    st->last_gout = calloc(M->DG, sizeof(int16_t));
+    st->lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t));
+    if (!st->gK || !st->gVt || !st->last_gout || !st->lkv ||
+        scratch_alloc(&st->sc, M, st->R, M->GB, M->GB * M->P) != MBZ_OK) {
+        mb_destroy(st);
+        return MBZ_ERR_NOMEM;
+    }
+    *out = st;
+    return MBZ_OK;
+}
+
+static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t pos, size_t n,
+                    uint16_t *freq)
+{
+    const mb_model *M = st->M;
+    scratch *sc = &st->sc;
+    const size_t P = M->P, DG = M->DG, DE = M->DE;
+    if (n == 0)
+        return MBZ_OK;
+    if (pos + n > len || len > st->block_len || pos / P + 1 < st->g_done)
+        return MBZ_ERR_PARAM;
+    lrow *rows = malloc(M->GB * P * sizeof *rows);
+    if (!rows)
+        return MBZ_ERR_NOMEM;
+    size_t end = pos + n, k = pos / P, kend = (end - 1) / P;
+    while (k <= kend) {
+        size_t kb = kend + 1 < k + M->GB ? kend + 1 : k + M->GB;
+        /* global outputs of patches k .. kb-1 into sc->gout */
+        size_t first = k;
+        if (k < st->g_done) {        /* only k == g_done - 1: kept from before */
+            memcpy(sc->gout, st->last_gout, DG * sizeof(int16_t));
+            first = k + 1;
+        }
+        if (first < kb) {
+            if (first != st->g_done) {
+                free(rows);
+                return MBZ_ERR_INTERNAL;
+            }
+            for (size_t q = first; q < kb; q++)
+                global_input(M, data, q, sc->gh + (q - first) * DG);
+            global_forward(st, sc, first, kb - first, sc->gh, sc->gout + (first - k) * DG);
+        }
+        /* local rows: every position from the start of patch k (earlier positions of a
+         * patch split by the previous call are recomputed) up to the chunk's end */
+        size_t t0 = k * P, t1 = kb * P < end ? kb * P : end;
+        for (size_t t = t0; t < t1; t++) {
+            lrow *r = &rows[t - t0];
+            r->p = t % P;
+            r->prev = r->p ? data[t - 1] : 256;
+            r->slice = sc->gout + (t / P - k) * DG + r->p * DE;
+            r->st = NULL;
+        }
+        size_t skip = pos > t0 ? pos - t0 : 0;   /* rows before pos: computed, not returned */
+        if (skip == 0) {
+            local_forward(M, st->K, sc, rows, t1 - t0, freq + (t0 - pos) * 256);
+        } else {
+            uint16_t *tmp = malloc((t1 - t0) * 256 * sizeof(uint16_t));
+            if (!tmp) {
+                free(rows);
+                return MBZ_ERR_NOMEM;
+            }
+            local_forward(M, st->K, sc, rows, t1 - t0, tmp);
+            memcpy(freq, tmp + skip * 256, (t1 - t0 - skip) * 256 * sizeof(uint16_t));
+            free(tmp);
+        }
+        k = kb;
+    }
+    free(rows);
+    return MBZ_OK;
+}
+
+/* Make the global output of patch pos/P available (step mode). */
+static void step_global(mbz_predictor *st, const uint8_t *data, size_t pos)
+{
+    const mb_model *M = st->M;
+    size_t k = pos / M->P;
+    if (pos % M->P == 0 && st->g_done == k) {
+        global_input(M, data, k, st->sc.gh);
+        global_forward(st, &st->sc, k, 1, st->sc.gh, st->sc.gout);
+    }
+}
+
+static int mb_predict(mbz_predictor *st, const uint8_t *data, size_t pos, uint16_t *freq)
+{
+    const mb_model *M = st->M;
+    size_t k = pos / M->P, p = pos % M->P;
+    if (pos >= st->block_len)
+        return MBZ_ERR_PARAM;
+    step_global(st, data, pos);
+    if (st->g_done != k + 1)
+        return MBZ_ERR_PARAM;      /* positions must come in order */
+    lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st};
+    local_forward(M, st->K, &st->sc, &r, 1, freq);
+    return MBZ_OK;
+}
+
+static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, const size_t *pos,
+                            int nb, uint16_t *freq)
+{
+    if (nb <= 0)
+        return MBZ_OK;
+    const mb_model *M = ps[0]->M;
+    scratch *sc = &ps[0]->sc;      /* the caller owns all nb predictors during the call */
+    lrow rows[64];
+    for (int b0 = 0; b0 < nb; b0 += 64) {
+        int cnt = nb - b0 < 64 ? nb - b0 : 64;   /* sc->LR >= 64 always */
+        /* global steps: each block has its own window, so one row at a time */
+        for (int b = b0; b < b0 + cnt; b++) {
+            if (pos[b] >= ps[b]->block_len)
+                return MBZ_ERR_PARAM;
+            step_global(ps[b], data[b], pos[b]);
+            if (ps[b]->g_done != pos[b] / M->P + 1)
+                return MBZ_ERR_PARAM;
+        }
+        /* local: all blocks' rows in one pass (weights shared) */
+        for (int b = b0; b < b0 + cnt; b++) {
+            size_t p = pos[b] % M->P;
+            rows[b - b0] = (lrow){p, p ? data[b][pos[b] - 1] : 256,
+                                  ps[b]->last_gout + p * M->DE, ps[b]};
+        }
+        local_forward(M, ps[0]->K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
+    }
+    return MBZ_OK;
+}
+
+static const mbz_predictor_ops mb_ops = {
+    "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, SCORE_CHUNK,
+};

@@ -1,0 +1,120 @@
+/*
+ * qmath.c - integer arithmetic of the MEGABYTE engine (doc/model-format.md §2).
+ */
+#include "config.h"
+
+#include "qmath.h"
+
+/* EXP2[f] = round(65536 * 2^(-f/256)), f = 0..255, rounded half up.
+ * Generated once with Python's decimal module at 60 digits:
+ *   int((Decimal(65536) * Decimal(2) ** (Decimal(-f) / 256)).to_integral_value(ROUND_HALF_UP))
+ * tests/test_kernels.c re-derives every entry with exact big-integer arithmetic. */
+const uint32_t mbz_exp2_tab[256] = {
+    65536, 65359, 65182, 65006, 64830, 64655, 64480, 64306,
+    64132, 63958, 63785, 63613, 63441, 63269, 63098, 62928,
+    62757, 62588, 62419, 62250, 62081, 61914, 61746, 61579,
+    61413, 61247, 61081, 60916, 60751, 60587, 60423, 60260,
+    60097, 59934, 59772, 59611, 59449, 59289, 59128, 58968,
+    58809, 58650, 58491, 58333, 58176, 58018, 57861, 57705,
+    57549, 57393, 57238, 57083, 56929, 56775, 56622, 56468,
+    56316, 56163, 56012, 55860, 55709, 55558, 55408, 55258,
+    55109, 54960, 54811, 54663, 54515, 54368, 54221, 54074,
+    53928, 53782, 53637, 53492, 53347, 53203, 53059, 52916,
+    52773, 52630, 52488, 52346, 52204, 52063, 51922, 51782,
+    51642, 51502, 51363, 51224, 51085, 50947, 50810, 50672,
+    50535, 50399, 50262, 50126, 49991, 49856, 49721, 49586,
+    49452, 49319, 49185, 49052, 48920, 48787, 48655, 48524,
+    48393, 48262, 48131, 48001, 47871, 47742, 47613, 47484,
+    47356, 47228, 47100, 46973, 46846, 46719, 46593, 46467,
+    46341, 46216, 46091, 45966, 45842, 45718, 45594, 45471,
+    45348, 45225, 45103, 44981, 44859, 44738, 44617, 44497,
+    44376, 44256, 44137, 44017, 43898, 43780, 43661, 43543,
+    43425, 43308, 43191, 43074, 42958, 42841, 42726, 42610,
+    42495, 42380, 42265, 42151, 42037, 41923, 41810, 41697,
+    41584, 41472, 41360, 41248, 41136, 41025, 40914, 40804,
+    40693, 40583, 40473, 40364, 40255, 40146, 40037, 39929,
+    39821, 39714, 39606, 39499, 39392, 39286, 39180, 39074,
+    38968, 38863, 38757, 38653, 38548, 38444, 38340, 38236,
+    38133, 38030, 37927, 37824, 37722, 37620, 37518, 37417,
+    37316, 37215, 37114, 37014, 36914, 36814, 36715, 36615,
+    36516, 36417, 36319, 36221, 36123, 36025, 35928, 35831,
+    35734, 35637, 35541, 35445, 35349, 35253, 35158, 35063,
+    34968, 34874, 34779, 34685, 34591, 34498, 34405, 34312,
+    34219, 34126, 34034, 33942, 33850, 33759, 33667, 33576,
+    33486, 33395, 33305, 33215, 33125, 33035, 32946, 32857,
+};
+
+uint64_t mbz_isqrt64(uint64_t n)
+{
+    /* Digit-by-digit (base 4) square root: exact floor. */
+    uint64_t res = 0, bit = (uint64_t)1 << 62;
+    while (bit > n)
+        bit >>= 2;
+    while (bit) {
+        if (n >= res + bit) {
+            n -= res + bit;
+            res = (res >> 1) + bit;
+        } else {
+            res >>= 1;
+        }
+        bit >>= 2;
+    }
+    return res;
+}
+
+void mbz_rmsnorm(const int32_t *x, size_t D, int16_t *y)
+{
+    uint64_t ss = 0;
+    for (size_t i = 0; i < D; i++)
+        ss += (uint64_t)((int64_t)x[i] * x[i]);
+    uint64_t rms = mbz_isqrt64(ss / D);
+    if (rms < 1)
+        rms = 1;
+    for (size_t i = 0; i < D; i++)
+        y[i] = (int16_t)mbz_clamp64(mbz_div_round((int64_t)x[i] * 1024, (int64_t)rms), -8191, 8191);
+}
+
+void mbz_requant16(const int32_t *acc, const int32_t *b, const int32_t *m, const int32_t *s,
+                   size_t n, int32_t lo, int32_t hi, int relu, int16_t *y)
+{
+    if (relu && lo < 0)
+        lo = 0;   /* max(0, clamp(v, lo, hi)) == clamp(v, max(lo, 0), hi) when hi >= 0 */
+    for (size_t o = 0; o < n; o++) {
+        int64_t v = mbz_round_shift(((int64_t)acc[o] + b[o]) * m[o], s[o]);
+        y[o] = (int16_t)mbz_clamp64(v, lo, hi);
+    }
+}
+
+void mbz_requant32(const int32_t *acc, const int32_t *b, const int32_t *m, const int32_t *s,
+                   size_t n, int32_t lo, int32_t hi, int32_t *y)
+{
+    for (size_t o = 0; o < n; o++) {
+        int64_t v = mbz_round_shift(((int64_t)acc[o] + b[o]) * m[o], s[o]);
+        y[o] = (int32_t)mbz_clamp64(v, lo, hi);
+    }
+}
+
+void mbz_freq_from_logits(const int32_t *z, uint16_t *freq)
+{
+    int32_t zmax = z[0];
+    for (int i = 1; i < 256; i++)
+        if (z[i] > zmax)
+            zmax = z[i];
+    uint32_t e[256];
+    uint64_t S = 0;
+    int best = 0;
+    for (int i = 0; i < 256; i++) {
+        e[i] = mbz_exp2neg((int64_t)zmax - z[i]);
+        S += e[i];
+        if (e[i] > e[best])
+            best = i;
+    }
+    /* S >= 65536 (the maximum has e = 65536). */
+    uint32_t sum = 0;
+    for (int i = 0; i < 256; i++) {
+        uint32_t f = 1 + (uint32_t)((uint64_t)e[i] * (65536 - 256) / S);
+        freq[i] = (uint16_t)f;
+        sum += f;
+    }
+    freq[best] = (uint16_t)(freq[best] + (65536 - sum));
+}

@@ -1,0 +1,71 @@
+/*
+ * qmath.h - integer arithmetic of the MEGABYTE engine (doc/model-format.md §2).
+ * No floating point anywhere: every function here is exact and portable.
+ * Right shifts of negative int64 values are arithmetic (GCC/Clang semantics, which
+ * the build requires).
+ */
+#ifndef MBZ_QMATH_H
+#define MBZ_QMATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* EXP2[f] = round(65536 * 2^(-f/256)), f = 0..255 (EXP2[0] = 65536). */
+extern const uint32_t mbz_exp2_tab[256];
+
+/* round_shift(v, s) = floor((v + 2^(s-1)) / 2^s), 1 <= s <= 62, computed without
+ * the intermediate overflow of the addition: floor(v / 2^s) + bit (s-1) of v. */
+static inline int64_t mbz_round_shift(int64_t v, int s)
+{
+    return (v >> s) + ((v >> (s - 1)) & 1);
+}
+
+/* floor(a / b) for b > 0. */
+static inline int64_t mbz_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b, r = a % b;
+    return (r != 0 && r < 0) ? q - 1 : q;
+}
+
+/* div_round(n, d) = floor((2n + d) / (2d)), 0 < d < 2^61, |n| < 2^61 (round half up). */
+static inline int64_t mbz_div_round(int64_t n, int64_t d)
+{
+    return mbz_floor_div(2 * n + d, 2 * d);
+}
+
+static inline int64_t mbz_clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* 2^(-t/256) in Q16, t >= 0: 0 for t >= 17*256, else EXP2[t & 255] >> (t >> 8). */
+static inline uint32_t mbz_exp2neg(int64_t t)
+{
+    return t >= 17 * 256 ? 0 : mbz_exp2_tab[t & 255] >> (t >> 8);
+}
+
+/* Saturating residual add: clamp(a + b, -2^24, 2^24); |a|, |b| <= 2^30. */
+static inline int32_t mbz_res_add(int32_t a, int32_t b)
+{
+    return (int32_t)mbz_clamp64((int64_t)a + b, -(1 << 24), 1 << 24);
+}
+
+/* floor of the exact square root of n. */
+uint64_t mbz_isqrt64(uint64_t n);
+
+/* RMSNorm: ss = sum x^2, rms = max(1, isqrt(ss / D)), y = clamp(div_round(1024 x, rms), +-8191).
+ * |x| <= 2^24, D <= 4096. */
+void mbz_rmsnorm(const int32_t *x, size_t D, int16_t *y);
+
+/* Requantize n accumulators: clamp(round_shift((acc + b) * m, s), lo, hi), then
+ * max(0, .) if relu. To int16 (lo, hi within int16) or int32. */
+void mbz_requant16(const int32_t *acc, const int32_t *b, const int32_t *m, const int32_t *s,
+                   size_t n, int32_t lo, int32_t hi, int relu, int16_t *y);
+void mbz_requant32(const int32_t *acc, const int32_t *b, const int32_t *m, const int32_t *s,
+                   size_t n, int32_t lo, int32_t hi, int32_t *y);
+
+/* Frequency table from 256 head outputs (log2 units, Q8; |z| <= 2^20):
+ * f_s = 1 + floor(e_s * 65280 / S), remainder to the largest e_s (lowest index). */
+void mbz_freq_from_logits(const int32_t *z, uint16_t *freq);
+
+#endif

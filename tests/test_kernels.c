@@ -1,0 +1,253 @@
+/*
+ * test_kernels.c - integer math (qmath) and the SIMD kernels against the scalar
+ * reference. Plain C test: exit 0 = pass, 1 = fail.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "qmath.h"
+
+static int failures;
+#define CHECK(c, ...)                                                 \
+    do {                                                              \
+        if (!(c)) {                                                   \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
+            fprintf(stderr, __VA_ARGS__);                             \
+            fputc('\n', stderr);                                      \
+            failures++;                                               \
+        }                                                             \
+    } while (0)
+
+static uint64_t rng = 12345;
+static uint64_t rnd(void)
+{
+    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static int32_t rsym(int32_t a) { return (int32_t)(rnd() % (2ull * a + 1)) - a; }
+
+/* ---- exact check of EXP2: E = round(65536 * 2^(-f/256)) iff
+ *      (2E-1)^256 * 2^f <= 2^(17*256) < (2E+1)^256 * 2^f   (no ties: 2^(-f/256) is irrational) */
+#define LIMBS 160 /* 5120 bits */
+typedef struct { uint32_t v[LIMBS]; } big;
+static void big_pow(big *b, uint32_t base, int e)
+{
+    memset(b, 0, sizeof *b);
+    b->v[0] = 1;
+    for (int k = 0; k < e; k++) {
+        uint64_t carry = 0;
+        for (int i = 0; i < LIMBS; i++) {
+            uint64_t t = (uint64_t)b->v[i] * base + carry;
+            b->v[i] = (uint32_t)t;
+            carry = t >> 32;
+        }
+    }
+}
+static void big_shl(big *b, int s) /* s < 32*LIMBS */
+{
+    big r;
+    memset(&r, 0, sizeof r);
+    int w = s / 32, bits = s % 32;
+    for (int i = LIMBS - 1; i >= w; i--) {
+        uint64_t x = (uint64_t)b->v[i - w] << bits;
+        r.v[i] |= (uint32_t)x;
+        if (i + 1 < LIMBS)
+            r.v[i + 1] |= (uint32_t)(x >> 32);
+    }
+    *b = r;
+}
+static int big_cmp(const big *a, const big *b)
+{
+    for (int i = LIMBS - 1; i >= 0; i--)
+        if (a->v[i] != b->v[i])
+            return a->v[i] < b->v[i] ? -1 : 1;
+    return 0;
+}
+
+static void test_exp2(void)
+{
+    big two;
+    memset(&two, 0, sizeof two);
+    two.v[(17 * 256) / 32] = 1u << ((17 * 256) % 32);
+    for (int f = 0; f < 256; f++) {
+        uint32_t E = mbz_exp2_tab[f];
+        big lo, hi;
+        big_pow(&lo, 2 * E - 1, 256);
+        big_shl(&lo, f);
+        big_pow(&hi, 2 * E + 1, 256);
+        big_shl(&hi, f);
+        CHECK(big_cmp(&lo, &two) <= 0 && big_cmp(&two, &hi) < 0, "EXP2[%d] = %u is not the rounding", f, E);
+        if (f)
+            CHECK(mbz_exp2_tab[f] < mbz_exp2_tab[f - 1], "EXP2 not decreasing at %d", f);
+    }
+    CHECK(mbz_exp2_tab[0] == 65536, "EXP2[0]");
+    CHECK(mbz_exp2neg(0) == 65536 && mbz_exp2neg(256) == 32768 && mbz_exp2neg(17 * 256 - 1) == 0 &&
+              mbz_exp2neg(16 * 256) == 1 && mbz_exp2neg(17 * 256) == 0 && mbz_exp2neg(1LL << 40) == 0,
+          "exp2neg endpoints");
+}
+
+static void test_scalar_math(void)
+{
+    /* isqrt */
+    uint64_t vals[] = {0, 1, 2, 3, 4, 15, 16, 17, 0xffffffffull, 0x100000000ull, UINT64_MAX,
+                       UINT64_MAX - 1, (1ull << 62), (1ull << 63) + 12345};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        uint64_t n = vals[i], r = mbz_isqrt64(n);
+        CHECK((unsigned __int128)r * r <= n && (unsigned __int128)(r + 1) * (r + 1) > n, "isqrt(%llu)",
+              (unsigned long long)n);
+    }
+    for (int k = 0; k < 100000; k++) {
+        uint64_t n = rnd() >> (rnd() % 64), r = mbz_isqrt64(n);
+        CHECK((unsigned __int128)r * r <= n && (unsigned __int128)(r + 1) * (r + 1) > n, "isqrt(%llu)",
+              (unsigned long long)n);
+        uint64_t q = rnd() >> 32; /* exact squares and neighbours */
+        CHECK(mbz_isqrt64(q * q) == q && (q == 0 || mbz_isqrt64(q * q - 1) == q - 1), "isqrt square");
+    }
+    /* round_shift, div_round against __int128 definitions */
+    for (int k = 0; k < 200000; k++) {
+        int64_t v = (int64_t)rnd() >> (rnd() % 63);
+        int s = 1 + (int)(rnd() % 62);
+        __int128 ref = ((__int128)v + ((__int128)1 << (s - 1)));
+        ref = ref >= 0 ? ref / ((__int128)1 << s) : -((-ref + ((__int128)1 << s) - 1) / ((__int128)1 << s));
+        CHECK(mbz_round_shift(v, s) == (int64_t)ref, "round_shift(%lld, %d)", (long long)v, s);
+        int64_t n = ((int64_t)rnd() >> 4) >> (rnd() % 60), d = (int64_t)(rnd() >> (4 + rnd() % 60)) + 1; /* n, d < 2^60: the engine uses d <= 2^45 */
+        __int128 num = 2 * (__int128)n + d, den = 2 * (__int128)d;
+        __int128 q = num / den;
+        if (num % den != 0 && num < 0)
+            q--;
+        CHECK(mbz_div_round(n, d) == (int64_t)q, "div_round(%lld, %lld)", (long long)n, (long long)d);
+    }
+    CHECK(mbz_div_round(-3, 2) == -1 && mbz_div_round(3, 2) == 2 && mbz_div_round(-1, 2) == 0, "div_round halves");
+    CHECK(mbz_round_shift(-3, 1) == -1 && mbz_round_shift(3, 1) == 2 && mbz_round_shift(INT64_MAX, 1) == (INT64_MAX >> 1) + 1,
+          "round_shift halves");
+    /* rmsnorm: constant input -> +-1024, zero input -> 0, extremes clamp */
+    int32_t x[4096];
+    int16_t y[4096];
+    for (int i = 0; i < 4096; i++)
+        x[i] = (i & 1) ? (1 << 24) : -(1 << 24);
+    mbz_rmsnorm(x, 4096, y);
+    CHECK(y[0] == -1024 && y[1] == 1024, "rmsnorm extremes %d %d", y[0], y[1]);
+    memset(x, 0, sizeof x);
+    x[7] = 1 << 24;
+    mbz_rmsnorm(x, 4096, y);
+    CHECK(y[7] == 8191 && y[0] == 0, "rmsnorm clamp");
+    memset(x, 0, sizeof x);
+    mbz_rmsnorm(x, 16, y);
+    CHECK(y[0] == 0, "rmsnorm zero");
+    /* frequency tables */
+    int32_t z[256];
+    uint16_t f[256];
+    for (int k = 0; k < 2000; k++) {
+        int mode = k % 4;
+        for (int i = 0; i < 256; i++)
+            z[i] = mode == 0 ? rsym(1 << 20) : mode == 1 ? rsym(2000) : mode == 2 ? 0 : (i == k % 256 ? (1 << 20) : -(1 << 20));
+        mbz_freq_from_logits(z, f);
+        uint32_t sum = 0, mn = 65536;
+        for (int i = 0; i < 256; i++) {
+            sum += f[i];
+            if (f[i] < mn)
+                mn = f[i];
+        }
+        CHECK(sum == 65536 && mn >= 1, "freq table sum %u min %u (mode %d)", sum, mn, mode);
+        if (mode == 2)
+            CHECK(f[0] == 256 && f[255] == 256, "uniform table %u %u", f[0], f[255]);
+        if (mode == 3)
+            CHECK(f[k % 256] == 65281, "peaked table %u", f[k % 256]);
+    }
+}
+
+/* ---- kernels vs scalar */
+static void fill16(int16_t *p, size_t n, int32_t a, int extreme)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (int16_t)(extreme == 1 ? a : extreme == 2 ? ((i & 1) ? a : -a) : rsym(a));
+}
+static void fill8(int8_t *p, size_t n, int extreme)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (int8_t)(extreme == 1 ? 127 : extreme == 2 ? ((i & 1) ? 127 : -127) : rsym(127));
+}
+
+static void test_kernel(const mbz_kernels *k)
+{
+    static const size_t Ns[] = {1, 2, 3, 5, 17};
+    static const size_t Os[] = {1, 3, 4, 5, 9, 33};
+    static const size_t Is[] = {0, 1, 15, 16, 17, 31, 32, 33, 63, 100, 256, 1024, 2048};
+    const mbz_kernels *ref = &mbz_kernels_scalar;
+    size_t maxN = 17, maxO = 33, maxI = 2048, pad = 7;
+    int16_t *X = malloc((maxN * (maxI + pad) + 64) * 2);
+    int8_t *W8 = malloc(maxO * (maxI + pad) + 64);
+    int16_t *W16 = malloc((maxO * (maxI + pad) + 64) * 2);
+    int32_t *Y1 = malloc(maxN * (maxO + 3) * 4), *Y2 = malloc(maxN * (maxO + 3) * 4);
+    int cases = 0;
+    for (size_t a = 0; a < sizeof Ns / sizeof *Ns; a++)
+        for (size_t b = 0; b < sizeof Os / sizeof *Os; b++)
+            for (size_t c = 0; c < sizeof Is / sizeof *Is; c++)
+                for (int ex = 0; ex < 3; ex++) {
+                    size_t N = Ns[a], O = Os[b], I = Is[c];
+                    size_t ldx = I + (rnd() % 2) * pad, ldw = I + (rnd() % 2) * pad, ldy = O + 3;
+                    if (N * O * I > 200000 && ex == 0 && (rnd() & 1))
+                        continue;
+                    /* unaligned bases */
+                    int16_t *x = X + (rnd() % 2);
+                    int8_t *w8 = W8 + (rnd() % 3);
+                    int16_t *w16 = W16 + (rnd() % 2);
+                    fill16(x, N * ldx, 8191, ex);
+                    fill8(w8, O * ldw, ex);
+                    memset(Y1, 0x55, maxN * (maxO + 3) * 4);
+                    memset(Y2, 0x55, maxN * (maxO + 3) * 4);
+                    ref->mm_w8(x, ldx, N, w8, ldw, O, I, Y1, ldy);
+                    k->mm_w8(x, ldx, N, w8, ldw, O, I, Y2, ldy);
+                    CHECK(!memcmp(Y1, Y2, maxN * (maxO + 3) * 4), "%s mm_w8 N=%zu O=%zu I=%zu ex=%d", k->name, N, O, I, ex);
+                    /* w16: q.k (|q|,|k| <= 2047, I <= 256) and E.V (E <= 256, |V| <= 8191, I <= 1024) */
+                    if (I <= 256) {
+                        fill16(x, N * ldx, 2047, ex);
+                        fill16(w16, O * ldw, 2047, ex);
+                    } else if (I <= 1024) {
+                        fill16(x, N * ldx, 256, ex == 2 ? 1 : ex);
+                        fill16(w16, O * ldw, 8191, ex);
+                    } else {
+                        fill16(x, N * ldx, 127, ex);
+                        fill16(w16, O * ldw, 8191, ex);
+                    }
+                    ref->mm_w16(x, ldx, N, w16, ldw, O, I, Y1, ldy);
+                    k->mm_w16(x, ldx, N, w16, ldw, O, I, Y2, ldy);
+                    CHECK(!memcmp(Y1, Y2, maxN * (maxO + 3) * 4), "%s mm_w16 N=%zu O=%zu I=%zu ex=%d", k->name, N, O, I, ex);
+                    cases++;
+                }
+    /* the extreme worst case once more, explicitly: sum = 127*8191*2048 */
+    fill16(X, 2048, 8191, 1);
+    fill8(W8, 2048, 1);
+    k->mm_w8(X, 2048, 1, W8, 2048, 1, 2048, Y2, 1);
+    CHECK(Y2[0] == 127 * 8191 * 2048, "%s worst case %d", k->name, Y2[0]);
+    fill16(X, 2048, -8191, 1);
+    k->mm_w8(X, 2048, 1, W8, 2048, 1, 2048, Y2, 1);
+    CHECK(Y2[0] == -127 * 8191 * 2048, "%s worst case neg %d", k->name, Y2[0]);
+    printf("kernel %s: %d cases\n", k->name, cases);
+    free(X); free(W8); free(W16); free(Y1); free(Y2);
+}
+
+int main(void)
+{
+    test_exp2();
+    test_scalar_math();
+    const char *names[] = {"scalar", "avx2", "avx512bw", "avx512"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const mbz_kernels *k = mbz_kernels_by_name(names[i]);
+        if (!k) {
+            printf("kernel %s: not available on this CPU/build, skipped\n", names[i]);
+            continue;
+        }
+        test_kernel(k);
+    }
+    printf("default kernel: %s\n", mbz_kernels_get()->name);
+    if (failures)
+        fprintf(stderr, "%d failures\n", failures);
+    return failures ? 1 : 0;
+}

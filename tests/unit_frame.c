@@ -1,0 +1,565 @@
+/*
+ * unit_frame.c - the frame format and the stream API, through the public API
+ * (plus predictor.h to build test models). Headers are rebuilt here with XXH64
+ * directly, so the test also checks the layout that doc/format.md describes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <xxhash.h>
+
+#include "mbz.h"
+#include "predictor.h"
+#include "unit_common.h"
+
+#define FH 20
+#define BH 21
+
+static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t le64(const uint8_t *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> 8 * i); }
+static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> 8 * i); }
+static void fix_frame_check(uint8_t *h) { put32(h + 16, (uint32_t)XXH64(h, 16, 0)); }
+static void fix_block_check(uint8_t *h) { put32(h + 17, (uint32_t)XXH64(h, 17, 0)); }
+
+static mbz_options opts(int level, int threads)
+{
+    mbz_options o;
+    mbz_options_init(&o);
+    o.level = level;
+    o.threads = threads;
+    return o;
+}
+
+static uint8_t *compress(const mbz_options *o, const void *src, size_t n, size_t *out_n, mbz_stats *st)
+{
+    void *dst = NULL;
+    mbz_error e;
+    int rc = mbz_compress_buffer(o, src, n, &dst, out_n, st, &e);
+    if (rc)
+        fprintf(stderr, "compress: %s\n", e.msg);
+    assert_int_equal(rc, MBZ_OK);
+    return dst;
+}
+
+/* Decompress; returns the status and leaves the message in *e. */
+static int decompress(const mbz_options *o, const void *src, size_t n, uint8_t **out, size_t *out_n, mbz_error *e)
+{
+    void *dst = NULL;
+    size_t dn = 0;
+    int rc = mbz_decompress_buffer(o, src, n, &dst, &dn, NULL, e);
+    if (rc == MBZ_OK) {
+        assert_int_equal(e->code, MBZ_OK);
+        if (out) {
+            *out = dst;
+            *out_n = dn;
+            return rc;
+        }
+    } else {
+        assert_null(dst);
+        assert_int_equal(e->code, rc);
+        assert_true(strlen(e->msg) > 0);
+        assert_null(strchr(e->msg, '\n'));
+    }
+    free(dst);
+    return rc;
+}
+
+static uint8_t *roundtrip(const void *src, size_t n, int level, int threads, size_t *cn)
+{
+    mbz_options o = opts(level, threads);
+    mbz_stats st;
+    uint8_t *c = compress(&o, src, n, cn, &st);
+    assert_int_equal(st.content_size, n);
+    assert_int_equal(st.frame_bytes, *cn);
+    assert_int_equal(st.level, level);
+    /* no input grows beyond the frame overhead */
+    size_t blocks = n ? (n + ((size_t)1 << 18) - 1) >> 18 : 0;
+    assert_true(*cn <= n + FH + BH + blocks * BH);
+    assert_true(mbz_is_frame(c, *cn));
+    uint8_t *d;
+    size_t dn;
+    mbz_error e;
+    assert_int_equal(decompress(&o, c, *cn, &d, &dn, &e), MBZ_OK);
+    assert_int_equal(dn, n);
+    if (n)
+        assert_memory_equal(d, src, n);
+    free(d);
+    return c;
+}
+
+/* Three level-1 blocks, one of each type, cheap to model: 256 KiB of random bytes
+ * (stored), 256 KiB of one byte (run-length), 60000 bytes of text (modelled). */
+static uint8_t *mixed(size_t *n)
+{
+    size_t a, text = 60000, blk = (size_t)1 << 18;
+    uint8_t *t1 = read_corpus("alice29.txt", &a);
+    uint8_t *m = malloc(2 * blk + text);
+    uint64_t rs = 1;
+    for (size_t i = 0; i < blk; i++)
+        m[i] = (uint8_t)(test_rand(&rs) >> 56);
+    memset(m + blk, 'z', blk);
+    memcpy(m + 2 * blk, t1, text);
+    *n = 2 * blk + text;
+    free(t1);
+    return m;
+}
+
+static void test_empty(void **state)
+{
+    (void)state;
+    size_t cn;
+    uint8_t *c = roundtrip("", 0, 6, 1, &cn);
+    assert_int_equal(cn, FH + BH);
+    assert_int_equal(c[FH], 0);           /* end mark */
+    assert_int_equal(le64(c + FH + 1), 0); /* total */
+    free(c);
+    mbz_error e;
+    mbz_options o = opts(6, 1);
+    assert_int_equal(decompress(&o, "", 0, NULL, NULL, &e), MBZ_ERR_TRUNCATED);
+}
+
+static void test_small(void **state)
+{
+    (void)state;
+    size_t cn;
+    uint8_t *c = roundtrip("x", 1, 1, 1, &cn);
+    assert_int_equal(cn, FH + BH + 1 + BH);
+    assert_int_equal(c[FH], 2); /* one byte: run-length */
+    free(c);
+    free(roundtrip("ab", 2, 9, 2, &cn));
+    const char *txt = "the quick brown fox jumps over the lazy dog; the quick brown fox again and again "
+                      "and again, the quick brown fox jumps over the lazy dog once more.";
+    c = roundtrip(txt, strlen(txt), 3, 1, &cn);
+    free(c);
+}
+
+static void test_rle(void **state)
+{
+    (void)state;
+    size_t n = 1 << 20, cn;
+    uint8_t *m = malloc(n);
+    memset(m, 0x41, n);
+    uint8_t *c = roundtrip(m, n, 1, 2, &cn);
+    assert_int_equal(cn, FH + 4 * (BH + 1) + BH); /* four 256 KiB run-length blocks */
+    assert_int_equal(c[FH], 2);
+    assert_int_equal(le32(c + FH + 1), 1 << 18);
+    assert_int_equal(le32(c + FH + 5), 1);
+    assert_int_equal(c[FH + BH], 0x41);
+    free(c);
+    free(m);
+}
+
+static void test_random_stored(void **state)
+{
+    (void)state;
+    size_t n = 300000, cn;
+    uint8_t *m = malloc(n);
+    uint64_t rs = 3;
+    for (size_t i = 0; i < n; i++)
+        m[i] = (uint8_t)(test_rand(&rs) >> 56);
+    mbz_stats st;
+    mbz_options o = opts(1, 1);
+    uint8_t *c = compress(&o, m, n, &cn, &st);
+    assert_int_equal(cn, n + FH + 2 * BH + BH);
+    assert_int_equal(st.blocks, 2);
+    assert_int_equal(st.blocks_stored, 2);
+    assert_int_equal(c[FH], 1);
+    free(c);
+    free(roundtrip(m, n, 1, 3, &cn));
+    free(m);
+}
+
+/* Several blocks of every type; output identical for every thread count. */
+static void test_threads_identical(void **state)
+{
+    (void)state;
+    size_t n, cn, cn2;
+    uint8_t *m = mixed(&n);
+    uint8_t *ref = roundtrip(m, n, 1, 1, &cn);
+    for (int t = 2; t <= 4; t++) {
+        mbz_options o = opts(1, t);
+        uint8_t *c = compress(&o, m, n, &cn2, NULL);
+        assert_int_equal(cn2, cn);
+        assert_memory_equal(c, ref, cn);
+        free(c);
+    }
+    /* decompress with several threads */
+    mbz_options o = opts(1, 3);
+    uint8_t *d;
+    size_t dn;
+    mbz_error e;
+    mbz_stats st;
+    assert_int_equal(decompress(&o, ref, cn, &d, &dn, &e), MBZ_OK);
+    assert_int_equal(dn, n);
+    assert_memory_equal(d, m, n);
+    free(d);
+
+    /* scan: structure without decoding */
+    mbz_options sc = opts(1, 1);
+    uint8_t *tmp = compress(&sc, m, n, &cn2, &st);
+    assert_true(st.modelled_bytes > 0 && st.ideal_bits_q16 > 0);
+    /* the coder is within 0.1% of the ideal code length of the tables it was given */
+    double ideal = (double)st.ideal_bits_q16 / 65536.0 / 8.0;
+    assert_true((double)st.modelled_payload < ideal * 1.001 + 16);
+    free(tmp);
+    free(ref);
+    free(m);
+}
+
+static long long mem_read(void *u, void *buf, size_t n)
+{
+    size_t *p = u; /* p[0] = address, p[1] = size, p[2] = pos */
+    size_t k = p[1] - p[2] < n ? p[1] - p[2] : n;
+    memcpy(buf, (const uint8_t *)p[0] + p[2], k);
+    p[2] += k;
+    return (long long)k;
+}
+
+static void test_scan(void **state)
+{
+    (void)state;
+    size_t n, cn;
+    uint8_t *m = mixed(&n);
+    mbz_options o = opts(1, 2);
+    mbz_stats cs, st;
+    uint8_t *c = compress(&o, m, n, &cn, &cs);
+    size_t rdst[3] = { (size_t)c, cn, 0 };
+    mbz_error e;
+    assert_int_equal(mbz_scan_stream(mem_read, rdst, &st, &e), MBZ_OK);
+    assert_int_equal(st.content_size, n);
+    assert_int_equal(st.frame_bytes, cn);
+    assert_int_equal(st.frames, 1);
+    assert_int_equal(st.blocks, cs.blocks);
+    assert_int_equal(st.blocks_stored, cs.blocks_stored);
+    assert_int_equal(st.modelled_payload, cs.modelled_payload);
+    assert_int_equal(st.fingerprint, mbz_model_fingerprint(mbz_model_default()));
+    /* each block's checksum is XXH64 of its content */
+    size_t off = FH, pos = 0;
+    while (c[off] != 0) {
+        uint32_t csz = le32(c + off + 1), psz = le32(c + off + 5);
+        assert_int_equal(le64(c + off + 9), XXH64(m + pos, csz, 0));
+        pos += csz;
+        off += BH + psz;
+    }
+    assert_int_equal(le64(c + off + 1), n);
+    assert_int_equal(le64(c + off + 9), XXH64(m, n, 0));
+    assert_int_equal(off + BH, cn);
+    free(c);
+    free(m);
+}
+
+static void test_concat_and_garbage(void **state)
+{
+    (void)state;
+    const char *a = "first frame, first frame, first frame";
+    const char *b = "second";
+    size_t an, bn, en;
+    mbz_options o = opts(2, 1);
+    uint8_t *ca = compress(&o, a, strlen(a), &an, NULL);
+    uint8_t *cb = compress(&o, b, strlen(b), &bn, NULL);
+    uint8_t *ce = compress(&o, "", 0, &en, NULL);
+    uint8_t *cat = malloc(an + bn + en + 8);
+    memcpy(cat, ca, an);
+    memcpy(cat + an, ce, en);
+    memcpy(cat + an + en, cb, bn);
+    uint8_t *d;
+    size_t dn;
+    mbz_error e;
+    assert_int_equal(decompress(&o, cat, an + en + bn, &d, &dn, &e), MBZ_OK);
+    assert_int_equal(dn, strlen(a) + strlen(b));
+    assert_memory_equal(d, a, strlen(a));
+    assert_memory_equal(d + strlen(a), b, strlen(b));
+    free(d);
+    /* trailing garbage of any length */
+    for (size_t g = 1; g <= 8; g++) {
+        memcpy(cat + an, "garbage!", g);
+        assert_int_equal(decompress(&o, cat, an + g, NULL, NULL, &e), MBZ_ERR_BAD_MAGIC);
+        assert_non_null(strstr(e.msg, "trailing garbage"));
+    }
+    /* not a frame at all */
+    assert_int_equal(decompress(&o, "hello world, this is not mbzip", 30, NULL, NULL, &e), MBZ_ERR_BAD_MAGIC);
+    assert_non_null(strstr(e.msg, "bad magic"));
+    assert_false(mbz_is_frame("hell", 4));
+    assert_false(mbz_is_frame(ca, 3));
+    free(cat);
+    free(ca);
+    free(cb);
+    free(ce);
+}
+
+/* A small modelled frame with several block types, for exhaustive corruption. */
+static uint8_t *small_frame(size_t *cn, uint8_t **content, size_t *n)
+{
+    size_t a;
+    uint8_t *t = read_corpus("alice29.txt", &a);
+    *n = 1500;
+    *content = t;
+    mbz_options o = opts(1, 1);
+    uint8_t *c = compress(&o, t, *n, cn, NULL);
+    assert_int_equal(c[FH], 3); /* modelled */
+    return c;
+}
+
+static void test_truncation(void **state)
+{
+    (void)state;
+    size_t n, cn;
+    uint8_t *m = mixed(&n);
+    mbz_options o = opts(1, 1);
+    uint8_t *c = compress(&o, m, n, &cn, NULL);
+    mbz_error e;
+    /* every cut inside a header, and a sample of cuts inside payloads */
+    size_t off = FH;
+    for (size_t cut = 0; cut < FH; cut++)
+        assert_int_equal(decompress(&o, c, cut, NULL, NULL, &e), MBZ_ERR_TRUNCATED);
+    for (;;) {
+        for (size_t cut = off; cut < off + BH; cut++) {
+            assert_int_equal(decompress(&o, c, cut, NULL, NULL, &e), MBZ_ERR_TRUNCATED);
+            assert_non_null(strstr(e.msg, "truncated"));
+        }
+        if (c[off] == 0)
+            break;
+        size_t psz = le32(c + off + 5);
+        for (size_t cut = off + BH; cut < off + BH + psz; cut += 1 + psz / 7)
+            assert_int_equal(decompress(&o, c, cut, NULL, NULL, &e), MBZ_ERR_TRUNCATED);
+        off += BH + psz;
+    }
+    assert_int_equal(off + BH, cn);
+    free(c);
+    free(m);
+}
+
+static void test_bitflips(void **state)
+{
+    (void)state;
+    size_t cn, n;
+    uint8_t *m;
+    uint8_t *c = small_frame(&cn, &m, &n);
+    mbz_options o = opts(1, 1);
+    mbz_error e;
+    size_t psz = le32(c + FH + 5);
+    /* every bit of the frame header, the block header and the end mark */
+    for (size_t byte = 0; byte < cn; byte++) {
+        int hdr = byte < FH + BH || byte >= FH + BH + psz;
+        if (!hdr && byte % 37 != 0 && byte != cn - BH - 1)
+            continue; /* payload: a sample (each costs a full decode) */
+        for (int bit = 0; bit < 8; bit++) {
+            c[byte] ^= (uint8_t)(1 << bit);
+            uint8_t *d = NULL;
+            size_t dn = 0;
+            int rc = decompress(&o, c, cn, &d, &dn, &e);
+            if (hdr) {
+                assert_int_not_equal(rc, MBZ_OK);
+            } else if (rc == MBZ_OK) {
+                /* the low bits of the last payload byte can be free (any value in
+                 * the final interval decodes the same): then the content is intact */
+                assert_true(byte >= FH + BH + psz - 2);
+                assert_int_equal(dn, n);
+                assert_memory_equal(d, m, n);
+                free(d);
+            } else {
+                assert_true(rc == MBZ_ERR_CORRUPT || rc == MBZ_ERR_CHECKSUM);
+            }
+            c[byte] ^= (uint8_t)(1 << bit);
+        }
+    }
+    assert_int_equal(decompress(&o, c, cn, NULL, NULL, &e), MBZ_OK);
+    free(c);
+    free(m);
+}
+
+static void test_checksums(void **state)
+{
+    (void)state;
+    size_t cn, n;
+    uint8_t *m;
+    uint8_t *c = small_frame(&cn, &m, &n);
+    mbz_options o = opts(1, 1);
+    mbz_error e;
+    /* block checksum wrong, header check valid */
+    c[FH + 9] ^= 1;
+    fix_block_check(c + FH);
+    assert_int_equal(decompress(&o, c, cn, NULL, NULL, &e), MBZ_ERR_CHECKSUM);
+    assert_string_equal(e.msg, "block 1: content checksum mismatch");
+    c[FH + 9] ^= 1;
+    fix_block_check(c + FH);
+    /* whole-content checksum in the end mark */
+    uint8_t *end = c + cn - BH;
+    end[9] ^= 0x80;
+    fix_block_check(end);
+    assert_int_equal(decompress(&o, c, cn, NULL, NULL, &e), MBZ_ERR_CHECKSUM);
+    assert_non_null(strstr(e.msg, "content checksum mismatch"));
+    end[9] ^= 0x80;
+    fix_block_check(end);
+    assert_int_equal(decompress(&o, c, cn, NULL, NULL, &e), MBZ_OK);
+    free(c);
+    free(m);
+}
+
+static void test_absurd_sizes(void **state)
+{
+    (void)state;
+    size_t cn, n;
+    uint8_t *m;
+    uint8_t *c = small_frame(&cn, &m, &n);
+    uint8_t *x = malloc(cn);
+    mbz_options o = opts(1, 1);
+    mbz_error e;
+    const uint32_t sizes[] = { 0, (1 << 18) + 1, 0x7FFFFFFF, 0xFFFFFFFF };
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        memcpy(x, c, cn);
+        put32(x + FH + 1, sizes[i]); /* content size */
+        fix_block_check(x + FH);
+        assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), MBZ_ERR_CORRUPT);
+        memcpy(x, c, cn);
+        put32(x + FH + 5, sizes[i] ? sizes[i] : 0); /* payload size */
+        fix_block_check(x + FH);
+        assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), MBZ_ERR_CORRUPT);
+    }
+    /* payload == content for a modelled block */
+    memcpy(x, c, cn);
+    put32(x + FH + 5, (uint32_t)n);
+    fix_block_check(x + FH);
+    assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), MBZ_ERR_CORRUPT);
+    /* unknown block type */
+    memcpy(x, c, cn);
+    x[FH] = 9;
+    fix_block_check(x + FH);
+    assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), MBZ_ERR_CORRUPT);
+    /* end mark total that does not match */
+    memcpy(x, c, cn);
+    put64(x + cn - BH + 1, UINT64_MAX);
+    fix_block_check(x + cn - BH);
+    assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), MBZ_ERR_CORRUPT);
+    assert_non_null(strstr(e.msg, "total"));
+    /* block log out of range, flags, level, version */
+    const struct { int off; uint8_t v; int rc; } hdr[] = {
+        { 7, 15, MBZ_ERR_CORRUPT }, { 7, 27, MBZ_ERR_CORRUPT }, { 7, 255, MBZ_ERR_CORRUPT },
+        { 6, 0, MBZ_ERR_CORRUPT }, { 6, 10, MBZ_ERR_CORRUPT }, { 5, 1, MBZ_ERR_VERSION },
+        { 4, 7, MBZ_ERR_VERSION },
+    };
+    for (size_t i = 0; i < sizeof hdr / sizeof *hdr; i++) {
+        memcpy(x, c, cn);
+        x[hdr[i].off] = hdr[i].v;
+        fix_frame_check(x);
+        assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), hdr[i].rc);
+    }
+    assert_string_equal(e.msg, "unsupported frame version 7 (this build reads version 1)");
+    /* a larger block size in the header is accepted (the block still fits) */
+    memcpy(x, c, cn);
+    x[7] = 26;
+    fix_frame_check(x);
+    assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), MBZ_OK);
+    free(x);
+    free(c);
+    free(m);
+}
+
+/* predict_batch for the test model: one predict per block (same tables). */
+static int batch_by_predict(mbz_predictor **p, const uint8_t *const *data, const size_t *pos,
+                            int nb, uint16_t *freq)
+{
+    const mbz_predictor_ops *ops = mbz_model_order2()->ops;
+    for (int b = 0; b < nb; b++) {
+        int rc = ops->predict(p[b], data[b], pos[b], freq + b * MBZ_SYMBOLS);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void test_models(void **state)
+{
+    (void)state;
+    const mbz_model *o2 = mbz_model_order2();
+    const char *s = "mbzip order-2 model v1";
+    assert_int_equal(mbz_model_fingerprint(o2), XXH64(s, strlen(s), 0));
+    assert_non_null(mbz_model_default());
+    assert_true(strlen(mbz_model_describe(o2)) > 0);
+    mbz_model_free((mbz_model *)o2); /* no-op on built-ins */
+
+    /* a model with another fingerprint (and a predict_batch) */
+    static mbz_predictor_ops ops;
+    ops = *o2->ops;
+    ops.predict_batch = batch_by_predict;
+    mbz_model fake = *o2;
+    fake.ops = &ops;
+    fake.fingerprint = UINT64_C(0x0123456789abcdef);
+    size_t n, cn;
+    uint8_t *m = mixed(&n);
+    mbz_options o = opts(1, 2);
+    o.model = &fake;
+    uint8_t *c = compress(&o, m, n, &cn, NULL);
+    assert_int_equal(le64(c + 8), UINT64_C(0x0123456789abcdef));
+    mbz_options d = opts(1, 2);
+    mbz_error e;
+    assert_int_equal(decompress(&d, c, cn, NULL, NULL, &e), MBZ_ERR_MODEL_UNKNOWN);
+    assert_string_equal(e.msg, "frame needs model 0123456789abcdef, which is not available (use --model FILE)");
+    const mbz_model *list[] = { NULL, &fake };
+    d.models = list;
+    d.n_models = 2;
+    for (int t = 1; t <= 3; t++) { /* lockstep decoding of several blocks per thread */
+        d.threads = t;
+        uint8_t *out;
+        size_t on;
+        assert_int_equal(decompress(&d, c, cn, &out, &on, &e), MBZ_OK);
+        assert_int_equal(on, n);
+        assert_memory_equal(out, m, n);
+        free(out);
+    }
+    /* same coded bytes as order2 apart from the fingerprint and header check */
+    mbz_options p = opts(1, 1);
+    size_t cn2;
+    uint8_t *c2 = compress(&p, m, n, &cn2, NULL);
+    assert_int_equal(cn2, cn);
+    assert_memory_equal(c + FH, c2 + FH, cn - FH);
+    free(c2);
+    free(c);
+    free(m);
+    /* loading a model file that does not exist */
+    mbz_model *lm = NULL;
+    assert_int_equal(mbz_model_load_file("/nonexistent/model.mbzm", &lm, &e), MBZ_ERR_IO);
+    assert_null(lm);
+}
+
+static void test_params_and_cancel(void **state)
+{
+    (void)state;
+    void *dst;
+    size_t dn;
+    mbz_error e;
+    mbz_options o = opts(10, 1);
+    assert_int_equal(mbz_compress_buffer(&o, "abc", 3, &dst, &dn, NULL, &e), MBZ_ERR_PARAM);
+    o = opts(1, -1);
+    assert_int_equal(mbz_compress_buffer(&o, "abc", 3, &dst, &dn, NULL, &e), MBZ_ERR_PARAM);
+    assert_int_equal(mbz_compress_buffer(NULL, "abc", 3, &dst, &dn, NULL, &e), MBZ_OK); /* defaults */
+    free(dst);
+    volatile int stop = 1;
+    o = opts(1, 1);
+    o.cancel = &stop;
+    assert_int_equal(mbz_compress_buffer(&o, "abc", 3, &dst, &dn, NULL, &e), MBZ_ERR_CANCELLED);
+    assert_true(strlen(mbz_strerror(MBZ_ERR_CHECKSUM)) > 0);
+    assert_string_equal(mbz_strerror(MBZ_OK), "success");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_small),
+        cmocka_unit_test(test_rle),
+        cmocka_unit_test(test_random_stored),
+        cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_concat_and_garbage),
+        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_bitflips),
+        cmocka_unit_test(test_checksums),
+        cmocka_unit_test(test_absurd_sizes),
+        cmocka_unit_test(test_models),
+        cmocka_unit_test(test_params_and_cancel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
