@@ -140,6 +140,24 @@ static void test_scalar_math(void)
     memset(x, 0, sizeof x);
     mbz_rmsnorm(x, 16, y);
     CHECK(y[0] == 0, "rmsnorm zero");
+    /* rmsnorm against its definition (div_round), random rows of every scale */
+    for (int it = 0; it < 3000; it++) {
+        size_t D = 1 + rnd() % 300;
+        int sc = (int)(rnd() % 25), mode = it % 3;
+        for (size_t i = 0; i < D; i++)
+            x[i] = mode == 0 ? rsym(1 << sc) : mode == 1 ? ((rnd() & 1) ? (1 << 24) : -(1 << 24)) * (int32_t)(rnd() % 2) : (i == 0 ? rsym(1 << 24) : rsym(1 + (1 << (sc / 3))));
+        mbz_rmsnorm(x, D, y);
+        uint64_t ss = 0;
+        for (size_t i = 0; i < D; i++)
+            ss += (uint64_t)((int64_t)x[i] * x[i]);
+        int64_t rms = (int64_t)mbz_isqrt64(ss / D);
+        if (rms < 1)
+            rms = 1;
+        int bad = 0;
+        for (size_t i = 0; i < D; i++)
+            bad += y[i] != (int16_t)mbz_clamp64(mbz_div_round((int64_t)x[i] * 1024, rms), -8191, 8191);
+        CHECK(!bad, "rmsnorm D=%zu scale %d mode %d: %d wrong", D, sc, mode, bad);
+    }
     /* frequency tables */
     int32_t z[256];
     uint16_t f[256];
@@ -229,6 +247,108 @@ static void test_kernel(const mbz_kernels *k)
     fill16(X, 2048, -8191, 1);
     k->mm_w8(X, 2048, 1, W8, 2048, 1, 2048, Y2, 1);
     CHECK(Y2[0] == -127 * 8191 * 2048, "%s worst case neg %d", k->name, Y2[0]);
+    /* mm_pk: packed int8 weights against the scalar mm_w8 on the unpacked matrix */
+    {
+        static const size_t Ns2[] = {1, 2, 3, 4, 5, 8, 9, 17};
+        static const size_t Os2[] = {1, 15, 16, 17, 33, 48, 64, 65, 100, 129};
+        static const size_t Is2[] = {0, 1, 2, 3, 16, 17, 31, 32, 33, 100, 256, 2048};
+        size_t mO = 129, mI = 2048, mN = 17;
+        int16_t *Wp = aligned_alloc(64, mbz_pk_size(mO, mI) * 2 + 64);
+        int8_t *W = malloc(mO * (mI + pad));
+        int16_t *Xp = malloc((mN * (mI + pad) + 8) * 2);
+        int32_t *R1 = malloc(mN * (mO + 3) * 4), *R2 = malloc(mN * (mO + 3) * 4);
+        for (size_t a = 0; a < sizeof Ns2 / sizeof *Ns2; a++)
+            for (size_t b = 0; b < sizeof Os2 / sizeof *Os2; b++)
+                for (size_t c = 0; c < sizeof Is2 / sizeof *Is2; c++)
+                    for (int ex = 0; ex < 3; ex++) {
+                        size_t N = Ns2[a], O = Os2[b], I = Is2[c];
+                        if (N * O * I > 300000 && ex == 0 && (rnd() & 1))
+                            continue;
+                        size_t ldx = I + (rnd() % 2) * pad, ldw = I + (rnd() % 2) * pad, ldy = O + 3;
+                        int16_t *x = Xp + (rnd() % 2);
+                        fill16(x, N * ldx, 8191, ex);
+                        fill8(W, O * ldw, ex);
+                        mbz_pk_pack(W, ldw, O, I, Wp);
+                        memset(R1, 0x55, mN * (mO + 3) * 4);
+                        memset(R2, 0x55, mN * (mO + 3) * 4);
+                        ref->mm_w8(x, ldx, N, W, ldw, O, I, R1, ldy);
+                        k->mm_pk(x, ldx, N, Wp, O, I, R2, ldy);
+                        CHECK(!memcmp(R1, R2, mN * (mO + 3) * 4), "%s mm_pk N=%zu O=%zu I=%zu ex=%d", k->name, N, O, I, ex);
+                        cases++;
+                    }
+        /* int16 packed operands (the engine's packed keys: |q|, |k| <= 2047, I <= 256),
+         * packed here by the layout formula of kernels.h, against mm_w16 */
+        int16_t *W16b = malloc(mO * 256 * 2);
+        for (int it = 0; it < 300; it++) {
+            size_t N = 1 + rnd() % 17, O = 1 + rnd() % mO, I = 1 + rnd() % 256, I2 = (I + 1) / 2;
+            int ex = it % 3;
+            fill16(Xp, N * I, 2047, ex);
+            fill16(W16b, O * I, 2047, ex);
+            memset(Wp, 0, mbz_pk_size(O, I) * 2);
+            for (size_t o = 0; o < O; o++)
+                for (size_t i = 0; i < I; i++)
+                    Wp[((o / 16) * I2 + i / 2) * 32 + (o % 16) * 2 + i % 2] = W16b[o * I + i];
+            memset(R1, 0x55, mN * (mO + 3) * 4);
+            memset(R2, 0x55, mN * (mO + 3) * 4);
+            ref->mm_w16(Xp, I, N, W16b, I, O, I, R1, O);
+            k->mm_pk(Xp, I, N, Wp, O, I, R2, O);
+            CHECK(!memcmp(R1, R2, mN * (mO + 3) * 4), "%s mm_pk int16 N=%zu O=%zu I=%zu", k->name, N, O, I);
+            cases++;
+        }
+        free(W16b);
+        free(Wp); free(W); free(Xp); free(R1); free(R2);
+    }
+    /* requant16/32 against qmath (random and extreme accumulators, multipliers, shifts) */
+    {
+        enum { RN = 77 };
+        int32_t acc[RN], bb[RN], mm[RN], ss[RN], o1[RN + 1], o2[RN + 1];
+        int16_t h1[RN + 1], h2[RN + 1];
+        for (int it = 0; it < 3000; it++) {
+            size_t n = 1 + rnd() % RN;
+            int mode = it % 5;
+            for (size_t i = 0; i < n; i++) {
+                acc[i] = mode == 0 ? (int32_t)rnd() : mode == 1 ? INT32_MIN + (int32_t)(rnd() % 3) : mode == 2 ? INT32_MAX - (int32_t)(rnd() % 3) : rsym(1 << (rnd() % 31));
+                bb[i] = mode == 1 ? INT32_MIN : mode == 2 ? INT32_MAX : (int32_t)rnd() >> (rnd() % 32);
+                mm[i] = mode < 3 ? INT32_MAX - (int32_t)(rnd() % 2) : (int32_t)(rnd() % 0x80000000u) >> (rnd() % 31);
+                ss[i] = 1 + (int32_t)(rnd() % 62);
+            }
+            int32_t lo = (it & 1) ? -(1 << 24) : -8191, hi = (it & 1) ? (1 << 24) : 8191;
+            int relu = (it >> 1) & 1;
+            memset(o1, 0x5a, sizeof o1); memset(o2, 0x5a, sizeof o2);
+            memset(h1, 0x5a, sizeof h1); memset(h2, 0x5a, sizeof h2);
+            ref->requant32(acc, bb, mm, ss, n, lo, hi, o1);
+            k->requant32(acc, bb, mm, ss, n, lo, hi, o2);
+            CHECK(!memcmp(o1, o2, sizeof o1), "%s requant32 n=%zu mode %d", k->name, n, mode);
+            ref->requant16(acc, bb, mm, ss, n, -8191, 8191, relu, h1);
+            k->requant16(acc, bb, mm, ss, n, -8191, 8191, relu, h2);
+            CHECK(!memcmp(h1, h2, sizeof h1), "%s requant16 n=%zu mode %d", k->name, n, mode);
+            cases += 2;
+        }
+    }
+    /* att_exp: random rows, huge and tiny multipliers, slopes, lengths */
+    {
+        size_t maxL = 3000;
+        int32_t *sc = malloc(maxL * 4);
+        int16_t *e1 = malloc((maxL + 1) * 2), *e2 = malloc((maxL + 1) * 2);
+        int16_t *l1 = malloc((maxL + 1) * 2), *l2 = malloc((maxL + 1) * 2);
+        for (int it = 0; it < 600; it++) {
+            size_t L = it < 40 ? 1 + (size_t)it : 1 + rnd() % maxL;
+            int mode = it % 4;
+            for (size_t i = 0; i < L; i++)
+                sc[i] = mode == 0 ? rsym(2047 * 2047 * 64) : mode == 1 ? (int32_t)rnd() : mode == 2 ? 0 : rsym(1000);
+            int32_t m = mode == 1 ? INT32_MAX : (int32_t)(rnd() % 0x80000000u) >> (rnd() % 31);
+            int32_t sh = 1 + (int32_t)(rnd() % 62);
+            int32_t slope = mode == 2 ? (int32_t)(rnd() % 300) : (it & 8) ? INT32_MAX : (int32_t)(rnd() % 0x80000000u) >> (rnd() % 31);
+            memset(e1, 0x5a, (maxL + 1) * 2); memset(e2, 0x5a, (maxL + 1) * 2);
+            memset(l1, 0x5a, (maxL + 1) * 2); memset(l2, 0x5a, (maxL + 1) * 2);
+            int64_t S1 = ref->att_exp(sc, L, m, sh, slope, e1, l1);
+            int64_t S2 = k->att_exp(sc, L, m, sh, slope, e2, l2);
+            CHECK(S1 == S2 && !memcmp(e1, e2, (maxL + 1) * 2) && !memcmp(l1, l2, (maxL + 1) * 2),
+                  "%s att_exp L=%zu mode %d", k->name, L, mode);
+            cases++;
+        }
+        free(sc); free(e1); free(e2); free(l1); free(l2);
+    }
     printf("kernel %s: %d cases\n", k->name, cases);
     free(X); free(W8); free(W16); free(Y1); free(Y2);
 }

@@ -26,22 +26,31 @@
 #define MKMODEL_NO_MAIN
 #include "mkmodel.c"
 
+/* MBZBENCH_CLOCK=cpu: time by this thread's CPU time (steadier on a loaded machine
+ * whose other cores are busy); default: wall clock. */
 static double now(void)
 {
+    static int cpu = -1;
+    if (cpu < 0) {
+        const char *e = getenv("MBZBENCH_CLOCK");
+        cpu = e && !strcmp(e, "cpu");
+    }
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(cpu ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 int main(int argc, char **argv)
 {
-    const char *preset = "bench", *file = NULL;
+    const char *preset = "bench", *file = NULL, *only = "";
     size_t nbytes = 1 << 20, npred = 32 << 10;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--tiny") || !strcmp(argv[i], "--small") || !strcmp(argv[i], "--bench"))
             preset = argv[i] + 2;
         else if (!strcmp(argv[i], "--bytes") && i + 1 < argc)
             nbytes = strtoull(argv[++i], NULL, 0);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];   /* score | predict | batch: run just that one */
         else if (!strcmp(argv[i], "--predict-bytes") && i + 1 < argc)
             npred = strtoull(argv[++i], NULL, 0);
         else
@@ -100,23 +109,31 @@ int main(int argc, char **argv)
     (void)names;
     const mbz_kernels *k = mbz_kernels_get();
     mbz_predictor *p;
-    double t0 = now();
+    double t0 = now(), ts = 0, tp = 0;
+    if (!*only || !strcmp(only, "score")) {
     m->ops->create(m->impl, nbytes, &p);
     for (size_t pos = 0; pos < nbytes; pos += m->ops->score_chunk) {
         size_t n = nbytes - pos < m->ops->score_chunk ? nbytes - pos : m->ops->score_chunk;
         m->ops->score(p, data, nbytes, pos, n, freq + pos * 256);
     }
     m->ops->destroy(p);
-    double ts = now() - t0;
+    ts = now() - t0;
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a of the score tables: equal across builds */
+    for (size_t i = 0; i < nbytes * 256; i++)
+        h = (h ^ freq[i]) * 1099511628211ull;
+    printf("score tables: fnv64 %016llx\n", (unsigned long long)h);
+    }
+    if (!*only || !strcmp(only, "predict")) {
     t0 = now();
     m->ops->create(m->impl, npred, &p);
     for (size_t pos = 0; pos < npred; pos++)
         m->ops->predict(p, data, pos, freq + pos * 256);
     m->ops->destroy(p);
-    double tp = now() - t0;
+    tp = now() - t0;
+    }
     /* predict_batch: 8 blocks of npred/8 bytes */
     double tb = 0;
-    if (m->ops->predict_batch) {
+    if (m->ops->predict_batch && (!*only || !strcmp(only, "batch"))) {
         enum { NB = 8 };
         size_t bl = npred / NB;
         mbz_predictor *ps[NB];
@@ -137,7 +154,7 @@ int main(int argc, char **argv)
             m->ops->destroy(ps[b]);
     }
     printf("kernel %-10s score %8.1f KB/s   predict %7.1f KB/s   predict_batch(8) %7.1f KB/s\n",
-           k->name, nbytes / ts / 1024, npred / tp / 1024, tb > 0 ? (npred / 8 * 8) / tb / 1024 : 0.0);
+           k->name, ts > 0 ? nbytes / ts / 1024 : 0.0, tp > 0 ? npred / tp / 1024 : 0.0, tb > 0 ? (npred / 8 * 8) / tb / 1024 : 0.0);
     m->free_impl(m->impl);
     free(m);
     free(buf);

@@ -28,11 +28,56 @@ typedef void (*mbz_mm_w8_fn)(const int16_t *X, size_t ldx, size_t N, const int8_
 typedef void (*mbz_mm_w16_fn)(const int16_t *X, size_t ldx, size_t N, const int16_t *W,
                               size_t ldw, size_t O, size_t I, int32_t *Y, size_t ldy);
 
+/*
+ * Packed weights (the layout of mm_pk, the same for every kernel set): output channels
+ * in groups of 16 (O rounded up to a multiple of 16), inputs in pairs (I rounded up to
+ * even, I2 = ceil(I/2) pairs). Weight (o, i) sits at int16 index
+ *     ((o / 16) * I2 + i / 2) * 32 + (o % 16) * 2 + i % 2
+ * and padding is zero. One group's pair is one 64-byte block: a vpdpwssd of it with a
+ * broadcast pair of inputs adds to 16 output channels at once (no horizontal sums).
+ * Packed once, at model load (mbz_pk_pack).
+ */
+size_t mbz_pk_size(size_t O, size_t I);   /* int16 elements of the packed matrix */
+void mbz_pk_pack(const int8_t *W, size_t ldw, size_t O, size_t I, int16_t *Wp);
+
+/* Y[n*ldy + o] = sum_{i < I} X[n*ldx + i] * W(o, i), W packed as above (Wp 64-byte
+ * aligned). Linear layers: W from int8 (|w| <= 127), the sums of mm_w8 with its bound
+ * (|x| <= 8191, I <= 2048). Packed attention keys: |q|, |k| <= 2047, I <= 256, so
+ * |sum| <= 2047^2 * 256 < 2^31. X rows are read only at indices < I. */
+typedef void (*mbz_mm_pk_fn)(const int16_t *X, size_t ldx, size_t N, const int16_t *Wp,
+                             size_t O, size_t I, int32_t *Y, size_t ldy);
+
+/* mbz_requant16 / mbz_requant32 of qmath.h (identical results). */
+typedef void (*mbz_requant16_fn)(const int32_t *acc, const int32_t *b, const int32_t *m,
+                                 const int32_t *s, size_t n, int32_t lo, int32_t hi, int relu,
+                                 int16_t *y);
+typedef void (*mbz_requant32_fn)(const int32_t *acc, const int32_t *b, const int32_t *m,
+                                 const int32_t *s, size_t n, int32_t lo, int32_t hi, int32_t *y);
+
+/*
+ * Softmax numerators of one attention row of L >= 1 keys (doc/model-format.md §2):
+ *     z_w = round_shift((int64)s[w] * m, sh) - slope * (L - 1 - w)     (w < L)
+ *     e_w = exp2neg(max z - z_w),  eh[w] = e_w >> 8,  el[w] = e_w & 255
+ * returns S = sum e_w. 0 <= m < 2^31, 1 <= sh <= 62, 0 <= slope < 2^31, L <= 2^20.
+ */
+typedef int64_t (*mbz_att_exp_fn)(const int32_t *s, size_t L, int32_t m, int32_t sh,
+                                  int32_t slope, int16_t *eh, int16_t *el);
+
 typedef struct {
     const char *name;      /* "scalar", "avx2", "avx512", "avx512vnni" */
     mbz_mm_w8_fn mm_w8;
     mbz_mm_w16_fn mm_w16;
+    mbz_mm_pk_fn mm_pk;
+    mbz_requant16_fn requant16;
+    mbz_requant32_fn requant32;
+    mbz_att_exp_fn att_exp;
 } mbz_kernels;
+
+/* The scalar references, for SIMD sets that do not override a kernel. */
+void mbz_mm_pk_scalar(const int16_t *X, size_t ldx, size_t N, const int16_t *Wp, size_t O,
+                      size_t I, int32_t *Y, size_t ldy);
+int64_t mbz_att_exp_scalar(const int32_t *s, size_t L, int32_t m, int32_t sh, int32_t slope,
+                           int16_t *eh, int16_t *el);
 
 /* The kernel set chosen for this process (MBZIP_KERNEL or CPU detection), decided
  * once, thread-safely. */

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "kernels.h"
+#include "qmath.h"
 
 #ifdef MBZ_X86_64
 #include <immintrin.h>
@@ -139,6 +140,7 @@ TGT static inline int32_t hsum1(__m256i a)
 MM(mm_w8_avx2, int8_t, ldw8)
 MM(mm_w16_avx2, int16_t, ldw16)
 
-const mbz_kernels mbz_kernels_avx2 = {"avx2", mm_w8_avx2, mm_w16_avx2};
+const mbz_kernels mbz_kernels_avx2 = {"avx2", mm_w8_avx2, mm_w16_avx2, mbz_mm_pk_scalar,
+                                      mbz_requant16, mbz_requant32, mbz_att_exp_scalar};
 
 #endif /* MBZ_X86_64 */

@@ -6,12 +6,14 @@
 #include "config.h"
 
 #include "kernels.h"
+#include "qmath.h"
 
 #ifdef MBZ_X86_64
 #include <immintrin.h>
+#include <string.h>
 
-#define TGT_BW __attribute__((target("avx512f,avx512bw")))
-#define TGT_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define TGT_BW __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define TGT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 #define LDX(p, k) _mm512_maskz_loadu_epi16((k), (p))
 #define LDW16(p, k) _mm512_maskz_loadu_epi16((k), (p))
@@ -115,7 +117,181 @@ MM(mm_w16_avx512, TGT_BW, int16_t, LDW16, DOT_BW, hsum4_bw)
 MM(mm_w8_vnni, TGT_VNNI, int8_t, LDW8, DOT_VNNI, hsum4_vnni)
 MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
 
-const mbz_kernels mbz_kernels_avx512 = {"avx512", mm_w8_avx512, mm_w16_avx512};
-const mbz_kernels mbz_kernels_avx512vnni = {"avx512vnni", mm_w8_vnni, mm_w16_vnni};
+/* ---------------------------------------------------------------- packed GEMM (mm_pk)
+ * A tile is R rows x G groups of 16 outputs, R, G <= 4: R*G zmm accumulators, per input
+ * pair R broadcasts and G weight loads. Each accumulator lane is one output's exact
+ * int32 sum (|sum| <= 8191 * 127 * 2048 < 2^31; vpdpwssd/vpmaddwd do not saturate, and
+ * int32 wrap-around addition is associative, so the order of terms is immaterial). */
+#define PK_DEF(NAME, TGT, DOT)                                                              \
+    TGT static inline __attribute__((always_inline)) void NAME##_tile(                      \
+        const int R, const int G, const int16_t *X, size_t ldx, const int16_t *Wp, size_t I2, \
+        size_t I, size_t O, int32_t *Y, size_t ldy)                                         \
+    {                                                                                       \
+        __m512i acc[4][4];                                                                  \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                 \
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)                             \
+                acc[r][g] = _mm512_setzero_si512();                                         \
+        size_t If = I / 2;     /* pairs with both inputs < I */                             \
+        for (size_t i2 = 0; i2 < I2; i2++) {                                                \
+            __m512i xb[4];                                                                  \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                           \
+                const int16_t *xp = X + r * ldx + 2 * i2;                                   \
+                int32_t pr;                                                                 \
+                if (i2 < If)                                                                \
+                    memcpy(&pr, xp, 4);                                                     \
+                else                                                                        \
+                    pr = (int32_t)(uint16_t)xp[0];  /* odd I: partner weight is 0 */        \
+                xb[r] = _mm512_set1_epi32(pr);                                              \
+            }                                                                               \
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {                           \
+                __m512i w = _mm512_load_si512((const void *)(Wp + (g * I2 + i2) * 32));     \
+                _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                         \
+                    acc[r][g] = DOT(acc[r][g], xb[r], w);                                   \
+            }                                                                               \
+        }                                                                                   \
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                 \
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {                           \
+                size_t o = (size_t)g * 16;                                                  \
+                if (o + 16 <= O)                                                            \
+                    _mm512_storeu_si512((void *)(Y + r * ldy + o), acc[r][g]);              \
+                else if (o < O)                                                             \
+                    _mm512_mask_storeu_epi32(Y + r * ldy + o,                               \
+                                             (__mmask16)((1u << (O - o)) - 1), acc[r][g]);  \
+            }                                                                               \
+    }                                                                                       \
+    TGT static void NAME(const int16_t *X, size_t ldx, size_t N, const int16_t *Wp,         \
+                         size_t O, size_t I, int32_t *Y, size_t ldy)                        \
+    {                                                                                       \
+        size_t I2 = (I + 1) / 2, NG = (O + 15) / 16;                                        \
+        if (I == 0) {                                                                       \
+            for (size_t n = 0; n < N; n++)                                                  \
+                memset(Y + n * ldy, 0, O * sizeof *Y);                                      \
+            return;                                                                         \
+        }                                                                                   \
+        /* outer: 64 outputs (their weights stay in L1/L2), inner: rows */                  \
+        for (size_t g0 = 0; g0 < NG; g0 += 4) {                                             \
+            int G = NG - g0 < 4 ? (int)(NG - g0) : 4;                                       \
+            const int16_t *Wg = Wp + g0 * I2 * 32;                                          \
+            size_t Og = O - g0 * 16;                                                        \
+            size_t n = 0;                                                                   \
+            for (; n + 4 <= N; n += 4) {                                                    \
+                const int16_t *x = X + n * ldx;                                             \
+                int32_t *y = Y + n * ldy + g0 * 16;                                         \
+                switch (G) {                                                                \
+                case 4: NAME##_tile(4, 4, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
+                case 3: NAME##_tile(4, 3, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
+                case 2: NAME##_tile(4, 2, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
+                default: NAME##_tile(4, 1, x, ldx, Wg, I2, I, Og, y, ldy); break;           \
+                }                                                                           \
+            }                                                                               \
+            for (; n < N; n++) {                                                            \
+                const int16_t *x = X + n * ldx;                                             \
+                int32_t *y = Y + n * ldy + g0 * 16;                                         \
+                switch (G) {                                                                \
+                case 4: NAME##_tile(1, 4, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
+                case 3: NAME##_tile(1, 3, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
+                case 2: NAME##_tile(1, 2, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
+                default: NAME##_tile(1, 1, x, ldx, Wg, I2, I, Og, y, ldy); break;           \
+                }                                                                           \
+            }                                                                               \
+        }                                                                                   \
+    }
+
+PK_DEF(mm_pk_avx512, TGT_BW, DOT_BW)
+PK_DEF(mm_pk_vnni, TGT_VNNI, DOT_VNNI)
+
+/* ---------------------------------------------------------------- requantization
+ * v = (acc + b) * m computed as acc*m + b*m (vpmuldq: signed 32x32 -> 64; each product
+ * < 2^31 * 2^31 = 2^62, the sum < 2^63, the same integer as the scalar code), then
+ * round_shift(v, s) = (v >> s) + ((v >> (s-1)) & 1) with per-lane arithmetic shifts,
+ * clamp to [lo, hi] (64-bit), narrow. 8 lanes per step, masked tail. */
+TGT_BW static inline __m512i rq8(const int32_t *acc, const int32_t *b, const int32_t *m,
+                                 const int32_t *s, __mmask8 k, __m512i lo, __m512i hi)
+{
+    __m512i a = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, acc));
+    __m512i bb = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, b));
+    __m512i mm = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, m));
+    __m512i ss = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, s));
+    __m512i v = _mm512_add_epi64(_mm512_mul_epi32(a, mm), _mm512_mul_epi32(bb, mm));
+    __m512i one = _mm512_set1_epi64(1);
+    __m512i r = _mm512_add_epi64(_mm512_srav_epi64(v, ss),
+                                 _mm512_and_si512(_mm512_srav_epi64(v, _mm512_sub_epi64(ss, one)), one));
+    return _mm512_min_epi64(_mm512_max_epi64(r, lo), hi);
+}
+
+TGT_BW static void requant16_avx512(const int32_t *acc, const int32_t *b, const int32_t *m,
+                                    const int32_t *s, size_t n, int32_t lo, int32_t hi, int relu,
+                                    int16_t *y)
+{
+    if (relu && lo < 0)
+        lo = 0;   /* as mbz_requant16 */
+    __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+    for (size_t o = 0; o < n; o += 8) {
+        __mmask8 k = n - o >= 8 ? 0xff : (__mmask8)((1u << (n - o)) - 1);
+        __m512i r = rq8(acc + o, b + o, m + o, s + o, k, vlo, vhi);
+        _mm_mask_storeu_epi16(y + o, k, _mm512_cvtepi64_epi16(r));
+    }
+}
+
+TGT_BW static void requant32_avx512(const int32_t *acc, const int32_t *b, const int32_t *m,
+                                    const int32_t *s, size_t n, int32_t lo, int32_t hi, int32_t *y)
+{
+    __m512i vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+    for (size_t o = 0; o < n; o += 8) {
+        __mmask8 k = n - o >= 8 ? 0xff : (__mmask8)((1u << (n - o)) - 1);
+        __m512i r = rq8(acc + o, b + o, m + o, s + o, k, vlo, vhi);
+        _mm256_mask_storeu_epi32(y + o, k, _mm512_cvtepi64_epi32(r));
+    }
+}
+
+/* ---------------------------------------------------------------- softmax numerators
+ * As mbz_att_exp_scalar, 8 keys per step in int64 lanes: z = round_shift(s*m, sh) -
+ * slope*dist (vpmuldq: s*m < 2^62; slope*dist < 2^31 * 2^20), t = zmax - z clamped to
+ * 17*256 (where exp2neg is 0 anyway: EXP2[0] >> 17 = 0), e = EXP2[t & 255] >> (t >> 8)
+ * by a table gather. S per lane in int64. */
+TGT_BW static inline __m512i az8(const int32_t *s, size_t w, size_t L, __mmask8 k, __m512i mm,
+                                 __m512i sh, __m512i sh1, __m512i slope)
+{
+    __m512i one = _mm512_set1_epi64(1);
+    __m512i v = _mm512_mul_epi32(_mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, s + w)), mm);
+    __m512i r = _mm512_add_epi64(_mm512_srav_epi64(v, sh), _mm512_and_si512(_mm512_srav_epi64(v, sh1), one));
+    /* dist = L - 1 - (w + lane) */
+    __m512i dist = _mm512_sub_epi64(_mm512_set1_epi64((long long)(L - 1 - w)),
+                                    _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0));
+    return _mm512_sub_epi64(r, _mm512_mul_epi32(slope, dist));
+}
+
+TGT_BW static int64_t att_exp_avx512(const int32_t *s, size_t L, int32_t m, int32_t sh,
+                                     int32_t slope, int16_t *eh, int16_t *el)
+{
+    __m512i vm = _mm512_set1_epi64(m), vsh = _mm512_set1_epi64(sh), vsh1 = _mm512_set1_epi64(sh - 1);
+    __m512i vsl = _mm512_set1_epi64(slope);
+    __m512i zmax = _mm512_set1_epi64(INT64_MIN);
+    for (size_t w = 0; w < L; w += 8) {
+        __mmask8 k = L - w >= 8 ? 0xff : (__mmask8)((1u << (L - w)) - 1);
+        zmax = _mm512_mask_max_epi64(zmax, k, zmax, az8(s, w, L, k, vm, vsh, vsh1, vsl));
+    }
+    __m512i zm = _mm512_set1_epi64(_mm512_reduce_max_epi64(zmax));
+    __m512i cap = _mm512_set1_epi64(17 * 256), S = _mm512_setzero_si512();
+    for (size_t w = 0; w < L; w += 8) {
+        __mmask8 k = L - w >= 8 ? 0xff : (__mmask8)((1u << (L - w)) - 1);
+        __m512i t = _mm512_min_epi64(_mm512_sub_epi64(zm, az8(s, w, L, k, vm, vsh, vsh1, vsl)), cap);
+        __m256i t32 = _mm512_cvtepi64_epi32(t);
+        __m256i f = _mm256_and_si256(t32, _mm256_set1_epi32(255));
+        __m256i e = _mm256_mmask_i32gather_epi32(_mm256_setzero_si256(), k, f,
+                                                 (const int *)mbz_exp2_tab, 4);
+        e = _mm256_srlv_epi32(e, _mm256_srli_epi32(t32, 8));
+        e = _mm256_maskz_mov_epi32(k, e);
+        S = _mm512_add_epi64(S, _mm512_cvtepu32_epi64(e));
+        _mm_mask_storeu_epi16(eh + w, k, _mm256_cvtepi32_epi16(_mm256_srli_epi32(e, 8)));
+        _mm_mask_storeu_epi16(el + w, k, _mm256_cvtepi32_epi16(_mm256_and_si256(e, _mm256_set1_epi32(255))));
+    }
+    return _mm512_reduce_add_epi64(S);
+}
+
+const mbz_kernels mbz_kernels_avx512 = {"avx512", mm_w8_avx512, mm_w16_avx512, mm_pk_avx512,
+                                        requant16_avx512, requant32_avx512, att_exp_avx512};
+const mbz_kernels mbz_kernels_avx512vnni = {"avx512vnni", mm_w8_vnni, mm_w16_vnni, mm_pk_vnni,
+                                            requant16_avx512, requant32_avx512, att_exp_avx512};
 
 #endif /* MBZ_X86_64 */

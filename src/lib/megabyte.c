@@ -10,13 +10,18 @@
  * attention keys/values are kept per layer in a ring of R patches (R >= ctx + GB - 1,
  * or all the block's patches if fewer), so that teacher-forced scoring can process GB
  * patches at once with a band-causal window that reaches back into earlier chunks.
- * K is stored by rows (slot x D_G) and V transposed (D_G x slot), so both attention
- * products are plain "X times W-transposed" kernels:
- *     scores = Q_h . K_h^T             (mm_w16)
+ * K is stored packed per head (the mm_pk layout of kernels.h, key slots as output
+ * channels) and V transposed (D_G x slot), so both attention products are plain
+ * "X times W-transposed" kernels:
+ *     scores = Q_h . K_h^T             (mm_pk; |q|, |k| <= 2047, d <= 256)
  *     out    = E . V_h  with E = 256*Eh + El, Eh, El < 2^8+1
  * (the softmax numerators e <= 65536 do not fit int16, so they are split; chunks of
  * at most 1024 keys keep each int32 partial sum below 256*8191*1024 < 2^31, and the
  * chunk sums are added in int64).
+ *
+ * Linear layers use their weights packed at load (mm_pk: int16, 16 output channels
+ * per vector, no horizontal sums); requantization and the softmax numerators go
+ * through the kernel table too (kernels.h), all bit-identical to the scalar code.
  *
  * Local model. Each position's input is W_GL . slice_p(gout_k) + E_L[prev] + pos_L[p];
  * the local layers are causal over the positions of one patch. Scoring runs all
@@ -44,6 +49,7 @@
 typedef struct {
     size_t O, I;
     const int8_t *w;        /* O x I, points into the file image */
+    int16_t *wp;            /* the same, packed for mm_pk (kernels.h), owned */
     int32_t *b, *m, *s;     /* O each, native byte order */
 } linear;
 
@@ -80,7 +86,8 @@ struct mbz_predictor {
     const mbz_kernels *K;
     size_t block_len;
     size_t R;               /* ring size, patches */
-    int16_t *gK;            /* NGL x R x DG */
+    int16_t *gK;            /* NGL x GH x pk(R, GHD): keys of each head, packed (mm_pk) */
+    size_t pkK;             /* mbz_pk_size(R, GHD) */
     int16_t *gVt;           /* NGL x DG x R */
     size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
     int16_t *last_gout;     /* DG: global output of patch g_done-1 */
@@ -173,6 +180,12 @@ static void load_linear(loader *ld, const char *prefix, linear *L)
                              "model: tensor '%s' holds the int8 weight -128", name);
             return;
         }
+    L->wp = aligned_alloc(64, mbz_pk_size(L->O, L->I) * sizeof(int16_t) + 64);
+    if (!L->wp) {
+        ld->rc = set_err(ld->err, MBZ_ERR_NOMEM, "out of memory loading model");
+        return;
+    }
+    mbz_pk_pack(L->w, L->I, L->O, L->I, L->wp);
     snprintf(name, sizeof name, "%s.b", prefix);
     L->b = load_i32(ld, name, INT32_MIN, INT32_MAX);
     snprintf(name, sizeof name, "%s.m", prefix);
@@ -226,6 +239,20 @@ static void mb_model_free(void *impl)
     mb_model *M = impl;
     if (!M)
         return;
+    for (size_t i = 0; M->gl && i < M->NGL; i++) {
+        free(M->gl[i].qkv.wp);
+        free(M->gl[i].o.wp);
+        free(M->gl[i].up.wp);
+        free(M->gl[i].down.wp);
+    }
+    for (size_t i = 0; M->ll && i < M->NLL; i++) {
+        free(M->ll[i].qkv.wp);
+        free(M->ll[i].o.wp);
+        free(M->ll[i].up.wp);
+        free(M->ll[i].down.wp);
+    }
+    free(M->glin.wp);
+    free(M->head.wp);
     free(M->gl);
     free(M->ll);
     free(M->i32pool);
@@ -347,7 +374,7 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
     s->LR = LR;
 #define A(p, n) ((p) = calloc((n) + 1, sizeof *(p))) == NULL
     if (A(s->gh, GR * M->DG) || A(s->gacc, GR * max3(3 * M->DG, M->GFF, 1)) ||
-        A(s->scores, GR * R) || A(s->yh, GR * M->GHD) || A(s->yl, GR * M->GHD) ||
+        A(s->scores, GR * (R + 16)) || A(s->yh, GR * M->GHD) || A(s->yl, GR * M->GHD) ||
         A(s->ga, GR * M->DG) || A(s->gqkv, GR * 3 * M->DG) || A(s->gatt, GR * M->DG) ||
         A(s->ghid, GR * M->GFF) || A(s->gout, (GR + 1) * M->DG) || A(s->Eh, GR * R) ||
         A(s->El, GR * R) || A(s->acc64, GR * M->GHD) || A(s->S, GR) || A(s->lu, LR * M->DL) ||
@@ -367,7 +394,7 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
 static void lin_acc(const mbz_kernels *K, const linear *L, const int16_t *X, size_t ldx, size_t N,
                     int32_t *acc)
 {
-    K->mm_w8(X, ldx, N, L->w, L->I, L->O, L->I, acc, L->O);
+    K->mm_pk(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
 }
 
 /* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
@@ -377,7 +404,7 @@ static void lin_residual(const mbz_kernels *K, const linear *L, const int16_t *X
     lin_acc(K, L, X, L->I, N, acc);
     for (size_t n = 0; n < N; n++) {
         int32_t *a = acc + n * L->O;
-        mbz_requant32(a, L->b, L->m, L->s, L->O, -RES_MAX, RES_MAX, a);
+        K->requant32(a, L->b, L->m, L->s, L->O, -RES_MAX, RES_MAX, a);
         for (size_t o = 0; o < L->O; o++)
             h[n * L->O + o] = mbz_res_add(h[n * L->O + o], a[o]);
     }
@@ -392,8 +419,8 @@ static void lin_qkv(const mbz_kernels *K, const linear *L, const int16_t *X, siz
     for (size_t n = 0; n < N; n++) {
         const int32_t *a = acc + n * 3 * D;
         int16_t *y = out + n * 3 * D;
-        mbz_requant16(a, L->b, L->m, L->s, 2 * D, -MBZM_QK_CLAMP, MBZM_QK_CLAMP, 0, y);
-        mbz_requant16(a + 2 * D, L->b + 2 * D, L->m + 2 * D, L->s + 2 * D, D, -MBZM_ACT_CLAMP,
+        K->requant16(a, L->b, L->m, L->s, 2 * D, -MBZM_QK_CLAMP, MBZM_QK_CLAMP, 0, y);
+        K->requant16(a + 2 * D, L->b + 2 * D, L->m + 2 * D, L->s + 2 * D, D, -MBZM_ACT_CLAMP,
                       MBZM_ACT_CLAMP, 0, y + 2 * D);
     }
 }
@@ -407,7 +434,7 @@ static void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t N, siz
     lin_acc(K, &Ly->up, a, D, N, acc);
     size_t F = Ly->up.O;
     for (size_t n = 0; n < N; n++)
-        mbz_requant16(acc + n * F, Ly->up.b, Ly->up.m, Ly->up.s, F, -MBZM_ACT_CLAMP,
+        K->requant16(acc + n * F, Ly->up.b, Ly->up.m, Ly->up.s, F, -MBZM_ACT_CLAMP,
                       MBZM_ACT_CLAMP, 1, hid + n * F);
     lin_residual(K, &Ly->down, hid, N, acc, h);
 }
@@ -428,10 +455,12 @@ static void global_forward(mbz_predictor *st, scratch *sc, size_t k0, size_t cnt
     size_t W = jhi - jlo + 1;             /* <= CTX + cnt - 1 <= R */
     size_t s0 = jlo % R;                  /* ring slot of key jlo */
     size_t seg1 = W < R - s0 ? W : R - s0; /* keys in [s0, R), then the rest from slot 0 */
+    size_t ldS = W + 16;                  /* row stride of sc->scores */
 
     for (size_t l = 0; l < M->NGL; l++) {
         const layer *Ly = &M->gl[l];
-        int16_t *Kc = st->gK + l * R * DG;
+        int16_t *Kl = st->gK + l * M->GH * st->pkK;
+        const size_t d2 = (d + 1) / 2;
         int16_t *Vt = st->gVt + l * DG * R;
 
         for (size_t n = 0; n < cnt; n++)
@@ -440,7 +469,13 @@ static void global_forward(mbz_predictor *st, scratch *sc, size_t k0, size_t cnt
         for (size_t n = 0; n < cnt; n++) {
             size_t slot = (k0 + n) % R;
             const int16_t *row = sc->gqkv + n * 3 * DG;
-            memcpy(Kc + slot * DG, row + DG, DG * sizeof(int16_t));
+            /* key of slot j, head hh, dim c at ((j/16) * d2 + c/2) * 32 + (j%16) * 2 + c%2 */
+            for (size_t hh = 0; hh < M->GH; hh++) {
+                int16_t *kp = Kl + hh * st->pkK + (slot / 16) * d2 * 32 + (slot % 16) * 2;
+                const int16_t *kr = row + DG + hh * d;
+                for (size_t c = 0; c < d; c++)
+                    kp[(c / 2) * 32 + c % 2] = kr[c];
+            }
             for (size_t c = 0; c < DG; c++)
                 Vt[c * R + slot] = row[2 * DG + c];
         }
@@ -448,36 +483,26 @@ static void global_forward(mbz_predictor *st, scratch *sc, size_t k0, size_t cnt
         for (size_t hh = 0; hh < M->GH; hh++) {
             const int16_t *Q = sc->gqkv + hh * d;
             /* scores[n][w] = q_n . k_{jlo+w} */
-            K->mm_w16(Q, 3 * DG, cnt, Kc + s0 * DG + hh * d, DG, seg1, d, sc->scores, W);
+            /* (packed keys: from the group of slot s0, so the row has up to 15 extra
+             * leading scores; row stride ldS = W + 16, key w at column 16 + w) */
+            const int16_t *Kh = Kl + hh * st->pkK;
+            size_t ga = s0 / 16, lead = s0 - ga * 16;
+            K->mm_pk(Q, 3 * DG, cnt, Kh + ga * d2 * 32, s0 + seg1 - ga * 16, d,
+                     sc->scores + 16 - lead, ldS);
             if (seg1 < W)
-                K->mm_w16(Q, 3 * DG, cnt, Kc + hh * d, DG, W - seg1, d, sc->scores + seg1, W);
-            /* softmax numerators */
+                K->mm_pk(Q, 3 * DG, cnt, Kh, W - seg1, d, sc->scores + 16 + seg1, ldS);
+            /* softmax numerators: keys lo..i of query i (its band), zero elsewhere */
             for (size_t n = 0; n < cnt; n++) {
                 size_t i = k0 + n;
                 size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
-                const int32_t *sr = sc->scores + n * W;
                 int16_t *eh = sc->Eh + n * W, *el = sc->El + n * W;
-                int64_t zmax = INT64_MIN;
-                for (size_t j = lo; j <= i; j++) {
-                    int64_t z = mbz_round_shift((int64_t)sr[j - jlo] * Ly->att_m, Ly->att_s) -
-                                (int64_t)Ly->alibi[hh] * (int64_t)(i - j);
-                    if (z > zmax)
-                        zmax = z;
-                }
-                int64_t S = 0;
-                for (size_t w = 0; w < W; w++) {
-                    size_t j = jlo + w;
-                    uint32_t e = 0;
-                    if (j >= lo && j <= i) {
-                        int64_t z = mbz_round_shift((int64_t)sr[w] * Ly->att_m, Ly->att_s) -
-                                    (int64_t)Ly->alibi[hh] * (int64_t)(i - j);
-                        e = mbz_exp2neg(zmax - z);
-                    }
-                    S += e;
-                    eh[w] = (int16_t)(e >> 8);
-                    el[w] = (int16_t)(e & 255);
-                }
-                sc->S[n] = S;
+                size_t a = lo - jlo, L = i - lo + 1;
+                memset(eh, 0, a * sizeof *eh);
+                memset(el, 0, a * sizeof *el);
+                sc->S[n] = K->att_exp(sc->scores + n * ldS + 16 + a, L, Ly->att_m, Ly->att_s,
+                                      Ly->alibi[hh], eh + a, el + a);
+                memset(eh + a + L, 0, (W - a - L) * sizeof *eh);
+                memset(el + a + L, 0, (W - a - L) * sizeof *el);
             }
             /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
             memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
@@ -533,36 +558,46 @@ typedef struct {
     mbz_predictor *st;
 } lrow;
 
-static void local_attend(const mb_model *M, const layer *Ly, const int16_t *kv0, size_t p,
-                         const int16_t *q, int16_t *out)
+static void local_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly,
+                         const int16_t *kv0, size_t p, const int16_t *q, int16_t *out)
 {
     const size_t DL = M->DL, d = M->LHD, ld = 3 * DL;
-    int64_t z[64];
-    uint32_t e[64];
+    int32_t dot[64];
+    int16_t eh[64], el[64];
+    int32_t acc32[256];   /* d <= 256 */
     for (size_t hh = 0; hh < M->LH; hh++) {
         const int16_t *qh = q + hh * d;
-        int64_t zmax = INT64_MIN;
         for (size_t j = 0; j <= p; j++) {
             const int16_t *kh = kv0 + j * ld + DL + hh * d;
-            int32_t dot = 0;
+            int32_t acc = 0;   /* <= 2047^2 * 256 < 2^31 */
             for (size_t c = 0; c < d; c++)
-                dot += (int32_t)qh[c] * kh[c];
-            z[j] = mbz_round_shift((int64_t)dot * Ly->att_m, Ly->att_s) -
-                   (int64_t)Ly->alibi[hh] * (int64_t)(p - j);
-            if (z[j] > zmax)
-                zmax = z[j];
+                acc += (int32_t)qh[c] * kh[c];
+            dot[j] = acc;
         }
-        int64_t S = 0;
+        int64_t S = K->att_exp(dot, p + 1, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
+        /* sum_j e_j v_j = 256 * sum_j eh_j v_j + sum_j el_j v_j, each an int32 sum:
+         * <= 64 keys * 256 * 8191 < 2^31 */
+        const int16_t *v0 = kv0 + 2 * DL + hh * d;
+        for (size_t c = 0; c < d; c++)
+            acc32[c] = 0;
         for (size_t j = 0; j <= p; j++) {
-            e[j] = mbz_exp2neg(zmax - z[j]);
-            S += e[j];
+            const int16_t *vj = v0 + j * ld;
+            int32_t e = eh[j];
+            for (size_t c = 0; c < d; c++)
+                acc32[c] += e * vj[c];
         }
-        for (size_t c = 0; c < d; c++) {
-            int64_t acc = 0;
-            for (size_t j = 0; j <= p; j++)
-                acc += (int64_t)e[j] * kv0[j * ld + 2 * DL + hh * d + c];
-            out[hh * d + c] = (int16_t)mbz_div_round(acc, S);
+        int32_t accl[256];
+        for (size_t c = 0; c < d; c++)
+            accl[c] = 0;
+        for (size_t j = 0; j <= p; j++) {
+            const int16_t *vj = v0 + j * ld;
+            int32_t e = el[j];
+            for (size_t c = 0; c < d; c++)
+                accl[c] += e * vj[c];
         }
+        for (size_t c = 0; c < d; c++)
+            out[hh * d + c] =
+                (int16_t)mbz_div_round((int64_t)acc32[c] * 256 + accl[c], S);
     }
 }
 
@@ -577,7 +612,7 @@ static void local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
     lin_acc(K, &M->glin, sc->lslice, DE, N, sc->lacc);
     for (size_t n = 0; n < N; n++) {
         int32_t *a = sc->lacc + n * DL;
-        mbz_requant32(a, M->glin.b, M->glin.m, M->glin.s, DL, -RES_MAX, RES_MAX, a);
+        K->requant32(a, M->glin.b, M->glin.m, M->glin.s, DL, -RES_MAX, RES_MAX, a);
         const int32_t *emb = M->lemb + (size_t)rows[n].prev * DL;
         const int32_t *pos = M->lpos + rows[n].p * DL;
         for (size_t c = 0; c < DL; c++)
@@ -598,7 +633,7 @@ static void local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
             } else {
                 kv0 = sc->lqkvb + (n - r->p) * 3 * DL;
             }
-            local_attend(M, Ly, kv0, r->p, sc->lqkvb + n * 3 * DL, sc->latt + n * DL);
+            local_attend(M, K, Ly, kv0, r->p, sc->lqkvb + n * 3 * DL, sc->latt + n * DL);
         }
         lin_residual(K, &Ly->o, sc->latt, N, sc->lacc, u);
         mlp(K, Ly, u, N, DL, sc->la, sc->lhid, sc->lacc);
@@ -608,7 +643,7 @@ static void local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
     lin_acc(K, &M->head, sc->la, DL, N, sc->logits);
     for (size_t n = 0; n < N; n++) {
         int32_t *z = sc->logits + n * 256;
-        mbz_requant32(z, M->head.b, M->head.m, M->head.s, 256, -MBZM_LOGIT_CLAMP,
+        K->requant32(z, M->head.b, M->head.m, M->head.s, 256, -MBZM_LOGIT_CLAMP,
                       MBZM_LOGIT_CLAMP, z);
         mbz_freq_from_logits(z, freq + n * 256);
     }
@@ -643,7 +678,10 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     if (patches < st->R)
         st->R = patches;
     size_t ng = M->NGL ? M->NGL : 1, nl = M->NLL ? M->NLL : 1;
-    st->gK = calloc(ng * st->R * M->DG, sizeof(int16_t));
+    st->pkK = mbz_pk_size(st->R, M->GHD);
+    st->gK = aligned_alloc(64, ng * M->GH * st->pkK * sizeof(int16_t) + 64);
+    if (st->gK)
+        memset(st->gK, 0, ng * M->GH * st->pkK * sizeof(int16_t));
     st->gVt = calloc(ng * st->R * M->DG, sizeof(int16_t));
     st->last_gout = calloc(M->DG, sizeof(int16_t));
     st->lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t));

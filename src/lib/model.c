@@ -3,13 +3,12 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <xxhash.h>
 #include "frame.h"
-#ifdef MBZ_HAVE_MEGABYTE
 #include "megabyte.h"
-#endif
 
 /* Model files larger than this are refused before any allocation (1 GiB holds a
  * model far beyond what the coder could run at a useful speed). */
@@ -28,11 +27,34 @@ const mbz_model *mbz_model_order2(void)
     return &order2_model;
 }
 
+#ifdef MBZ_HAVE_DEFAULT_MODEL
+/* model/default.mbzm, embedded by src/lib/default_model.S */
+extern const unsigned char mbz_default_model_data[];
+extern const uint64_t mbz_default_model_size;
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static mbz_model *default_model;
+
+static void load_default_model(void)
+{
+    mbz_error e;
+    /* The embedded bytes went through the same validation as any file; if they
+     * ever failed (a broken build), fall back to order-2 rather than crash: every
+     * frame names its model, so nothing could be decoded wrongly. The test suite
+     * checks that the default really is the embedded model. */
+    if (mbz_model_load_memory(mbz_default_model_data, (size_t)mbz_default_model_size,
+                              &default_model, &e) != MBZ_OK)
+        default_model = NULL;
+}
+#endif
+
 const mbz_model *mbz_model_default(void)
 {
-    /* TODO(lead): switch to the embedded MEGABYTE model once it is built in.
-     * Until then the default is the order-2 model; frames record the fingerprint,
-     * so files written now keep decoding after the switch. */
+#ifdef MBZ_HAVE_DEFAULT_MODEL
+    pthread_once(&default_once, load_default_model);
+    if (default_model)
+        return default_model;
+#endif
     return mbz_model_order2();
 }
 
@@ -63,15 +85,10 @@ int mbz_model_load_memory(const void *data, size_t size, mbz_model **out, mbz_er
     if (!out || (!data && size))
         return mbz_fail(err, MBZ_ERR_PARAM, "mbz_model_load_memory: invalid argument");
     *out = NULL;
-#ifdef MBZ_HAVE_MEGABYTE
     int rc = mbz_megabyte_create(data, size, out, err);
     if (rc == MBZ_OK && *out)
         (*out)->fingerprint = XXH64(data, size, 0); /* ARCHITECTURE.md 4: xxh64 of the bytes */
     return rc;
-#else
-    return mbz_fail(err, MBZ_ERR_MODEL_INVALID,
-                    "this build has no MEGABYTE inference engine; cannot load model files");
-#endif
 }
 
 int mbz_model_load_file(const char *path, mbz_model **out, mbz_error *err)
