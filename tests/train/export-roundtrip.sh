@@ -1,0 +1,38 @@
+#!/bin/sh
+# export-roundtrip.sh - a trained tiny model is exported to an integer model file; the
+# export reports float and integer bits/byte (the integer model may lose at most 2%
+# plus a small absolute slack, as the tiny model's numbers are noisy); then mbzip
+# compresses and decompresses with that model, byte-exact, and the model compresses
+# the text it was trained on.
+. "$(dirname "$0")/common.sh"
+srcdir=${top_srcdir:-$(dirname "$0")/../..}
+EXCL="--no-default-excludes --exclude-dir $srcdir/corpora"
+gen_text "$tmp/text.txt" 1500
+# shellcheck disable=SC2086
+"$MBTRAIN" $TINY $EXCL --steps 120 --eval-every 0 --quiet --ckpt "$tmp/c.ckpt" "$tmp/text.txt"
+# shellcheck disable=SC2086
+"$MBTRAIN" export --quiet $EXCL --eval-windows 8 "$tmp/c.ckpt" "$tmp/m.mbzm" "$tmp/text.txt" > "$tmp/log"
+cat "$tmp/log"
+set -- $(sed -n 's/.*float \([0-9.]*\) bpb, integer \([0-9.]*\) bpb.*/\1 \2/p' "$tmp/log")
+[ $# -eq 2 ] || { echo "no float/integer result"; exit 1; }
+awk -v f="$1" -v i="$2" 'BEGIN { exit !(i <= f * 1.02 + 0.02) }' ||
+  { echo "integer $2 bpb loses more than 2% against float $1 bpb"; exit 1; }
+echo "integer within 2% of float: ok"
+
+if [ -z "${MBZIP:-}" ] || [ ! -x "$MBZIP" ]; then
+  echo "mbzip not built: round trip skipped"
+  exit 77
+fi
+"$MBZIP" --model="$tmp/m.mbzm" -c "$tmp/text.txt" > "$tmp/text.mbz"
+"$MBZIP" --model="$tmp/m.mbzm" -dc "$tmp/text.mbz" > "$tmp/back.txt"
+cmp "$tmp/text.txt" "$tmp/back.txt"
+in=$(wc -c < "$tmp/text.txt")
+out=$(wc -c < "$tmp/text.mbz")
+echo "round trip: ok ($in -> $out bytes)"
+# the model must have learned something: under 3 bits per byte (float: ~1.5)
+[ $((out * 8)) -lt $((in * 3)) ] || { echo "compressed size $out is too large"; exit 1; }
+# and a decoder without the model says so (the frame names the model)
+if "$MBZIP" -dc "$tmp/text.mbz" > /dev/null 2> "$tmp/err"; then
+  echo "decoded without the model?"; exit 1
+fi
+cat "$tmp/err"
