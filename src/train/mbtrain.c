@@ -30,14 +30,38 @@
 /* Layout (host byte order; checkpoints are for resuming on the same kind of machine):
  * magic[8], u32 sizeof(mt_real), mt_config, i64 step, mt_rng, u64 data_hash,
  * u64 n_params, params[n], m[n], v[n], u64 xxh64 of all preceding bytes. */
-int mt_ckpt_save(const char *path, const mt_state *s, char *err, size_t errlen)
+/* Compact checkpoints keep the weights at full precision but the Adam moments as
+ * bfloat16 (round to nearest even), so the default model's checkpoint fits the
+ * repository's 32 MB budget. Resuming from one is not bit-exact (the moments lost
+ * their low bits); the flag is the top bit of the stored element size. */
+#define CKPT_COMPACT 0x80000000u
+
+static uint16_t to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u) return (uint16_t)(u >> 16); /* inf/nan: truncate */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static float from_bf16(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static int ckpt_save(const char *path, const mt_state *s, int compact, char *err, size_t errlen)
 {
     size_t n = s->model.n_params;
-    size_t size = 8 + 4 + sizeof s->cfg + 8 + sizeof s->rng + 8 + 8 + 3 * n * sizeof(mt_real) + 8;
+    size_t msz = compact ? 2 : sizeof(mt_real);
+    size_t size = 8 + 4 + sizeof s->cfg + 8 + sizeof s->rng + 8 + 8 + n * sizeof(mt_real) + 2 * n * msz + 8;
     uint8_t *buf = malloc(size), *p = buf;
     if (!buf) { snprintf(err, errlen, "out of memory"); return -1; }
 #define PUT(src, len) do { memcpy(p, (src), (len)); p += (len); } while (0)
-    uint32_t rs = sizeof(mt_real);
+    uint32_t rs = (uint32_t)sizeof(mt_real) | (compact ? CKPT_COMPACT : 0);
     uint64_t np = n;
     PUT(CKPT_MAGIC, 8);
     PUT(&rs, 4);
@@ -47,8 +71,13 @@ int mt_ckpt_save(const char *path, const mt_state *s, char *err, size_t errlen)
     PUT(&s->data_hash, 8);
     PUT(&np, 8);
     PUT(s->model.params, n * sizeof(mt_real));
-    PUT(s->m, n * sizeof(mt_real));
-    PUT(s->v, n * sizeof(mt_real));
+    if (compact) {
+        for (size_t i = 0; i < n; i++) { uint16_t b = to_bf16((float)s->m[i]); PUT(&b, 2); }
+        for (size_t i = 0; i < n; i++) { uint16_t b = to_bf16((float)s->v[i]); PUT(&b, 2); }
+    } else {
+        PUT(s->m, n * sizeof(mt_real));
+        PUT(s->v, n * sizeof(mt_real));
+    }
     uint64_t h = XXH64(buf, (size_t)(p - buf), 0);
     PUT(&h, 8);
 #undef PUT
@@ -65,6 +94,11 @@ int mt_ckpt_save(const char *path, const mt_state *s, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+int mt_ckpt_save(const char *path, const mt_state *s, char *err, size_t errlen)
+{
+    return ckpt_save(path, s, 0, err, errlen);
 }
 
 int mt_ckpt_load(const char *path, mt_state *s, int init_model, char *err, size_t errlen)
@@ -87,6 +121,8 @@ int mt_ckpt_load(const char *path, mt_state *s, int init_model, char *err, size_
     memcpy(&h, buf + sz - 8, 8);
     uint32_t rs;
     memcpy(&rs, buf + 8, 4);
+    int compact = (rs & CKPT_COMPACT) != 0;
+    rs &= ~CKPT_COMPACT;
     if (memcmp(buf, CKPT_MAGIC, 8) || rs != sizeof(mt_real)) {
         free(buf); snprintf(err, errlen, "%s: not an mbtrain checkpoint", path); return -1;
     }
@@ -104,7 +140,8 @@ int mt_ckpt_load(const char *path, mt_state *s, int init_model, char *err, size_
     if (init_model && mt_model_init(&s->model, &s->cfg.hp, s->cfg.batch)) {
         free(buf); snprintf(err, errlen, "%s: bad model shape", path); return -1;
     }
-    if (np != s->model.n_params || head + 3 * np * sizeof(mt_real) + 8 != (size_t)sz) {
+    size_t msz = compact ? 2 : sizeof(mt_real);
+    if (np != s->model.n_params || head + np * sizeof(mt_real) + 2 * np * msz + 8 != (size_t)sz) {
         free(buf); snprintf(err, errlen, "%s: parameter count does not match the model", path); return -1;
     }
     size_t bytes = np * sizeof(mt_real);
@@ -112,8 +149,15 @@ int mt_ckpt_load(const char *path, mt_state *s, int init_model, char *err, size_
     if (!s->v) s->v = calloc(np, sizeof(mt_real));
     if (!s->m || !s->v) { free(buf); snprintf(err, errlen, "out of memory"); return -1; }
     GET(s->model.params, bytes);
-    GET(s->m, bytes);
-    GET(s->v, bytes);
+    if (compact) {
+        for (size_t i = 0; i < np; i++) { uint16_t b; GET(&b, 2); s->m[i] = from_bf16(b); }
+        for (size_t i = 0; i < np; i++) { uint16_t b; GET(&b, 2); s->v[i] = from_bf16(b); }
+        fprintf(stderr, "mbtrain: %s is a compact checkpoint (bf16 Adam moments): "
+                "resuming from it is close to, not bit-identical with, the original run\n", path);
+    } else {
+        GET(s->m, bytes);
+        GET(s->v, bytes);
+    }
 #undef GET
     free(buf);
     return 0;
@@ -300,9 +344,29 @@ static int cmd_export(int argc, char **argv)
                      verbose) ? 1 : 0;
 }
 
+/* mbtrain compact IN.ckpt OUT.ckpt: the same run state with bf16 Adam moments. */
+static int cmd_compact(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: mbtrain compact IN.ckpt OUT.ckpt\n");
+        return 1;
+    }
+    mt_state s;
+    char err[512];
+    memset(&s, 0, sizeof s);
+    if (mt_ckpt_load(argv[1], &s, 1, err, sizeof err) || ckpt_save(argv[2], &s, 1, err, sizeof err)) {
+        fprintf(stderr, "mbtrain: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "mbtrain: %s: step %lld, %zu parameters, compact checkpoint written\n", argv[2],
+            (long long)s.step, s.model.n_params);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "export")) return cmd_export(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "compact")) return cmd_compact(argc - 1, argv + 1);
 
     mt_config c;
     memset(&c, 0, sizeof c);

@@ -22,3 +22,13 @@ if "$MBTRAIN" --resume "$tmp/trunc.ckpt" --quiet "$tmp/text.txt" 2> "$tmp/err"; 
 fi
 cat "$tmp/err"
 echo "truncated checkpoint refused: ok"
+# a compact checkpoint (bf16 Adam moments) is smaller, idempotent, and resumes
+"$MBTRAIN" compact "$tmp/half.ckpt" "$tmp/compact.ckpt"
+"$MBTRAIN" compact "$tmp/compact.ckpt" "$tmp/compact2.ckpt"
+cmp "$tmp/compact.ckpt" "$tmp/compact2.ckpt"
+full_size=$(wc -c < "$tmp/half.ckpt"); compact_size=$(wc -c < "$tmp/compact.ckpt")
+[ "$compact_size" -lt "$full_size" ] || { echo "compact checkpoint is not smaller"; exit 1; }
+# shellcheck disable=SC2086
+"$MBTRAIN" --resume "$tmp/compact.ckpt" --threads 1 $EXCL --eval-every 0 --quiet --ckpt "$tmp/resumed2.ckpt" "$tmp/text.txt"
+[ -s "$tmp/resumed2.ckpt" ] || { echo "resume from a compact checkpoint wrote nothing"; exit 1; }
+echo "compact checkpoint: ok"
