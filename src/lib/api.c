@@ -28,11 +28,20 @@
 /* Store without modelling when the order-0 entropy exceeds 7.95 bits/byte (Q16). */
 #define STORE_BITS_Q16 ((uint64_t)(795u * 65536u / 100u))
 
-/* Block size (log2) per level: bigger blocks give an adaptive or windowed model
- * more context but cost more memory per thread and less parallelism on small files. */
+/* Levels. Level 1 codes with the adaptive order-2 model (about 1 MB/s); levels 2-9
+ * with the default model (MEGABYTE when one is built in). The MEGABYTE model sees a
+ * window of ctx bytes (8 KiB for the default), so a block only needs to be much longer
+ * than the window: each block restarts the context (a cold start costing a few
+ * hundred bytes), while smaller blocks give threads and batched decoding more
+ * blocks to share. Higher levels trade that parallelism for fewer cold starts. */
 static const uint8_t level_block_log[MBZ_LEVEL_MAX + 1] = {
-    0, 18, 19, 20, 21, 21, 22, 23, 24, 24
+    0, 18, 16, 17, 17, 18, 18, 20, 22, 24
 };
+
+static const mbz_model *model_for_level(int level)
+{
+    return level == 1 ? mbz_model_order2() : mbz_model_default();
+}
 
 /* ------------------------------------------------------------------ options */
 
@@ -325,7 +334,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     int rc = normalize_options(opts, &o, err);
     if (rc != MBZ_OK)
         return rc;
-    const mbz_model *model = o.model ? o.model : mbz_model_default();
+    const mbz_model *model = o.model ? o.model : model_for_level(o.level);
     if (!model->ops || !model->ops->create || !model->ops->score || !model->ops->destroy)
         return mbz_fail(err, MBZ_ERR_PARAM, "model cannot compress (no score function)");
 

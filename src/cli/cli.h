@@ -1,0 +1,89 @@
+/*
+ * cli.h - internals shared by the parts of the mbzip command-line tool.
+ *
+ * main.c      options, usage, version, dispatch
+ * fileops.c   one operand: names, checks, temporary output, metadata, signals
+ * list.c      the -l table
+ * io.c        fd callbacks for libmbz, messages, progress line
+ */
+#ifndef MBZ_CLI_H
+#define MBZ_CLI_H
+
+#include <stdint.h>
+#include <time.h>
+#include "mbz.h"
+
+#define PROGNAME "mbzip"
+
+enum cli_mode { MODE_COMPRESS, MODE_DECOMPRESS, MODE_TEST, MODE_LIST };
+
+struct cli {
+    enum cli_mode mode;
+    int to_stdout;          /* -c */
+    int keep;               /* -k */
+    int force;              /* -f */
+    int verbose;            /* -v count */
+    int quiet;              /* -q count */
+    int level;              /* 0 = library default */
+    int threads;            /* -1 = library default, 0 = all CPUs */
+    const char *suffix;     /* -S, default MBZ_SUFFIX */
+    int suffix_given;
+    const char *model_path; /* --model or MBZIP_MODEL */
+    mbz_model *model;       /* loaded model_path */
+    int status;             /* exit status so far: 0, 1 (error) or 2 (warning) */
+};
+
+extern struct cli g;
+
+/* ---------------------------------------------------------------- io.c */
+
+/* "mbzip: NAME: text" on stderr; sets the exit status to 1. name may be NULL. */
+void msg_error(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Same for warnings: printed unless -q, exit status 2 unless an error occurred. */
+void msg_warn(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Report a failed library call on NAME (uses err->msg). */
+void msg_mbz(const char *name, int rc, const mbz_error *err);
+
+/* A file descriptor for libmbz's callbacks. */
+struct fdio {
+    int fd;
+    uint64_t count;
+};
+long long fdio_read(void *user, void *buf, size_t n);
+int fdio_write(void *user, const void *buf, size_t n);
+
+/* The progress line: shown with -v when stderr is a terminal, after the work has
+ * run for a moment. `total` is the input size (0 when unknown). */
+struct progress {
+    const char *name;
+    uint64_t total;
+    int decompress;          /* show the rate of the output (uncompressed) bytes */
+    int enabled;
+    int shown;
+    struct timespec start;
+    struct timespec last;
+};
+void progress_init(struct progress *p, const char *name, uint64_t total, int decompress);
+void progress_cb(void *user, uint64_t bytes_in, uint64_t bytes_out);
+void progress_done(struct progress *p);
+
+/* Ratio helpers: saving in percent (1 - out/in) and bits per input byte. */
+double pct_saved(uint64_t uncompressed, uint64_t compressed);
+double bits_per_byte(uint64_t uncompressed, uint64_t compressed);
+
+/* ---------------------------------------------------------------- fileops.c */
+
+void signals_install(void);
+/* Process one operand; name "-" is standard input. */
+void process_operand(const char *name);
+/* Fill opts from the command line. */
+void cli_options(mbz_options *o, struct progress *p);
+
+/* ---------------------------------------------------------------- list.c */
+
+void list_file(const char *name, int fd);
+void list_totals(void);
+
+#endif

@@ -1,0 +1,86 @@
+/*
+ * list.c - mbzip -l: a table of compressed files, read from their headers
+ * (mbz_scan_stream), like gzip -l and xz -l.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int header_done;
+static int files_listed;
+static uint64_t tot_comp, tot_uncomp, tot_blocks, tot_frames, tot_stored;
+
+static void print_header(void)
+{
+    if (g.verbose)
+        printf("%12s %14s %7s %9s %7s %7s %7s %5s  %-16s  %s\n", "compressed", "uncompressed",
+               "ratio", "bits/byte", "blocks", "stored", "frames", "level", "model", "name");
+    else
+        printf("%12s %14s %7s %9s %7s  %-16s  %s\n", "compressed", "uncompressed", "ratio",
+               "bits/byte", "blocks", "model", "name");
+    header_done = 1;
+}
+
+static void print_row(uint64_t comp, uint64_t uncomp, uint64_t blocks, uint64_t stored,
+                      uint64_t frames, int level, const char *model, const char *name)
+{
+    char ratio[32], bpb[32], lvl[16];
+    if (uncomp) {
+        snprintf(ratio, sizeof ratio, "%.1f%%", pct_saved(uncomp, comp));
+        snprintf(bpb, sizeof bpb, "%.3f", bits_per_byte(uncomp, comp));
+    } else {
+        strcpy(ratio, "-");
+        strcpy(bpb, "-");
+    }
+    if (level > 0)
+        snprintf(lvl, sizeof lvl, "%d", level);
+    else
+        strcpy(lvl, "-");
+    if (g.verbose)
+        printf("%12" PRIu64 " %14" PRIu64 " %7s %9s %7" PRIu64 " %7" PRIu64 " %7" PRIu64
+               " %5s  %-16s  %s\n",
+               comp, uncomp, ratio, bpb, blocks, stored, frames, lvl, model, name);
+    else
+        printf("%12" PRIu64 " %14" PRIu64 " %7s %9s %7" PRIu64 "  %-16s  %s\n", comp, uncomp,
+               ratio, bpb, blocks, model, name);
+}
+
+void list_file(const char *name, int fd)
+{
+    struct fdio in = { fd, 0 };
+    mbz_stats st;
+    mbz_error err;
+    memset(&st, 0, sizeof st);
+    memset(&err, 0, sizeof err);
+    int rc = mbz_scan_stream(fdio_read, &in, &st, &err);
+    if (rc != MBZ_OK) {
+        fflush(stdout);
+        msg_mbz(name, rc, &err);
+        return;
+    }
+    if (!header_done)
+        print_header();
+    uint64_t comp = st.frame_bytes ? st.frame_bytes : in.count;
+    char model[32];
+    snprintf(model, sizeof model, "%016" PRIx64, st.fingerprint);
+    print_row(comp, st.content_size, st.blocks, st.blocks_stored, st.frames, st.level, model,
+              name);
+    files_listed++;
+    tot_comp += comp;
+    tot_uncomp += st.content_size;
+    tot_blocks += st.blocks;
+    tot_stored += st.blocks_stored;
+    tot_frames += st.frames;
+}
+
+void list_totals(void)
+{
+    if (files_listed > 1)
+        print_row(tot_comp, tot_uncomp, tot_blocks, tot_stored, tot_frames, 0, "-",
+                  "(totals)");
+    fflush(stdout);
+}

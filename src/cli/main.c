@@ -1,0 +1,218 @@
+/*
+ * main.c - mbzip, mbunzip, mbcat: compress and decompress files with libmbz.
+ *
+ * Conventions follow gzip and xz: FILE -> FILE.mbz and back, no operand or "-" means
+ * standard input to standard output, exit status 0 (ok), 1 (error), 2 (warning).
+ * The manual page is man/mbzip.1; keep usage() in step with it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+struct cli g;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"Usage: mbzip [OPTION]... [FILE]...\n"
+"Compress or decompress FILEs with a learned byte model (default: compress\n"
+"FILE to FILE" MBZ_SUFFIX " and remove FILE). mbunzip is mbzip -d, mbcat is mbzip -dc.\n"
+"With no FILE, or when FILE is -, read standard input and write standard output.\n"
+"\n"
+"  -z, --compress        compress (the default)\n"
+"  -d, --decompress      decompress (also --uncompress)\n"
+"  -t, --test            decompress and verify, write nothing\n"
+"  -l, --list            list compressed files: sizes, ratio, blocks, model\n"
+"  -c, --stdout          write to standard output and keep input files\n"
+"                        (also --to-stdout)\n"
+"  -k, --keep            keep (do not delete) input files\n"
+"  -f, --force           overwrite outputs, follow symbolic links, write or read\n"
+"                        compressed data on a terminal\n"
+"  -1 .. -9              level: 1 is fastest, 9 compresses best (default %d);\n"
+"                        --fast is -1, --best is -9\n"
+"  -T, --threads=N       use N threads (0 = one per CPU, the default)\n"
+"  -S, --suffix=SUF      use suffix SUF instead of " MBZ_SUFFIX "\n"
+"      --model=FILE      use the model in FILE (also MBZIP_MODEL=FILE)\n"
+"  -v, --verbose         report ratio and bits/byte per file; show progress\n"
+"  -q, --quiet           suppress warnings\n"
+"  -h, --help            show this help and exit\n"
+"  -V, --version         show the version and the default model, and exit\n"
+"\n"
+"Exit status: 0 if OK, 1 if an error occurred, 2 if there were warnings.\n"
+"Environment: MBZIP_MODEL (model file), MBZIP_KERNEL=scalar|avx2|avx512.\n"
+"Examples: mbzip -k FILE; mbcat FILE" MBZ_SUFFIX " | less; tar -I mbzip -cf d.tar" MBZ_SUFFIX " DIR\n"
+"See mbzip(1) for more.\n",
+            MBZ_LEVEL_DEFAULT);
+}
+
+static void version(void)
+{
+    const mbz_model *m = mbz_model_default();
+    printf("mbzip %s (libmbz %s)\n", PACKAGE_VERSION, MBZ_VERSION_STRING);
+    printf("default model: %016" PRIx64 " %s\n", mbz_model_fingerprint(m),
+           mbz_model_describe(m));
+    if (g.model)
+        printf("selected model: %016" PRIx64 " %s (%s)\n", mbz_model_fingerprint(g.model),
+               mbz_model_describe(g.model), g.model_path);
+}
+
+static void try_help(void)
+{
+    fprintf(stderr, "Try '%s --help' for more information.\n", PROGNAME);
+    exit(1);
+}
+
+static int parse_threads(const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > 4096) {
+        fprintf(stderr, "%s: invalid number of threads: '%s'\n", PROGNAME, s);
+        try_help();
+    }
+    return (int)v;
+}
+
+enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST };
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "compress", no_argument, NULL, 'z' },
+        { "decompress", no_argument, NULL, 'd' },
+        { "uncompress", no_argument, NULL, 'd' },
+        { "stdout", no_argument, NULL, 'c' },
+        { "to-stdout", no_argument, NULL, 'c' },
+        { "keep", no_argument, NULL, 'k' },
+        { "force", no_argument, NULL, 'f' },
+        { "test", no_argument, NULL, 't' },
+        { "list", no_argument, NULL, 'l' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "silent", no_argument, NULL, 'q' },
+        { "threads", required_argument, NULL, 'T' },
+        { "suffix", required_argument, NULL, 'S' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { "model", required_argument, NULL, OPT_MODEL },
+        { "fast", no_argument, NULL, OPT_FAST },
+        { "best", no_argument, NULL, OPT_BEST },
+        { NULL, 0, NULL, 0 },
+    };
+    int help = 0, show_version = 0;
+
+    g.mode = MODE_COMPRESS;
+    g.threads = -1;
+    g.suffix = MBZ_SUFFIX;
+
+    /* mbunzip = mbzip -d, mbcat = mbzip -dc (by the name we were called with). */
+    const char *prog = argv[0] ? strrchr(argv[0], '/') : NULL;
+    prog = prog ? prog + 1 : (argv[0] ? argv[0] : PROGNAME);
+    if (strncmp(prog, "mbunzip", 7) == 0) {
+        g.mode = MODE_DECOMPRESS;
+    } else if (strncmp(prog, "mbcat", 5) == 0) {
+        g.mode = MODE_DECOMPRESS;
+        g.to_stdout = 1;
+    }
+
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":123456789cdfhklqS:tT:vVz", longopts, NULL)) != -1) {
+        switch (c) {
+        case '1': case '2': case '3': case '4': case '5':
+        case '6': case '7': case '8': case '9':
+            g.level = c - '0';
+            break;
+        case OPT_FAST: g.level = MBZ_LEVEL_MIN; break;
+        case OPT_BEST: g.level = MBZ_LEVEL_MAX; break;
+        case 'z': g.mode = MODE_COMPRESS; break;
+        case 'd': g.mode = MODE_DECOMPRESS; break;
+        case 't': g.mode = MODE_TEST; break;
+        case 'l': g.mode = MODE_LIST; break;
+        case 'c': g.to_stdout = 1; break;
+        case 'k': g.keep = 1; break;
+        case 'f': g.force = 1; break;
+        case 'v': g.verbose++; break;
+        case 'q': g.quiet++; break;
+        case 'T': g.threads = parse_threads(optarg); break;
+        case 'S':
+            if (!*optarg || strchr(optarg, '/')) {
+                fprintf(stderr, "%s: invalid suffix: '%s'\n", PROGNAME, optarg);
+                try_help();
+            }
+            g.suffix = optarg;
+            g.suffix_given = 1;
+            break;
+        case 'h': help = 1; break;
+        case 'V': show_version = 1; break;
+        case OPT_MODEL: g.model_path = optarg; break;
+        case ':':
+            if (optopt && optopt < 256)
+                fprintf(stderr, "%s: option requires an argument -- '%c'\n", PROGNAME, optopt);
+            else
+                fprintf(stderr, "%s: option '%s' requires an argument\n", PROGNAME,
+                        argv[optind - 1]);
+            try_help();
+            break;
+        default:
+            if (optopt && optopt < 256)
+                fprintf(stderr, "%s: invalid option -- '%c'\n", PROGNAME, optopt);
+            else
+                fprintf(stderr, "%s: unrecognized option '%s'\n", PROGNAME, argv[optind - 1]);
+            try_help();
+        }
+    }
+    if (help) {
+        usage(stdout);
+        return 0;
+    }
+    if (g.quiet)
+        g.verbose = 0;
+
+    if (!g.model_path) {
+        const char *env = getenv("MBZIP_MODEL");
+        if (env && *env)
+            g.model_path = env;
+    }
+    if (g.model_path) {
+        mbz_error err;
+        memset(&err, 0, sizeof err);
+        int rc = mbz_model_load_file(g.model_path, &g.model, &err);
+        if (rc != MBZ_OK) {
+            msg_mbz(g.model_path, rc, &err);
+            return 1;
+        }
+    }
+    if (show_version) {
+        version();
+        mbz_model_free(g.model);
+        return 0;
+    }
+
+    signals_install();
+    if (optind >= argc) {
+        process_operand("-");
+    } else {
+        for (int i = optind; i < argc; i++)
+            process_operand(argv[i]);
+    }
+    if (g.mode == MODE_LIST)
+        list_totals();
+
+    /* Report a failed write to standard output (a full disk, a closed pipe). */
+    if (fflush(stdout) != 0 || (close(STDOUT_FILENO) != 0 && errno != EBADF)) {
+        if (errno != EINTR)
+            msg_error(NULL, "write error: %s", strerror(errno));
+    }
+    mbz_model_free(g.model);
+    return g.status;
+}

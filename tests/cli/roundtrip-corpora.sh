@@ -1,0 +1,39 @@
+#!/bin/sh
+# Round trips of every file in corpora/ through files and through pipes
+# (fast level and two threads: the point here is the tool, not the model), and
+# one small file at the default level.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
+
+n=0
+for f in "$CORPORA"/*; do
+    case $f in *.md) continue ;; esac
+    [ -f "$f" ] || continue
+    b=$(basename "$f")
+    n=$((n + 1))
+    cp "$f" "$b" && chmod u+w "$b"
+
+    # file -> file.mbz -> file
+    run 0 "$b: compress -1 -T2" mbz -1 -T2 "$b"
+    absent "$b: input removed after compression" "$b"
+    exists "$b: $b.mbz created" "$b.mbz"
+    # through pipes: the same bytes as the file mode
+    if cat "$f" | mbz -1 -T2 | cat >"$b.p.mbz"; then
+        same "$b: pipe and file give the same stream" "$b.p.mbz" "$b.mbz"
+    else
+        fail "$b: mbzip in a pipe exited non-zero"
+    fi
+    run 0 "$b: decompress" mbz -d -T2 "$b.mbz"
+    absent "$b: $b.mbz removed after decompression" "$b.mbz"
+    same "$b: file round trip" "$f" "$b"
+    if cat "$b.p.mbz" | mbz -d -T2 | cat | cmp -s - "$f"; then ok "$b: pipe round trip"; else
+        fail "$b: round trip through pipes"; fi
+    rm -f "$b" "$b.p.mbz"
+done
+check "corpora has files" [ "$n" -ge 5 ]
+
+# The default level (the trained model) on a small text.
+cp "$CORPORA/grammar.lsp" g.lsp
+run 0 "default level compress" mbz -k -T2 g.lsp
+run 0 "default level decompress" mbz -dc -T2 g.lsp.mbz
+same "default level round trip" "$T/.stdout" g.lsp
+finish

@@ -1,0 +1,288 @@
+#!/bin/sh
+# make-test-files.sh - regenerate tests/files/: good-*.mbz with their originals
+# (good-*.orig) and bad-*.mbz, damaged on purpose, plus tests/files/README.
+#
+#   tools/make-test-files.sh [MBZIP [OUTDIR]]
+#
+# MBZIP defaults to ./mbzip (a built mbzip; from a build tree, pass its path),
+# OUTDIR to tests/files beside this script. Needs python3 (for the byte surgery and
+# a pure-Python XXH64, to recompute header checks so that a damaged field is
+# reached by the reader instead of being stopped by the header's own check).
+#
+# The files are committed: the tests must not depend on python3, and the good
+# files pin down the format (doc/format.md): a change that stops them decoding is a
+# format change. Regenerate only when the format version changes, and keep the old
+# good files (renamed good-v1-*.mbz) so that old streams keep being tested.
+#
+# Byte positions (doc/format.md, version 1; little-endian):
+#   frame header  20 bytes: magic 0-3, version 4, flags 5, level 6, block_log 7,
+#                           fingerprint 8-15, header_check 16-19
+#   block header  21 bytes: type 0, content_size 1-4, payload_size 5-8,
+#                           checksum 9-16, header_check 17-20; payload follows
+#   end mark      21 bytes: type 0 (=0), total_size 1-8, checksum 9-16,
+#                           header_check 17-20
+#   header_check = low 32 bits of XXH64(the header's bytes before it, seed 0)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+MBZIP=${1:-./mbzip}
+OUT=${2:-$here/../tests/files}
+CORPORA=$(cd "$here/../corpora" && pwd)
+export CORPORA
+case $MBZIP in /*) ;; *) MBZIP=$(pwd)/$MBZIP ;; esac
+[ -x "$MBZIP" ] || { echo "usage: $0 [MBZIP [OUTDIR]] (no executable $MBZIP)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "$0: needs python3" >&2; exit 1; }
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+rm -f "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz
+cd "$OUT"
+
+# ---------------------------------------------------------------- good files
+# Fixed inputs (no randomness: a fixed generator), the fastest level where the
+# point is the container, -T1.
+: >good-empty.orig
+cp "$CORPORA/grammar.lsp" good-text.orig
+chmod 644 good-text.orig
+# Level 1's block size (byte 7 of the frame header is its log2): the multi-block
+# sample is made of blocks of that size whatever the level table says.
+"$MBZIP" -1 -T1 -c good-text.orig >probe.mbz
+MBZ_BLOCK=$(python3 -c 'import sys; print(1 << open(sys.argv[1], "rb").read()[7])' probe.mbz)
+export MBZ_BLOCK
+rm -f probe.mbz
+python3 - <<'EOF'
+import random
+r = random.Random(20261122)
+open("good-stored.orig", "wb").write(bytes(r.getrandbits(8) for _ in range(20000)))
+open("good-rle.orig", "wb").write(b"x" * 100000)
+# 3 blocks at level 1: run-length (zeros), modelled (a repeated sentence: codes
+# to little, so the committed files stay small), stored (random tail)
+import os
+B = int(os.environ["MBZ_BLOCK"])
+line = b"The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n"
+text = line * (B // len(line) + 1)
+open("good-multiblock.orig", "wb").write(b"\0" * B + text[:B] +
+                                         bytes(r.getrandbits(8) for _ in range(3000)))
+EOF
+"$MBZIP" -1 -T1 -c good-empty.orig >good-empty.mbz
+"$MBZIP" -1 -T1 -c good-text.orig >good-text.mbz
+"$MBZIP" -6 -T1 -c good-text.orig >good-text6.mbz && cp good-text.orig good-text6.orig
+"$MBZIP" -1 -T1 -c good-stored.orig >good-stored.mbz
+"$MBZIP" -1 -T1 -c good-rle.orig >good-rle.mbz
+"$MBZIP" -1 -T1 -c good-multiblock.orig >good-multiblock.mbz
+cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
+cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
+for f in good-*.mbz; do
+    "$MBZIP" -dc "$f" | cmp -s - "${f%.mbz}.orig" || { echo "$0: $f does not round-trip" >&2; exit 1; }
+done
+
+# ---------------------------------------------------------------- bad files
+python3 - <<'EOF'
+import struct
+
+M = 0xFFFFFFFFFFFFFFFF
+P1, P2, P3, P4, P5 = (0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                      0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5)
+
+def rotl(x, r):
+    return ((x << r) | (x >> (64 - r))) & M
+
+def rnd(acc, inp):
+    acc = (acc + inp * P2) & M
+    return (rotl(acc, 31) * P1) & M
+
+def merge(acc, val):
+    acc ^= rnd(0, val)
+    return (acc * P1 + P4) & M
+
+def xxh64(data, seed=0):
+    n, i = len(data), 0
+    if n >= 32:
+        v = [(seed + P1 + P2) & M, (seed + P2) & M, seed, (seed - P1) & M]
+        while i + 32 <= n:
+            for k in range(4):
+                v[k] = rnd(v[k], struct.unpack_from("<Q", data, i + 8 * k)[0])
+            i += 32
+        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12) + rotl(v[3], 18)) & M
+        for k in range(4):
+            h = merge(h, v[k])
+    else:
+        h = (seed + P5) & M
+    h = (h + n) & M
+    while i + 8 <= n:
+        h ^= rnd(0, struct.unpack_from("<Q", data, i)[0])
+        h = (rotl(h, 27) * P1 + P4) & M
+        i += 8
+    if i + 4 <= n:
+        h ^= (struct.unpack_from("<I", data, i)[0] * P1) & M
+        h = (rotl(h, 23) * P2 + P3) & M
+        i += 4
+    while i < n:
+        h ^= (data[i] * P5) & M
+        h = (rotl(h, 11) * P1) & M
+        i += 1
+    h ^= h >> 33; h = (h * P2) & M
+    h ^= h >> 29; h = (h * P3) & M
+    h ^= h >> 32
+    return h
+
+assert xxh64(b"") == 0xEF46DB3751D8E999
+assert xxh64(b"mbzip order-2 model v1") == 0x963F4DF9DA38C02D
+
+FH, BH, EM = 20, 21, 21
+
+def parse(b):
+    """Offsets of the structures of a one-frame stream: (blocks, end)."""
+    assert b[:4] == b"\x89MBZ"
+    pos, blocks = FH, []
+    while b[pos] != 0:
+        payload = struct.unpack_from("<I", b, pos + 5)[0]
+        blocks.append((pos, b[pos]))
+        pos += BH + payload
+    return blocks, pos
+
+def fix_frame(b):
+    b[16:20] = struct.pack("<I", xxh64(bytes(b[0:16])) & 0xFFFFFFFF)
+
+def fix_at(b, off):     # block header or end mark at off
+    b[off + 17:off + 21] = struct.pack("<I", xxh64(bytes(b[off:off + 17])) & 0xFFFFFFFF)
+
+def load(name):
+    return bytearray(open(name, "rb").read())
+
+text = load("good-text.mbz")
+multi = load("good-multiblock.mbz")
+tblocks, tend = parse(text)
+mblocks, mend = parse(multi)
+assert tblocks[0][1] == 3, "good-text.mbz should start with a modelled block"
+assert [t for _, t in mblocks] == [2, 3, 1], [t for _, t in mblocks]
+tb = tblocks[0][0]      # the modelled block of good-text.mbz
+out = {}
+
+def make(name, b):
+    out[name] = bytes(b)
+
+b = text[:]; b[0] ^= 0x01; make("bad-magic.mbz", b)
+b = text[:]; b[4] = 2; fix_frame(b); make("bad-version.mbz", b)
+b = text[:]; b[4] = 0; fix_frame(b); make("bad-version0.mbz", b)
+b = text[:]; b[5] = 0x80; fix_frame(b); make("bad-flags.mbz", b)
+b = text[:]; b[6] = 0; fix_frame(b); make("bad-level.mbz", b)
+b = text[:]; b[7] = 40; fix_frame(b); make("bad-blocklog.mbz", b)
+b = text[:]; b[7] = 15; fix_frame(b); make("bad-blocklog-small.mbz", b)
+make("bad-trunc-magic.mbz", text[:3])
+make("bad-trunc-header.mbz", text[:12])
+make("bad-trunc-blockheader.mbz", text[:FH + 10])
+make("bad-trunc-payload.mbz", text[:tb + BH + 40])
+make("bad-trunc-noend.mbz", text[:tend])
+make("bad-trunc-endmark.mbz", text[:tend + 10])
+make("bad-trunc-last-byte.mbz", text[:-1])
+b = text[:]; b[9] ^= 0x10; make("bad-flip-frameheader.mbz", b)
+b = text[:]; b[tb + 2] ^= 0x01; make("bad-flip-blockheader.mbz", b)
+b = text[:]; b[tb + BH + 100] ^= 0x04; make("bad-flip-payload.mbz", b)
+b = text[:]; b[tend + 3] ^= 0x01; make("bad-flip-endmark.mbz", b)
+b = text[:]; b[tb + 9] ^= 0xFF; fix_at(b, tb); make("bad-content-checksum.mbz", b)
+b = text[:]; b[tend + 9] ^= 0xFF; fix_at(b, tend); make("bad-total-checksum.mbz", b)
+b = text[:]; b[tend + 1] ^= 0x01; fix_at(b, tend); make("bad-total-size.mbz", b)
+b = text[:]; b[tend + 1:tend + 9] = struct.pack("<Q", M); fix_at(b, tend); make("bad-huge-total.mbz", b)
+b = text[:]; b[8:16] = struct.pack("<Q", 0x0123456789ABCDEF); fix_frame(b); make("bad-unknown-model.mbz", b)
+b = text[:]; b[tb + 1:tb + 5] = struct.pack("<I", 0xFFFFFFFF); fix_at(b, tb); make("bad-huge-blocksize.mbz", b)
+b = text[:]; b[tb + 1:tb + 9] = struct.pack("<II", 0xFFFFFFFF, 0xFFFFFFFF); fix_at(b, tb); make("bad-huge-payload.mbz", b)
+b = text[:]; b[tb + 5:tb + 9] = struct.pack("<I", struct.unpack_from("<I", b, tb + 1)[0] + 5); fix_at(b, tb)
+make("bad-payload-too-long.mbz", b)
+b = text[:]; b[tb + 1:tb + 5] = struct.pack("<I", 0); fix_at(b, tb); make("bad-zero-size.mbz", b)
+b = text[:]; b[tb] = 9; fix_at(b, tb); make("bad-block-type.mbz", b)
+b = text[:]; b[tb] = 1; fix_at(b, tb); make("bad-stored-size.mbz", b)
+# run-length block (first block of good-multiblock) with a 2-byte payload
+b = multi[:]; r = mblocks[0][0]; b[r + 5:r + 9] = struct.pack("<I", 2); fix_at(b, r)
+make("bad-rle-payload.mbz", b)
+# damage in the third block only (a stored block): flip a payload bit
+b = multi[:]; s = mblocks[2][0]; b[s + BH + 7] ^= 0x20; make("bad-flip-stored.mbz", b)
+# damage in the second block (modelled) of a multi-block stream
+b = multi[:]; m = mblocks[1][0]; b[m + BH + 500] ^= 0x01; make("bad-flip-block2.mbz", b)
+make("bad-empty.mbz", b"")
+make("bad-trailing-garbage.mbz", text + b"garbage\n")
+make("bad-trailing-zeros.mbz", text + b"\0" * 512)
+make("bad-trailing-magic.mbz", text + b"\x89MBZ")
+make("bad-second-frame.mbz", text + text[:FH + 30])
+make("bad-not-mbz.mbz", b"This is plain text, not an mbzip stream.\n")
+for name, data in out.items():
+    open(name, "wb").write(data)
+EOF
+
+# ---------------------------------------------------------------- README
+cat >README <<'EOF'
+# tests/files: sample streams for the command-line tests
+
+Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
+header checks recomputed where a deeper field is the target) and committed, so
+the tests need neither python3 nor a particular mbzip to create them. Byte
+positions: doc/format.md (frame version 1).
+
+## Good files
+
+`tests/cli/good-files.sh`: each `good-NAME.mbz` decodes (`mbzip -dc`, `-t`, `-d`)
+to `good-NAME.orig`, and `-l` agrees with it.
+
+| file | content |
+|---|---|
+| good-empty.mbz | empty content: a frame header and an end mark |
+| good-text.mbz | corpora/grammar.lsp, level 1: one modelled block |
+| good-text6.mbz | the same at level 6 (the default level's model at the time it was made) |
+| good-stored.mbz | 20000 random bytes: one stored block |
+| good-rle.mbz | 100000 bytes `x`: one run-length block |
+| good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
+| good-concat.mbz | good-text + good-empty + good-rle + good-text, concatenated |
+
+## Bad files
+
+`tests/cli/bad-files.sh`: `mbzip -t`, `mbzip -dc` and `mbzip -d -k` (on a copy)
+each exit with status 1 (never a crash: status < 128), print exactly one line
+starting with `mbzip: ` that contains one of the comma-separated MESSAGE words
+(case-insensitive), and leave no output or temporary file.
+
+| file | MESSAGE | how it was made |
+|---|---|---|
+EOF
+cat >>README <<'EOF'
+| bad-magic.mbz | magic | first byte 0x89 -> 0x88 |
+| bad-version.mbz | version | version byte 1 -> 2, header check recomputed |
+| bad-version0.mbz | version | version byte 1 -> 0, header check recomputed |
+| bad-flags.mbz | flag,version | flags 0 -> 0x80, header check recomputed |
+| bad-level.mbz | level,corrupt,header | level -> 0, header check recomputed |
+| bad-blocklog.mbz | block,corrupt,header | block_log -> 40 (a 1 TiB block), header check recomputed |
+| bad-blocklog-small.mbz | block,corrupt,header | block_log -> 15, header check recomputed |
+| bad-trunc-magic.mbz | truncat | the first 3 bytes |
+| bad-trunc-header.mbz | truncat | the first 12 bytes (inside the frame header) |
+| bad-trunc-blockheader.mbz | truncat | cut 10 bytes into the first block header |
+| bad-trunc-payload.mbz | truncat | cut 40 bytes into the first payload |
+| bad-trunc-noend.mbz | truncat | cut just before the end mark |
+| bad-trunc-endmark.mbz | truncat | cut 10 bytes into the end mark |
+| bad-trunc-last-byte.mbz | truncat | the last byte removed |
+| bad-flip-frameheader.mbz | header,check,corrupt | a bit of the fingerprint flipped (header check not fixed) |
+| bad-flip-blockheader.mbz | header,check,corrupt | a bit of content_size flipped (header check not fixed) |
+| bad-flip-payload.mbz | checksum,corrupt,payload | a bit flipped in the modelled payload |
+| bad-flip-endmark.mbz | header,check,corrupt | a bit of total_size flipped (header check not fixed) |
+| bad-content-checksum.mbz | checksum | block checksum changed, header check recomputed |
+| bad-total-checksum.mbz | checksum | end-mark content checksum changed, header check recomputed |
+| bad-total-size.mbz | size,corrupt | end-mark total_size off by one, header check recomputed |
+| bad-huge-total.mbz | size,corrupt,limit | end-mark total_size 2^64-1, header check recomputed |
+| bad-unknown-model.mbz | 0123456789abcdef | fingerprint -> 0x0123456789abcdef, header check recomputed |
+| bad-huge-blocksize.mbz | size,corrupt,limit | block content_size 2^32-1, header check recomputed |
+| bad-huge-payload.mbz | size,corrupt,limit | block content_size and payload_size 2^32-1, header check recomputed |
+| bad-payload-too-long.mbz | size,corrupt | modelled payload_size > content_size, header check recomputed |
+| bad-zero-size.mbz | size,corrupt | block content_size 0, header check recomputed |
+| bad-block-type.mbz | type,corrupt | block type 3 -> 9, header check recomputed |
+| bad-stored-size.mbz | size,corrupt | modelled block relabelled stored (payload_size != content_size) |
+| bad-rle-payload.mbz | size,corrupt | run-length block with payload_size 2, header check recomputed |
+| bad-flip-stored.mbz | checksum | a bit flipped in a stored block (third block of good-multiblock) |
+| bad-flip-block2.mbz | checksum,corrupt,payload | a bit flipped in the second block's (modelled) payload |
+| bad-empty.mbz | truncat,empty | an empty file |
+| bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |
+| bad-trailing-zeros.mbz | garbage,magic | good-text.mbz + 512 zero bytes |
+| bad-trailing-magic.mbz | truncat | good-text.mbz + the 4 magic bytes |
+| bad-second-frame.mbz | truncat | good-text.mbz + the first 50 bytes of it |
+| bad-not-mbz.mbz | magic | a line of plain text |
+EOF
+for f in bad-*.mbz; do
+    grep -q "^| $f |" README || { echo "$0: $f is not described in README" >&2; exit 1; }
+done
+echo "made $(ls good-*.mbz | wc -l) good and $(ls bad-*.mbz | wc -l) bad files in $OUT"
