@@ -298,6 +298,11 @@ int mbzm_parse(const void *data, size_t size, mbzm_file *out, char *err, size_t 
                 goto out;
             }
         if (strcmp(name, w->name) != 0) {
+            /* the name comes from the file: show it with anything unprintable as '?',
+             * so the message stays one line whatever the bytes are */
+            for (char *c = name; *c; c++)
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+                    *c = '?';
             rc = fail(err, errlen, E, "model tensor %u: expected '%s', found '%.31s'", i, w->name, name);
             goto out;
         }

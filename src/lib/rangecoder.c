@@ -147,6 +147,13 @@ unsigned mbz_rc_decode_sym(mbz_rc_dec *d, const uint16_t *freq)
         d->range <<= 8;
         d->code = ((d->code << 8) | next_byte(d)) & RC_MASK;
     }
+    /* A valid payload is never read beyond len + MBZ_RC_SLACK (reads only grow, and
+     * the end check allows no more), so stop here rather than letting a tiny hostile
+     * payload drive millions of model steps on virtual zeros. This bounds decoding
+     * work by the payload size: no table gives a symbol more than 65281/65536, so
+     * one payload byte covers at most ~1400 symbols. */
+    if (d->pos > (uint64_t)d->len + MBZ_RC_SLACK)
+        d->error = 1;
     return lo;
 }
 
