@@ -5,6 +5,9 @@
  * fileops.c   one operand: names, checks, temporary output, metadata, signals
  * list.c      the -l table
  * io.c        fd callbacks for libmbz, messages, progress line
+ * archive.c   -r/-x/--repack: tar archives of directories (libarchive)
+ * bench.c     -b: in-memory benchmark (mbzip -b1 -e9 FILE...)
+ * explain.c   --explain: HTML page of what each byte cost
  */
 #ifndef MBZ_CLI_H
 #define MBZ_CLI_H
@@ -15,7 +18,7 @@
 
 #define PROGNAME "mbzip"
 
-enum cli_mode { MODE_COMPRESS, MODE_DECOMPRESS, MODE_TEST, MODE_LIST };
+enum cli_mode { MODE_COMPRESS, MODE_DECOMPRESS, MODE_TEST, MODE_LIST, MODE_BENCH, MODE_EXPLAIN };
 
 struct cli {
     enum cli_mode mode;
@@ -31,6 +34,14 @@ struct cli {
     const char *model_path; /* --model or MBZIP_MODEL */
     mbz_model *model;       /* loaded model_path */
     int status;             /* exit status so far: 0, 1 (error) or 2 (warning) */
+    int archive;            /* -r, --archive (-x: extract) */
+    int repack;             /* --repack */
+    const char *dir;        /* -C DIR: extract there */
+    int bench_first;        /* -b[LEVEL]: first level (0 = -# or the default) */
+    int bench_last;         /* -e LEVEL: last level (0 = bench_first) */
+    int bench_runs;         /* -i N: timed runs per file and level (median) */
+    int csv;                /* --csv */
+    const char *output;     /* -o FILE (--explain) */
 };
 
 extern struct cli g;
@@ -80,10 +91,31 @@ void signals_install(void);
 void process_operand(const char *name);
 /* Fill opts from the command line. */
 void cli_options(mbz_options *o, struct progress *p);
+/* The temporary output file (one at a time), removed on a signal: create it for
+ * OUT (fd or -1), remove it, or rename it to OUT (replace: may replace OUT). */
+int tmp_create(const char *out);
+void tmp_discard(void);
+int tmp_commit(const char *out, int replace);
 
 /* ---------------------------------------------------------------- list.c */
 
 void list_file(const char *name, int fd);
 void list_totals(void);
+
+/* ---------------------------------------------------------------- archive.c */
+
+/* One operand with -r (create DIR.tar.mbz; with -d/-x extract, -l list, -t test)
+ * or --repack. */
+void archive_operand(const char *name);
+
+/* ---------------------------------------------------------------- bench.c */
+
+/* mbzip -b: benchmark the operands; returns the exit status contribution via g.status. */
+void bench_files(int n, char **names);
+
+/* ---------------------------------------------------------------- explain.c */
+
+/* mbzip --explain FILE [-o OUT.html] */
+void explain_file(const char *name);
 
 #endif

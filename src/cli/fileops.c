@@ -90,7 +90,7 @@ void signals_install(void)
 }
 
 /* Create the temporary file for `out` in its directory. Returns the fd or -1. */
-static int tmp_create(const char *out)
+int tmp_create(const char *out)
 {
     const char *slash = strrchr(out, '/');
     size_t dirlen = slash ? (size_t)(slash - out + 1) : 0;
@@ -126,7 +126,7 @@ static int tmp_create(const char *out)
     return fd;
 }
 
-static void tmp_discard(void)
+void tmp_discard(void)
 {
     crit_enter();
     if (tmp_active)
@@ -137,7 +137,7 @@ static void tmp_discard(void)
 
 /* Rename the temporary file to `out`. Without `replace`, an `out` that appeared
  * since it was checked is not replaced (EEXIST). Returns 0 or -1 with errno. */
-static int tmp_commit(const char *out, int replace)
+int tmp_commit(const char *out, int replace)
 {
     int r, e;
     crit_enter();

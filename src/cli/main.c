@@ -43,6 +43,16 @@ static void usage(FILE *f)
 "      --model=FILE      use the model in FILE (also MBZIP_MODEL=FILE)\n"
 "  -v, --verbose         report ratio and bits/byte per file; show progress\n"
 "  -q, --quiet           suppress warnings\n"
+"  -r, --archive         archives: compress each DIR (or FILE) into DIR.tar" MBZ_SUFFIX ";\n"
+"                        with -d extract, -l list entries, -t test an archive\n"
+"  -x, --extract         extract archives (same as -d -r)\n"
+"  -C, --directory=DIR   extract into DIR (default: the current directory)\n"
+"      --repack          convert archives (.tar.gz, .zip, ...) to .tar" MBZ_SUFFIX "\n"
+"  -b[LEVEL]             benchmark FILEs in memory at LEVEL (default: -# or %d),\n"
+"                        verifying each round trip; -e LEVEL: up to LEVEL;\n"
+"                        -i N: median of N runs (default 3); --csv: CSV output\n"
+"      --explain FILE    write an HTML page of what each byte of FILE cost\n"
+"                        (first 1 MiB) to -o OUT.html (default: stdout)\n"
 "  -h, --help            show this help and exit\n"
 "  -V, --version         show the version and the default model, and exit\n"
 "\n"
@@ -50,7 +60,7 @@ static void usage(FILE *f)
 "Environment: MBZIP_MODEL (model file), MBZIP_KERNEL=scalar|avx2|avx512.\n"
 "Examples: mbzip -k FILE; mbcat FILE" MBZ_SUFFIX " | less; tar -I mbzip -cf d.tar" MBZ_SUFFIX " DIR\n"
 "See mbzip(1) for more.\n",
-            MBZ_LEVEL_DEFAULT);
+            MBZ_LEVEL_DEFAULT, MBZ_LEVEL_DEFAULT);
 }
 
 static void version(void)
@@ -82,7 +92,20 @@ static int parse_threads(const char *s)
     return (int)v;
 }
 
-enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST };
+enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST, OPT_CSV, OPT_EXPLAIN, OPT_REPACK };
+
+/* A level for -b / -e (bench.c), 1..9. */
+static int parse_level(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < MBZ_LEVEL_MIN || v > MBZ_LEVEL_MAX) {
+        fprintf(stderr, "%s: invalid level for %s: '%s'\n", PROGNAME, opt, s);
+        try_help();
+    }
+    return (int)v;
+}
 
 int main(int argc, char **argv)
 {
@@ -106,6 +129,14 @@ int main(int argc, char **argv)
         { "model", required_argument, NULL, OPT_MODEL },
         { "fast", no_argument, NULL, OPT_FAST },
         { "best", no_argument, NULL, OPT_BEST },
+        { "bench", optional_argument, NULL, 'b' },
+        { "csv", no_argument, NULL, OPT_CSV },
+        { "explain", no_argument, NULL, OPT_EXPLAIN },
+        { "output", required_argument, NULL, 'o' },
+        { "archive", no_argument, NULL, 'r' },
+        { "extract", no_argument, NULL, 'x' },
+        { "directory", required_argument, NULL, 'C' },
+        { "repack", no_argument, NULL, OPT_REPACK },
         { NULL, 0, NULL, 0 },
     };
     int help = 0, show_version = 0;
@@ -126,7 +157,7 @@ int main(int argc, char **argv)
 
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":123456789cdfhklqS:tT:vVz", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":123456789b::C:cde:fhi:klo:qrS:tT:vVxz", longopts, NULL)) != -1) {
         switch (c) {
         case '1': case '2': case '3': case '4': case '5':
         case '6': case '7': case '8': case '9':
@@ -155,6 +186,29 @@ int main(int argc, char **argv)
         case 'h': help = 1; break;
         case 'V': show_version = 1; break;
         case OPT_MODEL: g.model_path = optarg; break;
+        case 'b':
+            g.mode = MODE_BENCH;
+            if (optarg)
+                g.bench_first = parse_level("-b", optarg);
+            break;
+        case 'e': g.bench_last = parse_level("-e", optarg); break;
+        case 'i': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 1000) {
+                fprintf(stderr, "%s: invalid number of runs: '%s'\n", PROGNAME, optarg);
+                try_help();
+            }
+            g.bench_runs = (int)v;
+            break;
+        }
+        case OPT_CSV: g.csv = 1; break;
+        case OPT_EXPLAIN: g.mode = MODE_EXPLAIN; break;
+        case 'o': g.output = optarg; break;
+        case 'r': g.archive = 1; break;                       /* archive.c */
+        case 'x': g.archive = 1; g.mode = MODE_DECOMPRESS; break;
+        case 'C': g.dir = optarg; break;
+        case OPT_REPACK: g.repack = 1; g.mode = MODE_COMPRESS; break;
         case ':':
             if (optopt && optopt < 256)
                 fprintf(stderr, "%s: option requires an argument -- '%c'\n", PROGNAME, optopt);
@@ -177,6 +231,26 @@ int main(int argc, char **argv)
     }
     if (g.quiet)
         g.verbose = 0;
+    if (g.mode != MODE_BENCH && (g.bench_last || g.bench_runs || g.csv)) {
+        fprintf(stderr, "%s: -e, -i and --csv apply only to -b\n", PROGNAME);
+        try_help();
+    }
+    if (g.dir && !(g.archive && g.mode == MODE_DECOMPRESS)) {
+        fprintf(stderr, "%s: -C applies only to extraction (-x)\n", PROGNAME);
+        try_help();
+    }
+    if ((g.archive || g.repack) && g.to_stdout && g.mode != MODE_COMPRESS) {
+        fprintf(stderr, "%s: -c cannot be used with -x (use -dc for the tar stream)\n", PROGNAME);
+        try_help();
+    }
+    if (g.mode != MODE_EXPLAIN && g.output) {
+        fprintf(stderr, "%s: -o applies only to --explain\n", PROGNAME);
+        try_help();
+    }
+    if (g.mode == MODE_EXPLAIN && argc - optind != 1) {
+        fprintf(stderr, "%s: --explain takes exactly one FILE\n", PROGNAME);
+        try_help();
+    }
 
     if (!g.model_path) {
         const char *env = getenv("MBZIP_MODEL");
@@ -198,16 +272,31 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    if (g.mode == MODE_BENCH || g.mode == MODE_EXPLAIN) {
+        if (g.mode == MODE_BENCH)
+            bench_files(argc - optind, argv + optind); /* bench.c */
+        else
+            explain_file(argv[optind]);                /* explain.c */
+        goto finish;
+    }
     signals_install();
     if (optind >= argc) {
-        process_operand("-");
+        if (g.archive || g.repack)
+            archive_operand("-");
+        else
+            process_operand("-");
     } else {
-        for (int i = optind; i < argc; i++)
-            process_operand(argv[i]);
+        for (int i = optind; i < argc; i++) {
+            if (g.archive || g.repack)
+                archive_operand(argv[i]);   /* archive.c */
+            else
+                process_operand(argv[i]);
+        }
     }
-    if (g.mode == MODE_LIST)
+    if (g.mode == MODE_LIST && !g.archive)
         list_totals();
 
+finish:
     /* Report a failed write to standard output (a full disk, a closed pipe). */
     if (fflush(stdout) != 0 || (close(STDOUT_FILENO) != 0 && errno != EBADF)) {
         if (errno != EINTR)

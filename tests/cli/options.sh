@@ -194,8 +194,8 @@ stderr_has "--model without a file: message" "^mbzip: option '--model' requires 
 run 0 "empty MBZIP_MODEL is ignored" env MBZIP_MODEL= "$MBZIP" -1 -c f
 
 # invalid options
-run 1 "unknown short option" mbz -x f
-stderr_has "unknown short option: message" "^mbzip: invalid option -- 'x'$"
+run 1 "unknown short option" mbz -j f
+stderr_has "unknown short option: message" "^mbzip: invalid option -- 'j'$"
 stderr_has "unknown option: hint" "^Try 'mbzip --help' for more information\.$"
 run 1 "unknown long option" mbz --frobnicate f
 stderr_has "unknown long option: message" "^mbzip: unrecognized option '--frobnicate'$"

@@ -1,0 +1,1159 @@
+/*
+ * archive.c - directory archives: mbzip -r (create, extract, list, test) and
+ * mbzip --repack, with libarchive.
+ *
+ * The archive is a pax (restricted) tar stream compressed as one mbzip frame, so
+ * `mbzip -r DIR` makes DIR.tar.mbz that `tar -I mbzip -xf` reads, and an archive
+ * made by `tar -I mbzip -cf` extracts with `mbzip -x`.
+ *
+ * Neither side ever holds the tar stream: libarchive and libmbz run at the same
+ * time in two threads joined by a bounded in-memory pipe (struct pipe, 1 MiB).
+ *   create/repack: thread = libarchive writer -> pipe -> main = mbz_compress_stream
+ *                  -> temporary output file (fileops.c: tmp_create/commit/discard)
+ *   extract/list:  thread = mbz_decompress_stream -> pipe -> main = libarchive
+ *                  reader (-> archive_write_disk for extraction)
+ * An in-memory pipe rather than pipe(2): no descriptors or SIGPIPE to manage, and
+ * either side can end the other with a flag (a failed compressor closes the read
+ * end, the producer's next write fails; a failed reader closes it too).
+ * The worker thread blocks SIGINT/SIGTERM/SIGHUP, so fileops.c's handler (which
+ * removes the temporary output) runs in the main thread.
+ *
+ * Extraction uses libarchive's secure flags (no "..", no absolute paths, no
+ * writing through symbolic links), never overwrites an existing file without -f,
+ * restores owners only when run as root, keeps only user.* extended attributes,
+ * and refuses device nodes unless run as root. A refused entry is an error
+ * (exit 1, naming the entry); extraction goes on with the next entry.
+ */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <langinfo.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define PIPE_CAP ((size_t)1 << 20)
+#define IOBUF (64 * 1024)
+
+/* ------------------------------------------------------------------ the pipe */
+
+struct pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned char *buf;
+    size_t head, len;
+    int wclosed;   /* the producer is done */
+    int wfailed;   /* ... and failed */
+    int rclosed;   /* the consumer stopped reading */
+};
+
+static int pipe_init(struct pipe *p)
+{
+    memset(p, 0, sizeof *p);
+    p->buf = malloc(PIPE_CAP);
+    if (!p->buf)
+        return -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    return 0;
+}
+
+static void pipe_free(struct pipe *p)
+{
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->buf);
+}
+
+/* Write all n bytes; -1 (EPIPE) when the reader has gone. */
+static int pipe_put(struct pipe *p, const void *src, size_t n)
+{
+    const unsigned char *s = src;
+    pthread_mutex_lock(&p->mu);
+    while (n > 0) {
+        while (p->len == PIPE_CAP && !p->rclosed)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->rclosed) {
+            pthread_mutex_unlock(&p->mu);
+            errno = EPIPE;
+            return -1;
+        }
+        size_t tail = (p->head + p->len) % PIPE_CAP;
+        size_t k = PIPE_CAP - p->len;
+        if (k > PIPE_CAP - tail)
+            k = PIPE_CAP - tail;
+        if (k > n)
+            k = n;
+        memcpy(p->buf + tail, s, k);
+        p->len += k;
+        s += k;
+        n -= k;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+/* Read up to n bytes: the count, 0 at the end, -1 (EIO) if the producer failed. */
+static long long pipe_get(struct pipe *p, void *dst, size_t n)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->len == 0 && !p->wclosed)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->len == 0) {
+        int failed = p->wfailed;
+        pthread_mutex_unlock(&p->mu);
+        if (failed) {
+            errno = EIO;
+            return -1;
+        }
+        return 0;
+    }
+    size_t k = p->len < n ? p->len : n;
+    if (k > PIPE_CAP - p->head)
+        k = PIPE_CAP - p->head;
+    memcpy(dst, p->buf + p->head, k);
+    p->head = (p->head + k) % PIPE_CAP;
+    p->len -= k;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return (long long)k;
+}
+
+static void pipe_close_writer(struct pipe *p, int failed)
+{
+    pthread_mutex_lock(&p->mu);
+    p->wclosed = 1;
+    p->wfailed = failed;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void pipe_close_reader(struct pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->rclosed = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* libmbz callbacks on a pipe. */
+static long long pipe_read_cb(void *user, void *buf, size_t n)
+{
+    return pipe_get(user, buf, n);
+}
+
+static int pipe_write_cb(void *user, const void *buf, size_t n)
+{
+    return pipe_put(user, buf, n);
+}
+
+/* Start fn(arg) with the termination signals blocked (they go to the main thread). */
+static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGXFSZ);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Pathnames in archives are UTF-8 in pax headers. In the C locale libarchive would
+ * complain about every non-ASCII name; take names as UTF-8 bytes then, as GNU tar
+ * does. Another locale (say Latin-1) is used as it is. */
+static void archive_locale(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    setlocale(LC_CTYPE, "");
+    const char *cs = nl_langinfo(CODESET);
+    if (cs && (strcmp(cs, "ANSI_X3.4-1968") == 0 || strcmp(cs, "ASCII") == 0)) {
+        if (!setlocale(LC_CTYPE, "C.UTF-8"))
+            setlocale(LC_CTYPE, "C.utf8");
+    }
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n > m && strcmp(s + n - m, suf) == 0;
+}
+
+static const char *aerr(struct archive *a)
+{
+    const char *s = archive_error_string(a);
+    return s ? s : "unknown libarchive error";
+}
+
+static const char *entry_name(struct archive_entry *e)
+{
+    const char *s = archive_entry_pathname(e);
+    return s ? s : "(unnamed entry)";
+}
+
+/* Output file mode for a new archive: what a new file gets (0666 & ~umask). */
+static mode_t new_file_mode(void)
+{
+    mode_t m = umask(022);
+    umask(m);
+    return 0666 & ~m;
+}
+
+/* ------------------------------------------------------------------ producing tar */
+
+struct producer {
+    struct pipe pipe;
+    /* create */
+    const char *path;        /* operand as given */
+    size_t strip;            /* bytes to strip from each path: the operand's parent */
+    dev_t skip_dev;          /* our own temporary output */
+    ino_t skip_ino;
+    int have_skip;
+    /* repack */
+    const char *src_name;
+    /* results */
+    uint64_t entries, bytes, entries_in, bytes_declared;
+    int failed;
+};
+
+static la_ssize_t tar_write_cb(struct archive *a, void *user, const void *buf, size_t n)
+{
+    struct producer *pr = user;
+    if (pipe_put(&pr->pipe, buf, n) != 0) {
+        archive_set_error(a, EPIPE, "compressor stopped");
+        return -1;
+    }
+    return (la_ssize_t)n;
+}
+
+static struct archive *tar_writer(struct producer *pr)
+{
+    struct archive *a = archive_write_new();
+    if (!a)
+        return NULL;
+    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+        archive_write_add_filter_none(a) != ARCHIVE_OK ||
+        archive_write_open2(a, pr, NULL, tar_write_cb, NULL, NULL) != ARCHIVE_OK) {
+        msg_error(pr->path ? pr->path : pr->src_name, "cannot start the tar writer: %s", aerr(a));
+        archive_write_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* Write one entry's header. 1: write its data, 0: no data, -1: error. */
+static int put_header(struct producer *pr, struct archive *a, struct archive_entry *e,
+                      const char *opname)
+{
+    int r = archive_write_header(a, e);
+    if (r == ARCHIVE_WARN) {
+        msg_warn(opname, "%s: %s", entry_name(e), aerr(a));
+    } else if (r != ARCHIVE_OK) {
+        if (archive_errno(a) != EPIPE)
+            msg_error(opname, "%s: %s", entry_name(e), aerr(a));
+        return -1;
+    }
+    pr->entries++;
+    return archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
+           archive_entry_size(e) > 0;
+}
+
+/* Copy an entry's data from rd to a; the count of bytes copied in *n, -1 on error. */
+static int copy_data(struct archive *rd, struct archive *a, int64_t limit, int64_t *n,
+                     const char *opname, const char *ename)
+{
+    static char buf[IOBUF];   /* (only the producer thread runs this) */
+    *n = 0;
+    for (;;) {
+        la_ssize_t k = archive_read_data(rd, buf, sizeof buf);
+        if (k < 0) {
+            msg_error(opname, "%s: %s", ename, aerr(rd));
+            return -1;
+        }
+        if (k == 0)
+            return 0;
+        if (*n + k > limit) {
+            *n += k;
+            return 0;        /* the caller reports the size mismatch */
+        }
+        la_ssize_t w = archive_write_data(a, buf, (size_t)k);
+        if (w != k) {
+            if (archive_errno(a) != EPIPE)   /* else the compressor says why */
+                msg_error(opname, "%s: %s", ename, aerr(a));
+            return -1;
+        }
+        *n += k;
+    }
+}
+
+/* Walking DIR for `mbzip -r DIR`: depth first, names sorted by bytes, each
+ * directory immediately followed by its contents (GNU tar sets a directory's
+ * times once it leaves it, so it needs this order; archive_read_disk's own walk
+ * visits a directory's contents later). Metadata (owner names, ACLs, xattrs)
+ * comes from archive_read_disk_entry_from_file, data from our own read(2). */
+struct walk {
+    struct producer *pr;
+    struct archive *a, *disk;
+    struct archive_entry_linkresolver *lr;
+    char *path;             /* the file being visited */
+    size_t cap;
+};
+
+static int name_cmp(const struct dirent **x, const struct dirent **y)
+{
+    return strcmp((*x)->d_name, (*y)->d_name);
+}
+
+/* Copy exactly `want` bytes of fd; -1 on error or if the file changed. */
+static int copy_fd(struct walk *w, int fd, int64_t want, const struct stat *st,
+                   const char *name)
+{
+    static char buf[IOBUF];
+    const char *op = w->pr->path;
+    int64_t n = 0;
+    for (;;) {
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            msg_error(op, "%s: %s", name, strerror(errno));
+            return -1;
+        }
+        if (k == 0)
+            break;
+        if (n + k > want)
+            goto changed;
+        if (archive_write_data(w->a, buf, (size_t)k) != k) {
+            if (archive_errno(w->a) != EPIPE)
+                msg_error(op, "%s: %s", name, aerr(w->a));
+            return -1;
+        }
+        n += k;
+    }
+    struct stat after;
+    if (n != want || (fstat(fd, &after) == 0 &&
+                      (after.st_size != st->st_size ||
+                       after.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+                       after.st_mtim.tv_nsec != st->st_mtim.tv_nsec)))
+        goto changed;
+    w->pr->bytes += (uint64_t)n;
+    return 0;
+changed:
+    msg_error(op, "%s: file changed while it was being archived", name);
+    return -1;
+}
+
+/* Archive w->path (and what is under it); 0, or -1 on an error (reported). */
+static int walk_one(struct walk *w, size_t len, size_t strip, int top)
+{
+    struct producer *pr = w->pr;
+    const char *op = pr->path;
+    struct stat st;
+    /* The operand itself may be a symbolic link to a directory: follow it. */
+    if ((top ? stat(w->path, &st) : lstat(w->path, &st)) != 0) {
+        msg_error(op, "%s: %s", w->path, strerror(errno));
+        return -1;
+    }
+    if (pr->have_skip && st.st_dev == pr->skip_dev && st.st_ino == pr->skip_ino)
+        return 0;                                  /* our own output */
+    if (S_ISSOCK(st.st_mode)) {
+        msg_warn(op, "%s: socket ignored", w->path);
+        return 0;
+    }
+    int fd = -1;
+    if (S_ISREG(st.st_mode)) {
+        struct stat fst;
+        fd = open(w->path, O_RDONLY | O_NOCTTY | O_CLOEXEC | (top ? 0 : O_NOFOLLOW));
+        if (fd < 0) {
+            msg_error(op, "%s: %s", w->path, strerror(errno));
+            return -1;
+        }
+        if (fstat(fd, &fst) != 0 || fst.st_ino != st.st_ino || fst.st_dev != st.st_dev) {
+            msg_error(op, "%s: file changed while it was being archived", w->path);
+            close(fd);
+            return -1;
+        }
+    }
+    struct archive_entry *e = archive_entry_new(), *sparse = NULL;
+    if (!e) {
+        msg_error(op, "%s", strerror(ENOMEM));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    /* DIR's parent is not part of the names: "a/b" is stored as "b/...". */
+    archive_entry_copy_pathname(e, w->path + strip);
+    archive_entry_copy_sourcepath(e, w->path);
+    int r = archive_read_disk_entry_from_file(w->disk, e, fd, &st);
+    int rc = 0;
+    if (r == ARCHIVE_WARN) {
+        msg_warn(op, "%s: %s", w->path, aerr(w->disk));
+    } else if (r != ARCHIVE_OK) {
+        msg_error(op, "%s: %s", w->path, aerr(w->disk));
+        rc = -1;
+    }
+    if (rc == 0) {
+        archive_entry_sparse_clear(e);   /* holes are read as zeros */
+        struct archive_entry *orig = e;
+        archive_entry_linkify(w->lr, &e, &sparse);
+        struct archive_entry *todo[2] = { e, sparse };
+        for (int i = 0; i < 2 && rc == 0; i++) {
+            if (!todo[i])
+                continue;
+            int data = put_header(pr, w->a, todo[i], op);
+            if (data < 0)
+                rc = -1;
+            else if (data > 0 && fd >= 0)
+                rc = copy_fd(w, fd, archive_entry_size(todo[i]), &st, w->path);
+        }
+        if (e && e != orig)
+            archive_entry_free(e);
+        if (sparse && sparse != orig)
+            archive_entry_free(sparse);
+        e = orig;
+    }
+    archive_entry_free(e);
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0 || !S_ISDIR(st.st_mode))
+        return rc;
+
+    struct dirent **names;
+    int n = scandir(w->path, &names, NULL, name_cmp);
+    if (n < 0) {
+        msg_error(op, "%s: %s", w->path, strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *nm = names[i]->d_name;
+        if (rc == 0 && strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0) {
+            size_t k = strlen(nm), sep = len > 0 && w->path[len - 1] != '/';
+            if (len + sep + k + 1 > w->cap) {
+                msg_error(op, "%s/%s: %s", w->path, nm, strerror(ENAMETOOLONG));
+                rc = -1;
+            } else {
+                if (sep)
+                    w->path[len] = '/';
+                memcpy(w->path + len + sep, nm, k + 1);
+                rc = walk_one(w, len + sep + k, strip, 0);
+                w->path[len] = '\0';
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+/* Producer thread of `mbzip -r DIR`. */
+static void *create_main(void *arg)
+{
+    struct producer *pr = arg;
+    struct walk w;
+    memset(&w, 0, sizeof w);
+    w.pr = pr;
+    w.a = tar_writer(pr);
+    w.disk = archive_read_disk_new();
+    w.lr = archive_entry_linkresolver_new();
+    w.cap = 4 * PATH_MAX;
+    w.path = malloc(w.cap);
+    size_t len = strlen(pr->path);
+    if (!w.a || !w.disk || !w.lr || !w.path || len >= w.cap) {
+        if (w.a)
+            msg_error(pr->path, "%s", strerror(len >= w.cap ? ENAMETOOLONG : ENOMEM));
+        pr->failed = 1;
+        goto out;
+    }
+    archive_entry_linkresolver_set_strategy(w.lr, archive_format(w.a));
+    archive_read_disk_set_standard_lookup(w.disk);
+    memcpy(w.path, pr->path, len + 1);
+    if (walk_one(&w, len, pr->strip, 1) != 0)
+        pr->failed = 1;
+    if (!pr->failed && archive_write_close(w.a) != ARCHIVE_OK) {
+        if (archive_errno(w.a) != EPIPE)
+            msg_error(pr->path, "%s", aerr(w.a));
+        pr->failed = 1;
+    }
+out:
+    free(w.path);
+    if (w.lr)
+        archive_entry_linkresolver_free(w.lr);
+    if (w.disk)
+        archive_read_free(w.disk);
+    if (w.a)
+        archive_write_free(w.a);
+    pipe_close_writer(&pr->pipe, pr->failed);
+    return NULL;
+}
+
+/* Producer thread of `mbzip --repack ARCHIVE`: copy every entry of any archive
+ * libarchive reads, counting entries and bytes on the way. */
+static void *repack_main(void *arg)
+{
+    struct producer *pr = arg;
+    const char *op = pr->src_name;
+    struct archive *a = tar_writer(pr);
+    struct archive *src = archive_read_new();
+    if (!a || !src) {
+        pr->failed = 1;
+        goto out;
+    }
+    archive_read_support_filter_all(src);
+    archive_read_support_format_all(src);
+    if (archive_read_open_filename(src, op, IOBUF) != ARCHIVE_OK) {
+        msg_error(op, "%s", aerr(src));
+        pr->failed = 1;
+        goto out;
+    }
+    for (;;) {
+        struct archive_entry *e;
+        int r = archive_read_next_header(src, &e);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r == ARCHIVE_WARN) {
+            msg_warn(op, "%s: %s", entry_name(e), aerr(src));
+        } else if (r != ARCHIVE_OK) {
+            msg_error(op, "%s", aerr(src));
+            pr->failed = 1;
+            break;
+        }
+        pr->entries_in++;
+        int64_t want = 0;
+        if (archive_entry_hardlink(e)) {
+            archive_entry_set_size(e, 0);
+        } else if (archive_entry_filetype(e) == AE_IFREG) {
+            if (!archive_entry_size_is_set(e)) {
+                msg_error(op, "%s: size not recorded before the data; cannot repack",
+                          entry_name(e));
+                pr->failed = 1;
+                break;
+            }
+            want = archive_entry_size(e);
+        } else {
+            archive_entry_set_size(e, 0);
+        }
+        archive_entry_sparse_clear(e);
+        pr->bytes_declared += (uint64_t)want;
+        int data = put_header(pr, a, e, op);
+        if (data < 0) {
+            pr->failed = 1;
+            break;
+        }
+        if (data > 0) {
+            int64_t n;
+            if (copy_data(src, a, want, &n, op, entry_name(e)) != 0) {
+                pr->failed = 1;
+                break;
+            }
+            if (n != want) {
+                msg_error(op, "%s: %" PRId64 " bytes of data, but its header says %" PRId64,
+                          entry_name(e), n, want);
+                pr->failed = 1;
+                break;
+            }
+            pr->bytes += (uint64_t)n;
+        }
+    }
+    if (!pr->failed && archive_write_close(a) != ARCHIVE_OK) {
+        if (archive_errno(a) != EPIPE)
+            msg_error(op, "%s", aerr(a));
+        pr->failed = 1;
+    }
+    if (!pr->failed && (pr->entries != pr->entries_in || pr->bytes != pr->bytes_declared)) {
+        msg_error(op, "copied %" PRIu64 " entries (%" PRIu64 " bytes) of %" PRIu64
+                      " (%" PRIu64 " bytes)",
+                  pr->entries, pr->bytes, pr->entries_in, pr->bytes_declared);
+        pr->failed = 1;
+    }
+out:
+    if (src)
+        archive_read_free(src);
+    if (a)
+        archive_write_free(a);
+    pipe_close_writer(&pr->pipe, pr->failed);
+    return NULL;
+}
+
+/* Run a producer thread and compress what it makes into `out` (NULL: stdout). */
+static void compress_tar(const char *opname, const char *out, struct producer *pr,
+                         void *(*fn)(void *))
+{
+    int ofd = STDOUT_FILENO;
+    struct stat osb;
+    if (!out) {
+        if (!g.force && isatty(STDOUT_FILENO)) {
+            msg_error(NULL, "compressed data not written to a terminal. "
+                            "Use -f to force compression.");
+            return;
+        }
+    } else {
+        if (lstat(out, &osb) == 0) {
+            if (!g.force) {
+                msg_error(out, "already exists; use -f to overwrite");
+                return;
+            }
+            if (S_ISDIR(osb.st_mode)) {
+                msg_error(out, "is a directory; not overwritten");
+                return;
+            }
+        } else if (errno != ENOENT) {
+            msg_error(out, "%s", strerror(errno));
+            return;
+        }
+        ofd = tmp_create(out);
+        if (ofd < 0) {
+            msg_error(out, "cannot create: %s", strerror(errno));
+            return;
+        }
+    }
+    if (fstat(ofd, &osb) == 0 && S_ISREG(osb.st_mode)) {
+        pr->skip_dev = osb.st_dev;
+        pr->skip_ino = osb.st_ino;
+        pr->have_skip = 1;
+    }
+    if (pipe_init(&pr->pipe) != 0) {
+        msg_error(opname, "%s", strerror(ENOMEM));
+        goto fail;
+    }
+    pthread_t t;
+    if (start_thread(&t, fn, pr) != 0) {
+        msg_error(opname, "cannot start a thread: %s", strerror(errno));
+        pipe_free(&pr->pipe);
+        goto fail;
+    }
+    struct progress prog;
+    mbz_options o;
+    mbz_stats st;
+    mbz_error err;
+    struct fdio fo = { ofd, 0 };
+    memset(&st, 0, sizeof st);
+    memset(&err, 0, sizeof err);
+    progress_init(&prog, opname, 0, 0);
+    cli_options(&o, &prog);
+    int rc = mbz_compress_stream(&o, pipe_read_cb, &pr->pipe, fdio_write, &fo, &st, &err);
+    progress_done(&prog);
+    if (rc != MBZ_OK)
+        pipe_close_reader(&pr->pipe);
+    pthread_join(t, NULL);
+    pipe_free(&pr->pipe);
+    if (pr->failed)
+        goto fail;                      /* the producer said why */
+    if (rc != MBZ_OK) {
+        msg_mbz(opname, rc, &err);
+        goto fail;
+    }
+    if (out) {
+        if (fchmod(ofd, new_file_mode()) != 0)
+            msg_warn(out, "cannot set permissions: %s", strerror(errno));
+        if (fsync(ofd) != 0 && errno != EINVAL && errno != EROFS) {
+            msg_error(out, "%s", strerror(errno));
+            goto fail;
+        }
+        if (close(ofd) != 0) {
+            ofd = -1;
+            msg_error(out, "%s", strerror(errno));
+            goto fail;
+        }
+        ofd = -1;
+        if (tmp_commit(out, g.force) != 0) {
+            int e = errno;
+            tmp_discard();
+            if (e == EEXIST)
+                msg_error(out, "already exists; use -f to overwrite");
+            else
+                msg_error(out, "%s", strerror(e));
+            return;
+        }
+    }
+    if (g.verbose && !g.quiet)
+        fprintf(stderr, "%s: %5.1f%% (%.3f bits/byte, %" PRIu64 " -> %" PRIu64
+                        " bytes, %" PRIu64 " entries)%s%s\n",
+                opname, pct_saved(st.bytes_in, st.bytes_out),
+                bits_per_byte(st.bytes_in, st.bytes_out), st.bytes_in, st.bytes_out,
+                pr->entries, out ? " -- created " : "", out ? out : "");
+    return;
+fail:
+    if (out) {
+        if (ofd >= 0)
+            close(ofd);
+        tmp_discard();
+    }
+}
+
+/* mbzip -r DIR: DIR.tar.mbz next to DIR (names inside start with DIR's last part). */
+static void create_archive(const char *name)
+{
+    if (strcmp(name, "-") == 0) {
+        msg_error(NULL, "-r archives directories and files, not standard input");
+        return;
+    }
+    struct stat sb;
+    if (stat(name, &sb) != 0) {
+        msg_error(name, "%s", strerror(errno));
+        return;
+    }
+    size_t n = strlen(name);
+    while (n > 1 && name[n - 1] == '/')
+        n--;
+    char *path = strndup(name, n);
+    if (!path) {
+        msg_error(name, "%s", strerror(ENOMEM));
+        return;
+    }
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    struct producer pr;
+    memset(&pr, 0, sizeof pr);
+    pr.path = path;
+    pr.strip = (size_t)(base - path);
+    char *out = NULL;
+    if (!g.to_stdout) {
+        if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+            msg_error(name, "no archive name can be made from this name; "
+                            "give the directory by its name, or use -c");
+            free(path);
+            return;
+        }
+        size_t m = strlen(g.suffix);
+        out = malloc(n + 4 + m + 1);
+        if (!out) {
+            msg_error(name, "%s", strerror(ENOMEM));
+            free(path);
+            return;
+        }
+        memcpy(out, path, n);
+        memcpy(out + n, ".tar", 4);
+        memcpy(out + n + 4, g.suffix, m + 1);
+    }
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        pr.strip = 0;          /* -c with ".": names as given */
+    compress_tar(name, out, &pr, create_main);
+    free(out);
+    free(path);
+}
+
+/* mbzip --repack A.tar.gz: A.tar.mbz. */
+static void repack_file(const char *name)
+{
+    static const char *const sufs[] = {
+        ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar.zst",
+        ".tzst", ".tar.lz", ".tar.lzma", ".tlz", ".tar.lz4", ".tar.Z", ".taZ", ".tar",
+        ".zip", ".7z", ".cpio", ".iso", ".rar", ".cab", ".ar", ".xar", ".lha", ".lzh",
+    };
+    if (strcmp(name, "-") == 0) {
+        msg_error(NULL, "--repack needs a file name");
+        return;
+    }
+    struct stat sb;
+    if (stat(name, &sb) != 0) {
+        msg_error(name, "%s", strerror(errno));
+        return;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        msg_warn(name, "is not a regular file -- ignored");
+        return;
+    }
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof sufs / sizeof sufs[0]; i++) {
+        const char *slash = strrchr(name, '/');
+        const char *base = slash ? slash + 1 : name;
+        if (ends_with(base, sufs[i])) {
+            n -= strlen(sufs[i]);
+            break;
+        }
+    }
+    char *out = NULL;
+    if (!g.to_stdout) {
+        size_t m = strlen(g.suffix);
+        out = malloc(n + 4 + m + 1);
+        if (!out) {
+            msg_error(name, "%s", strerror(ENOMEM));
+            return;
+        }
+        memcpy(out, name, n);
+        memcpy(out + n, ".tar", 4);
+        memcpy(out + n + 4, g.suffix, m + 1);
+        if (strcmp(out, name) == 0) {
+            msg_warn(name, "already has %s.tar suffix -- unchanged", g.suffix);
+            free(out);
+            return;
+        }
+    }
+    struct producer pr;
+    memset(&pr, 0, sizeof pr);
+    pr.src_name = name;
+    compress_tar(name, out, &pr, repack_main);
+    free(out);
+}
+
+/* ------------------------------------------------------------------ reading tar */
+
+enum tar_action { TAR_EXTRACT, TAR_LIST, TAR_TEST };
+
+struct decomp {
+    struct pipe pipe;
+    int fd;
+    int rc;
+    mbz_error err;
+    mbz_stats st;
+    struct progress prog;
+    char buf[IOBUF];
+};
+
+static void *decomp_main(void *arg)
+{
+    struct decomp *d = arg;
+    mbz_options o;
+    struct fdio in = { d->fd, 0 };
+    cli_options(&o, &d->prog);
+    d->rc = mbz_decompress_stream(&o, fdio_read, &in, pipe_write_cb, &d->pipe, &d->st, &d->err);
+    pipe_close_writer(&d->pipe, d->rc != MBZ_OK);
+    return NULL;
+}
+
+static la_ssize_t tar_read_cb(struct archive *a, void *user, const void **buf)
+{
+    struct decomp *d = user;
+    long long n = pipe_get(&d->pipe, d->buf, sizeof d->buf);
+    if (n < 0) {
+        archive_set_error(a, EIO, "the compressed data cannot be decoded");
+        return -1;
+    }
+    *buf = d->buf;
+    return (la_ssize_t)n;
+}
+
+/* A relative name without ".." components (others are for libarchive to refuse). */
+static int plain_relative(const char *p)
+{
+    if (p[0] == '/')
+        return 0;
+    for (const char *s = p; (s = strstr(s, "..")) != NULL; s += 2)
+        if ((s == p || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+            return 0;
+    return 1;
+}
+
+/* Keep only user.* extended attributes: security.* (file capabilities, SELinux
+ * labels) and trusted.* from an archive are not ours to restore. */
+static void keep_user_xattrs(struct archive_entry *e)
+{
+    int n = archive_entry_xattr_reset(e);
+    if (n <= 0)
+        return;
+    struct { char *name; void *value; size_t size; } *keep = calloc((size_t)n, sizeof *keep);
+    int k = 0, dropped = 0;
+    const char *name;
+    const void *value;
+    size_t size;
+    if (!keep)
+        return;
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+        if (strncmp(name, "user.", 5) != 0 || k >= n) {
+            dropped = 1;
+            continue;
+        }
+        keep[k].name = strdup(name);
+        keep[k].value = malloc(size ? size : 1);
+        if (keep[k].name && keep[k].value)
+            memcpy(keep[k].value, value, size);
+        keep[k].size = size;
+        k++;
+    }
+    if (dropped) {
+        archive_entry_xattr_clear(e);
+        for (int i = 0; i < k; i++)
+            if (keep[i].name && keep[i].value)
+                archive_entry_xattr_add_entry(e, keep[i].name, keep[i].value, keep[i].size);
+    }
+    for (int i = 0; i < k; i++) {
+        free(keep[i].name);
+        free(keep[i].value);
+    }
+    free(keep);
+}
+
+/* Extract one entry; 0, or -1 when the archive cannot be read on. */
+static int extract_entry(const char *opname, struct archive *a, struct archive *ext,
+                         struct archive_entry *e)
+{
+    const char *p = entry_name(e);
+    unsigned type = archive_entry_filetype(e);
+    if ((type == AE_IFCHR || type == AE_IFBLK) && geteuid() != 0) {
+        msg_error(opname, "%s: device node not extracted (only root may create devices)", p);
+        return 0;
+    }
+    if (!g.force && plain_relative(p)) {
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && !(type == AE_IFDIR && S_ISDIR(sb.st_mode))) {
+            msg_error(opname, "%s: already exists; use -f to overwrite", p);
+            return 0;
+        }
+    }
+    keep_user_xattrs(e);
+    int r = archive_write_header(ext, e);
+    if (r == ARCHIVE_WARN) {
+        msg_warn(opname, "%s: %s", p, aerr(ext));
+    } else if (r != ARCHIVE_OK) {
+        msg_error(opname, "%s: %s", p, aerr(ext));
+        return r == ARCHIVE_FATAL ? -1 : 0;
+    }
+    if (archive_entry_size(e) > 0) {
+        for (;;) {
+            const void *buf;
+            size_t size;
+            la_int64_t off;
+            r = archive_read_data_block(a, &buf, &size, &off);
+            if (r == ARCHIVE_EOF)
+                break;
+            if (r < ARCHIVE_WARN)
+                return -1;                /* the caller reports the reader's error */
+            if (archive_write_data_block(ext, buf, size, off) < ARCHIVE_WARN) {
+                msg_error(opname, "%s: %s", p, aerr(ext));
+                break;                    /* the reader skips the rest */
+            }
+        }
+    }
+    r = archive_write_finish_entry(ext);
+    if (r == ARCHIVE_WARN)
+        msg_warn(opname, "%s: %s", p, aerr(ext));
+    else if (r != ARCHIVE_OK)
+        msg_error(opname, "%s: %s", p, aerr(ext));
+    if (g.verbose > 1 && !g.quiet)
+        fprintf(stderr, "%s\n", p);
+    return 0;
+}
+
+static void list_entry(struct archive_entry *e)
+{
+    const char *p = entry_name(e);
+    if (!g.verbose) {
+        printf("%s\n", p);
+        return;
+    }
+    char owner[128], date[32];
+    const char *u = archive_entry_uname(e), *gr = archive_entry_gname(e);
+    char ub[24], gb[24];
+    if (!u || !*u) {
+        snprintf(ub, sizeof ub, "%" PRId64, (int64_t)archive_entry_uid(e));
+        u = ub;
+    }
+    if (!gr || !*gr) {
+        snprintf(gb, sizeof gb, "%" PRId64, (int64_t)archive_entry_gid(e));
+        gr = gb;
+    }
+    snprintf(owner, sizeof owner, "%s/%s", u, gr);
+    time_t t = archive_entry_mtime(e);
+    struct tm tm;
+    if (localtime_r(&t, &tm))
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
+    else
+        strcpy(date, "?");
+    unsigned type = archive_entry_filetype(e);
+    printf("%s %-17s %12" PRId64 " %s %s", archive_entry_strmode(e), owner,
+           (int64_t)archive_entry_size(e), date, p);
+    if (archive_entry_hardlink(e))
+        printf(" link to %s", archive_entry_hardlink(e));
+    else if (type == AE_IFLNK && archive_entry_symlink(e))
+        printf(" -> %s", archive_entry_symlink(e));
+    putchar('\n');
+}
+
+/* Decompress fd and read it as a tar archive: extract, list or test it. */
+static void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act)
+{
+    struct decomp *d = calloc(1, sizeof *d);
+    struct archive *a = NULL, *ext = NULL;
+    if (!d || pipe_init(&d->pipe) != 0) {
+        msg_error(opname, "%s", strerror(ENOMEM));
+        free(d);
+        return;
+    }
+    d->fd = fd;
+    progress_init(&d->prog, opname, size, 1);
+    pthread_t t;
+    if (start_thread(&t, decomp_main, d) != 0) {
+        msg_error(opname, "cannot start a thread: %s", strerror(errno));
+        pipe_free(&d->pipe);
+        free(d);
+        return;
+    }
+    a = archive_read_new();
+    if (a) {
+        archive_read_support_format_tar(a);
+        archive_read_support_filter_none(a);
+    }
+    if (act == TAR_EXTRACT) {
+        int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL |
+                    ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+        if (!g.force)
+            flags |= ARCHIVE_EXTRACT_NO_OVERWRITE;
+        if (geteuid() == 0)
+            flags |= ARCHIVE_EXTRACT_OWNER;
+        ext = archive_write_disk_new();
+        if (ext) {
+            archive_write_disk_set_options(ext, flags);
+            archive_write_disk_set_standard_lookup(ext);
+        }
+    }
+    int read_failed = 0, reached_end = 0;
+    uint64_t entries = 0;
+    if (!a || (act == TAR_EXTRACT && !ext)) {
+        msg_error(opname, "%s", strerror(ENOMEM));
+        read_failed = -1;
+    } else if (archive_read_open(a, d, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
+        read_failed = 1;
+    } else {
+        for (;;) {
+            struct archive_entry *e;
+            int r = archive_read_next_header(a, &e);
+            if (r == ARCHIVE_EOF) {
+                reached_end = 1;
+                break;
+            }
+            if (r == ARCHIVE_WARN) {
+                msg_warn(opname, "%s: %s", entry_name(e), aerr(a));
+            } else if (r != ARCHIVE_OK) {
+                read_failed = 1;
+                break;
+            }
+            entries++;
+            if (act == TAR_LIST) {
+                list_entry(e);
+            } else if (act == TAR_EXTRACT) {
+                if (extract_entry(opname, a, ext, e) != 0) {
+                    read_failed = 1;
+                    break;
+                }
+            }
+        }
+    }
+    if (reached_end) {
+        /* The end of the tar is not the end of the frame: read on, so that the
+         * whole-content checksum is checked. */
+        while (pipe_get(&d->pipe, d->buf, sizeof d->buf) > 0)
+            ;
+    } else {
+        pipe_close_reader(&d->pipe);
+    }
+    pthread_join(t, NULL);
+    progress_done(&d->prog);
+    if (act == TAR_EXTRACT && ext) {
+        /* Directory modes and times are set last, once their contents exist. */
+        if (archive_write_close(ext) < ARCHIVE_WARN)
+            msg_error(opname, "%s", aerr(ext));
+    }
+    fflush(stdout);
+    if (d->rc != MBZ_OK && !(d->rc == MBZ_ERR_IO && d->err.sys_errno == EPIPE))
+        msg_mbz(opname, d->rc, &d->err);   /* the cause of any reader error */
+    else if (read_failed > 0)
+        msg_error(opname, "%s", a ? aerr(a) : strerror(ENOMEM));
+    else if (d->rc != MBZ_OK)
+        msg_mbz(opname, d->rc, &d->err);
+    else if (g.verbose && !g.quiet)
+        fprintf(stderr, "%s: %s%" PRIu64 " entries, %" PRIu64 " -> %" PRIu64 " bytes\n",
+                opname, act == TAR_TEST ? "OK, " : act == TAR_EXTRACT ? "extracted " : "",
+                entries, d->st.frame_bytes, d->st.content_size);
+    if (ext)
+        archive_write_free(ext);
+    if (a)
+        archive_read_free(a);
+    pipe_free(&d->pipe);
+    free(d);
+}
+
+/* ------------------------------------------------------------------ dispatch */
+
+static void read_operand(const char *name)
+{
+    enum tar_action act = g.mode == MODE_LIST ? TAR_LIST
+                        : g.mode == MODE_TEST ? TAR_TEST : TAR_EXTRACT;
+    int fd = STDIN_FILENO;
+    const char *shown = name;
+    if (strcmp(name, "-") == 0) {
+        shown = "(stdin)";
+        if (!g.force && isatty(STDIN_FILENO)) {
+            msg_error(NULL, "compressed data not read from a terminal. "
+                            "Use -f to force decompression.");
+            return;
+        }
+    } else {
+        fd = open(name, O_RDONLY | O_NOCTTY);
+        if (fd < 0) {
+            msg_error(name, "%s", strerror(errno));
+            return;
+        }
+    }
+    struct stat sb;
+    uint64_t size = 0;
+    if (fstat(fd, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            msg_warn(name, "is a directory -- ignored");
+            goto done;
+        }
+        if (S_ISREG(sb.st_mode))
+            size = (uint64_t)sb.st_size;
+    }
+    int cwd = -1;
+    if (act == TAR_EXTRACT && g.dir) {
+#ifdef O_PATH
+        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);   /* no read permission needed */
+#else
+        cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+#endif
+        if (cwd < 0) {
+            msg_error(".", "%s", strerror(errno));
+            goto done;
+        }
+        if (chdir(g.dir) != 0) {
+            msg_error(g.dir, "%s", strerror(errno));
+            close(cwd);
+            goto done;
+        }
+    }
+    read_tar(shown, fd, size, act);
+    if (cwd >= 0) {
+        if (fchdir(cwd) != 0)
+            msg_error(".", "cannot return to the directory: %s", strerror(errno));
+        close(cwd);
+    }
+done:
+    if (fd != STDIN_FILENO)
+        close(fd);
+}
+
+void archive_operand(const char *name)
+{
+    archive_locale();
+    if (g.repack)
+        repack_file(name);
+    else if (g.mode == MODE_COMPRESS)
+        create_archive(name);
+    else
+        read_operand(name);
+}
