@@ -354,13 +354,17 @@ static int cmd_compact(int argc, char **argv)
     mt_state s;
     char err[512];
     memset(&s, 0, sizeof s);
-    if (mt_ckpt_load(argv[1], &s, 1, err, sizeof err) || ckpt_save(argv[2], &s, 1, err, sizeof err)) {
+    int rc = mt_ckpt_load(argv[1], &s, 1, err, sizeof err) || ckpt_save(argv[2], &s, 1, err, sizeof err);
+    if (rc)
         fprintf(stderr, "mbtrain: %s\n", err);
-        return 1;
-    }
-    fprintf(stderr, "mbtrain: %s: step %lld, %zu parameters, compact checkpoint written\n", argv[2],
-            (long long)s.step, s.model.n_params);
-    return 0;
+    else
+        fprintf(stderr, "mbtrain: %s: step %lld, %zu parameters, compact checkpoint written\n",
+                argv[2], (long long)s.step, s.model.n_params);
+    if (s.model.params)
+        mt_model_free(&s.model);
+    free(s.m);
+    free(s.v);
+    return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
