@@ -22,6 +22,10 @@ cats=$(cat "$here/data/categories.txt")
 ckpt=$scratch/default.ckpt
 resume=
 [ -f "$ckpt" ] && resume="--resume $ckpt"
+# A fresh checkout has no scratch/: continue from the committed compact checkpoint
+# (model/default-compact.ckpt, bf16 Adam moments; close to, not bit-identical with,
+# the run that wrote it).
+[ -z "$resume" ] && [ -f "$here/default-compact.ckpt" ] && resume="--resume $here/default-compact.ckpt"
 
 # The default model (doc/model-format.md §1): P=8, D_E=32 (D_G=256), global 4 layers x
 # 4 heads, ff 1024; local D_L=128, 2 layers x 2 heads, ff 512; context 8 KiB.
