@@ -679,15 +679,8 @@ static void compress_tar(const char *opname, const char *out, struct producer *p
             goto fail;
         }
         ofd = -1;
-        if (tmp_commit(out, g.force) != 0) {
-            int e = errno;
-            tmp_discard();
-            if (e == EEXIST)
-                msg_error(out, "already exists; use -f to overwrite");
-            else
-                msg_error(out, "%s", strerror(e));
+        if (tmp_commit_or_report(out, g.force) != 0)
             return;
-        }
     }
     if (g.verbose && !g.quiet)
         fprintf(stderr, "%s: %5.1f%% (%.3f bits/byte, %" PRIu64 " -> %" PRIu64

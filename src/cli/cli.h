@@ -96,6 +96,8 @@ void cli_options(mbz_options *o, struct progress *p);
 int tmp_create(const char *out);
 void tmp_discard(void);
 int tmp_commit(const char *out, int replace);
+/* tmp_commit; on failure discard the temporary and print the reason. 0 or -1. */
+int tmp_commit_or_report(const char *out, int replace);
 
 /* ---------------------------------------------------------------- list.c */
 

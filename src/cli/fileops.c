@@ -167,6 +167,20 @@ int tmp_commit(const char *out, int replace)
     return r;
 }
 
+/* tmp_commit, and on failure: discard the temporary output and say why (one line). */
+int tmp_commit_or_report(const char *out, int replace)
+{
+    if (tmp_commit(out, replace) == 0)
+        return 0;
+    int e = errno;
+    tmp_discard();
+    if (e == EEXIST)
+        msg_error(out, "already exists; use -f to overwrite");
+    else
+        msg_error(out, "%s", strerror(e));
+    return -1;
+}
+
 /* ------------------------------------------------------------------ names */
 
 static int ends_with(const char *s, const char *suf)
@@ -545,15 +559,8 @@ void process_operand(const char *name)
         msg_error(out, "%s", strerror(e));
         goto done;
     }
-    if (tmp_commit(out, g.force) != 0) {
-        int e = errno;
-        tmp_discard();
-        if (e == EEXIST)
-            msg_error(out, "already exists; use -f to overwrite");
-        else
-            msg_error(out, "%s", strerror(e));
+    if (tmp_commit_or_report(out, g.force) != 0)
         goto done;
-    }
     verbose_line(name, &st, out);
     /* (Someone else may have removed it meanwhile: that is no error.) */
     if (!g.keep && unlink(name) != 0 && errno != ENOENT)
