@@ -36,3 +36,13 @@ if "$MBZIP" -dc "$tmp/text.mbz" > /dev/null 2> "$tmp/err"; then
   echo "decoded without the model?"; exit 1
 fi
 cat "$tmp/err"
+# Coded size against the model's ideal code length (sum of -log2 p over modelled
+# bytes, from mbzip -b --csv): the range coder may add at most 0.1% (issue 3, test 4).
+"$MBZIP" -b6 --csv -i 1 --model="$tmp/m.mbzm" "$tmp/text.txt" > "$tmp/bench.csv"
+cat "$tmp/bench.csv"
+awk -F, 'NR == 2 { ideal = $8; payload_bits = $10 * 8; if (ideal <= 0) exit 1;
+                   printf "coded %d bits, ideal %.1f bits, overhead %.4f%%\n", payload_bits, ideal, (payload_bits / ideal - 1) * 100;
+                   exit !(payload_bits <= ideal * 1.001 + 64) }
+         END { if (NR < 2) exit 1 }' "$tmp/bench.csv" ||
+  { echo "coded size exceeds the ideal code length by more than 0.1%"; exit 1; }
+echo "coded size within 0.1% of the ideal: ok"
