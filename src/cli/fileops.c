@@ -89,6 +89,20 @@ void signals_install(void)
     }
 }
 
+/* mkstemp(templ) and, atomically with respect to the signal handler, remember the
+ * name so that an interrupt removes it. Returns the fd or -1 (errno set). */
+static int tmp_open_registered(char *templ)
+{
+    crit_enter();
+    int fd = mkstemp(templ);
+    if (fd >= 0) {
+        memcpy(tmp_path, templ, strlen(templ) + 1);
+        tmp_active = 1;
+    }
+    crit_leave();
+    return fd;
+}
+
 /* Create the temporary file for `out` in its directory. Returns the fd or -1. */
 int tmp_create(const char *out)
 {
@@ -100,13 +114,7 @@ int tmp_create(const char *out)
 
     if (dirlen + 1 + strlen(base) + 8 < sizeof templ) {
         snprintf(templ, sizeof templ, "%.*s.%s.XXXXXX", (int)dirlen, out, base);
-        crit_enter();
-        fd = mkstemp(templ);
-        if (fd >= 0) {
-            memcpy(tmp_path, templ, strlen(templ) + 1);
-            tmp_active = 1;
-        }
-        crit_leave();
+        fd = tmp_open_registered(templ);
         if (fd >= 0 || errno != ENAMETOOLONG)
             return fd;
     }
@@ -116,14 +124,7 @@ int tmp_create(const char *out)
         return -1;
     }
     snprintf(templ, sizeof templ, "%.*s.mbzip.XXXXXX", (int)dirlen, out);
-    crit_enter();
-    fd = mkstemp(templ);
-    if (fd >= 0) {
-        memcpy(tmp_path, templ, strlen(templ) + 1);
-        tmp_active = 1;
-    }
-    crit_leave();
-    return fd;
+    return tmp_open_registered(templ);
 }
 
 void tmp_discard(void)

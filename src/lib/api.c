@@ -166,6 +166,20 @@ static void run_workers(int nt, void (*fn)(void *, int, int), void *ctx)
 
 /* A model's table must be a valid input for the coder (predictor.h); a bad one
  * would silently produce an undecodable stream, so it is checked on both sides. */
+/* Per-block statistics, shared by compression and decompression. */
+static void count_block(mbz_stats *st, int type, uint64_t content, uint64_t payload,
+                        uint64_t ideal_q16)
+{
+    st->blocks++;
+    if (type == MBZ_BLOCK_MODELLED) {
+        st->modelled_bytes += content;
+        st->modelled_payload += payload;
+        st->ideal_bits_q16 += ideal_q16;
+    } else {
+        st->blocks_stored++;
+    }
+}
+
 static int table_ok(const uint16_t *f)
 {
     uint32_t sum = 0;
@@ -413,14 +427,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
                 goto out;
             XXH64_update(xs, j->in, j->n);
             total += j->n;
-            stats.blocks++;
-            if (j->type == MBZ_BLOCK_MODELLED) {
-                stats.modelled_bytes += j->n;
-                stats.modelled_payload += j->payload_size;
-                stats.ideal_bits_q16 += j->ideal;
-            } else {
-                stats.blocks_stored++;
-            }
+            count_block(&stats, j->type, j->n, j->payload_size, j->ideal);
             if (o.progress)
                 o.progress(o.progress_user, r.count, w.count);
         }
@@ -770,14 +777,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                 }
                 total += j->h.content_size;
                 stats.content_size += j->h.content_size;
-                stats.blocks++;
-                if (j->h.type == MBZ_BLOCK_MODELLED) {
-                    stats.modelled_bytes += j->h.content_size;
-                    stats.modelled_payload += j->h.payload_size;
-                    stats.ideal_bits_q16 += j->ideal;
-                } else {
-                    stats.blocks_stored++;
-                }
+                count_block(&stats, j->h.type, j->h.content_size, j->h.payload_size, j->ideal);
                 if (o.progress)
                     o.progress(o.progress_user, r.count, w.count);
             }
