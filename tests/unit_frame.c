@@ -438,7 +438,8 @@ static void test_absurd_sizes(void **state)
     /* block log out of range, flags, level, version */
     const struct { int off; uint8_t v; int rc; } hdr[] = {
         { 7, 15, MBZ_ERR_CORRUPT }, { 7, 27, MBZ_ERR_CORRUPT }, { 7, 255, MBZ_ERR_CORRUPT },
-        { 6, 0, MBZ_ERR_CORRUPT }, { 6, 10, MBZ_ERR_CORRUPT }, { 5, 1, MBZ_ERR_VERSION },
+        { 6, 0, MBZ_ERR_CORRUPT }, { 6, 10, MBZ_ERR_CORRUPT }, { 5, 0x80, MBZ_ERR_VERSION },
+        { 5, 0x02, MBZ_ERR_VERSION }, { 4, 0, MBZ_ERR_VERSION }, { 4, 1, MBZ_ERR_VERSION },
         { 4, 7, MBZ_ERR_VERSION },
     };
     for (size_t i = 0; i < sizeof hdr / sizeof *hdr; i++) {
@@ -447,7 +448,7 @@ static void test_absurd_sizes(void **state)
         fix_frame_check(x);
         assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), hdr[i].rc);
     }
-    assert_string_equal(e.msg, "unsupported frame version 7 (this build reads version 1)");
+    assert_string_equal(e.msg, "unsupported frame version 7 (this build reads versions 1 to 2)");
     /* a larger block size in the header is accepted (the block still fits) */
     memcpy(x, c, cn);
     x[7] = 26;

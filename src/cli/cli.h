@@ -32,6 +32,7 @@ struct cli {
     const char *suffix;     /* -S, default MBZ_SUFFIX */
     int suffix_given;
     const char *model_path; /* --model or MBZIP_MODEL */
+    int no_mix;             /* --no-mix: code with the model alone (no mixing stage) */
     mbz_model *model;       /* loaded model_path */
     int status;             /* exit status so far: 0, 1 (error) or 2 (warning) */
     int archive;            /* -r, --archive (-x: extract) */

@@ -384,7 +384,7 @@ void explain_file(const char *name)
         msg_error(name, "out of memory");
         goto done;
     }
-    rc = mbz_explain_costs(model, data, n, block_len, cost, &err);
+    rc = mbz_explain_costs(model, ((const uint8_t *)frame)[5], data, n, block_len, cost, &err);
     if (rc != MBZ_OK) {
         msg_mbz(name, rc, &err);
         goto done;

@@ -255,6 +255,7 @@ void cli_options(mbz_options *o, struct progress *p)
         o->level = g.level;
     if (g.threads >= 0)
         o->threads = g.threads;
+    o->no_mix = g.no_mix;
     if (g.model) {
         o->model = g.model;
         o->models = (const mbz_model *const *)&g.model;

@@ -41,6 +41,8 @@ static void usage(FILE *f)
 "  -T, --threads=N       use N threads (0 = one per CPU, the default)\n"
 "  -S, --suffix=SUF      use suffix SUF instead of " MBZ_SUFFIX "\n"
 "      --model=FILE      use the model in FILE (also MBZIP_MODEL=FILE)\n"
+"      --no-mix          code with the model alone, without the adaptive mixing\n"
+"                        stage (for measurements; mbunzip reads both)\n"
 "  -v, --verbose         report ratio and bits/byte per file; show progress\n"
 "  -q, --quiet           suppress warnings\n"
 "  -r, --archive         archives: compress each DIR (or FILE) into DIR.tar" MBZ_SUFFIX ";\n"
@@ -92,7 +94,7 @@ static int parse_threads(const char *s)
     return (int)v;
 }
 
-enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST, OPT_CSV, OPT_EXPLAIN, OPT_REPACK };
+enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST, OPT_CSV, OPT_EXPLAIN, OPT_REPACK, OPT_NO_MIX };
 
 /* A level for -b / -e (bench.c), 1..9. */
 static int parse_level(const char *opt, const char *s)
@@ -137,6 +139,7 @@ int main(int argc, char **argv)
         { "extract", no_argument, NULL, 'x' },
         { "directory", required_argument, NULL, 'C' },
         { "repack", no_argument, NULL, OPT_REPACK },
+        { "no-mix", no_argument, NULL, OPT_NO_MIX },
         { NULL, 0, NULL, 0 },
     };
     int help = 0, show_version = 0;
@@ -186,6 +189,7 @@ int main(int argc, char **argv)
         case 'h': help = 1; break;
         case 'V': show_version = 1; break;
         case OPT_MODEL: g.model_path = optarg; break;
+        case OPT_NO_MIX: g.no_mix = 1; break;
         case 'b':
             g.mode = MODE_BENCH;
             if (optarg)

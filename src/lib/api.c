@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include "frame.h"
+#include "mix.h"
 #include "rangecoder.h"
 
 #define MAX_THREADS 256
@@ -349,8 +350,17 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     if (rc != MBZ_OK)
         return rc;
     const mbz_model *model = o.model ? o.model : model_for_level(o.level);
-    if (!model->ops || !model->ops->create || !model->ops->score || !model->ops->destroy)
+    if (!model->ops || !model->ops->create || !model->ops->score || !model->ops->destroy ||
+        !model->ops->predict)
         return mbz_fail(err, MBZ_ERR_PARAM, "model cannot compress (no score function)");
+    /* the adaptive mixing stage (doc/mixing.md) wraps the model unless asked not to */
+    mbz_model mixed;
+    uint8_t flags = 0;
+    if (!o.no_mix) {
+        mbz_mix_wrap(model, &mixed);
+        model = &mixed;
+        flags = MBZ_FLAG_MIX;
+    }
 
     unsigned block_log = level_block_log[o.level];
     size_t bs = (size_t)1 << block_log;
@@ -370,7 +380,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     XXH64_reset(xs, 0);
 
     uint8_t hdr[MBZ_BLOCK_HEADER_SIZE];
-    mbz_frame_header fh = { MBZ_FRAME_VERSION, 0, (uint8_t)o.level, (uint8_t)block_log,
+    mbz_frame_header fh = { flags ? MBZ_FRAME_VERSION : 1, flags, (uint8_t)o.level, (uint8_t)block_log,
                             model->fingerprint };
     mbz_frame_header_write(&fh, hdr);
     rc = write_all(&w, hdr, MBZ_FRAME_HEADER_SIZE, err);
@@ -690,6 +700,11 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
             goto out;
         uint32_t bs = UINT32_C(1) << fh.block_log;
         const mbz_model *model = find_model(&o, fh.fingerprint);
+        mbz_model mixed;
+        if (model && (fh.flags & MBZ_FLAG_MIX)) {
+            mbz_mix_wrap(model, &mixed);
+            model = &mixed;
+        }
         int group = model && model->ops->predict_batch ? MAX_BATCH : 1;
         int cap = o.threads * group;
         stats.frames = frame - 1; /* completed frames so far */

@@ -11,13 +11,14 @@
 
 #include "frame.h"
 #include "mbz_explain.h"
+#include "mix.h"
 #include "predictor.h"
 #include "rangecoder.h"
 
 #define EXPLAIN_CHUNK_DEFAULT 4096
 
-int mbz_explain_costs(const mbz_model *m, const void *data, size_t n, size_t block_len,
-                      uint32_t *cost, mbz_error *err)
+int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data, size_t n,
+                      size_t block_len, uint32_t *cost, mbz_error *err)
 {
     if (err)
         mbz_error_clear(err);
@@ -25,6 +26,11 @@ int mbz_explain_costs(const mbz_model *m, const void *data, size_t n, size_t blo
         return mbz_fail(err, MBZ_ERR_PARAM, "explain: no usable model");
     if (block_len == 0 || (n && (!data || !cost)))
         return mbz_fail(err, MBZ_ERR_PARAM, "explain: invalid arguments");
+    mbz_model mixed;
+    if (frame_flags & MBZ_FLAG_MIX) {
+        mbz_mix_wrap(m, &mixed);
+        m = &mixed;
+    }
     const mbz_predictor_ops *ops = m->ops;
     size_t chunk = ops->score_chunk ? ops->score_chunk : EXPLAIN_CHUNK_DEFAULT;
     uint16_t *freq = malloc(chunk * MBZ_SYMBOLS * sizeof *freq);

@@ -36,15 +36,17 @@ int mbz_frame_header_read(const uint8_t in[MBZ_FRAME_HEADER_SIZE], mbz_frame_hea
     h->fingerprint = mbz_get_le64(in + 8);
     /* Version first: a later version may lay the header out differently, and
      * "unsupported version" is the useful message then. */
-    if (h->version != MBZ_FRAME_VERSION)
+    if (h->version < MBZ_FRAME_VERSION_MIN || h->version > MBZ_FRAME_VERSION)
         return mbz_fail(err, MBZ_ERR_VERSION,
-                        "unsupported frame version %u (this build reads version %d)",
-                        h->version, MBZ_FRAME_VERSION);
+                        "unsupported frame version %u (this build reads versions %d to %d)",
+                        h->version, MBZ_FRAME_VERSION_MIN, MBZ_FRAME_VERSION);
     if (mbz_get_le32(in + 16) != check32(in, 16))
         return mbz_fail(err, MBZ_ERR_CORRUPT, "frame header checksum mismatch");
-    if (h->flags != 0)
+    unsigned known = h->version == 1 ? MBZ_FRAME_FLAGS_V1 : MBZ_FRAME_FLAGS_V2;
+    if (h->flags & ~known)
         return mbz_fail(err, MBZ_ERR_VERSION,
-                        "unsupported frame flags 0x%02x (this build knows none)", h->flags);
+                        "unsupported frame flags 0x%02x for frame version %u", h->flags,
+                        h->version);
     if (h->level < MBZ_LEVEL_MIN || h->level > MBZ_LEVEL_MAX)
         return mbz_fail(err, MBZ_ERR_CORRUPT, "frame header: invalid level %u", h->level);
     if (h->block_log < MBZ_BLOCK_LOG_MIN || h->block_log > MBZ_BLOCK_LOG_MAX)

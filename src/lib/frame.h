@@ -10,7 +10,13 @@
 #include "mbz.h"
 #include "predictor.h"
 
-#define MBZ_FRAME_VERSION 1
+/* Frame versions: 1 (flags must be 0) and 2 (adds flag 0x01, MBZ_FLAG_MIX in mix.h:
+ * blocks coded through the mixing stage, doc/mixing.md). A writer uses version 1
+ * when it sets no flag, so such frames stay readable by version-1 readers. */
+#define MBZ_FRAME_VERSION 2
+#define MBZ_FRAME_VERSION_MIN 1
+#define MBZ_FRAME_FLAGS_V1 0x00
+#define MBZ_FRAME_FLAGS_V2 0x01
 #define MBZ_FRAME_HEADER_SIZE 20
 #define MBZ_BLOCK_HEADER_SIZE 21
 #define MBZ_BLOCK_LOG_MIN 16

@@ -107,6 +107,8 @@ typedef struct {
     mbz_progress_fn progress;  /* may be NULL */
     void *progress_user;
     volatile int *cancel;      /* may be NULL; when it becomes non-zero, work stops with MBZ_ERR_CANCELLED */
+    int no_mix;                /* compression: non-zero codes with the model alone, without the
+                                * adaptive mixing stage (doc/mixing.md); for measurements */
 } mbz_options;
 
 /* Fill with defaults (level 6, all CPUs, models per level). */
