@@ -178,7 +178,7 @@ static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
     fputs("</title>\n<style>\n"
           "body{font-family:sans-serif;margin:1.5em;color:#222}\n"
           "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;"
-          "padding:2px 8px;text-align:right}th{background:#eee}td.l{text-align:left}\n"
+          "padding:2px 8px;text-align:right}th{background:#eee}.l{text-align:left}\n"
           "pre{font-family:monospace;font-size:13px;line-height:1.35;white-space:pre-wrap;"
           "word-break:break-all;border:1px solid #ccc;padding:8px}\n"
           ".legend span{display:inline-block;padding:2px 8px;border:1px solid #ccc;"
@@ -225,8 +225,8 @@ static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
 
     /* blocks */
     fputs("<h2>Blocks</h2>\n<table id=\"blocks\">\n<tr><th>#</th><th>offset</th><th>bytes"
-          "</th><th>type</th><th>payload</th><th>coded bits/byte</th><th>model bits/byte</th>"
-          "</tr>\n", f);
+          "</th><th class=l>type</th><th>payload</th><th>coded bits/byte</th>"
+          "<th>model bits/byte</th></tr>\n", f);
     off = 0;
     for (long b = 0; b < nbl; b++) {
         uint64_t s = 0;
@@ -243,7 +243,7 @@ static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
 
     /* the most surprising spans: greedy, non-overlapping windows of SPAN_LEN bytes */
     fprintf(f, "<h2>Most surprising spans (%d bytes)</h2>\n<table id=\"spans\">\n"
-               "<tr><th>offset</th><th>bits</th><th>bits/byte</th><th>bytes</th></tr>\n",
+               "<tr><th>offset</th><th>bits</th><th>bits/byte</th><th class=l>bytes</th></tr>\n",
             SPAN_LEN);
     size_t w = n < SPAN_LEN ? n : SPAN_LEN;
     size_t chosen[SPAN_COUNT];
@@ -275,8 +275,10 @@ static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
             int k = cost_class(cost[p]);
             fprintf(f, "<span class=c%d>", k);
             uint8_t c = data[p];
-            if (c == '\n' || c == '\t')
-                fputs("&#8629;", f);
+            if (c == '\n')
+                fputs("&#8629;", f); /* return arrow */
+            else if (c == '\t')
+                fputs("&#8594;", f); /* rightwards arrow */
             else
                 put_byte(f, c);
             fputs("</span>", f);
