@@ -132,6 +132,13 @@ int32_t mbz_log2_q8(uint32_t v)
     return v == 0 || v > (1u << 16) ? 0 : log2_tab[v];
 }
 
+/* The hot path: the table is built (mix_create runs log2_init first) and every
+ * argument is in 1..2^16 (table entries, or 2 c + 1 with c <= CTX_LIMIT). */
+static inline int32_t lg(uint32_t v)
+{
+    return log2_tab[v];
+}
+
 /* ------------------------------------------------------------------ contexts */
 
 static uint64_t ctx_hash(const struct mbz_predictor *p, const uint8_t *data, size_t pos, int order)
@@ -227,7 +234,7 @@ static void learn(struct mbz_predictor *p, const uint8_t *data, size_t pos)
         sx[2 + j] = 0;
         for (int i = 0; i < c->k; i++)
             if (c->sym[i] == x)
-                sx[2 + j] = mbz_log2_q8(2u * c->cnt[i] + 1);
+                sx[2 + j] = lg(2u * c->cnt[i] + 1);
     }
     sx[IN_MATCH] = p->mpred == (int)x ? p->ms : 0;
     int32_t lr = lr_at(pos - 1);
@@ -285,13 +292,18 @@ static int mix_table(struct mbz_predictor *p, const uint8_t *data, size_t pos, u
         learn(p, data, pos);
     p->next = pos + 1;
 
-    uint16_t f1[MBZ_SYMBOLS];
-    int rc = mbz_order2_ops.predict(p->o2, data, pos, f1);
-    if (rc != MBZ_OK)
-        return rc;
-    for (int y = 0; y < MBZ_SYMBOLS; y++) {
-        p->s0[y] = (int16_t)mbz_log2_q8(freq[y]);
-        p->s1[y] = (int16_t)mbz_log2_q8(f1[y]);
+    for (int y = 0; y < MBZ_SYMBOLS; y++)
+        p->s0[y] = (int16_t)lg(freq[y]);
+    if (p->o2) {
+        uint16_t f1[MBZ_SYMBOLS];
+        int rc = mbz_order2_ops.predict(p->o2, data, pos, f1);
+        if (rc != MBZ_OK)
+            return rc;
+        for (int y = 0; y < MBZ_SYMBOLS; y++)
+            p->s1[y] = (int16_t)lg(f1[y]);
+    } else {
+        /* the base is the order-2 model itself: its table is input 1's, exactly */
+        memcpy(p->s1, p->s0, sizeof p->s1);
     }
 
     int hi = 0, det = 0;
@@ -328,7 +340,7 @@ static int mix_table(struct mbz_predictor *p, const uint8_t *data, size_t pos, u
     for (int j = 0; j < N_HASHED; j++) {
         const ctx_slot *c = p->cur[j];
         for (int i = 0; i < c->k; i++)
-            acc[c->sym[i]] += (int64_t)w[2 + j] * mbz_log2_q8(2u * c->cnt[i] + 1);
+            acc[c->sym[i]] += (int64_t)w[2 + j] * lg(2u * c->cnt[i] + 1);
     }
     if (p->mpred >= 0)
         acc[p->mpred] += (int64_t)w[IN_MATCH] * p->ms;
@@ -349,7 +361,7 @@ static int mix_table(struct mbz_predictor *p, const uint8_t *data, size_t pos, u
         const ctx_slot *c = p->cur[j];
         int64_t e = 0;
         for (int i = 0; i < c->k; i++)
-            e += (int64_t)freq[c->sym[i]] * mbz_log2_q8(2u * c->cnt[i] + 1);
+            e += (int64_t)freq[c->sym[i]] * lg(2u * c->cnt[i] + 1);
         p->e[2 + j] = e;
     }
     p->e[IN_MATCH] = p->mpred >= 0 ? (int64_t)freq[p->mpred] * p->ms : 0;
@@ -400,7 +412,7 @@ static int mix_create(const void *impl, size_t block_len, mbz_predictor **out)
     int rc = (p->ht && p->mt) ? MBZ_OK : MBZ_ERR_NOMEM;
     if (rc == MBZ_OK)
         rc = p->bops->create(base->impl, block_len, &p->base);
-    if (rc == MBZ_OK)
+    if (rc == MBZ_OK && p->bops != &mbz_order2_ops)
         rc = mbz_order2_ops.create(NULL, block_len, &p->o2);
     if (rc != MBZ_OK) {
         mix_destroy(p);
