@@ -121,7 +121,7 @@ done
 # --- the input shrinks while it is compressed: the output must not silently be a
 # shorter file (and the input must not be removed on the strength of it)
 rm -rf sig && mkdir sig && cp big sig/big
-(launch "$MBZIP" -2 -T1 -k sig/big) 2>"$T/.stderr" &
+(launch "$MBZIP" -1 -T1 -k sig/big) 2>"$T/.stderr" &
 pid=$!
 if wait_tmp $pid; then
     : >sig/big
@@ -148,7 +148,7 @@ fi
 # --- the input is removed while it is compressed: the open file is still read to
 # the end, so the output is complete; report what mbzip says about the removal
 rm -rf sig && mkdir sig && cp big sig/big
-(launch "$MBZIP" -2 -T1 sig/big) 2>"$T/.stderr" &
+(launch "$MBZIP" -1 -T1 sig/big) 2>"$T/.stderr" &
 pid=$!
 if wait_tmp $pid; then
     rm -f sig/big
