@@ -19,9 +19,10 @@
 # The library sources (src/lib/*.c) are compiled into the harnesses directly, with
 # -fsanitize=fuzzer-no-link,address,undefined; so are the CLI's (src/cli/*.c but
 # main.c) for the archive harness, which links the library compiled a second time
-# with edge coverage only, and the system's libarchive (not instrumented). Crashes are crash-, leak-, timeout- and
-# oom- artifacts (slow-unit- files, inputs over 10 s, are kept but not counted). Exit status: 0 if no target crashed,
-# 1 if some did (the inputs are in FUZZ_DIR/crashes/), 2 if the build failed.
+# with edge coverage only, and the system's libarchive (not instrumented).
+# Crashes are crash-, leak-, timeout- and oom- artifacts (slow-unit- files, inputs
+# over 10 s, are kept but not counted). Exit status: 0 if no target crashed, 1 if
+# some did (the inputs are in FUZZ_DIR/crashes/), 2 if the build failed.
 set -u -o pipefail
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
