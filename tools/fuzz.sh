@@ -3,7 +3,7 @@
 # UBSan, and run each for a bounded time. Called by `make fuzz` (tests/fuzz.am);
 # works by hand too:
 #
-#   tools/fuzz.sh [TARGET...]          TARGET: frame modelfile roundtrip (default: all)
+#   tools/fuzz.sh [TARGET...]          TARGET: frame modelfile roundtrip archive (default: all)
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 60)
@@ -17,9 +17,12 @@
 #                  a minimal config.h is written)
 #
 # The library sources (src/lib/*.c) are compiled into the harnesses directly, with
-# -fsanitize=fuzzer-no-link,address,undefined. Crashes are crash-, leak-, timeout- and
-# oom- artifacts (slow-unit- files, inputs over 10 s, are kept but not counted). Exit status: 0 if no target crashed,
-# 1 if some did (the inputs are in FUZZ_DIR/crashes/), 2 if the build failed.
+# -fsanitize=fuzzer-no-link,address,undefined; so are the CLI's (src/cli/*.c but
+# main.c) for the archive harness, which links the library compiled a second time
+# with edge coverage only, and the system's libarchive (not instrumented).
+# Crashes are crash-, leak-, timeout- and oom- artifacts (slow-unit- files, inputs
+# over 10 s, are kept but not counted). Exit status: 0 if no target crashed, 1 if
+# some did (the inputs are in FUZZ_DIR/crashes/), 2 if the build failed.
 set -u -o pipefail
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -28,7 +31,8 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_DIR=${FUZZ_DIR:-$PWD/fuzz-work}
 mkdir -p "$FUZZ_DIR" && FUZZ_DIR=$(cd "$FUZZ_DIR" && pwd)
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(frame modelfile roundtrip)
+all_targets=(frame modelfile roundtrip archive)
+[ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
 CC=${FUZZ_CC:-}
 if [ -z "$CC" ]; then
@@ -42,6 +46,8 @@ if [ -z "$CC" ]; then
 fi
 XXH_CFLAGS=$(pkg-config --cflags libxxhash 2>/dev/null || true)
 XXH_LIBS=$(pkg-config --libs libxxhash 2>/dev/null || echo -lxxhash)
+LA_CFLAGS=$(pkg-config --cflags libarchive 2>/dev/null || true)
+LA_LIBS=$(pkg-config --libs libarchive 2>/dev/null || echo -larchive)
 
 # ------------------------------------------------------------------ build
 B=$FUZZ_DIR/build
@@ -63,23 +69,44 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 CFLAGS="-std=c11 -g -O2 $SAN -I$B -I$top_srcdir/src/lib -I$top_srcdir/tools $XXH_CFLAGS -pthread"
 
 echo "fuzz.sh: building with $CC ($($CC --version | head -n 1))"
-objs=()
-for src in "$top_srcdir"/src/lib/*.c; do
-    o=$B/obj/$(basename "$src" .c).o
-    if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ "$B/config.h" -nt "$o" ] ||
-       [ -n "$(find "$top_srcdir/src/lib" -name '*.h' -newer "$o" 2>/dev/null | head -n 1)" ]; then
-        $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$o" || exit 2
-    fi
-    objs+=("$o")
-done
+# compile OBJDIR FLAGS SRC...: each SRC into OBJDIR (again if it or a header
+# changed); the objects in the array `built`.
+compile() {
+    local dir=$1 flags=$2 src o
+    shift 2
+    mkdir -p "$dir"
+    built=()
+    for src in "$@"; do
+        o=$dir/$(basename "$src" .c).o
+        if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ "$B/config.h" -nt "$o" ] ||
+           [ -n "$(find "$top_srcdir/src/lib" "$top_srcdir/src/cli" -name '*.h' -newer "$o" 2>/dev/null | head -n 1)" ]; then
+            $CC $CFLAGS $flags -c "$src" -o "$o" || exit 2
+        fi
+        built+=("$o")
+    done
+}
+model_obj=()
 if grep -q 'define MBZ_HAVE_DEFAULT_MODEL' "$B/config.h"; then
     $CC -c "$top_srcdir/src/lib/default_model.S" -Wa,-I"$top_srcdir/model" -o "$B/obj/default_model.o" || exit 2
-    objs+=("$B/obj/default_model.o")
+    model_obj=("$B/obj/default_model.o")
 fi
+# the library, fully instrumented (edges and comparisons)
+compile "$B/obj" "-fsanitize=fuzzer-no-link" "$top_srcdir"/src/lib/*.c
+objs=("${built[@]}" "${model_obj[@]}")
+# for the archive harness: the CLI fully instrumented, the library with edge
+# counters only (comparison tracing in the order-2 model's inner loop would cost
+# two thirds of the time)
+compile "$B/obj-cli" "-fsanitize=fuzzer-no-link $LA_CFLAGS" \
+    "$top_srcdir"/src/cli/{archive,io,fileops,list}.c
+cli_objs=("${built[@]}")
+compile "$B/obj-edge" "-fsanitize-coverage=inline-8bit-counters,pc-table" "$top_srcdir"/src/lib/*.c
+edge_objs=("${built[@]}" "${model_obj[@]}")
 for t in frame modelfile roundtrip; do
     $CC $CFLAGS -fsanitize=fuzzer "$top_srcdir/tests/fuzz/fuzz_$t.c" "${objs[@]}" $XXH_LIBS \
         -o "$B/fuzz_$t" || exit 2
 done
+$CC $CFLAGS $LA_CFLAGS -I"$top_srcdir/src/cli" -fsanitize=fuzzer "$top_srcdir/tests/fuzz/fuzz_archive.c" \
+    "${cli_objs[@]}" "${edge_objs[@]}" $LA_LIBS $XXH_LIBS -o "$B/fuzz_archive" || exit 2
 $CC $CFLAGS "$top_srcdir/tests/fuzz/mkseeds.c" "${objs[@]}" $XXH_LIBS -o "$B/mkseeds" || exit 2
 
 # ------------------------------------------------------------------ seeds
@@ -87,7 +114,7 @@ S=$FUZZ_DIR/seeds
 rm -rf "$S"
 "$B/mkseeds" "$S" >/dev/null || exit 2
 cp "$top_srcdir"/tests/files/*.mbz "$S/frame/" 2>/dev/null
-for t in frame modelfile roundtrip; do
+for t in "${all_targets[@]}"; do
     [ -d "$top_srcdir/tests/fuzz/corpus/$t" ] && cp "$top_srcdir/tests/fuzz/corpus/$t"/* "$S/$t/" 2>/dev/null
 done
 [ -n "${FUZZ_BUILD_ONLY:-}" ] && { echo "fuzz.sh: built in $B, seeds in $S"; exit 0; }
@@ -105,6 +132,7 @@ for t in "${targets[@]}"; do
         frame) maxlen=16384 ;;
         modelfile) maxlen=131072 ;;
         roundtrip) maxlen=16384 ;;
+        archive) maxlen=32768 ;;
         *) echo "fuzz.sh: unknown target $t" >&2; exit 2 ;;
     esac
     C=$FUZZ_DIR/corpus/$t

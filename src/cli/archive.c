@@ -243,6 +243,15 @@ struct producer {
 static la_ssize_t tar_write_cb(struct archive *a, void *user, const void *buf, size_t n)
 {
     struct producer *pr = user;
+    if (pr->failed) {
+        /* archive_write_free() closes the writer, and closing pads the entry being
+         * written to its declared size with zeros: after a failure (a truncated
+         * source entry declaring 2^62 bytes, a file that shrank) that would go
+         * through the compressor. (archive_write_fail() would skip the close, but
+         * libarchive 3.6 then leaks its output buffer.) */
+        archive_set_error(a, ECANCELED, "archive abandoned");
+        return -1;
+    }
     if (pipe_put(&pr->pipe, buf, n) != 0) {
         archive_set_error(a, EPIPE, "compressor stopped");
         return -1;

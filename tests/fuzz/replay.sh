@@ -6,21 +6,22 @@
 # property aborts the harness (status >= 128).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 
-for p in replay_frame replay_modelfile replay_roundtrip mkseeds; do
+for p in replay_frame replay_modelfile replay_roundtrip replay_archive mkseeds; do
     [ -x "$top_builddir/$p" ] || { echo "SKIP: $p is not built"; exit 77; }
 done
 run 0 "mkseeds" "$top_builddir/mkseeds" seeds
 C=$top_srcdir/tests/fuzz/corpus
-for h in frame modelfile roundtrip; do
+for h in frame modelfile roundtrip archive; do
     set -- seeds/$h
     [ -d "$C/$h" ] && set -- "$@" "$C/$h"
     [ $h = frame ] && set -- "$@" "$FILES"
-    # crash inputs waiting for a fix: *.mbzm are model files, the rest frames
+    # crash inputs waiting for a fix: *.mbzm are model files, archive-* archives
+    # (fuzz_archive), the rest frames
     for c in "$top_srcdir"/tests/reliability/crashers/*; do
         [ -f "$c" ] || continue
-        case $h:$c in
-            modelfile:*.mbzm) set -- "$@" "$c" ;;
-            frame:*.mbzm|modelfile:*|roundtrip:*) ;;
+        case $h:${c##*/} in
+            modelfile:*.mbzm|archive:archive-*) set -- "$@" "$c" ;;
+            frame:*.mbzm|frame:archive-*|modelfile:*|roundtrip:*|archive:*) ;;
             frame:*) set -- "$@" "$c" ;;
         esac
     done
