@@ -30,10 +30,13 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernels.h"
 #include "mbz.h"
@@ -92,8 +95,63 @@ struct mbz_predictor {
     size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
     int16_t *last_gout;     /* DG: global output of patch g_done-1 */
     int16_t *lkv;           /* NLL x P x 3DL: local q/k/v rows of the current patch */
+    int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
     scratch sc;
 };
+
+/* ------------------------------------------------------------------ profile (megabyte.h) */
+
+static atomic_int prof_force = -1;      /* -1: MBZIP_PROFILE decides */
+static _Atomic uint64_t prof_ns[MBZ_PROF_N], prof_calls[MBZ_PROF_N], prof_rows[MBZ_PROF_N];
+
+void mbz_megabyte_profile_enable(int on)
+{
+    atomic_store(&prof_force, on < 0 ? -1 : on != 0);
+}
+
+static int prof_env;
+static pthread_once_t prof_env_once = PTHREAD_ONCE_INIT;
+
+static void prof_env_read(void)
+{
+    const char *e = getenv("MBZIP_PROFILE");
+    prof_env = e && *e && strcmp(e, "0") != 0;
+}
+
+int mbz_megabyte_profile_enabled(void)
+{
+    int f = atomic_load(&prof_force);
+    if (f >= 0)
+        return f;
+    pthread_once(&prof_env_once, prof_env_read);
+    return prof_env;
+}
+
+void mbz_megabyte_profile_read(mbz_megabyte_profile *out, int reset)
+{
+    for (int i = 0; i < MBZ_PROF_N; i++) {
+        out->ns[i] = reset ? atomic_exchange(&prof_ns[i], 0) : atomic_load(&prof_ns[i]);
+        out->calls[i] = reset ? atomic_exchange(&prof_calls[i], 0) : atomic_load(&prof_calls[i]);
+        out->rows[i] = reset ? atomic_exchange(&prof_rows[i], 0) : atomic_load(&prof_rows[i]);
+    }
+}
+
+static uint64_t prof_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Add the time since *t0 to counter `which` (rows computed), and restart *t0. */
+static void prof_add(int which, uint64_t *t0, size_t rows)
+{
+    uint64_t t = prof_now();
+    atomic_fetch_add_explicit(&prof_ns[which], t - *t0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&prof_calls[which], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&prof_rows[which], rows, memory_order_relaxed);
+    *t0 = t;
+}
 
 /* ------------------------------------------------------------------ errors */
 
@@ -673,6 +731,7 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     st->M = M;
     st->block_len = block_len;
     st->K = mbz_kernels_get();
+    st->prof = mbz_megabyte_profile_enabled();
     size_t patches = block_len / M->P + 1;   /* patches a block of block_len bytes can touch */
     st->R = M->CTX + M->GB;
     if (patches < st->R)
@@ -708,6 +767,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
     if (!rows)
         return MBZ_ERR_NOMEM;
     size_t end = pos + n, k = pos / P, kend = (end - 1) / P;
+    uint64_t tp = st->prof ? prof_now() : 0;
     while (k <= kend) {
         size_t kb = kend + 1 < k + M->GB ? kend + 1 : k + M->GB;
         /* global outputs of patches k .. kb-1 into sc->gout */
@@ -725,6 +785,8 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
                 global_input(M, data, q, sc->gh + (q - first) * DG);
             global_forward(st, sc, first, kb - first, sc->gh, sc->gout + (first - k) * DG);
         }
+        if (st->prof)
+            prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, kb - first);
         /* local rows: every position from the start of patch k (earlier positions of a
          * patch split by the previous call are recomputed) up to the chunk's end */
         size_t t0 = k * P, t1 = kb * P < end ? kb * P : end;
@@ -748,6 +810,8 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             memcpy(freq, tmp + skip * 256, (t1 - t0 - skip) * 256 * sizeof(uint16_t));
             free(tmp);
         }
+        if (st->prof)
+            prof_add(MBZ_PROF_SCORE_LOCAL, &tp, t1 - t0);
         k = kb;
     }
     free(rows);
@@ -771,11 +835,17 @@ static int mb_predict(mbz_predictor *st, const uint8_t *data, size_t pos, uint16
     size_t k = pos / M->P, p = pos % M->P;
     if (pos >= st->block_len)
         return MBZ_ERR_PARAM;
+    uint64_t t0 = st->prof ? prof_now() : 0;
+    size_t before = st->g_done;
     step_global(st, data, pos);
+    if (st->prof)
+        prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before);
     if (st->g_done != k + 1)
         return MBZ_ERR_PARAM;      /* positions must come in order */
     lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st};
     local_forward(M, st->K, &st->sc, &r, 1, freq);
+    if (st->prof)
+        prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1);
     return MBZ_OK;
 }
 
@@ -790,13 +860,19 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
     for (int b0 = 0; b0 < nb; b0 += 64) {
         int cnt = nb - b0 < 64 ? nb - b0 : 64;   /* sc->LR >= 64 always */
         /* global steps: each block has its own window, so one row at a time */
+        uint64_t t0 = ps[0]->prof ? prof_now() : 0;
+        size_t grows = 0;
         for (int b = b0; b < b0 + cnt; b++) {
             if (pos[b] >= ps[b]->block_len)
                 return MBZ_ERR_PARAM;
+            size_t before = ps[b]->g_done;
             step_global(ps[b], data[b], pos[b]);
+            grows += ps[b]->g_done - before;
             if (ps[b]->g_done != pos[b] / M->P + 1)
                 return MBZ_ERR_PARAM;
         }
+        if (ps[0]->prof)
+            prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, grows);
         /* local: all blocks' rows in one pass (weights shared) */
         for (int b = b0; b < b0 + cnt; b++) {
             size_t p = pos[b] % M->P;
@@ -804,6 +880,8 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
                                   ps[b]->last_gout + p * M->DE, ps[b]};
         }
         local_forward(M, ps[0]->K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
+        if (ps[0]->prof)
+            prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, (size_t)cnt);
     }
     return MBZ_OK;
 }
