@@ -27,6 +27,12 @@
  * the local layers are causal over the positions of one patch. Scoring runs all
  * positions of GB patches at once; step prediction keeps the q/k/v rows of the
  * earlier positions of the current patch.
+ *
+ * predict_batch (decompression of several blocks in lockstep) batches both models
+ * across blocks: the global step of every block at a patch boundary is one set of
+ * matrix-matrix products (one row per block; attention per block against its own
+ * ring), and the local step of every block is one set too. Rows never mix in a
+ * product, so each block's tables are those of its own step-by-step run.
  */
 #include "config.h"
 
@@ -499,97 +505,125 @@ static void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t N, siz
 
 /* ------------------------------------------------------------------ global model */
 
-/* Run global layers for `cnt` consecutive patches k0.. of predictor st, whose inputs are
- * in h (cnt x DG, int32), and write their outputs (rmsnorm, int16) to gout.
- * Requires st->g_done == k0 and cnt <= st->sc.GR and cnt <= M->GB. */
-static void global_forward(mbz_predictor *st, scratch *sc, size_t k0, size_t cnt, int32_t *h,
-                           int16_t *gout)
+/* A run of consecutive patches k0 .. k0+cnt-1 of one block (predictor st). */
+typedef struct {
+    mbz_predictor *st;
+    size_t k0, cnt;
+} gseg;
+
+/* Attention of global layer l for the cnt patches of segment g: stores their keys and
+ * values in the block's ring, then out[n] (stride DG) = attention of query n (q/k/v
+ * rows qkv[n], stride 3*DG) over its band of keys. Works in the block's own scratch
+ * (scores, softmax numerators: sized for its ring), so the rows of several blocks can
+ * share one batch. Requires g->st->g_done == g->k0 and cnt <= M->GB. */
+static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly, size_t l,
+                          const gseg *g, const int16_t *qkv, int16_t *out)
 {
-    const mb_model *M = st->M;
-    const mbz_kernels *K = st->K;
-    const size_t DG = M->DG, d = M->GHD, R = st->R, CTX = M->CTX;
+    mbz_predictor *st = g->st;
+    scratch *sc = &st->sc;
+    const size_t DG = M->DG, d = M->GHD, R = st->R, CTX = M->CTX, k0 = g->k0, cnt = g->cnt;
     size_t jlo = k0 + 1 > CTX ? k0 + 1 - CTX : 0;
     size_t jhi = k0 + cnt - 1;            /* union window of keys: [jlo, jhi] */
     size_t W = jhi - jlo + 1;             /* <= CTX + cnt - 1 <= R */
     size_t s0 = jlo % R;                  /* ring slot of key jlo */
     size_t seg1 = W < R - s0 ? W : R - s0; /* keys in [s0, R), then the rest from slot 0 */
     size_t ldS = W + 16;                  /* row stride of sc->scores */
+    int16_t *Kl = st->gK + l * M->GH * st->pkK;
+    const size_t d2 = (d + 1) / 2;
+    int16_t *Vt = st->gVt + l * DG * R;
 
+    for (size_t n = 0; n < cnt; n++) {
+        size_t slot = (k0 + n) % R;
+        const int16_t *row = qkv + n * 3 * DG;
+        /* key of slot j, head hh, dim c at ((j/16) * d2 + c/2) * 32 + (j%16) * 2 + c%2 */
+        for (size_t hh = 0; hh < M->GH; hh++) {
+            int16_t *kp = Kl + hh * st->pkK + (slot / 16) * d2 * 32 + (slot % 16) * 2;
+            const int16_t *kr = row + DG + hh * d;
+            for (size_t c = 0; c < d; c++)
+                kp[(c / 2) * 32 + c % 2] = kr[c];
+        }
+        for (size_t c = 0; c < DG; c++)
+            Vt[c * R + slot] = row[2 * DG + c];
+    }
+
+    for (size_t hh = 0; hh < M->GH; hh++) {
+        const int16_t *Q = qkv + hh * d;
+        /* scores[n][w] = q_n . k_{jlo+w} */
+        /* (packed keys: from the group of slot s0, so the row has up to 15 extra
+         * leading scores; row stride ldS = W + 16, key w at column 16 + w) */
+        const int16_t *Kh = Kl + hh * st->pkK;
+        size_t ga = s0 / 16, lead = s0 - ga * 16;
+        K->mm_pk(Q, 3 * DG, cnt, Kh + ga * d2 * 32, s0 + seg1 - ga * 16, d,
+                 sc->scores + 16 - lead, ldS);
+        if (seg1 < W)
+            K->mm_pk(Q, 3 * DG, cnt, Kh, W - seg1, d, sc->scores + 16 + seg1, ldS);
+        /* softmax numerators: keys lo..i of query i (its band), zero elsewhere */
+        for (size_t n = 0; n < cnt; n++) {
+            size_t i = k0 + n;
+            size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
+            int16_t *eh = sc->Eh + n * W, *el = sc->El + n * W;
+            size_t a = lo - jlo, L = i - lo + 1;
+            memset(eh, 0, a * sizeof *eh);
+            memset(el, 0, a * sizeof *el);
+            sc->S[n] = K->att_exp(sc->scores + n * ldS + 16 + a, L, Ly->att_m, Ly->att_s,
+                                  Ly->alibi[hh], eh + a, el + a);
+            memset(eh + a + L, 0, (W - a - L) * sizeof *eh);
+            memset(el + a + L, 0, (W - a - L) * sizeof *el);
+        }
+        /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
+        memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
+        for (size_t w = 0; w < W;) {
+            size_t slot = (s0 + w) % R;
+            size_t len = W - w;
+            if (len > KEY_CHUNK)
+                len = KEY_CHUNK;
+            if (len > R - slot)
+                len = R - slot;
+            const int16_t *Vh = Vt + hh * d * R + slot;
+            K->mm_w16(sc->Eh + w, W, cnt, Vh, R, d, len, sc->yh, d);
+            K->mm_w16(sc->El + w, W, cnt, Vh, R, d, len, sc->yl, d);
+            for (size_t x = 0; x < cnt * d; x++)
+                sc->acc64[x] += (int64_t)sc->yh[x] * 256 + sc->yl[x];
+            w += len;
+        }
+        for (size_t n = 0; n < cnt; n++)
+            for (size_t c = 0; c < d; c++)
+                out[n * DG + hh * d + c] = (int16_t)mbz_div_round(sc->acc64[n * d + c], sc->S[n]);
+    }
+}
+
+/* Run the global layers for the patches of nseg segments (of distinct blocks, or one
+ * segment of up to GB patches): rows in segment order, inputs in h (rows x DG, int32),
+ * outputs (rmsnorm, int16) to gout. The linear layers run once over all rows, so
+ * their weights are read once for every block in the batch; attention runs per
+ * segment against that block's own keys (global_attend). Each row's result is the
+ * same integer whatever else is in the batch. The row buffers are sc's (sc->GR rows
+ * at least); each segment's predictor gets g_done and last_gout updated. */
+static void global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const gseg *seg,
+                           size_t nseg, int32_t *h, int16_t *gout)
+{
+    const size_t DG = M->DG;
+    size_t N = 0;
+    for (size_t s = 0; s < nseg; s++)
+        N += seg[s].cnt;
     for (size_t l = 0; l < M->NGL; l++) {
         const layer *Ly = &M->gl[l];
-        int16_t *Kl = st->gK + l * M->GH * st->pkK;
-        const size_t d2 = (d + 1) / 2;
-        int16_t *Vt = st->gVt + l * DG * R;
-
-        for (size_t n = 0; n < cnt; n++)
+        for (size_t n = 0; n < N; n++)
             mbz_rmsnorm(h + n * DG, DG, sc->ga + n * DG);
-        lin_qkv(K, &Ly->qkv, sc->ga, cnt, sc->gacc, sc->gqkv);
-        for (size_t n = 0; n < cnt; n++) {
-            size_t slot = (k0 + n) % R;
-            const int16_t *row = sc->gqkv + n * 3 * DG;
-            /* key of slot j, head hh, dim c at ((j/16) * d2 + c/2) * 32 + (j%16) * 2 + c%2 */
-            for (size_t hh = 0; hh < M->GH; hh++) {
-                int16_t *kp = Kl + hh * st->pkK + (slot / 16) * d2 * 32 + (slot % 16) * 2;
-                const int16_t *kr = row + DG + hh * d;
-                for (size_t c = 0; c < d; c++)
-                    kp[(c / 2) * 32 + c % 2] = kr[c];
-            }
-            for (size_t c = 0; c < DG; c++)
-                Vt[c * R + slot] = row[2 * DG + c];
-        }
-
-        for (size_t hh = 0; hh < M->GH; hh++) {
-            const int16_t *Q = sc->gqkv + hh * d;
-            /* scores[n][w] = q_n . k_{jlo+w} */
-            /* (packed keys: from the group of slot s0, so the row has up to 15 extra
-             * leading scores; row stride ldS = W + 16, key w at column 16 + w) */
-            const int16_t *Kh = Kl + hh * st->pkK;
-            size_t ga = s0 / 16, lead = s0 - ga * 16;
-            K->mm_pk(Q, 3 * DG, cnt, Kh + ga * d2 * 32, s0 + seg1 - ga * 16, d,
-                     sc->scores + 16 - lead, ldS);
-            if (seg1 < W)
-                K->mm_pk(Q, 3 * DG, cnt, Kh, W - seg1, d, sc->scores + 16 + seg1, ldS);
-            /* softmax numerators: keys lo..i of query i (its band), zero elsewhere */
-            for (size_t n = 0; n < cnt; n++) {
-                size_t i = k0 + n;
-                size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
-                int16_t *eh = sc->Eh + n * W, *el = sc->El + n * W;
-                size_t a = lo - jlo, L = i - lo + 1;
-                memset(eh, 0, a * sizeof *eh);
-                memset(el, 0, a * sizeof *el);
-                sc->S[n] = K->att_exp(sc->scores + n * ldS + 16 + a, L, Ly->att_m, Ly->att_s,
-                                      Ly->alibi[hh], eh + a, el + a);
-                memset(eh + a + L, 0, (W - a - L) * sizeof *eh);
-                memset(el + a + L, 0, (W - a - L) * sizeof *el);
-            }
-            /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
-            memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
-            for (size_t w = 0; w < W;) {
-                size_t slot = (s0 + w) % R;
-                size_t len = W - w;
-                if (len > KEY_CHUNK)
-                    len = KEY_CHUNK;
-                if (len > R - slot)
-                    len = R - slot;
-                const int16_t *Vh = Vt + hh * d * R + slot;
-                K->mm_w16(sc->Eh + w, W, cnt, Vh, R, d, len, sc->yh, d);
-                K->mm_w16(sc->El + w, W, cnt, Vh, R, d, len, sc->yl, d);
-                for (size_t x = 0; x < cnt * d; x++)
-                    sc->acc64[x] += (int64_t)sc->yh[x] * 256 + sc->yl[x];
-                w += len;
-            }
-            for (size_t n = 0; n < cnt; n++)
-                for (size_t c = 0; c < d; c++)
-                    sc->gatt[n * DG + hh * d + c] =
-                        (int16_t)mbz_div_round(sc->acc64[n * d + c], sc->S[n]);
-        }
-        lin_residual(K, &Ly->o, sc->gatt, cnt, sc->gacc, h);
-        mlp(K, Ly, h, cnt, DG, sc->ga, sc->ghid, sc->gacc);
+        lin_qkv(K, &Ly->qkv, sc->ga, N, sc->gacc, sc->gqkv);
+        for (size_t s = 0, r = 0; s < nseg; r += seg[s].cnt, s++)
+            global_attend(M, K, Ly, l, &seg[s], sc->gqkv + r * 3 * DG, sc->gatt + r * DG);
+        lin_residual(K, &Ly->o, sc->gatt, N, sc->gacc, h);
+        mlp(K, Ly, h, N, DG, sc->ga, sc->ghid, sc->gacc);
     }
-    for (size_t n = 0; n < cnt; n++)
+    for (size_t n = 0; n < N; n++)
         mbz_rmsnorm(h + n * DG, DG, gout + n * DG);
-    st->g_done = k0 + cnt;
-    memcpy(st->last_gout, gout + (cnt - 1) * DG, DG * sizeof(int16_t));
+    for (size_t s = 0, r = 0; s < nseg; s++) {
+        mbz_predictor *st = seg[s].st;
+        r += seg[s].cnt;
+        st->g_done = seg[s].k0 + seg[s].cnt;
+        memcpy(st->last_gout, gout + (r - 1) * DG, DG * sizeof(int16_t));
+    }
 }
 
 /* Global input of patch k: the pad patch, or the embeddings of patch k-1's bytes. */
@@ -783,7 +817,8 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             }
             for (size_t q = first; q < kb; q++)
                 global_input(M, data, q, sc->gh + (q - first) * DG);
-            global_forward(st, sc, first, kb - first, sc->gh, sc->gout + (first - k) * DG);
+            gseg g = {st, first, kb - first};
+            global_forward(M, st->K, sc, &g, 1, sc->gh, sc->gout + (first - k) * DG);
         }
         if (st->prof)
             prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, kb - first);
@@ -824,8 +859,9 @@ static void step_global(mbz_predictor *st, const uint8_t *data, size_t pos)
     const mb_model *M = st->M;
     size_t k = pos / M->P;
     if (pos % M->P == 0 && st->g_done == k) {
+        gseg g = {st, k, 1};
         global_input(M, data, k, st->sc.gh);
-        global_forward(st, &st->sc, k, 1, st->sc.gh, st->sc.gout);
+        global_forward(M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
     }
 }
 
@@ -855,31 +891,44 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
     if (nb <= 0)
         return MBZ_OK;
     const mb_model *M = ps[0]->M;
+    const mbz_kernels *K = ps[0]->K;
     scratch *sc = &ps[0]->sc;      /* the caller owns all nb predictors during the call */
     lrow rows[64];
+    gseg segs[64];
     for (int b0 = 0; b0 < nb; b0 += 64) {
         int cnt = nb - b0 < 64 ? nb - b0 : 64;   /* sc->LR >= 64 always */
-        /* global steps: each block has its own window, so one row at a time */
+        /* global steps: the blocks at a patch boundary, all in one batch of rows (in
+         * groups of at most sc->GR rows; attention per block, see global_forward) */
         uint64_t t0 = ps[0]->prof ? prof_now() : 0;
-        size_t grows = 0;
+        size_t ng = 0, grows = 0;
         for (int b = b0; b < b0 + cnt; b++) {
             if (pos[b] >= ps[b]->block_len)
                 return MBZ_ERR_PARAM;
-            size_t before = ps[b]->g_done;
-            step_global(ps[b], data[b], pos[b]);
-            grows += ps[b]->g_done - before;
-            if (ps[b]->g_done != pos[b] / M->P + 1)
-                return MBZ_ERR_PARAM;
+            size_t k = pos[b] / M->P;
+            if (pos[b] % M->P == 0 && ps[b]->g_done == k) {
+                global_input(M, data[b], k, sc->gh + ng * M->DG);
+                segs[ng++] = (gseg){ps[b], k, 1};
+                if (ng == sc->GR) {
+                    global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
+                    grows += ng;
+                    ng = 0;
+                }
+            }
         }
+        if (ng)
+            global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
+        grows += ng;
         if (ps[0]->prof)
             prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, grows);
         /* local: all blocks' rows in one pass (weights shared) */
         for (int b = b0; b < b0 + cnt; b++) {
+            if (ps[b]->g_done != pos[b] / M->P + 1)
+                return MBZ_ERR_PARAM;      /* positions must come in order */
             size_t p = pos[b] % M->P;
             rows[b - b0] = (lrow){p, p ? data[b][pos[b] - 1] : 256,
                                   ps[b]->last_gout + p * M->DE, ps[b]};
         }
-        local_forward(M, ps[0]->K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
+        local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
         if (ps[0]->prof)
             prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, (size_t)cnt);
     }
