@@ -557,7 +557,10 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
                  sc->scores + 16 - lead, ldS);
         if (seg1 < W)
             K->mm_pk(Q, 3 * DG, cnt, Kh, W - seg1, d, sc->scores + 16 + seg1, ldS);
-        /* softmax numerators: keys lo..i of query i (its band), zero elsewhere */
+        /* softmax numerators: keys lo..i of query i (its band), zero elsewhere; [wlo, whi)
+         * spans the nonzero ones of all rows (ALiBi makes the numerators of distant keys
+         * 0 for the steeper heads: E.V skips those keys, whose terms are exactly 0) */
+        size_t wlo = W, whi = 0;
         for (size_t n = 0; n < cnt; n++) {
             size_t i = k0 + n;
             size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
@@ -569,12 +572,19 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
                                   Ly->alibi[hh], eh + a, el + a);
             memset(eh + a + L, 0, (W - a - L) * sizeof *eh);
             memset(el + a + L, 0, (W - a - L) * sizeof *el);
+            size_t f = a, e = a + L;   /* some e_w > 0: the maximum's is 65536 */
+            while (!(eh[f] | el[f]))
+                f++;
+            while (!(eh[e - 1] | el[e - 1]))
+                e--;
+            wlo = f < wlo ? f : wlo;
+            whi = e > whi ? e : whi;
         }
         /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
         memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
-        for (size_t w = 0; w < W;) {
+        for (size_t w = wlo; w < whi;) {
             size_t slot = (s0 + w) % R;
-            size_t len = W - w;
+            size_t len = whi - w;
             if (len > KEY_CHUNK)
                 len = KEY_CHUNK;
             if (len > R - slot)
