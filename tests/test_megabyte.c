@@ -32,6 +32,9 @@
  * run; see golden_input() and main(). */
 #define GOLDEN_HASH 0xc7d1c3fd909ab448ull
 #define GOLDEN_MODEL 0xc95123275679f9cfull   /* fingerprint of mkmodel --tiny --seed 1 */
+/* the same for the fourth model of main() (window of 512 patches), from an engine that
+ * scored every key of every window */
+#define GOLDEN_HASH4 0xe3a301e508577657ull
 #define GOLDEN_TEXT 20000
 #define GOLDEN_BIN 2048
 
@@ -559,6 +562,41 @@ int main(void)
         consistency(m, data + 200, n3, ch, 4, r, "model 3");
         if (m->ops->predict_batch)
             batch_stagger_test(m, data, len, 40, 300, "model 3");
+        free(r);
+        free_model(m);
+    }
+
+    /* a fourth: a window of 512 patches, longer than the keys always scored, so global
+     * attention skips the keys whose numerators are provably 0 (megabyte.c): the
+     * tables must be those of the full window (skipping off), in every path */
+    mbzm_hparams hp4 = {2, 8, 2, 4, 32, 16, 1, 2, 32, 512, 0, 0, {0, 0, 0, 0}};
+    m = make_model(&hp4, 11);
+    CHECK(m != NULL, "fourth model");
+    if (m) {
+        size_t n4 = 3000;
+        const uint8_t *d4 = data + len - n4;   /* the end of the text, then the binary tail */
+        uint16_t *full = malloc(n4 * 512), *r = malloc(n4 * 512);
+        mbz_megabyte_set_key_skipping(0);
+        CHECK(run_predict(m, d4, n4, full) == MBZ_OK, "model 4: predict without skipping");
+        mbz_megabyte_set_key_skipping(1);
+        mbz_megabyte_profile_enable(1);
+        mbz_megabyte_profile prof;
+        mbz_megabyte_profile_read(&prof, 1);
+        size_t ch[] = {1, 5, 200, 4096};
+        consistency(m, d4, n4, ch, 4, r, "model 4");
+        mbz_megabyte_profile_read(&prof, 1);
+        mbz_megabyte_profile_enable(-1);
+        CHECK(!memcmp(r, full, n4 * 512), "model 4: skipping keys changed the tables");
+        uint64_t h4 = hash_tables(full, n4);
+        printf("model 4: xxh64 %016llx; keys scored %llu of %llu\n", (unsigned long long)h4,
+               (unsigned long long)prof.keys_scored, (unsigned long long)prof.keys_window);
+        CHECK(h4 == GOLDEN_HASH4, "model 4: hash %016llx != %016llx", (unsigned long long)h4,
+              (unsigned long long)GOLDEN_HASH4);
+        CHECK(prof.keys_scored < prof.keys_window * 9 / 10, "model 4: few keys skipped (%llu of %llu scored)",
+              (unsigned long long)prof.keys_scored, (unsigned long long)prof.keys_window);
+        if (m->ops->predict_batch)
+            batch_stagger_test(m, data, len, 8, 1200, "model 4");
+        free(full);
         free(r);
         free_model(m);
     }

@@ -28,6 +28,10 @@
  * positions of GB patches at once; step prediction keeps the q/k/v rows of the
  * earlier positions of the current patch.
  *
+ * Global attention reads only what can matter: keys whose softmax numerator is
+ * provably 0 (a norm bound against ALiBi's distance penalty, global_attend) are not
+ * scored, and E.V covers only the span of nonzero numerators; both exact.
+ *
  * predict_batch (decompression of several blocks in lockstep) batches both models
  * across blocks: the global step of every block at a patch boundary is one set of
  * matrix-matrix products (one row per block; attention per block against its own
@@ -98,6 +102,7 @@ struct mbz_predictor {
     int16_t *gK;            /* NGL x GH x pk(R, GHD): keys of each head, packed (mm_pk) */
     size_t pkK;             /* mbz_pk_size(R, GHD) */
     int16_t *gVt;           /* NGL x DG x R */
+    uint16_t *gKn;          /* NGL x GH x R: ceil(|k|_2) of each stored key (<= 2047 * 16) */
     size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
     int16_t *last_gout;     /* DG: global output of patch g_done-1 */
     int16_t *lkv;           /* NLL x P x 3DL: local q/k/v rows of the current patch */
@@ -109,6 +114,13 @@ struct mbz_predictor {
 
 static atomic_int prof_force = -1;      /* -1: MBZIP_PROFILE decides */
 static _Atomic uint64_t prof_ns[MBZ_PROF_N], prof_calls[MBZ_PROF_N], prof_rows[MBZ_PROF_N];
+static _Atomic uint64_t prof_keys_window, prof_keys_scored;
+static atomic_int key_skipping = 1;
+
+void mbz_megabyte_set_key_skipping(int on)
+{
+    atomic_store(&key_skipping, on != 0);
+}
 
 void mbz_megabyte_profile_enable(int on)
 {
@@ -140,6 +152,8 @@ void mbz_megabyte_profile_read(mbz_megabyte_profile *out, int reset)
         out->calls[i] = reset ? atomic_exchange(&prof_calls[i], 0) : atomic_load(&prof_calls[i]);
         out->rows[i] = reset ? atomic_exchange(&prof_rows[i], 0) : atomic_load(&prof_rows[i]);
     }
+    out->keys_window = reset ? atomic_exchange(&prof_keys_window, 0) : atomic_load(&prof_keys_window);
+    out->keys_scored = reset ? atomic_exchange(&prof_keys_scored, 0) : atomic_load(&prof_keys_scored);
 }
 
 static uint64_t prof_now(void)
@@ -511,11 +525,51 @@ typedef struct {
     size_t k0, cnt;
 } gseg;
 
+/* ceil(sqrt(sum x_c^2)): an upper bound of the Euclidean norm, so q.k <= |q| |k|. */
+static uint32_t norm_ceil(const int16_t *x, size_t d)
+{
+    uint64_t ss = 0;
+    for (size_t c = 0; c < d; c++)
+        ss += (uint64_t)((int32_t)x[c] * x[c]);
+    uint64_t r = mbz_isqrt64(ss);
+    return (uint32_t)(r * r < ss ? r + 1 : r);
+}
+
+/* scores[n][16 + w] = q_n . k_{jlo+w} for the keys w in [wa, wb) of a window starting
+ * at ring slot s0 (packed keys Kh, mm_pk layout). The products start at the group
+ * of each slot range, so up to 15 columns before wa get junk; column 16 + w needs
+ * w >= -16. */
+static void key_scores(const mbz_kernels *K, const int16_t *Q, size_t ldq, size_t cnt,
+                       const int16_t *Kh, size_t R, size_t s0, size_t d, size_t wa, size_t wb,
+                       int32_t *scores, size_t ldS)
+{
+    const size_t d2 = (d + 1) / 2;
+    while (wa < wb) {
+        size_t slot = (s0 + wa) % R;
+        size_t len = wb - wa < R - slot ? wb - wa : R - slot;   /* not across the ring's end */
+        size_t ga = slot / 16, lead = slot - ga * 16;
+        K->mm_pk(Q, ldq, cnt, Kh + ga * d2 * 32, lead + len, d, scores + 16 + wa - lead, ldS);
+        wa += len;
+    }
+}
+
+#define NEAR_KEYS 32        /* keys before the newest query's always scored (see below) */
+
 /* Attention of global layer l for the cnt patches of segment g: stores their keys and
  * values in the block's ring, then out[n] (stride DG) = attention of query n (q/k/v
  * rows qkv[n], stride 3*DG) over its band of keys. Works in the block's own scratch
  * (scores, softmax numerators: sized for its ring), so the rows of several blocks can
- * share one batch. Requires g->st->g_done == g->k0 and cnt <= M->GB. */
+ * share one batch. Requires g->st->g_done == g->k0 and cnt <= M->GB.
+ *
+ * Keys whose numerator is provably 0 are skipped (exactly: the result is that of the
+ * full window). With ALiBi, z_ij = round_shift(q_i.k_j * m, sh) - slope * (i - j) and
+ * q.k <= |q| |k|, so z_ij <= round_shift(qmax * kmax * m, sh) - slope * (i - j) for
+ * norms bounded by qmax, kmax; where that is at most zlow_i - 17*256, with zlow_i the
+ * largest z_ij over keys already scored (<= the maximum), t_ij >= 17*256 and e_ij = 0,
+ * and the key cannot be the maximum either. The newest cnt + NEAR_KEYS keys are always
+ * scored (they give zlow); older keys are tested in runs of 16 from the oldest and
+ * scored from the first run that fails the test. The steep heads (large slopes) thus
+ * read only the recent part of their window. */
 static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly, size_t l,
                           const gseg *g, const int16_t *qkv, int16_t *out)
 {
@@ -526,9 +580,10 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
     size_t jhi = k0 + cnt - 1;            /* union window of keys: [jlo, jhi] */
     size_t W = jhi - jlo + 1;             /* <= CTX + cnt - 1 <= R */
     size_t s0 = jlo % R;                  /* ring slot of key jlo */
-    size_t seg1 = W < R - s0 ? W : R - s0; /* keys in [s0, R), then the rest from slot 0 */
     size_t ldS = W + 16;                  /* row stride of sc->scores */
+    size_t wnear = W > cnt + NEAR_KEYS ? W - cnt - NEAR_KEYS : 0;   /* always scored: [wnear, W) */
     int16_t *Kl = st->gK + l * M->GH * st->pkK;
+    uint16_t *Knl = st->gKn + l * M->GH * R;
     const size_t d2 = (d + 1) / 2;
     int16_t *Vt = st->gVt + l * DG * R;
 
@@ -541,6 +596,7 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
             const int16_t *kr = row + DG + hh * d;
             for (size_t c = 0; c < d; c++)
                 kp[(c / 2) * 32 + c % 2] = kr[c];
+            Knl[hh * R + slot] = (uint16_t)norm_ceil(kr, d);
         }
         for (size_t c = 0; c < DG; c++)
             Vt[c * R + slot] = row[2 * DG + c];
@@ -548,15 +604,53 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
 
     for (size_t hh = 0; hh < M->GH; hh++) {
         const int16_t *Q = qkv + hh * d;
-        /* scores[n][w] = q_n . k_{jlo+w} */
-        /* (packed keys: from the group of slot s0, so the row has up to 15 extra
-         * leading scores; row stride ldS = W + 16, key w at column 16 + w) */
         const int16_t *Kh = Kl + hh * st->pkK;
-        size_t ga = s0 / 16, lead = s0 - ga * 16;
-        K->mm_pk(Q, 3 * DG, cnt, Kh + ga * d2 * 32, s0 + seg1 - ga * 16, d,
-                 sc->scores + 16 - lead, ldS);
-        if (seg1 < W)
-            K->mm_pk(Q, 3 * DG, cnt, Kh, W - seg1, d, sc->scores + 16 + seg1, ldS);
+        const uint16_t *kn = Knl + hh * R;
+        const int64_t slope = Ly->alibi[hh];
+        /* scores[n][16 + w] = q_n . k_{jlo+w}, row stride ldS: first the newest keys */
+        key_scores(K, Q, 3 * DG, cnt, Kh, R, s0, d, wnear, W, sc->scores, ldS);
+        /* then from the first run of 16 older keys that may have a nonzero numerator */
+        size_t wcut = 0;
+        if (wnear > 0 && atomic_load_explicit(&key_skipping, memory_order_relaxed)) {
+            /* C = min_n (zlow_n + slope * n) - 17*256, over rows; qmax = max_n |q_n| */
+            int64_t C = INT64_MAX;
+            uint64_t qmax = 0;
+            for (size_t n = 0; n < cnt; n++) {
+                size_t i = k0 + n, wi = i - jlo;          /* the query's own key */
+                size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
+                size_t wa = lo - jlo > wnear ? lo - jlo : wnear;
+                const int32_t *sr = sc->scores + n * ldS + 16;
+                int64_t zl = INT64_MIN;
+                for (size_t w = wa; w <= wi; w++) {
+                    int64_t z = mbz_round_shift((int64_t)sr[w] * Ly->att_m, Ly->att_s) -
+                                slope * (int64_t)(wi - w);
+                    zl = z > zl ? z : zl;
+                }
+                int64_t c = zl + slope * (int64_t)n - 17 * 256;
+                C = c < C ? c : C;
+                uint64_t qn = norm_ceil(Q + n * 3 * DG, d);
+                qmax = qn > qmax ? qn : qmax;
+            }
+            /* run [w, w1): prunable iff round_shift(qmax * kmax * m, sh) - slope * (k0 - j1)
+             * <= C, j1 = jlo + w1 - 1 its newest key (< k0: runs end before wnear) */
+            for (wcut = 0; wcut < wnear;) {
+                size_t w1 = wcut + 16 < wnear ? wcut + 16 : wnear;
+                uint64_t kmax = 0;
+                for (size_t w = wcut; w < w1; w++) {
+                    uint64_t v = kn[(s0 + w) % R];
+                    kmax = v > kmax ? v : kmax;
+                }
+                int64_t B = mbz_round_shift((int64_t)(qmax * kmax) * Ly->att_m, Ly->att_s);
+                if (B - slope * (int64_t)(k0 - (jlo + w1 - 1)) > C)
+                    break;
+                wcut = w1;
+            }
+        }
+        key_scores(K, Q, 3 * DG, cnt, Kh, R, s0, d, wcut, wnear, sc->scores, ldS);
+        if (st->prof) {
+            atomic_fetch_add_explicit(&prof_keys_window, W, memory_order_relaxed);
+            atomic_fetch_add_explicit(&prof_keys_scored, W - wcut, memory_order_relaxed);
+        }
         /* softmax numerators: keys lo..i of query i (its band), zero elsewhere; [wlo, whi)
          * spans the nonzero ones of all rows (ALiBi makes the numerators of distant keys
          * 0 for the steeper heads: E.V skips those keys, whose terms are exactly 0) */
@@ -566,6 +660,10 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
             size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
             int16_t *eh = sc->Eh + n * W, *el = sc->El + n * W;
             size_t a = lo - jlo, L = i - lo + 1;
+            if (a < wcut) {   /* keys before wcut: numerator 0 (above) */
+                L -= wcut - a;
+                a = wcut;
+            }
             memset(eh, 0, a * sizeof *eh);
             memset(el, 0, a * sizeof *el);
             sc->S[n] = K->att_exp(sc->scores + n * ldS + 16 + a, L, Ly->att_m, Ly->att_s,
@@ -759,6 +857,7 @@ static void mb_destroy(mbz_predictor *st)
         return;
     free(st->gK);
     free(st->gVt);
+    free(st->gKn);
     free(st->last_gout);
     free(st->lkv);
     scratch_free(&st->sc);
@@ -786,9 +885,10 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     if (st->gK)
         memset(st->gK, 0, ng * M->GH * st->pkK * sizeof(int16_t));
     st->gVt = calloc(ng * st->R * M->DG, sizeof(int16_t));
+    st->gKn = calloc(ng * M->GH * st->R, sizeof(uint16_t));
     st->last_gout = calloc(M->DG, sizeof(int16_t));
     st->lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t));
-    if (!st->gK || !st->gVt || !st->last_gout || !st->lkv ||
+    if (!st->gK || !st->gVt || !st->gKn || !st->last_gout || !st->lkv ||
         scratch_alloc(&st->sc, M, st->R, M->GB, M->GB * M->P) != MBZ_OK) {
         mb_destroy(st);
         return MBZ_ERR_NOMEM;

@@ -37,6 +37,8 @@ typedef struct {
     uint64_t ns[MBZ_PROF_N];     /* nanoseconds */
     uint64_t calls[MBZ_PROF_N];  /* timed sections (one per batched pass) */
     uint64_t rows[MBZ_PROF_N];   /* rows computed: patches (global), bytes (local) */
+    uint64_t keys_window;        /* global attention: keys in the windows (per head) */
+    uint64_t keys_scored;        /* of them scored (the rest provably have e = 0) */
 } mbz_megabyte_profile;
 
 /* Force the profile on (1) or off (0) for predictors created from now on; -1: back
@@ -46,5 +48,10 @@ void mbz_megabyte_profile_enable(int on);
 int mbz_megabyte_profile_enabled(void);
 /* Read (and, with reset != 0, zero) the counters. */
 void mbz_megabyte_profile_read(mbz_megabyte_profile *out, int reset);
+
+/* Tests only: 0 turns off the skipping of global attention keys whose softmax
+ * numerator is provably 0 (every key of the window is then scored: the reference the
+ * skipping must reproduce); 1 (the default) turns it back on. Process-wide. */
+void mbz_megabyte_set_key_skipping(int on);
 
 #endif
