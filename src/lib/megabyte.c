@@ -633,12 +633,13 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
             }
             /* run [w, w1): prunable iff round_shift(qmax * kmax * m, sh) - slope * (k0 - j1)
              * <= C, j1 = jlo + w1 - 1 its newest key (< k0: runs end before wnear) */
-            for (wcut = 0; wcut < wnear;) {
+            for (size_t slot = s0; wcut < wnear;) {
                 size_t w1 = wcut + 16 < wnear ? wcut + 16 : wnear;
                 uint64_t kmax = 0;
                 for (size_t w = wcut; w < w1; w++) {
-                    uint64_t v = kn[(s0 + w) % R];
+                    uint64_t v = kn[slot];
                     kmax = v > kmax ? v : kmax;
+                    slot = slot + 1 < R ? slot + 1 : 0;
                 }
                 int64_t B = mbz_round_shift((int64_t)(qmax * kmax) * Ly->att_m, Ly->att_s);
                 if (B - slope * (int64_t)(k0 - (jlo + w1 - 1)) > C)
