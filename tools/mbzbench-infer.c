@@ -181,7 +181,7 @@ static void print_split(const mbz_megabyte_profile *pr, int global, int local, d
     else
         printf(" other %4.1f%%]", 100 * (total_ns - g - l) / total_ns);
     if (pr->calls[global])
-        printf(" global rows/call %.2f", (double)pr->rows[global] / pr->calls[global]);
+        printf(" global rows/pass %.2f", (double)pr->rows[global] / pr->calls[global]);
     if (pr->keys_window)
         printf(", keys scored %.0f%%", 100.0 * pr->keys_scored / pr->keys_window);
 }

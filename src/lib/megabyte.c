@@ -163,12 +163,13 @@ static uint64_t prof_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Add the time since *t0 to counter `which` (rows computed), and restart *t0. */
-static void prof_add(int which, uint64_t *t0, size_t rows)
+/* Add the time since *t0 to counter `which` (passes made, rows computed), and restart
+ * *t0. */
+static void prof_add(int which, uint64_t *t0, size_t calls, size_t rows)
 {
     uint64_t t = prof_now();
     atomic_fetch_add_explicit(&prof_ns[which], t - *t0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&prof_calls[which], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&prof_calls[which], calls, memory_order_relaxed);
     atomic_fetch_add_explicit(&prof_rows[which], rows, memory_order_relaxed);
     *t0 = t;
 }
@@ -932,7 +933,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             global_forward(M, st->K, sc, &g, 1, sc->gh, sc->gout + (first - k) * DG);
         }
         if (st->prof)
-            prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, kb - first);
+            prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, first < kb, kb - first);
         /* local rows: every position from the start of patch k (earlier positions of a
          * patch split by the previous call are recomputed) up to the chunk's end */
         size_t t0 = k * P, t1 = kb * P < end ? kb * P : end;
@@ -957,7 +958,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             free(tmp);
         }
         if (st->prof)
-            prof_add(MBZ_PROF_SCORE_LOCAL, &tp, t1 - t0);
+            prof_add(MBZ_PROF_SCORE_LOCAL, &tp, 1, t1 - t0);
         k = kb;
     }
     free(rows);
@@ -986,13 +987,13 @@ static int mb_predict(mbz_predictor *st, const uint8_t *data, size_t pos, uint16
     size_t before = st->g_done;
     step_global(st, data, pos);
     if (st->prof)
-        prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before);
+        prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
     if (st->g_done != k + 1)
         return MBZ_ERR_PARAM;      /* positions must come in order */
     lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st};
     local_forward(M, st->K, &st->sc, &r, 1, freq);
     if (st->prof)
-        prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1);
+        prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
     return MBZ_OK;
 }
 
@@ -1011,7 +1012,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
         /* global steps: the blocks at a patch boundary, all in one batch of rows (in
          * groups of at most sc->GR rows; attention per block, see global_forward) */
         uint64_t t0 = ps[0]->prof ? prof_now() : 0;
-        size_t ng = 0, grows = 0;
+        size_t ng = 0, grows = 0, gpasses = 0;
         for (int b = b0; b < b0 + cnt; b++) {
             if (pos[b] >= ps[b]->block_len)
                 return MBZ_ERR_PARAM;
@@ -1022,15 +1023,18 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
                 if (ng == sc->GR) {
                     global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
                     grows += ng;
+                    gpasses++;
                     ng = 0;
                 }
             }
         }
-        if (ng)
+        if (ng) {
             global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
-        grows += ng;
+            grows += ng;
+            gpasses++;
+        }
         if (ps[0]->prof)
-            prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, grows);
+            prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, gpasses, grows);
         /* local: all blocks' rows in one pass (weights shared) */
         for (int b = b0; b < b0 + cnt; b++) {
             if (ps[b]->g_done != pos[b] / M->P + 1)
@@ -1041,7 +1045,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
         }
         local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
         if (ps[0]->prof)
-            prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, (size_t)cnt);
+            prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, (size_t)cnt);
     }
     return MBZ_OK;
 }

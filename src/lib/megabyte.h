@@ -35,8 +35,9 @@ enum {
 
 typedef struct {
     uint64_t ns[MBZ_PROF_N];     /* nanoseconds */
-    uint64_t calls[MBZ_PROF_N];  /* timed sections (one per batched pass) */
-    uint64_t rows[MBZ_PROF_N];   /* rows computed: patches (global), bytes (local) */
+    uint64_t calls[MBZ_PROF_N];  /* passes: global_forward calls (global), batches (local) */
+    uint64_t rows[MBZ_PROF_N];   /* rows computed: patches (global), bytes (local); rows /
+                                  * calls is the average batch of a pass */
     uint64_t keys_window;        /* global attention: keys in the windows (per head) */
     uint64_t keys_scored;        /* of them scored (the rest provably have e = 0) */
 } mbz_megabyte_profile;
