@@ -17,7 +17,8 @@
  *     out    = E . V_h  with E = 256*Eh + El, Eh, El < 2^8+1
  * (the softmax numerators e <= 65536 do not fit int16, so they are split; chunks of
  * at most 1024 keys keep each int32 partial sum below 256*8191*1024 < 2^31, and the
- * chunk sums are added in int64).
+ * chunk sums are added in int64). The Eh and El rows of a query are adjacent rows of
+ * one matrix, so a single product reads each V row once for both.
  *
  * Linear layers use their weights packed at load (mm_pk: int16, 16 output channels
  * per vector, no horizontal sums); requantization and the softmax numerators go
@@ -86,8 +87,8 @@ typedef struct {
 typedef struct {
     size_t GR, LR;
     /* global */
-    int32_t *gh, *gacc, *scores, *yh, *yl;
-    int16_t *ga, *gqkv, *gatt, *ghid, *gout, *Eh, *El;
+    int32_t *gh, *gacc, *scores, *ye;
+    int16_t *ga, *gqkv, *gatt, *ghid, *gout, *E;   /* E: rows Eh_0, El_0, Eh_1, ... */
     int64_t *acc64, *S;
     /* local */
     int32_t *lu, *lacc, *logits;
@@ -432,8 +433,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
 
 static void scratch_free(scratch *s)
 {
-    void *v[] = {s->gh, s->gacc, s->scores, s->yh, s->yl, s->ga, s->gqkv, s->gatt, s->ghid,
-                 s->gout, s->Eh, s->El, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
+    void *v[] = {s->gh, s->gacc, s->scores, s->ye, s->ga, s->gqkv, s->gatt, s->ghid,
+                 s->gout, s->E, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
                  s->lqkvb, s->latt, s->lhid, s->lslice};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         free(v[i]);
@@ -453,10 +454,10 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
     s->LR = LR;
 #define A(p, n) ((p) = calloc((n) + 1, sizeof *(p))) == NULL
     if (A(s->gh, GR * M->DG) || A(s->gacc, GR * max3(3 * M->DG, M->GFF, 1)) ||
-        A(s->scores, GR * (R + 16)) || A(s->yh, GR * M->GHD) || A(s->yl, GR * M->GHD) ||
+        A(s->scores, GR * (R + 16)) || A(s->ye, 2 * GR * M->GHD) ||
         A(s->ga, GR * M->DG) || A(s->gqkv, GR * 3 * M->DG) || A(s->gatt, GR * M->DG) ||
-        A(s->ghid, GR * M->GFF) || A(s->gout, (GR + 1) * M->DG) || A(s->Eh, GR * R) ||
-        A(s->El, GR * R) || A(s->acc64, GR * M->GHD) || A(s->S, GR) || A(s->lu, LR * M->DL) ||
+        A(s->ghid, GR * M->GFF) || A(s->gout, (GR + 1) * M->DG) || A(s->E, 2 * GR * R) ||
+        A(s->acc64, GR * M->GHD) || A(s->S, GR) || A(s->lu, LR * M->DL) ||
         A(s->lacc, LR * max3(3 * M->DL, M->LFF, 256)) || A(s->logits, LR * 256) ||
         A(s->la, LR * M->DL) || A(s->lqkvb, LR * 3 * M->DL) || A(s->latt, LR * M->DL) ||
         A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE)) {
@@ -660,7 +661,7 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
         for (size_t n = 0; n < cnt; n++) {
             size_t i = k0 + n;
             size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
-            int16_t *eh = sc->Eh + n * W, *el = sc->El + n * W;
+            int16_t *eh = sc->E + 2 * n * W, *el = eh + W;
             size_t a = lo - jlo, L = i - lo + 1;
             if (a < wcut) {   /* keys before wcut: numerator 0 (above) */
                 L -= wcut - a;
@@ -690,10 +691,11 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
             if (len > R - slot)
                 len = R - slot;
             const int16_t *Vh = Vt + hh * d * R + slot;
-            K->mm_w16(sc->Eh + w, W, cnt, Vh, R, d, len, sc->yh, d);
-            K->mm_w16(sc->El + w, W, cnt, Vh, R, d, len, sc->yl, d);
-            for (size_t x = 0; x < cnt * d; x++)
-                sc->acc64[x] += (int64_t)sc->yh[x] * 256 + sc->yl[x];
+            K->mm_w16(sc->E + w, W, 2 * cnt, Vh, R, d, len, sc->ye, d);   /* rows Eh_n, El_n */
+            for (size_t n = 0; n < cnt; n++)
+                for (size_t c = 0; c < d; c++)
+                    sc->acc64[n * d + c] +=
+                        (int64_t)sc->ye[2 * n * d + c] * 256 + sc->ye[(2 * n + 1) * d + c];
             w += len;
         }
         for (size_t n = 0; n < cnt; n++)
