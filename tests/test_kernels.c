@@ -247,7 +247,8 @@ static void test_kernel(const mbz_kernels *k)
     fill16(X, 2048, -8191, 1);
     k->mm_w8(X, 2048, 1, W8, 2048, 1, 2048, Y2, 1);
     CHECK(Y2[0] == -127 * 8191 * 2048, "%s worst case neg %d", k->name, Y2[0]);
-    /* mm_pk: packed int8 weights against the scalar mm_w8 on the unpacked matrix */
+    /* mm_pk and mm_pk8: packed int8 weights (as int16 and as int8) against the scalar
+     * mm_w8 on the unpacked matrix */
     {
         /* rows: tiles of 1, 2 and 4 rows and their remainders; outputs: groups of 16
          * and the AVX2 halves of 8, with tails, one to five groups per tile */
@@ -256,6 +257,7 @@ static void test_kernel(const mbz_kernels *k)
         static const size_t Is2[] = {0, 1, 2, 3, 16, 17, 31, 32, 33, 100, 256, 2048};
         size_t mO = 129, mI = 2048, mN = 17;
         int16_t *Wp = aligned_alloc(64, mbz_pk_size(mO, mI) * 2 + 64);
+        int8_t *Wp8 = aligned_alloc(64, mbz_pk_size(mO, mI) + 64);
         int8_t *W = malloc(mO * (mI + pad));
         int16_t *Xp = malloc((mN * (mI + pad) + 8) * 2);
         int32_t *R1 = malloc(mN * (mO + 3) * 4), *R2 = malloc(mN * (mO + 3) * 4);
@@ -276,7 +278,12 @@ static void test_kernel(const mbz_kernels *k)
                         ref->mm_w8(x, ldx, N, W, ldw, O, I, R1, ldy);
                         k->mm_pk(x, ldx, N, Wp, O, I, R2, ldy);
                         CHECK(!memcmp(R1, R2, mN * (mO + 3) * 4), "%s mm_pk N=%zu O=%zu I=%zu ex=%d", k->name, N, O, I, ex);
-                        cases++;
+                        /* the same weights packed as int8 (mm_pk8) */
+                        mbz_pk8_pack(W, ldw, O, I, Wp8);
+                        memset(R2, 0x55, mN * (mO + 3) * 4);
+                        k->mm_pk8(x, ldx, N, Wp8, O, I, R2, ldy);
+                        CHECK(!memcmp(R1, R2, mN * (mO + 3) * 4), "%s mm_pk8 N=%zu O=%zu I=%zu ex=%d", k->name, N, O, I, ex);
+                        cases += 2;
                     }
         /* int16 packed operands (the engine's packed keys: |q|, |k| <= 2047, I <= 256),
          * packed here by the layout formula of kernels.h, against mm_w16 */
@@ -298,7 +305,7 @@ static void test_kernel(const mbz_kernels *k)
             cases++;
         }
         free(W16b);
-        free(Wp); free(W); free(Xp); free(R1); free(R2);
+        free(Wp); free(Wp8); free(W); free(Xp); free(R1); free(R2);
     }
     /* requant16/32 against qmath (random and extreme accumulators, multipliers, shifts) */
     {

@@ -231,6 +231,89 @@ TGT static void mm_pk_avx2(const int16_t *X, size_t ldx, size_t N, const int16_t
     }
 }
 
+/* mm_pk8: the same with int8 packed weights (a group's pair is 32 bytes, two halves of
+ * 16 widened by vpmovsxbw as they are loaded). */
+TGT static inline __attribute__((always_inline)) void pk8_tile(const int R, const int G,
+                                                              const int16_t *X, size_t ldx,
+                                                              const int8_t *Wp, size_t I2,
+                                                              size_t I, size_t O, int32_t *Y,
+                                                              size_t ldy)
+{
+    __m256i acc[4][4][2];
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
+            acc[r][g][0] = acc[r][g][1] = _mm256_setzero_si256();
+    size_t If = I / 2;     /* pairs with both inputs < I */
+    for (size_t i2 = 0; i2 < I2; i2++) {
+        __m256i xb[4];
+        _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+            const int16_t *xp = X + r * ldx + 2 * i2;
+            int32_t pr;
+            if (i2 < If)
+                memcpy(&pr, xp, 4);
+            else
+                pr = (int32_t)(uint16_t)xp[0];  /* odd I: the partner weight is 0 */
+            xb[r] = _mm256_set1_epi32(pr);
+        }
+        _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
+            const int8_t *wp = Wp + (g * I2 + i2) * 32;
+            __m256i w0 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)wp));
+            __m256i w1 = _mm256_cvtepi8_epi16(_mm_load_si128((const __m128i *)(wp + 16)));
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+                acc[r][g][0] = _mm256_add_epi32(acc[r][g][0], _mm256_madd_epi16(xb[r], w0));
+                acc[r][g][1] = _mm256_add_epi32(acc[r][g][1], _mm256_madd_epi16(xb[r], w1));
+            }
+        }
+    }
+    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
+            _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) {
+                size_t o = (size_t)g * 16 + (size_t)h * 8;
+                int32_t *y = Y + r * ldy + o;
+                if (o + 8 <= O) {
+                    _mm256_storeu_si256((__m256i *)y, acc[r][g][h]);
+                } else if (o < O) {
+                    int32_t t[8];
+                    _mm256_storeu_si256((__m256i *)t, acc[r][g][h]);
+                    memcpy(y, t, (O - o) * sizeof *y);
+                }
+            }
+}
+
+TGT static void mm_pk8_avx2(const int16_t *X, size_t ldx, size_t N, const int8_t *Wp, size_t O,
+                           size_t I, int32_t *Y, size_t ldy)
+{
+    size_t I2 = (I + 1) / 2, NG = (O + 15) / 16;
+    if (I == 0) {
+        for (size_t n = 0; n < N; n++)
+            memset(Y + n * ldy, 0, O * sizeof *Y);
+        return;
+    }
+    /* outer: 32 outputs (their weights stay in L1/L2), inner: rows in pairs */
+    for (size_t g0 = 0; g0 < NG; g0 += 2) {
+        int G = NG - g0 < 2 ? 1 : 2;
+        const int8_t *Wg = Wp + g0 * I2 * 32;
+        size_t Og = O - g0 * 16;
+        size_t n = 0;
+        for (; n + 2 <= N; n += 2) {
+            const int16_t *x = X + n * ldx;
+            int32_t *y = Y + n * ldy + g0 * 16;
+            if (G == 2)
+                pk8_tile(2, 2, x, ldx, Wg, I2, I, Og, y, ldy);
+            else
+                pk8_tile(2, 1, x, ldx, Wg, I2, I, Og, y, ldy);
+        }
+        for (; n < N; n++) {
+            const int16_t *x = X + n * ldx;
+            int32_t *y = Y + n * ldy + g0 * 16;
+            if (G == 2)
+                pk8_tile(1, 2, x, ldx, Wg, I2, I, Og, y, ldy);
+            else
+                pk8_tile(1, 1, x, ldx, Wg, I2, I, Og, y, ldy);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- int64 helpers
  * AVX2 has no arithmetic right shift, minimum or maximum of int64 lanes: shifts go
  * through the logical ones with the sign folded in ((v ^ s) >> k ^ s with s = v < 0
@@ -376,6 +459,6 @@ TGT static int64_t att_exp_avx2(const int32_t *s, size_t L, int32_t m, int32_t s
 }
 
 const mbz_kernels mbz_kernels_avx2 = {"avx2", mm_w8_avx2, mm_w16_avx2, mm_pk_avx2,
-                                      requant16_avx2, requant32_avx2, att_exp_avx2};
+                                      requant16_avx2, requant32_avx2, att_exp_avx2, mm_pk8_avx2};
 
 #endif /* MBZ_X86_64 */
