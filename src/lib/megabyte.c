@@ -20,8 +20,9 @@
  * chunk sums are added in int64). The Eh and El rows of a query are adjacent rows of
  * one matrix, so a single product reads each V row once for both.
  *
- * Linear layers use their weights packed at load (mm_pk: int16, 16 output channels
- * per vector, no horizontal sums); requantization and the softmax numerators go
+ * Linear layers use their weights packed at load (mm_pk8: int8, widened to int16 as
+ * they are loaded, 16 output channels per vector, no horizontal sums; int8 halves the
+ * bytes a decoding step streams); requantization and the softmax numerators go
  * through the kernel table too (kernels.h), all bit-identical to the scalar code.
  *
  * Local model. Each position's input is W_GL . slice_p(gout_k) + E_L[prev] + pos_L[p];
@@ -63,7 +64,7 @@
 typedef struct {
     size_t O, I;
     const int8_t *w;        /* O x I, points into the file image */
-    int16_t *wp;            /* the same, packed for mm_pk (kernels.h), owned */
+    int8_t *wp;             /* the same, packed for mm_pk8 (kernels.h), owned */
     int32_t *b, *m, *s;     /* O each, native byte order */
 } linear;
 
@@ -260,12 +261,12 @@ static void load_linear(loader *ld, const char *prefix, linear *L)
                              "model: tensor '%s' holds the int8 weight -128", name);
             return;
         }
-    L->wp = aligned_alloc(64, mbz_pk_size(L->O, L->I) * sizeof(int16_t) + 64);
+    L->wp = aligned_alloc(64, mbz_pk_size(L->O, L->I) + 64);
     if (!L->wp) {
         ld->rc = set_err(ld->err, MBZ_ERR_NOMEM, "out of memory loading model");
         return;
     }
-    mbz_pk_pack(L->w, L->I, L->O, L->I, L->wp);
+    mbz_pk8_pack(L->w, L->I, L->O, L->I, L->wp);
     snprintf(name, sizeof name, "%s.b", prefix);
     L->b = load_i32(ld, name, INT32_MIN, INT32_MAX);
     snprintf(name, sizeof name, "%s.m", prefix);
@@ -474,7 +475,7 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
 static void lin_acc(const mbz_kernels *K, const linear *L, const int16_t *X, size_t ldx, size_t N,
                     int32_t *acc)
 {
-    K->mm_pk(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
+    K->mm_pk8(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
 }
 
 /* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
