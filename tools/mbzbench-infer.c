@@ -30,7 +30,8 @@
  *            only with a model that compresses (--model); stored blocks are counted.
  *
  * Each engine line gives KB/s, the useful multiply-accumulates per second (linear
- * layers and attention, for the actual window lengths) against the best peak, and
+ * layers and attention, for the actual window lengths) against the best peak (times T
+ * for T threads), and
  * the time split from the engine's profile counters (megabyte.h; turned on here):
  * global model, local model (+ head and tables), and the rest (for loop/api: the
  * range coder, timed directly in loop, and everything else). With T threads the
@@ -200,11 +201,12 @@ static void print_split(const mbz_megabyte_profile *pr, int global, int local, d
         printf(", keys scored %.0f%%", 100.0 * pr->keys_scored / pr->keys_window);
 }
 
-static void print_rate(const char *what, double bytes, double secs, double macs)
+/* peak: of one core; T threads are held to T times it */
+static void print_rate(const char *what, double bytes, double secs, double macs, int T)
 {
     double gmacs = macs / secs / 1e9;
     printf("%-22s %9.1f KB/s  %6.2f GMAC/s (%4.1f%% of peak)", what, bytes / secs / 1024, gmacs,
-           peak > 0 ? 100 * gmacs / peak : 0.0);
+           peak > 0 ? 100 * gmacs / (T * peak) : 0.0);
 }
 
 /* ------------------------------------------------------------------ coding loops */
@@ -366,11 +368,11 @@ static int run_loop(const mbz_model *m, const uint8_t *data, size_t nbytes, int 
         double bytes = (double)nblk * bl, macs = nblk * block_macs(bl);
         char what[64];
         snprintf(what, sizeof what, "compress   T=%d B=%d", T, B);
-        print_rate(what, bytes, median(ce, runs), macs);
+        print_rate(what, bytes, median(ce, runs), macs, T);
         print_split(&pe, MBZ_PROF_SCORE_GLOBAL, MBZ_PROF_SCORE_LOCAL, busy_e * 1e9, coder_e * 1e9);
         printf("\n");
         snprintf(what, sizeof what, "decompress T=%d B=%d", T, B);
-        print_rate(what, bytes, median(de, runs), macs);
+        print_rate(what, bytes, median(de, runs), macs, T);
         print_split(&pd, MBZ_PROF_PREDICT_GLOBAL, MBZ_PROF_PREDICT_LOCAL, busy_d * 1e9, coder_d * 1e9);
         printf("\n");
     }
@@ -430,11 +432,11 @@ static int run_api(const mbz_model *m, const uint8_t *data, size_t nbytes, int l
         char what[64];
         double macs = (double)(st.blocks - st.blocks_stored) * block_macs(bl);
         snprintf(what, sizeof what, "api compress   T=%d B=%d", T, B);
-        print_rate(what, (double)n, median(ce, runs), macs);
+        print_rate(what, (double)n, median(ce, runs), macs, T);
         print_split(&pe, MBZ_PROF_SCORE_GLOBAL, MBZ_PROF_SCORE_LOCAL, T * ce_last * 1e9, -1);
         printf("\n");
         snprintf(what, sizeof what, "api decompress T=%d B=%d", T, B);
-        print_rate(what, (double)n, median(de, runs), macs);
+        print_rate(what, (double)n, median(de, runs), macs, T);
         print_split(&pd, MBZ_PROF_PREDICT_GLOBAL, MBZ_PROF_PREDICT_LOCAL, T * de_last * 1e9, -1);
         printf("  (%llu of %llu blocks stored)\n", (unsigned long long)st.blocks_stored,
                (unsigned long long)st.blocks);
@@ -618,7 +620,7 @@ int main(int argc, char **argv)
         }
         printf("score tables: fnv64 %016llx\n", (unsigned long long)h);
         double t = median(v, runs);
-        print_rate("score", (double)nbytes, t, block_macs(nbytes));
+        print_rate("score", (double)nbytes, t, block_macs(nbytes), 1);
         print_split(&pr, MBZ_PROF_SCORE_GLOBAL, MBZ_PROF_SCORE_LOCAL, wlast * 1e9, -1);
         printf("\n");
         free(freq);
@@ -638,7 +640,7 @@ int main(int argc, char **argv)
             mbz_megabyte_profile_read(&pr, 1);
         }
         double t = median(v, runs);
-        print_rate("predict", (double)npred, t, block_macs(npred));
+        print_rate("predict", (double)npred, t, block_macs(npred), 1);
         print_split(&pr, MBZ_PROF_PREDICT_GLOBAL, MBZ_PROF_PREDICT_LOCAL, wlast * 1e9, -1);
         printf("\n");
     }
@@ -669,7 +671,7 @@ int main(int argc, char **argv)
             double t = median(v, runs);
             char what[32];
             snprintf(what, sizeof what, "predict_batch(%d)", NB);
-            print_rate(what, (double)npred * NB, t, NB * block_macs(npred));
+            print_rate(what, (double)npred * NB, t, NB * block_macs(npred), 1);
             print_split(&pr, MBZ_PROF_PREDICT_GLOBAL, MBZ_PROF_PREDICT_LOCAL, wlast * 1e9, -1);
             printf("\n");
         }
