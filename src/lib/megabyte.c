@@ -528,7 +528,8 @@ typedef struct {
     size_t k0, cnt;
 } gseg;
 
-/* ceil(sqrt(sum x_c^2)): an upper bound of the Euclidean norm, so q.k <= |q| |k|. */
+/* The integer square root of sum x_c^2, rounded up: an upper bound of the Euclidean
+ * norm, so q.k <= |q| |k| (Cauchy-Schwarz). */
 static uint32_t norm_ceil(const int16_t *x, size_t d)
 {
     uint64_t ss = 0;
