@@ -247,13 +247,17 @@ static void test_kernel(const mbz_kernels *k)
     fill16(X, 2048, -8191, 1);
     k->mm_w8(X, 2048, 1, W8, 2048, 1, 2048, Y2, 1);
     CHECK(Y2[0] == -127 * 8191 * 2048, "%s worst case neg %d", k->name, Y2[0]);
-    /* mm_pk: packed int8 weights against the scalar mm_w8 on the unpacked matrix */
+    /* mm_pk and mm_pk8: packed int8 weights (as int16 and as int8) against the scalar
+     * mm_w8 on the unpacked matrix */
     {
-        static const size_t Ns2[] = {1, 2, 3, 4, 5, 8, 9, 17};
-        static const size_t Os2[] = {1, 15, 16, 17, 33, 48, 64, 65, 100, 129};
+        /* rows: tiles of 1, 2 and 4 rows and their remainders; outputs: groups of 16
+         * and the AVX2 halves of 8, with tails, one to five groups per tile */
+        static const size_t Ns2[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17};
+        static const size_t Os2[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 40, 48, 64, 65, 80, 100, 129};
         static const size_t Is2[] = {0, 1, 2, 3, 16, 17, 31, 32, 33, 100, 256, 2048};
         size_t mO = 129, mI = 2048, mN = 17;
         int16_t *Wp = aligned_alloc(64, mbz_pk_size(mO, mI) * 2 + 64);
+        int8_t *Wp8 = aligned_alloc(64, mbz_pk_size(mO, mI) + 64);
         int8_t *W = malloc(mO * (mI + pad));
         int16_t *Xp = malloc((mN * (mI + pad) + 8) * 2);
         int32_t *R1 = malloc(mN * (mO + 3) * 4), *R2 = malloc(mN * (mO + 3) * 4);
@@ -274,7 +278,12 @@ static void test_kernel(const mbz_kernels *k)
                         ref->mm_w8(x, ldx, N, W, ldw, O, I, R1, ldy);
                         k->mm_pk(x, ldx, N, Wp, O, I, R2, ldy);
                         CHECK(!memcmp(R1, R2, mN * (mO + 3) * 4), "%s mm_pk N=%zu O=%zu I=%zu ex=%d", k->name, N, O, I, ex);
-                        cases++;
+                        /* the same weights packed as int8 (mm_pk8) */
+                        mbz_pk8_pack(W, ldw, O, I, Wp8);
+                        memset(R2, 0x55, mN * (mO + 3) * 4);
+                        k->mm_pk8(x, ldx, N, Wp8, O, I, R2, ldy);
+                        CHECK(!memcmp(R1, R2, mN * (mO + 3) * 4), "%s mm_pk8 N=%zu O=%zu I=%zu ex=%d", k->name, N, O, I, ex);
+                        cases += 2;
                     }
         /* int16 packed operands (the engine's packed keys: |q|, |k| <= 2047, I <= 256),
          * packed here by the layout formula of kernels.h, against mm_w16 */
@@ -296,7 +305,7 @@ static void test_kernel(const mbz_kernels *k)
             cases++;
         }
         free(W16b);
-        free(Wp); free(W); free(Xp); free(R1); free(R2);
+        free(Wp); free(Wp8); free(W); free(Xp); free(R1); free(R2);
     }
     /* requant16/32 against qmath (random and extreme accumulators, multipliers, shifts) */
     {
@@ -305,22 +314,33 @@ static void test_kernel(const mbz_kernels *k)
         int16_t h1[RN + 1], h2[RN + 1];
         for (int it = 0; it < 3000; it++) {
             size_t n = 1 + rnd() % RN;
-            int mode = it % 5;
+            int mode = it % 6;
             for (size_t i = 0; i < n; i++) {
                 acc[i] = mode == 0 ? (int32_t)rnd() : mode == 1 ? INT32_MIN + (int32_t)(rnd() % 3) : mode == 2 ? INT32_MAX - (int32_t)(rnd() % 3) : rsym(1 << (rnd() % 31));
                 bb[i] = mode == 1 ? INT32_MIN : mode == 2 ? INT32_MAX : (int32_t)rnd() >> (rnd() % 32);
                 mm[i] = mode < 3 ? INT32_MAX - (int32_t)(rnd() % 2) : (int32_t)(rnd() % 0x80000000u) >> (rnd() % 31);
                 ss[i] = 1 + (int32_t)(rnd() % 62);
+                if (mode == 5) {   /* exact halves: round half up at every sign */
+                    acc[i] = rsym(40);
+                    bb[i] = 0;
+                    mm[i] = 1 + (int32_t)(rnd() % 3);
+                    ss[i] = 1 + (int32_t)(rnd() % 3);
+                }
             }
             int32_t lo = (it & 1) ? -(1 << 24) : -8191, hi = (it & 1) ? (1 << 24) : 8191;
+            if (it % 7 == 3) {   /* the other clamp ranges of the engine: logits, q/k */
+                lo = (it & 1) ? -(1 << 20) : -2047;
+                hi = (it & 1) ? (1 << 20) : 2047;
+            }
             int relu = (it >> 1) & 1;
             memset(o1, 0x5a, sizeof o1); memset(o2, 0x5a, sizeof o2);
             memset(h1, 0x5a, sizeof h1); memset(h2, 0x5a, sizeof h2);
             ref->requant32(acc, bb, mm, ss, n, lo, hi, o1);
             k->requant32(acc, bb, mm, ss, n, lo, hi, o2);
             CHECK(!memcmp(o1, o2, sizeof o1), "%s requant32 n=%zu mode %d", k->name, n, mode);
-            ref->requant16(acc, bb, mm, ss, n, -8191, 8191, relu, h1);
-            k->requant16(acc, bb, mm, ss, n, -8191, 8191, relu, h2);
+            int32_t lo16 = it % 7 == 3 ? -2047 : -8191, hi16 = -lo16;
+            ref->requant16(acc, bb, mm, ss, n, lo16, hi16, relu, h1);
+            k->requant16(acc, bb, mm, ss, n, lo16, hi16, relu, h2);
             CHECK(!memcmp(h1, h2, sizeof h1), "%s requant16 n=%zu mode %d", k->name, n, mode);
             cases += 2;
         }

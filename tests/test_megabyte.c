@@ -32,6 +32,9 @@
  * run; see golden_input() and main(). */
 #define GOLDEN_HASH 0xc7d1c3fd909ab448ull
 #define GOLDEN_MODEL 0xc95123275679f9cfull   /* fingerprint of mkmodel --tiny --seed 1 */
+/* the same for the fourth model of main() (window of 512 patches), from an engine that
+ * scored every key of every window */
+#define GOLDEN_HASH4 0xe3a301e508577657ull
 #define GOLDEN_TEXT 20000
 #define GOLDEN_BIN 2048
 
@@ -235,6 +238,88 @@ static void batch_test(mbz_model *m, const uint8_t *data, size_t len)
     }
 }
 
+/* predict_batch with nb = 1 .. maxnb blocks of different lengths and offsets, against
+ * step predict of each block alone. Schedule 0: all blocks start together (they meet
+ * patch boundaries at the same calls, so global steps are batched); schedule 1: blocks
+ * start at different calls, come in a rotated order, and sit out some calls (blocks
+ * at different positions, and batches that change from call to call). */
+static void batch_stagger_test(mbz_model *m, const uint8_t *data, size_t len, int maxnb,
+                               size_t maxlen, const char *what)
+{
+    enum { MAXB = 64 };
+    size_t P = 1;
+    {
+        /* patch size from the model description ("megabyte P=<n> ...") */
+        const char *d = strstr(m->describe, "P=");
+        if (d)
+            P = strtoull(d + 2, NULL, 10);
+    }
+    uint64_t s = 777;
+    static const int widths[] = {1, 2, 3, 4, 5, 6, 7, 8, 16, 40};
+    for (size_t wi = 0; wi < sizeof widths / sizeof widths[0] && widths[wi] <= maxnb; wi++) {
+        int nb = widths[wi];
+        for (int sched = 0; sched < 2; sched++) {
+            size_t lens[MAXB], pos[MAXB], start[MAXB];
+            const uint8_t *blk[MAXB];
+            uint16_t *ref[MAXB], *got[MAXB];
+            mbz_predictor *ps[MAXB];
+            for (int b = 0; b < nb; b++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                /* lengths: below, at and above a patch, long enough for the window to slide */
+                size_t L = b % 4 == 0 ? 1 + (s >> 33) % (3 * P) : 1 + (s >> 33) % maxlen;
+                if (b % 4 == 1)
+                    L = ((L + P - 1) / P) * P;   /* a whole number of patches */
+                lens[b] = L;
+                blk[b] = data + (s >> 20) % (len - L);
+                start[b] = sched ? (size_t)b * (3 + (s >> 50) % 5) : 0;
+                pos[b] = 0;
+                ref[b] = malloc(L * 512);
+                got[b] = malloc(L * 512);
+                CHECK(run_predict(m, blk[b], L, ref[b]) == MBZ_OK, "%s: predict", what);
+                CHECK(m->ops->create(m->impl, L, &ps[b]) == MBZ_OK, "%s: create", what);
+            }
+            uint16_t *out = malloc((size_t)nb * 512);
+            for (size_t call = 0;; call++) {
+                mbz_predictor *bp[MAXB];
+                const uint8_t *bd[MAXB];
+                size_t bpos[MAXB];
+                int idx[MAXB], n = 0, left = 0;
+                for (int i = 0; i < nb; i++) {
+                    int b = sched ? (int)((i + call) % (size_t)nb) : i;
+                    if (pos[b] >= lens[b])
+                        continue;
+                    left++;
+                    s = s * 6364136223846793005ull + 1442695040888963407ull;
+                    if (call < start[b] || (sched && (s >> 60) < 3))
+                        continue;   /* not started yet, or sits this call out */
+                    bp[n] = ps[b]; bd[n] = blk[b]; bpos[n] = pos[b]; idx[n] = b; n++;
+                }
+                if (!left)
+                    break;
+                if (!n)
+                    continue;
+                if (m->ops->predict_batch(bp, bd, bpos, n, out) != MBZ_OK) {
+                    CHECK(0, "%s: predict_batch failed (nb %d)", what, nb);
+                    break;
+                }
+                for (int i = 0; i < n; i++) {
+                    memcpy(got[idx[i]] + pos[idx[i]] * 256, out + i * 256, 512);
+                    pos[idx[i]]++;
+                }
+            }
+            for (int b = 0; b < nb; b++) {
+                CHECK(pos[b] == lens[b] && !memcmp(got[b], ref[b], lens[b] * 512),
+                      "%s: predict_batch nb %d schedule %d block %d (len %zu) != predict", what, nb,
+                      sched, b, lens[b]);
+                m->ops->destroy(ps[b]);
+                free(ref[b]);
+                free(got[b]);
+            }
+            free(out);
+        }
+    }
+}
+
 static void fix_trailer(uint8_t *buf, size_t size)
 {
     uint64_t h = XXH64(buf, size - 8, 0);
@@ -429,8 +514,10 @@ int main(void)
     for (size_t t = 1; t < len; t++)
         differ += memcmp(ref + t * 256, ref, 512) != 0;
     CHECK(differ > len / 2, "tables are nearly constant (%zu differ)", differ);
-    if (m->ops->predict_batch)
+    if (m->ops->predict_batch) {
         batch_test(m, data, len);
+        batch_stagger_test(m, data, len, 8, 1500, "golden model");
+    }
 
     /* short blocks (fewer patches than the window; not multiples of P) */
     size_t shorts[] = {1, 2, 4, 5, 63, 64, 65, 301};
@@ -454,8 +541,62 @@ int main(void)
         uint16_t *r = malloc(n2 * 512);
         size_t ch[] = {1, 13, 800, 4096};
         consistency(m, data + 100, n2, ch, 4, r, "model 2");
-        if (m->ops->predict_batch)
+        if (m->ops->predict_batch) {
             batch_test(m, data, 3000);
+            batch_stagger_test(m, data, len, 8, 600, "model 2");
+        }
+        free(r);
+        free_model(m);
+    }
+
+    /* a third: P=32, so a score sub-batch is 32 patches (GB = 1024/P) and a
+     * predict_batch of 40 blocks at a patch boundary runs its global step in two
+     * groups of rows */
+    mbzm_hparams hp3 = {32, 2, 2, 2, 32, 8, 1, 2, 16, 3, 0, 0, {0, 0, 0, 0}};
+    m = make_model(&hp3, 7);
+    CHECK(m != NULL, "third model");
+    if (m) {
+        size_t n3 = 1000;
+        uint16_t *r = malloc(n3 * 512);
+        size_t ch[] = {1, 32, 333, 4096};
+        consistency(m, data + 200, n3, ch, 4, r, "model 3");
+        if (m->ops->predict_batch)
+            batch_stagger_test(m, data, len, 40, 300, "model 3");
+        free(r);
+        free_model(m);
+    }
+
+    /* a fourth: a window of 512 patches, longer than the keys always scored, so global
+     * attention skips the keys whose numerators are provably 0 (megabyte.c): the
+     * tables must be those of the full window (skipping off), in every path */
+    mbzm_hparams hp4 = {2, 8, 2, 4, 32, 16, 1, 2, 32, 512, 0, 0, {0, 0, 0, 0}};
+    m = make_model(&hp4, 11);
+    CHECK(m != NULL, "fourth model");
+    if (m) {
+        size_t n4 = 3000;
+        const uint8_t *d4 = data + len - n4;   /* the end of the text, then the binary tail */
+        uint16_t *full = malloc(n4 * 512), *r = malloc(n4 * 512);
+        mbz_megabyte_set_key_skipping(0);
+        CHECK(run_predict(m, d4, n4, full) == MBZ_OK, "model 4: predict without skipping");
+        mbz_megabyte_set_key_skipping(1);
+        mbz_megabyte_profile_enable(1);
+        mbz_megabyte_profile prof;
+        mbz_megabyte_profile_read(&prof, 1);
+        size_t ch[] = {1, 5, 200, 4096};
+        consistency(m, d4, n4, ch, 4, r, "model 4");
+        mbz_megabyte_profile_read(&prof, 1);
+        mbz_megabyte_profile_enable(-1);
+        CHECK(!memcmp(r, full, n4 * 512), "model 4: skipping keys changed the tables");
+        uint64_t h4 = hash_tables(full, n4);
+        printf("model 4: xxh64 %016llx; keys scored %llu of %llu\n", (unsigned long long)h4,
+               (unsigned long long)prof.keys_scored, (unsigned long long)prof.keys_window);
+        CHECK(h4 == GOLDEN_HASH4, "model 4: hash %016llx != %016llx", (unsigned long long)h4,
+              (unsigned long long)GOLDEN_HASH4);
+        CHECK(prof.keys_scored < prof.keys_window * 9 / 10, "model 4: few keys skipped (%llu of %llu scored)",
+              (unsigned long long)prof.keys_scored, (unsigned long long)prof.keys_window);
+        if (m->ops->predict_batch)
+            batch_stagger_test(m, data, len, 8, 1200, "model 4");
+        free(full);
         free(r);
         free_model(m);
     }

@@ -55,6 +55,31 @@ void mbz_pk_pack(const int8_t *W, size_t ldw, size_t O, size_t I, int16_t *Wp)
             Wp[((o / 16) * I2 + i / 2) * 32 + (o % 16) * 2 + i % 2] = W[o * ldw + i];
 }
 
+void mbz_pk8_pack(const int8_t *W, size_t ldw, size_t O, size_t I, int8_t *Wp)
+{
+    size_t I2 = (I + 1) / 2;
+    memset(Wp, 0, mbz_pk_size(O, I));
+    for (size_t o = 0; o < O; o++)
+        for (size_t i = 0; i < I; i++)
+            Wp[((o / 16) * I2 + i / 2) * 32 + (o % 16) * 2 + i % 2] = W[o * ldw + i];
+}
+
+void mbz_mm_pk8_scalar(const int16_t *X, size_t ldx, size_t N, const int8_t *Wp, size_t O,
+                       size_t I, int32_t *Y, size_t ldy)
+{
+    size_t I2 = (I + 1) / 2;
+    for (size_t n = 0; n < N; n++) {
+        const int16_t *x = X + n * ldx;
+        for (size_t o = 0; o < O; o++) {
+            const int8_t *w = Wp + (o / 16) * I2 * 32 + (o % 16) * 2;
+            int32_t acc = 0;   /* |acc| <= 8191 * 127 * 2048 < 2^31 (kernels.h) */
+            for (size_t i = 0; i < I; i++)
+                acc += (int32_t)x[i] * w[(i / 2) * 32 + i % 2];
+            Y[n * ldy + o] = acc;
+        }
+    }
+}
+
 void mbz_mm_pk_scalar(const int16_t *X, size_t ldx, size_t N, const int16_t *Wp, size_t O,
                       size_t I, int32_t *Y, size_t ldy)
 {
@@ -94,7 +119,8 @@ int64_t mbz_att_exp_scalar(const int32_t *s, size_t L, int32_t m, int32_t sh, in
 }
 
 const mbz_kernels mbz_kernels_scalar = {"scalar", mm_w8_scalar, mm_w16_scalar, mbz_mm_pk_scalar,
-                                        mbz_requant16, mbz_requant32, mbz_att_exp_scalar};
+                                        mbz_requant16, mbz_requant32, mbz_att_exp_scalar,
+                                        mbz_mm_pk8_scalar};
 
 #ifdef MBZ_X86_64
 static int have_avx2(void)

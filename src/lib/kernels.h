@@ -47,6 +47,14 @@ void mbz_pk_pack(const int8_t *W, size_t ldw, size_t O, size_t I, int16_t *Wp);
 typedef void (*mbz_mm_pk_fn)(const int16_t *X, size_t ldx, size_t N, const int16_t *Wp,
                              size_t O, size_t I, int32_t *Y, size_t ldy);
 
+/* The same layout with int8 elements (mbz_pk_size() of them, half the bytes; a group's
+ * pair is a 32-byte block), for the linear layers' weights: mm_pk8 widens them to
+ * int16 as it loads them, so it computes the sums of mm_pk (and of mm_w8) while
+ * reading half the weight bytes, which is what bounds small-batch decoding. */
+void mbz_pk8_pack(const int8_t *W, size_t ldw, size_t O, size_t I, int8_t *Wp);
+typedef void (*mbz_mm_pk8_fn)(const int16_t *X, size_t ldx, size_t N, const int8_t *Wp,
+                              size_t O, size_t I, int32_t *Y, size_t ldy);
+
 /* mbz_requant16 / mbz_requant32 of qmath.h (identical results). */
 typedef void (*mbz_requant16_fn)(const int32_t *acc, const int32_t *b, const int32_t *m,
                                  const int32_t *s, size_t n, int32_t lo, int32_t hi, int relu,
@@ -71,11 +79,14 @@ typedef struct {
     mbz_requant16_fn requant16;
     mbz_requant32_fn requant32;
     mbz_att_exp_fn att_exp;
+    mbz_mm_pk8_fn mm_pk8;
 } mbz_kernels;
 
 /* The scalar references, for SIMD sets that do not override a kernel. */
 void mbz_mm_pk_scalar(const int16_t *X, size_t ldx, size_t N, const int16_t *Wp, size_t O,
                       size_t I, int32_t *Y, size_t ldy);
+void mbz_mm_pk8_scalar(const int16_t *X, size_t ldx, size_t N, const int8_t *Wp, size_t O,
+                       size_t I, int32_t *Y, size_t ldy);
 int64_t mbz_att_exp_scalar(const int32_t *s, size_t L, int32_t m, int32_t sh, int32_t slope,
                            int16_t *eh, int16_t *el);
 

@@ -122,9 +122,9 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
  * pair R broadcasts and G weight loads. Each accumulator lane is one output's exact
  * int32 sum (|sum| <= 8191 * 127 * 2048 < 2^31; vpdpwssd/vpmaddwd do not saturate, and
  * int32 wrap-around addition is associative, so the order of terms is immaterial). */
-#define PK_DEF(NAME, TGT, DOT)                                                              \
+#define PK_DEF(NAME, TGT, DOT, WT, LDPK)                                                    \
     TGT static inline __attribute__((always_inline)) void NAME##_tile(                      \
-        const int R, const int G, const int16_t *X, size_t ldx, const int16_t *Wp, size_t I2, \
+        const int R, const int G, const int16_t *X, size_t ldx, const WT *Wp, size_t I2,    \
         size_t I, size_t O, int32_t *Y, size_t ldy)                                         \
     {                                                                                       \
         __m512i acc[4][4];                                                                  \
@@ -144,7 +144,7 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
                 xb[r] = _mm512_set1_epi32(pr);                                              \
             }                                                                               \
             _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {                           \
-                __m512i w = _mm512_load_si512((const void *)(Wp + (g * I2 + i2) * 32));     \
+                __m512i w = LDPK(Wp + (g * I2 + i2) * 32);                                  \
                 _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                         \
                     acc[r][g] = DOT(acc[r][g], xb[r], w);                                   \
             }                                                                               \
@@ -159,7 +159,7 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
                                              (__mmask16)((1u << (O - o)) - 1), acc[r][g]);  \
             }                                                                               \
     }                                                                                       \
-    TGT static void NAME(const int16_t *X, size_t ldx, size_t N, const int16_t *Wp,         \
+    TGT static void NAME(const int16_t *X, size_t ldx, size_t N, const WT *Wp,              \
                          size_t O, size_t I, int32_t *Y, size_t ldy)                        \
     {                                                                                       \
         size_t I2 = (I + 1) / 2, NG = (O + 15) / 16;                                        \
@@ -171,7 +171,7 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
         /* outer: 64 outputs (their weights stay in L1/L2), inner: rows */                  \
         for (size_t g0 = 0; g0 < NG; g0 += 4) {                                             \
             int G = NG - g0 < 4 ? (int)(NG - g0) : 4;                                       \
-            const int16_t *Wg = Wp + g0 * I2 * 32;                                          \
+            const WT *Wg = Wp + g0 * I2 * 32;                                               \
             size_t Og = O - g0 * 16;                                                        \
             size_t n = 0;                                                                   \
             for (; n + 4 <= N; n += 4) {                                                    \
@@ -197,8 +197,14 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
         }                                                                                   \
     }
 
-PK_DEF(mm_pk_avx512, TGT_BW, DOT_BW)
-PK_DEF(mm_pk_vnni, TGT_VNNI, DOT_VNNI)
+/* weight loaders: int16 packed (64 bytes), int8 packed (32 bytes, widened) */
+#define LDPK16(p) _mm512_load_si512((const void *)(p))
+#define LDPK8(p) _mm512_cvtepi8_epi16(_mm256_load_si256((const __m256i *)(const void *)(p)))
+
+PK_DEF(mm_pk_avx512, TGT_BW, DOT_BW, int16_t, LDPK16)
+PK_DEF(mm_pk_vnni, TGT_VNNI, DOT_VNNI, int16_t, LDPK16)
+PK_DEF(mm_pk8_avx512, TGT_BW, DOT_BW, int8_t, LDPK8)
+PK_DEF(mm_pk8_vnni, TGT_VNNI, DOT_VNNI, int8_t, LDPK8)
 
 /* ---------------------------------------------------------------- requantization
  * v = (acc + b) * m computed as acc*m + b*m (vpmuldq: signed 32x32 -> 64; each product
@@ -290,8 +296,10 @@ TGT_BW static int64_t att_exp_avx512(const int32_t *s, size_t L, int32_t m, int3
 }
 
 const mbz_kernels mbz_kernels_avx512 = {"avx512", mm_w8_avx512, mm_w16_avx512, mm_pk_avx512,
-                                        requant16_avx512, requant32_avx512, att_exp_avx512};
+                                        requant16_avx512, requant32_avx512, att_exp_avx512,
+                                        mm_pk8_avx512};
 const mbz_kernels mbz_kernels_avx512vnni = {"avx512vnni", mm_w8_vnni, mm_w16_vnni, mm_pk_vnni,
-                                            requant16_avx512, requant32_avx512, att_exp_avx512};
+                                            requant16_avx512, requant32_avx512, att_exp_avx512,
+                                            mm_pk8_vnni};
 
 #endif /* MBZ_X86_64 */

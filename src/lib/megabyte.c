@@ -17,23 +17,38 @@
  *     out    = E . V_h  with E = 256*Eh + El, Eh, El < 2^8+1
  * (the softmax numerators e <= 65536 do not fit int16, so they are split; chunks of
  * at most 1024 keys keep each int32 partial sum below 256*8191*1024 < 2^31, and the
- * chunk sums are added in int64).
+ * chunk sums are added in int64). The Eh and El rows of a query are adjacent rows of
+ * one matrix, so a single product reads each V row once for both.
  *
- * Linear layers use their weights packed at load (mm_pk: int16, 16 output channels
- * per vector, no horizontal sums); requantization and the softmax numerators go
+ * Linear layers use their weights packed at load (mm_pk8: int8, widened to int16 as
+ * they are loaded, 16 output channels per vector, no horizontal sums; int8 halves the
+ * bytes a decoding step streams); requantization and the softmax numerators go
  * through the kernel table too (kernels.h), all bit-identical to the scalar code.
  *
  * Local model. Each position's input is W_GL . slice_p(gout_k) + E_L[prev] + pos_L[p];
  * the local layers are causal over the positions of one patch. Scoring runs all
  * positions of GB patches at once; step prediction keeps the q/k/v rows of the
  * earlier positions of the current patch.
+ *
+ * Global attention reads only what can matter: keys whose softmax numerator is
+ * provably 0 (a norm bound against ALiBi's distance penalty, global_attend) are not
+ * scored, and E.V covers only the span of nonzero numerators; both exact.
+ *
+ * predict_batch (decompression of several blocks in lockstep) batches both models
+ * across blocks: the global step of every block at a patch boundary is one set of
+ * matrix-matrix products (one row per block; attention per block against its own
+ * ring), and the local step of every block is one set too. Rows never mix in a
+ * product, so each block's tables are those of its own step-by-step run.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kernels.h"
 #include "mbz.h"
@@ -49,7 +64,7 @@
 typedef struct {
     size_t O, I;
     const int8_t *w;        /* O x I, points into the file image */
-    int16_t *wp;            /* the same, packed for mm_pk (kernels.h), owned */
+    int8_t *wp;             /* the same, packed for mm_pk8 (kernels.h), owned */
     int32_t *b, *m, *s;     /* O each, native byte order */
 } linear;
 
@@ -73,8 +88,8 @@ typedef struct {
 typedef struct {
     size_t GR, LR;
     /* global */
-    int32_t *gh, *gacc, *scores, *yh, *yl;
-    int16_t *ga, *gqkv, *gatt, *ghid, *gout, *Eh, *El;
+    int32_t *gh, *gacc, *scores, *ye;
+    int16_t *ga, *gqkv, *gatt, *ghid, *gout, *E;   /* E: rows Eh_0, El_0, Eh_1, ... */
     int64_t *acc64, *S;
     /* local */
     int32_t *lu, *lacc, *logits;
@@ -89,11 +104,77 @@ struct mbz_predictor {
     int16_t *gK;            /* NGL x GH x pk(R, GHD): keys of each head, packed (mm_pk) */
     size_t pkK;             /* mbz_pk_size(R, GHD) */
     int16_t *gVt;           /* NGL x DG x R */
+    uint16_t *gKn;          /* NGL x GH x R: ceil(|k|_2) of each stored key (<= 2047 * 16) */
     size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
     int16_t *last_gout;     /* DG: global output of patch g_done-1 */
     int16_t *lkv;           /* NLL x P x 3DL: local q/k/v rows of the current patch */
+    int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
     scratch sc;
 };
+
+/* ------------------------------------------------------------------ profile (megabyte.h) */
+
+static atomic_int prof_force = -1;      /* -1: MBZIP_PROFILE decides */
+static _Atomic uint64_t prof_ns[MBZ_PROF_N], prof_calls[MBZ_PROF_N], prof_rows[MBZ_PROF_N];
+static _Atomic uint64_t prof_keys_window, prof_keys_scored;
+static atomic_int key_skipping = 1;
+
+void mbz_megabyte_set_key_skipping(int on)
+{
+    atomic_store(&key_skipping, on != 0);
+}
+
+void mbz_megabyte_profile_enable(int on)
+{
+    atomic_store(&prof_force, on < 0 ? -1 : on != 0);
+}
+
+static int prof_env;
+static pthread_once_t prof_env_once = PTHREAD_ONCE_INIT;
+
+static void prof_env_read(void)
+{
+    const char *e = getenv("MBZIP_PROFILE");
+    prof_env = e && *e && strcmp(e, "0") != 0;
+}
+
+int mbz_megabyte_profile_enabled(void)
+{
+    int f = atomic_load(&prof_force);
+    if (f >= 0)
+        return f;
+    pthread_once(&prof_env_once, prof_env_read);
+    return prof_env;
+}
+
+void mbz_megabyte_profile_read(mbz_megabyte_profile *out, int reset)
+{
+    for (int i = 0; i < MBZ_PROF_N; i++) {
+        out->ns[i] = reset ? atomic_exchange(&prof_ns[i], 0) : atomic_load(&prof_ns[i]);
+        out->calls[i] = reset ? atomic_exchange(&prof_calls[i], 0) : atomic_load(&prof_calls[i]);
+        out->rows[i] = reset ? atomic_exchange(&prof_rows[i], 0) : atomic_load(&prof_rows[i]);
+    }
+    out->keys_window = reset ? atomic_exchange(&prof_keys_window, 0) : atomic_load(&prof_keys_window);
+    out->keys_scored = reset ? atomic_exchange(&prof_keys_scored, 0) : atomic_load(&prof_keys_scored);
+}
+
+static uint64_t prof_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Add the time since *t0 to counter `which` (passes made, rows computed), and restart
+ * *t0. */
+static void prof_add(int which, uint64_t *t0, size_t calls, size_t rows)
+{
+    uint64_t t = prof_now();
+    atomic_fetch_add_explicit(&prof_ns[which], t - *t0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&prof_calls[which], calls, memory_order_relaxed);
+    atomic_fetch_add_explicit(&prof_rows[which], rows, memory_order_relaxed);
+    *t0 = t;
+}
 
 /* ------------------------------------------------------------------ errors */
 
@@ -180,12 +261,12 @@ static void load_linear(loader *ld, const char *prefix, linear *L)
                              "model: tensor '%s' holds the int8 weight -128", name);
             return;
         }
-    L->wp = aligned_alloc(64, mbz_pk_size(L->O, L->I) * sizeof(int16_t) + 64);
+    L->wp = aligned_alloc(64, mbz_pk_size(L->O, L->I) + 64);
     if (!L->wp) {
         ld->rc = set_err(ld->err, MBZ_ERR_NOMEM, "out of memory loading model");
         return;
     }
-    mbz_pk_pack(L->w, L->I, L->O, L->I, L->wp);
+    mbz_pk8_pack(L->w, L->I, L->O, L->I, L->wp);
     snprintf(name, sizeof name, "%s.b", prefix);
     L->b = load_i32(ld, name, INT32_MIN, INT32_MAX);
     snprintf(name, sizeof name, "%s.m", prefix);
@@ -353,8 +434,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
 
 static void scratch_free(scratch *s)
 {
-    void *v[] = {s->gh, s->gacc, s->scores, s->yh, s->yl, s->ga, s->gqkv, s->gatt, s->ghid,
-                 s->gout, s->Eh, s->El, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
+    void *v[] = {s->gh, s->gacc, s->scores, s->ye, s->ga, s->gqkv, s->gatt, s->ghid,
+                 s->gout, s->E, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
                  s->lqkvb, s->latt, s->lhid, s->lslice};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         free(v[i]);
@@ -374,10 +455,10 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
     s->LR = LR;
 #define A(p, n) ((p) = calloc((n) + 1, sizeof *(p))) == NULL
     if (A(s->gh, GR * M->DG) || A(s->gacc, GR * max3(3 * M->DG, M->GFF, 1)) ||
-        A(s->scores, GR * (R + 16)) || A(s->yh, GR * M->GHD) || A(s->yl, GR * M->GHD) ||
+        A(s->scores, GR * (R + 16)) || A(s->ye, 2 * GR * M->GHD) ||
         A(s->ga, GR * M->DG) || A(s->gqkv, GR * 3 * M->DG) || A(s->gatt, GR * M->DG) ||
-        A(s->ghid, GR * M->GFF) || A(s->gout, (GR + 1) * M->DG) || A(s->Eh, GR * R) ||
-        A(s->El, GR * R) || A(s->acc64, GR * M->GHD) || A(s->S, GR) || A(s->lu, LR * M->DL) ||
+        A(s->ghid, GR * M->GFF) || A(s->gout, (GR + 1) * M->DG) || A(s->E, 2 * GR * R) ||
+        A(s->acc64, GR * M->GHD) || A(s->S, GR) || A(s->lu, LR * M->DL) ||
         A(s->lacc, LR * max3(3 * M->DL, M->LFF, 256)) || A(s->logits, LR * 256) ||
         A(s->la, LR * M->DL) || A(s->lqkvb, LR * 3 * M->DL) || A(s->latt, LR * M->DL) ||
         A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE)) {
@@ -394,7 +475,7 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
 static void lin_acc(const mbz_kernels *K, const linear *L, const int16_t *X, size_t ldx, size_t N,
                     int32_t *acc)
 {
-    K->mm_pk(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
+    K->mm_pk8(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
 }
 
 /* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
@@ -441,97 +522,222 @@ static void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t N, siz
 
 /* ------------------------------------------------------------------ global model */
 
-/* Run global layers for `cnt` consecutive patches k0.. of predictor st, whose inputs are
- * in h (cnt x DG, int32), and write their outputs (rmsnorm, int16) to gout.
- * Requires st->g_done == k0 and cnt <= st->sc.GR and cnt <= M->GB. */
-static void global_forward(mbz_predictor *st, scratch *sc, size_t k0, size_t cnt, int32_t *h,
-                           int16_t *gout)
+/* A run of consecutive patches k0 .. k0+cnt-1 of one block (predictor st). */
+typedef struct {
+    mbz_predictor *st;
+    size_t k0, cnt;
+} gseg;
+
+/* The integer square root of sum x_c^2, rounded up: an upper bound of the Euclidean
+ * norm, so q.k <= |q| |k| (Cauchy-Schwarz). */
+static uint32_t norm_ceil(const int16_t *x, size_t d)
 {
-    const mb_model *M = st->M;
-    const mbz_kernels *K = st->K;
-    const size_t DG = M->DG, d = M->GHD, R = st->R, CTX = M->CTX;
+    uint64_t ss = 0;
+    for (size_t c = 0; c < d; c++)
+        ss += (uint64_t)((int32_t)x[c] * x[c]);
+    uint64_t r = mbz_isqrt64(ss);
+    return (uint32_t)(r * r < ss ? r + 1 : r);
+}
+
+/* scores[n][16 + w] = q_n . k_{jlo+w} for the keys w in [wa, wb) of a window starting
+ * at ring slot s0 (packed keys Kh, mm_pk layout). The products start at the group
+ * of each slot range, so up to 15 columns before wa get junk; column 16 + w needs
+ * w >= -16. */
+static void key_scores(const mbz_kernels *K, const int16_t *Q, size_t ldq, size_t cnt,
+                       const int16_t *Kh, size_t R, size_t s0, size_t d, size_t wa, size_t wb,
+                       int32_t *scores, size_t ldS)
+{
+    const size_t d2 = (d + 1) / 2;
+    while (wa < wb) {
+        size_t slot = (s0 + wa) % R;
+        size_t len = wb - wa < R - slot ? wb - wa : R - slot;   /* not across the ring's end */
+        size_t ga = slot / 16, lead = slot - ga * 16;
+        K->mm_pk(Q, ldq, cnt, Kh + ga * d2 * 32, lead + len, d, scores + 16 + wa - lead, ldS);
+        wa += len;
+    }
+}
+
+#define NEAR_KEYS 32        /* keys before the newest query's always scored (see below) */
+
+/* Attention of global layer l for the cnt patches of segment g: stores their keys and
+ * values in the block's ring, then out[n] (stride DG) = attention of query n (q/k/v
+ * rows qkv[n], stride 3*DG) over its band of keys. Works in the block's own scratch
+ * (scores, softmax numerators: sized for its ring), so the rows of several blocks can
+ * share one batch. Requires g->st->g_done == g->k0 and cnt <= M->GB.
+ *
+ * Keys whose numerator is provably 0 are skipped (exactly: the result is that of the
+ * full window). With ALiBi, z_ij = round_shift(q_i.k_j * m, sh) - slope * (i - j) and
+ * q.k <= |q| |k|, so z_ij <= round_shift(qmax * kmax * m, sh) - slope * (i - j) for
+ * norms bounded by qmax, kmax; where that is at most zlow_i - 17*256, with zlow_i the
+ * largest z_ij over keys already scored (<= the maximum), t_ij >= 17*256 and e_ij = 0,
+ * and the key cannot be the maximum either. The newest cnt + NEAR_KEYS keys are always
+ * scored (they give zlow); older keys are tested in runs of 16 from the oldest and
+ * scored from the first run that fails the test. The steep heads (large slopes) thus
+ * read only the recent part of their window. */
+static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly, size_t l,
+                          const gseg *g, const int16_t *qkv, int16_t *out)
+{
+    mbz_predictor *st = g->st;
+    scratch *sc = &st->sc;
+    const size_t DG = M->DG, d = M->GHD, R = st->R, CTX = M->CTX, k0 = g->k0, cnt = g->cnt;
     size_t jlo = k0 + 1 > CTX ? k0 + 1 - CTX : 0;
     size_t jhi = k0 + cnt - 1;            /* union window of keys: [jlo, jhi] */
     size_t W = jhi - jlo + 1;             /* <= CTX + cnt - 1 <= R */
     size_t s0 = jlo % R;                  /* ring slot of key jlo */
-    size_t seg1 = W < R - s0 ? W : R - s0; /* keys in [s0, R), then the rest from slot 0 */
     size_t ldS = W + 16;                  /* row stride of sc->scores */
+    size_t wnear = W > cnt + NEAR_KEYS ? W - cnt - NEAR_KEYS : 0;   /* always scored: [wnear, W) */
+    int16_t *Kl = st->gK + l * M->GH * st->pkK;
+    uint16_t *Knl = st->gKn + l * M->GH * R;
+    const size_t d2 = (d + 1) / 2;
+    int16_t *Vt = st->gVt + l * DG * R;
 
-    for (size_t l = 0; l < M->NGL; l++) {
-        const layer *Ly = &M->gl[l];
-        int16_t *Kl = st->gK + l * M->GH * st->pkK;
-        const size_t d2 = (d + 1) / 2;
-        int16_t *Vt = st->gVt + l * DG * R;
-
-        for (size_t n = 0; n < cnt; n++)
-            mbz_rmsnorm(h + n * DG, DG, sc->ga + n * DG);
-        lin_qkv(K, &Ly->qkv, sc->ga, cnt, sc->gacc, sc->gqkv);
-        for (size_t n = 0; n < cnt; n++) {
-            size_t slot = (k0 + n) % R;
-            const int16_t *row = sc->gqkv + n * 3 * DG;
-            /* key of slot j, head hh, dim c at ((j/16) * d2 + c/2) * 32 + (j%16) * 2 + c%2 */
-            for (size_t hh = 0; hh < M->GH; hh++) {
-                int16_t *kp = Kl + hh * st->pkK + (slot / 16) * d2 * 32 + (slot % 16) * 2;
-                const int16_t *kr = row + DG + hh * d;
-                for (size_t c = 0; c < d; c++)
-                    kp[(c / 2) * 32 + c % 2] = kr[c];
-            }
-            for (size_t c = 0; c < DG; c++)
-                Vt[c * R + slot] = row[2 * DG + c];
-        }
-
+    for (size_t n = 0; n < cnt; n++) {
+        size_t slot = (k0 + n) % R;
+        const int16_t *row = qkv + n * 3 * DG;
+        /* key of slot j, head hh, dim c at ((j/16) * d2 + c/2) * 32 + (j%16) * 2 + c%2 */
         for (size_t hh = 0; hh < M->GH; hh++) {
-            const int16_t *Q = sc->gqkv + hh * d;
-            /* scores[n][w] = q_n . k_{jlo+w} */
-            /* (packed keys: from the group of slot s0, so the row has up to 15 extra
-             * leading scores; row stride ldS = W + 16, key w at column 16 + w) */
-            const int16_t *Kh = Kl + hh * st->pkK;
-            size_t ga = s0 / 16, lead = s0 - ga * 16;
-            K->mm_pk(Q, 3 * DG, cnt, Kh + ga * d2 * 32, s0 + seg1 - ga * 16, d,
-                     sc->scores + 16 - lead, ldS);
-            if (seg1 < W)
-                K->mm_pk(Q, 3 * DG, cnt, Kh, W - seg1, d, sc->scores + 16 + seg1, ldS);
-            /* softmax numerators: keys lo..i of query i (its band), zero elsewhere */
+            int16_t *kp = Kl + hh * st->pkK + (slot / 16) * d2 * 32 + (slot % 16) * 2;
+            const int16_t *kr = row + DG + hh * d;
+            for (size_t c = 0; c < d; c++)
+                kp[(c / 2) * 32 + c % 2] = kr[c];
+            Knl[hh * R + slot] = (uint16_t)norm_ceil(kr, d);
+        }
+        for (size_t c = 0; c < DG; c++)
+            Vt[c * R + slot] = row[2 * DG + c];
+    }
+
+    for (size_t hh = 0; hh < M->GH; hh++) {
+        const int16_t *Q = qkv + hh * d;
+        const int16_t *Kh = Kl + hh * st->pkK;
+        const uint16_t *kn = Knl + hh * R;
+        const int64_t slope = Ly->alibi[hh];
+        /* scores[n][16 + w] = q_n . k_{jlo+w}, row stride ldS: first the newest keys */
+        key_scores(K, Q, 3 * DG, cnt, Kh, R, s0, d, wnear, W, sc->scores, ldS);
+        /* then from the first run of 16 older keys that may have a nonzero numerator */
+        size_t wcut = 0;
+        if (wnear > 0 && atomic_load_explicit(&key_skipping, memory_order_relaxed)) {
+            /* C = min_n (zlow_n + slope * n) - 17*256, over rows; qmax = max_n |q_n| */
+            int64_t C = INT64_MAX;
+            uint64_t qmax = 0;
             for (size_t n = 0; n < cnt; n++) {
-                size_t i = k0 + n;
+                size_t i = k0 + n, wi = i - jlo;          /* the query's own key */
                 size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
-                int16_t *eh = sc->Eh + n * W, *el = sc->El + n * W;
-                size_t a = lo - jlo, L = i - lo + 1;
-                memset(eh, 0, a * sizeof *eh);
-                memset(el, 0, a * sizeof *el);
-                sc->S[n] = K->att_exp(sc->scores + n * ldS + 16 + a, L, Ly->att_m, Ly->att_s,
-                                      Ly->alibi[hh], eh + a, el + a);
-                memset(eh + a + L, 0, (W - a - L) * sizeof *eh);
-                memset(el + a + L, 0, (W - a - L) * sizeof *el);
+                size_t wa = lo - jlo > wnear ? lo - jlo : wnear;
+                const int32_t *sr = sc->scores + n * ldS + 16;
+                int64_t zl = INT64_MIN;
+                for (size_t w = wa; w <= wi; w++) {
+                    int64_t z = mbz_round_shift((int64_t)sr[w] * Ly->att_m, Ly->att_s) -
+                                slope * (int64_t)(wi - w);
+                    zl = z > zl ? z : zl;
+                }
+                int64_t c = zl + slope * (int64_t)n - 17 * 256;
+                C = c < C ? c : C;
+                uint64_t qn = norm_ceil(Q + n * 3 * DG, d);
+                qmax = qn > qmax ? qn : qmax;
             }
-            /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
-            memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
-            for (size_t w = 0; w < W;) {
-                size_t slot = (s0 + w) % R;
-                size_t len = W - w;
-                if (len > KEY_CHUNK)
-                    len = KEY_CHUNK;
-                if (len > R - slot)
-                    len = R - slot;
-                const int16_t *Vh = Vt + hh * d * R + slot;
-                K->mm_w16(sc->Eh + w, W, cnt, Vh, R, d, len, sc->yh, d);
-                K->mm_w16(sc->El + w, W, cnt, Vh, R, d, len, sc->yl, d);
-                for (size_t x = 0; x < cnt * d; x++)
-                    sc->acc64[x] += (int64_t)sc->yh[x] * 256 + sc->yl[x];
-                w += len;
+            /* run [w, w1): prunable iff round_shift(qmax * kmax * m, sh) - slope * (k0 - j1)
+             * <= C, j1 = jlo + w1 - 1 its newest key (< k0: runs end before wnear) */
+            for (size_t slot = s0; wcut < wnear;) {
+                size_t w1 = wcut + 16 < wnear ? wcut + 16 : wnear;
+                uint64_t kmax = 0;
+                for (size_t w = wcut; w < w1; w++) {
+                    uint64_t v = kn[slot];
+                    kmax = v > kmax ? v : kmax;
+                    slot = slot + 1 < R ? slot + 1 : 0;
+                }
+                int64_t B = mbz_round_shift((int64_t)(qmax * kmax) * Ly->att_m, Ly->att_s);
+                if (B - slope * (int64_t)(k0 - (jlo + w1 - 1)) > C)
+                    break;
+                wcut = w1;
             }
+        }
+        key_scores(K, Q, 3 * DG, cnt, Kh, R, s0, d, wcut, wnear, sc->scores, ldS);
+        if (st->prof) {
+            atomic_fetch_add_explicit(&prof_keys_window, W, memory_order_relaxed);
+            atomic_fetch_add_explicit(&prof_keys_scored, W - wcut, memory_order_relaxed);
+        }
+        /* softmax numerators: keys lo..i of query i (its band), zero elsewhere; [wlo, whi)
+         * spans the nonzero ones of all rows (ALiBi makes the numerators of distant keys
+         * 0 for the steeper heads: E.V skips those keys, whose terms are exactly 0) */
+        size_t wlo = W, whi = 0;
+        for (size_t n = 0; n < cnt; n++) {
+            size_t i = k0 + n;
+            size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
+            int16_t *eh = sc->E + 2 * n * W, *el = eh + W;
+            size_t a = lo - jlo, L = i - lo + 1;
+            if (a < wcut) {   /* keys before wcut: numerator 0 (above) */
+                L -= wcut - a;
+                a = wcut;
+            }
+            memset(eh, 0, a * sizeof *eh);
+            memset(el, 0, a * sizeof *el);
+            sc->S[n] = K->att_exp(sc->scores + n * ldS + 16 + a, L, Ly->att_m, Ly->att_s,
+                                  Ly->alibi[hh], eh + a, el + a);
+            memset(eh + a + L, 0, (W - a - L) * sizeof *eh);
+            memset(el + a + L, 0, (W - a - L) * sizeof *el);
+            size_t f = a, e = a + L;   /* some e_w > 0: the maximum's is 65536 */
+            while (!(eh[f] | el[f]))
+                f++;
+            while (!(eh[e - 1] | el[e - 1]))
+                e--;
+            wlo = f < wlo ? f : wlo;
+            whi = e > whi ? e : whi;
+        }
+        /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
+        memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
+        for (size_t w = wlo; w < whi;) {
+            size_t slot = (s0 + w) % R;
+            size_t len = whi - w;
+            if (len > KEY_CHUNK)
+                len = KEY_CHUNK;
+            if (len > R - slot)
+                len = R - slot;
+            const int16_t *Vh = Vt + hh * d * R + slot;
+            K->mm_w16(sc->E + w, W, 2 * cnt, Vh, R, d, len, sc->ye, d);   /* rows Eh_n, El_n */
             for (size_t n = 0; n < cnt; n++)
                 for (size_t c = 0; c < d; c++)
-                    sc->gatt[n * DG + hh * d + c] =
-                        (int16_t)mbz_div_round(sc->acc64[n * d + c], sc->S[n]);
+                    sc->acc64[n * d + c] +=
+                        (int64_t)sc->ye[2 * n * d + c] * 256 + sc->ye[(2 * n + 1) * d + c];
+            w += len;
         }
-        lin_residual(K, &Ly->o, sc->gatt, cnt, sc->gacc, h);
-        mlp(K, Ly, h, cnt, DG, sc->ga, sc->ghid, sc->gacc);
+        for (size_t n = 0; n < cnt; n++)
+            for (size_t c = 0; c < d; c++)
+                out[n * DG + hh * d + c] = (int16_t)mbz_div_round(sc->acc64[n * d + c], sc->S[n]);
     }
-    for (size_t n = 0; n < cnt; n++)
+}
+
+/* Run the global layers for the patches of nseg segments (of distinct blocks, or one
+ * segment of up to GB patches): rows in segment order, inputs in h (rows x DG, int32),
+ * outputs (rmsnorm, int16) to gout. The linear layers run once over all rows, so
+ * their weights are read once for every block in the batch; attention runs per
+ * segment against that block's own keys (global_attend). Each row's result is the
+ * same integer whatever else is in the batch. The row buffers are sc's (sc->GR rows
+ * at least); each segment's predictor gets g_done and last_gout updated. */
+static void global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const gseg *seg,
+                           size_t nseg, int32_t *h, int16_t *gout)
+{
+    const size_t DG = M->DG;
+    size_t N = 0;
+    for (size_t s = 0; s < nseg; s++)
+        N += seg[s].cnt;
+    for (size_t l = 0; l < M->NGL; l++) {
+        const layer *Ly = &M->gl[l];
+        for (size_t n = 0; n < N; n++)
+            mbz_rmsnorm(h + n * DG, DG, sc->ga + n * DG);
+        lin_qkv(K, &Ly->qkv, sc->ga, N, sc->gacc, sc->gqkv);
+        for (size_t s = 0, r = 0; s < nseg; r += seg[s].cnt, s++)
+            global_attend(M, K, Ly, l, &seg[s], sc->gqkv + r * 3 * DG, sc->gatt + r * DG);
+        lin_residual(K, &Ly->o, sc->gatt, N, sc->gacc, h);
+        mlp(K, Ly, h, N, DG, sc->ga, sc->ghid, sc->gacc);
+    }
+    for (size_t n = 0; n < N; n++)
         mbz_rmsnorm(h + n * DG, DG, gout + n * DG);
-    st->g_done = k0 + cnt;
-    memcpy(st->last_gout, gout + (cnt - 1) * DG, DG * sizeof(int16_t));
+    for (size_t s = 0, r = 0; s < nseg; s++) {
+        mbz_predictor *st = seg[s].st;
+        r += seg[s].cnt;
+        st->g_done = seg[s].k0 + seg[s].cnt;
+        memcpy(st->last_gout, gout + (r - 1) * DG, DG * sizeof(int16_t));
+    }
 }
 
 /* Global input of patch k: the pad patch, or the embeddings of patch k-1's bytes. */
@@ -657,6 +863,7 @@ static void mb_destroy(mbz_predictor *st)
         return;
     free(st->gK);
     free(st->gVt);
+    free(st->gKn);
     free(st->last_gout);
     free(st->lkv);
     scratch_free(&st->sc);
@@ -673,6 +880,7 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     st->M = M;
     st->block_len = block_len;
     st->K = mbz_kernels_get();
+    st->prof = mbz_megabyte_profile_enabled();
     size_t patches = block_len / M->P + 1;   /* patches a block of block_len bytes can touch */
     st->R = M->CTX + M->GB;
     if (patches < st->R)
@@ -683,9 +891,10 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     if (st->gK)
         memset(st->gK, 0, ng * M->GH * st->pkK * sizeof(int16_t));
     st->gVt = calloc(ng * st->R * M->DG, sizeof(int16_t));
+    st->gKn = calloc(ng * M->GH * st->R, sizeof(uint16_t));
     st->last_gout = calloc(M->DG, sizeof(int16_t));
     st->lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t));
-    if (!st->gK || !st->gVt || !st->last_gout || !st->lkv ||
+    if (!st->gK || !st->gVt || !st->gKn || !st->last_gout || !st->lkv ||
         scratch_alloc(&st->sc, M, st->R, M->GB, M->GB * M->P) != MBZ_OK) {
         mb_destroy(st);
         return MBZ_ERR_NOMEM;
@@ -708,6 +917,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
     if (!rows)
         return MBZ_ERR_NOMEM;
     size_t end = pos + n, k = pos / P, kend = (end - 1) / P;
+    uint64_t tp = st->prof ? prof_now() : 0;
     while (k <= kend) {
         size_t kb = kend + 1 < k + M->GB ? kend + 1 : k + M->GB;
         /* global outputs of patches k .. kb-1 into sc->gout */
@@ -723,8 +933,11 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             }
             for (size_t q = first; q < kb; q++)
                 global_input(M, data, q, sc->gh + (q - first) * DG);
-            global_forward(st, sc, first, kb - first, sc->gh, sc->gout + (first - k) * DG);
+            gseg g = {st, first, kb - first};
+            global_forward(M, st->K, sc, &g, 1, sc->gh, sc->gout + (first - k) * DG);
         }
+        if (st->prof)
+            prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, first < kb, kb - first);
         /* local rows: every position from the start of patch k (earlier positions of a
          * patch split by the previous call are recomputed) up to the chunk's end */
         size_t t0 = k * P, t1 = kb * P < end ? kb * P : end;
@@ -748,6 +961,8 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             memcpy(freq, tmp + skip * 256, (t1 - t0 - skip) * 256 * sizeof(uint16_t));
             free(tmp);
         }
+        if (st->prof)
+            prof_add(MBZ_PROF_SCORE_LOCAL, &tp, 1, t1 - t0);
         k = kb;
     }
     free(rows);
@@ -760,8 +975,9 @@ static void step_global(mbz_predictor *st, const uint8_t *data, size_t pos)
     const mb_model *M = st->M;
     size_t k = pos / M->P;
     if (pos % M->P == 0 && st->g_done == k) {
+        gseg g = {st, k, 1};
         global_input(M, data, k, st->sc.gh);
-        global_forward(st, &st->sc, k, 1, st->sc.gh, st->sc.gout);
+        global_forward(M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
     }
 }
 
@@ -771,11 +987,17 @@ static int mb_predict(mbz_predictor *st, const uint8_t *data, size_t pos, uint16
     size_t k = pos / M->P, p = pos % M->P;
     if (pos >= st->block_len)
         return MBZ_ERR_PARAM;
+    uint64_t t0 = st->prof ? prof_now() : 0;
+    size_t before = st->g_done;
     step_global(st, data, pos);
+    if (st->prof)
+        prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
     if (st->g_done != k + 1)
         return MBZ_ERR_PARAM;      /* positions must come in order */
     lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st};
     local_forward(M, st->K, &st->sc, &r, 1, freq);
+    if (st->prof)
+        prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
     return MBZ_OK;
 }
 
@@ -785,25 +1007,49 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
     if (nb <= 0)
         return MBZ_OK;
     const mb_model *M = ps[0]->M;
+    const mbz_kernels *K = ps[0]->K;
     scratch *sc = &ps[0]->sc;      /* the caller owns all nb predictors during the call */
     lrow rows[64];
+    gseg segs[64];
     for (int b0 = 0; b0 < nb; b0 += 64) {
         int cnt = nb - b0 < 64 ? nb - b0 : 64;   /* sc->LR >= 64 always */
-        /* global steps: each block has its own window, so one row at a time */
+        /* global steps: the blocks at a patch boundary, all in one batch of rows (in
+         * groups of at most sc->GR rows; attention per block, see global_forward) */
+        uint64_t t0 = ps[0]->prof ? prof_now() : 0;
+        size_t ng = 0, grows = 0, gpasses = 0;
         for (int b = b0; b < b0 + cnt; b++) {
             if (pos[b] >= ps[b]->block_len)
                 return MBZ_ERR_PARAM;
-            step_global(ps[b], data[b], pos[b]);
-            if (ps[b]->g_done != pos[b] / M->P + 1)
-                return MBZ_ERR_PARAM;
+            size_t k = pos[b] / M->P;
+            if (pos[b] % M->P == 0 && ps[b]->g_done == k) {
+                global_input(M, data[b], k, sc->gh + ng * M->DG);
+                segs[ng++] = (gseg){ps[b], k, 1};
+                if (ng == sc->GR) {
+                    global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
+                    grows += ng;
+                    gpasses++;
+                    ng = 0;
+                }
+            }
         }
+        if (ng) {
+            global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
+            grows += ng;
+            gpasses++;
+        }
+        if (ps[0]->prof)
+            prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, gpasses, grows);
         /* local: all blocks' rows in one pass (weights shared) */
         for (int b = b0; b < b0 + cnt; b++) {
+            if (ps[b]->g_done != pos[b] / M->P + 1)
+                return MBZ_ERR_PARAM;      /* positions must come in order */
             size_t p = pos[b] % M->P;
             rows[b - b0] = (lrow){p, p ? data[b][pos[b] - 1] : 256,
                                   ps[b]->last_gout + p * M->DE, ps[b]};
         }
-        local_forward(M, ps[0]->K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
+        local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
+        if (ps[0]->prof)
+            prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, (size_t)cnt);
     }
     return MBZ_OK;
 }
