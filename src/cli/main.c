@@ -59,7 +59,8 @@ static void usage(FILE *f)
 "  -V, --version         show the version and the default model, and exit\n"
 "\n"
 "Exit status: 0 if OK, 1 if an error occurred, 2 if there were warnings.\n"
-"Environment: MBZIP_MODEL (model file), MBZIP_KERNEL=scalar|avx2|avx512.\n"
+"Environment: MBZIP_MODEL (model file), MBZIP_KERNEL=scalar|avx2|avx512,\n"
+"  MBZIP_BATCH=1..8 (blocks a decoding thread steps together; default 1).\n"
 "Examples: mbzip -k FILE; mbcat FILE" MBZ_SUFFIX " | less; tar -I mbzip -cf d.tar" MBZ_SUFFIX " DIR\n"
 "See mbzip(1) for more.\n",
             MBZ_LEVEL_DEFAULT, MBZ_LEVEL_DEFAULT);

@@ -22,7 +22,22 @@
 #include "rangecoder.h"
 
 #define MAX_THREADS 256
-#define MAX_BATCH 8                  /* blocks stepped together via predict_batch */
+#define MAX_BATCH 8                  /* blocks stepped together via predict_batch, at most */
+/* Blocks a decoding thread steps together (predict_batch) unless MBZIP_BATCH=1..8 says
+ * otherwise. Batching reads each weight once per step for all its blocks, but every
+ * MEGABYTE block carries its own attention cache (about 4.4 MB for the default
+ * model); measured on a 32 MB-L3 machine, one block at a time decoded at 26.7 KB/s
+ * against 18.1 with four and 17.5 with eight (doc/benchmarks.md), so the default is
+ * 1. The output never depends on it. */
+#define DEFAULT_BATCH 1
+
+static int decode_batch_width(void)
+{
+    const char *e = getenv("MBZIP_BATCH");
+    if (e && *e >= '1' && *e <= '8' && e[1] == 0)
+        return *e - '0';
+    return DEFAULT_BATCH;
+}
 #define CANCEL_STRIDE 65536          /* bytes between cancel checks inside a block */
 #define SCORE_CHUNK_DEFAULT 4096
 #define SCORE_CHUNK_MAX 65536
@@ -546,7 +561,7 @@ static void decode_modelled(djob **list, int n, const mbz_model *model, volatile
             break;
         }
         int rc;
-        if (n == 1 && !ops->predict_batch)
+        if (nl == 1)
             rc = ops->predict(bp[0], bdata[0], pos, freq);
         else
             rc = ops->predict_batch(bp, bdata, bpos, nl, freq);
@@ -705,7 +720,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
             mbz_mix_wrap(model, &mixed);
             model = &mixed;
         }
-        int group = model && model->ops->predict_batch ? MAX_BATCH : 1;
+        int group = model && model->ops->predict_batch ? decode_batch_width() : 1;
         int cap = o.threads * group;
         stats.frames = frame - 1; /* completed frames so far */
         stats.fingerprint = fh.fingerprint;

@@ -36,4 +36,19 @@ cp "$CORPORA/grammar.lsp" g.lsp
 run 0 "default level compress" mbz -k -T2 g.lsp
 run 0 "default level decompress" mbz -dc -T2 g.lsp.mbz
 same "default level round trip" "$T/.stdout" g.lsp
+
+# Level 2 (64 KiB blocks): three modelled blocks, decoded with one and two threads and
+# with the blocks of a thread stepped one at a time or together (MBZIP_BATCH, which
+# selects predict_batch): the same bytes whichever way.
+head -c 140000 "$CORPORA/alice29.txt" >a3
+run 0 "level 2 compress (3 blocks)" mbz -2 -k -T2 a3
+for b in 1 3 8; do
+    for t in 1 2; do
+        if MBZIP_BATCH=$b "$MBZIP" -dc -T$t a3.mbz >a3.out 2>"$T/.stderr"; then
+            same "level 2: decoded with MBZIP_BATCH=$b -T$t" a3.out a3
+        else
+            fail "level 2: decoding with MBZIP_BATCH=$b -T$t failed: $(cat "$T/.stderr")"
+        fi
+    done
+done
 finish
