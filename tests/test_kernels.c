@@ -256,8 +256,8 @@ static void test_kernel(const mbz_kernels *k)
         static const size_t Os2[] = {1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 40, 48, 64, 65, 80, 100, 129};
         static const size_t Is2[] = {0, 1, 2, 3, 16, 17, 31, 32, 33, 100, 256, 2048};
         size_t mO = 129, mI = 2048, mN = 17;
-        int16_t *Wp = aligned_alloc(64, mbz_pk_size(mO, mI) * 2 + 64);
-        int8_t *Wp8 = aligned_alloc(64, mbz_pk_size(mO, mI) + 64);
+        int16_t *Wp = mbz_alloc64(mbz_pk_size(mO, mI) * 2 + 64);
+        int8_t *Wp8 = mbz_alloc64(mbz_pk_size(mO, mI) + 64);
         int8_t *W = malloc(mO * (mI + pad));
         int16_t *Xp = malloc((mN * (mI + pad) + 8) * 2);
         int32_t *R1 = malloc(mN * (mO + 3) * 4), *R2 = malloc(mN * (mO + 3) * 4);

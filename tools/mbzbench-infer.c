@@ -133,8 +133,8 @@ static double peak_pk, peak_pk8, peak_w8, peak;   /* GMAC/s; peak = the best of 
 static void measure_peak(const mbz_kernels *K, int runs)
 {
     enum { N = 8, O = 64, I = 128 };   /* weights 16 KiB packed: L1-resident */
-    int16_t *Wp = aligned_alloc(64, mbz_pk_size(O, I) * 2 + 64);
-    int8_t *Wp8 = aligned_alloc(64, mbz_pk_size(O, I) + 64);
+    int16_t *Wp = mbz_alloc64(mbz_pk_size(O, I) * 2 + 64);
+    int8_t *Wp8 = mbz_alloc64(mbz_pk_size(O, I) + 64);
     int8_t W[O * I];
     int16_t X[N * I];
     int32_t Y[N * O];

@@ -38,6 +38,13 @@ typedef void (*mbz_mm_w16_fn)(const int16_t *X, size_t ldx, size_t N, const int1
  * Packed once, at model load (mbz_pk_pack).
  */
 size_t mbz_pk_size(size_t O, size_t I);   /* int16 elements of the packed matrix */
+/* aligned_alloc(64, n) for any n: C11 wants the size a multiple of the alignment
+ * (glibc does not care, AddressSanitizer does), so round it up. */
+#include <stdlib.h>
+static inline void *mbz_alloc64(size_t n)
+{
+    return aligned_alloc(64, (n + 63) / 64 * 64);
+}
 void mbz_pk_pack(const int8_t *W, size_t ldw, size_t O, size_t I, int16_t *Wp);
 
 /* Y[n*ldy + o] = sum_{i < I} X[n*ldx + i] * W(o, i), W packed as above (Wp 64-byte

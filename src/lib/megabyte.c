@@ -261,7 +261,7 @@ static void load_linear(loader *ld, const char *prefix, linear *L)
                              "model: tensor '%s' holds the int8 weight -128", name);
             return;
         }
-    L->wp = aligned_alloc(64, mbz_pk_size(L->O, L->I) + 64);
+    L->wp = mbz_alloc64(mbz_pk_size(L->O, L->I) + 64);
     if (!L->wp) {
         ld->rc = set_err(ld->err, MBZ_ERR_NOMEM, "out of memory loading model");
         return;
@@ -887,7 +887,7 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
         st->R = patches;
     size_t ng = M->NGL ? M->NGL : 1, nl = M->NLL ? M->NLL : 1;
     st->pkK = mbz_pk_size(st->R, M->GHD);
-    st->gK = aligned_alloc(64, ng * M->GH * st->pkK * sizeof(int16_t) + 64);
+    st->gK = mbz_alloc64(ng * M->GH * st->pkK * sizeof(int16_t) + 64);
     if (st->gK)
         memset(st->gK, 0, ng * M->GH * st->pkK * sizeof(int16_t));
     st->gVt = calloc(ng * st->R * M->DG, sizeof(int16_t));
