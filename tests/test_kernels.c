@@ -11,16 +11,7 @@
 #include "kernels.h"
 #include "qmath.h"
 
-static int failures;
-#define CHECK(c, ...)                                                 \
-    do {                                                              \
-        if (!(c)) {                                                   \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-            fprintf(stderr, __VA_ARGS__);                             \
-            fputc('\n', stderr);                                      \
-            failures++;                                               \
-        }                                                             \
-    } while (0)
+#include "check.h"
 
 static uint64_t rng = 12345;
 static uint64_t rnd(void)

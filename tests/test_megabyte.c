@@ -38,16 +38,7 @@
 #define GOLDEN_TEXT 20000
 #define GOLDEN_BIN 2048
 
-static int failures;
-#define CHECK(c, ...)                                                 \
-    do {                                                              \
-        if (!(c)) {                                                   \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-            fprintf(stderr, __VA_ARGS__);                             \
-            fputc('\n', stderr);                                      \
-            failures++;                                               \
-        }                                                             \
-    } while (0)
+#include "check.h"
 
 static uint64_t rng = 777;
 static uint64_t rnd(void)

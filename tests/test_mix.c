@@ -34,16 +34,7 @@
 #define GOLDEN_MIX_HASH 0x5f668c819c2a0b3eull
 #define TEXT_LEN 12000
 
-static int failures;
-#define CHECK(c, ...)                                                 \
-    do {                                                              \
-        if (!(c)) {                                                   \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);      \
-            fprintf(stderr, __VA_ARGS__);                             \
-            fputc('\n', stderr);                                      \
-            failures++;                                               \
-        }                                                             \
-    } while (0)
+#include "check.h"
 
 static uint8_t *read_text(size_t n)
 {

@@ -13,6 +13,7 @@
 #define MBZ_KERNELS_H
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 
 /*
@@ -40,7 +41,6 @@ typedef void (*mbz_mm_w16_fn)(const int16_t *X, size_t ldx, size_t N, const int1
 size_t mbz_pk_size(size_t O, size_t I);   /* int16 elements of the packed matrix */
 /* aligned_alloc(64, n) for any n: C11 wants the size a multiple of the alignment
  * (glibc does not care, AddressSanitizer does), so round it up. */
-#include <stdlib.h>
 static inline void *mbz_alloc64(size_t n)
 {
     return aligned_alloc(64, (n + 63) / 64 * 64);
