@@ -366,7 +366,6 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     static const struct { uint32_t bit; const char *name; } opts[] = {
         {MBZM_OPT_CROSS_PATCH, "cross-patch local attention"},
         {MBZM_OPT_CONV_ENCODER, "convolutional patch encoder"},
-        {MBZM_OPT_STRIDED, "strided inference"},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (hp->options & opts[i].bit) {
@@ -1057,3 +1056,8 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
 static const mbz_predictor_ops mb_ops = {
     "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, SCORE_CHUNK,
 };
+
+size_t mbz_megabyte_patch(const mbz_model *m)
+{
+    return m && m->ops == &mb_ops ? ((const mb_model *)m->impl)->P : 0;
+}
