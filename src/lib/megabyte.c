@@ -87,7 +87,7 @@ typedef struct {
     int32_t *gemb, *gpad, *lemb, *lpos;
     layer *gl, *ll;
     linear glin, head;
-    int conv;               /* MBZM_OPT_CONV_ENCODER: layers conv[] (conv_encode) */
+    int conv;               /* MBZM_OPT_CONV_ENCODER: layers conv_l[] (conv_encode) */
     linear conv_l[MBZM_CONV_LAYERS];
     int32_t *i32pool;       /* all decoded int32 vectors */
 } mb_model;
