@@ -448,7 +448,9 @@ static void parse_tests(void)
         mbz_error e;
         int rc = mbz_megabyte_create(c, size, &m, &e);
         CHECK(rc == MBZ_ERR_MODEL_INVALID, "option 0x%x accepted", o);
-        if (i < 2)
+        if (o == MBZM_OPT_CONV_ENCODER)   /* supported: refused for its missing tensors */
+            CHECK(strstr(e.msg, "tensors") != NULL, "option message: %s", e.msg);
+        else if (i < 2)
             CHECK(strstr(e.msg, "not supported by this version") != NULL, "option message: %s", e.msg);
         if (rc == MBZ_OK)
             free_model(m);
@@ -479,6 +481,7 @@ static void parse_tests(void)
     free(buf);
 }
 
+#ifndef TEST_MEGABYTE_NO_MAIN   /* tests/test_conv.c reuses the helpers above */
 int main(void)
 {
     const char *kname = mbz_kernels_get()->name;
@@ -611,3 +614,4 @@ int main(void)
         fprintf(stderr, "%d failures\n", failures);
     return failures ? 1 : 0;
 }
+#endif

@@ -4,11 +4,14 @@
  * gives the same file on every machine.
  *
  *   mkmodel OUT.mbzm [--seed N] [--tiny | --small | --bench]
- *                    [--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX]
+ *                    [--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv]
  *
  * Presets: --tiny  P=4 DE=8  (DG=32)  GL=2 GH=2 GFF=64   DL=16  LL=2 LH=2 LFF=32  ctx=16 (default)
  *          --small P=8 DE=16 (DG=128) GL=2 GH=4 GFF=256  DL=64  LL=2 LH=2 LFF=128 ctx=64
  *          --bench P=8 DE=32 (DG=256) GL=4 GH=4 GFF=1024 DL=128 LL=2 LH=2 LFF=512 ctx=1024
+ *
+ * --conv sets the convolutional patch encoder option (MBZM_OPT_CONV_ENCODER) and adds
+ * its tensors g.conv.{0,1,2} (scaled like the other linear layers into the residual).
  *
  * Weights are uniform int8 in [-127, 127]; each linear layer's per-channel multiplier
  * and shift are chosen so that, for inputs of the expected RMS, outputs have a target
@@ -195,7 +198,7 @@ static void mkmodel_preset(mbzm_hparams *hp, const char *name)
 static int usage(void)
 {
     fprintf(stderr, "usage: mkmodel OUT.mbzm [--seed N] [--tiny|--small|--bench] "
-                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX]\n");
+                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv]\n");
     return 2;
 }
 
@@ -205,8 +208,11 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     mbzm_hparams hp;
     mkmodel_preset(&hp, "tiny");
+    int conv = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--conv")) {
+            conv = 1;
+        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--tiny") || !strcmp(argv[i], "--small") ||
                    !strcmp(argv[i], "--bench")) {
@@ -227,6 +233,8 @@ int main(int argc, char **argv)
     }
     if (!out)
         return usage();
+    if (conv)
+        hp.options |= MBZM_OPT_CONV_ENCODER;
     char err[256];
     if (mbzm_check_hparams(&hp, err, sizeof err) != MBZ_OK) {
         fprintf(stderr, "mkmodel: %s\n", err);
