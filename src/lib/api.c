@@ -46,14 +46,17 @@ static int decode_batch_width(void)
 /* Store without modelling when the order-0 entropy exceeds 7.95 bits/byte (Q16). */
 #define STORE_BITS_Q16 ((uint64_t)(795u * 65536u / 100u))
 
-/* Levels. Level 1 codes with the adaptive order-2 model (about 1 MB/s); levels 2-9
- * with the default model (MEGABYTE when one is built in). The MEGABYTE model sees a
- * window of ctx bytes (8 KiB for the default), so a block only needs to be much longer
- * than the window: each block restarts the context (a cold start costing a few
- * hundred bytes), while smaller blocks give threads and batched decoding more
- * blocks to share. Higher levels trade that parallelism for fewer cold starts. */
+/* Levels. Level 1 codes with the adaptive order-2 model (about 300 KB/s with the
+ * mixing stage); levels 2-9 with the default model (MEGABYTE when one is built in),
+ * level 9 with strided inference (two passes). The MEGABYTE model sees a window of
+ * ctx bytes (8 KiB for the default), but the mixing stage (doc/mixing.md) learns from
+ * everything earlier in the block, and all of it restarts at each block: bigger
+ * blocks compress much better (world192.txt, 2.4 MB: 503,419 bytes in 256 KiB
+ * blocks, 442,326 in 1 MiB blocks, 411,989 in one 4 MiB block), while smaller blocks
+ * give threads and batched decoding more blocks to share. Level 6, the default,
+ * uses 1 MiB blocks, so files from 2 MiB on use two threads. */
 static const uint8_t level_block_log[MBZ_LEVEL_MAX + 1] = {
-    0, 18, 16, 17, 17, 18, 18, 20, 22, 24
+    0, 18, 16, 17, 18, 19, 20, 22, 24, 24
 };
 
 static const mbz_model *model_for_level(int level)
