@@ -146,4 +146,23 @@ static inline void consistency(const mbz_model *m, const uint8_t *data, size_t l
     free(f);
 }
 
+#ifdef MKMODEL_NO_MAIN
+/* The pseudo-random "tiny" MEGABYTE model of tools/mkmodel.c (seed 1), or NULL
+ * (counted as a failure). Its hyperparameters go to *hp. Free with free_impl + free. */
+static inline mbz_model *tiny_megabyte(mbzm_hparams *hp)
+{
+    uint8_t *buf;
+    size_t size;
+    mbz_model *mb = NULL;
+    mbz_error err;
+    mkmodel_preset(hp, "tiny");
+    CHECK(mkmodel_build(hp, 1, &buf, &size) == MBZ_OK, "mkmodel");
+    if (failures)
+        return NULL;
+    CHECK(mbz_megabyte_create(buf, size, &mb, &err) == MBZ_OK, "tiny model");
+    free(buf);
+    return mb;
+}
+#endif
+
 #endif

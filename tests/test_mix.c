@@ -76,14 +76,7 @@ int main(void)
     memcpy(data + tl + 1024, text, tl);
 
     mbzm_hparams hp;
-    mkmodel_preset(&hp, "tiny");
-    uint8_t *buf;
-    size_t size;
-    mbz_model *mb = NULL;
-    mbz_error err;
-    CHECK(mkmodel_build(&hp, 1, &buf, &size) == MBZ_OK, "mkmodel");
-    CHECK(mbz_megabyte_create(buf, size, &mb, &err) == MBZ_OK, "tiny model");
-    free(buf);
+    mbz_model *mb = tiny_megabyte(&hp);
     if (!mb)
         return 1;
 

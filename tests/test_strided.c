@@ -46,14 +46,8 @@ int main(void)
         return 77;
     }
     mbzm_hparams hp;
-    mkmodel_preset(&hp, "tiny");
-    uint8_t *buf;
-    size_t size;
-    mbz_model *mb = NULL;
+    mbz_model *mb = tiny_megabyte(&hp);
     mbz_error err;
-    CHECK(mkmodel_build(&hp, 1, &buf, &size) == MBZ_OK, "mkmodel");
-    CHECK(mbz_megabyte_create(buf, size, &mb, &err) == MBZ_OK, "tiny model");
-    free(buf);
     if (!mb)
         return 1;
     const size_t P = mbz_megabyte_patch(mb), h = P / 2;
