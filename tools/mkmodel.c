@@ -4,11 +4,14 @@
  * gives the same file on every machine.
  *
  *   mkmodel OUT.mbzm [--seed N] [--tiny | --small | --bench]
- *                    [--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX]
+ *                    [--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--cross-patch R]
  *
  * Presets: --tiny  P=4 DE=8  (DG=32)  GL=2 GH=2 GFF=64   DL=16  LL=2 LH=2 LFF=32  ctx=16 (default)
  *          --small P=8 DE=16 (DG=128) GL=2 GH=4 GFF=256  DL=64  LL=2 LH=2 LFF=128 ctx=64
  *          --bench P=8 DE=32 (DG=256) GL=4 GH=4 GFF=1024 DL=128 LL=2 LH=2 LFF=512 ctx=1024
+ *
+ * --cross-patch R sets the cross-patch local attention option (MBZM_OPT_CROSS_PATCH)
+ * with cross_r = R (1 <= R <= P; no extra tensors).
  *
  * Weights are uniform int8 in [-127, 127]; each linear layer's per-channel multiplier
  * and shift are chosen so that, for inputs of the expected RMS, outputs have a target
@@ -195,7 +198,7 @@ static void mkmodel_preset(mbzm_hparams *hp, const char *name)
 static int usage(void)
 {
     fprintf(stderr, "usage: mkmodel OUT.mbzm [--seed N] [--tiny|--small|--bench] "
-                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX]\n");
+                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--cross-patch R]\n");
     return 2;
 }
 
@@ -205,6 +208,7 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     mbzm_hparams hp;
     mkmodel_preset(&hp, "tiny");
+    unsigned cross = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 0);
@@ -219,6 +223,11 @@ int main(int argc, char **argv)
             hp.patch = v[0]; hp.d_emb = v[1]; hp.g_layers = v[2]; hp.g_heads = v[3];
             hp.g_ff = v[4]; hp.l_dim = v[5]; hp.l_layers = v[6]; hp.l_heads = v[7];
             hp.l_ff = v[8]; hp.ctx_patches = v[9];
+        } else if (!strcmp(argv[i], "--cross-patch") && i + 1 < argc) {
+            char *end;
+            cross = (unsigned)strtoul(argv[++i], &end, 10);
+            if (*end || !cross)
+                return usage();
         } else if (argv[i][0] == '-' || out) {
             return usage();
         } else {
@@ -227,6 +236,10 @@ int main(int argc, char **argv)
     }
     if (!out)
         return usage();
+    if (cross) {   /* after --hp / presets, which reset hp */
+        hp.options |= MBZM_OPT_CROSS_PATCH;
+        hp.cross_r = cross;
+    }
     char err[256];
     if (mbzm_check_hparams(&hp, err, sizeof err) != MBZ_OK) {
         fprintf(stderr, "mkmodel: %s\n", err);
