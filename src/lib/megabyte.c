@@ -431,6 +431,10 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     m->free_impl = mb_model_free;
     snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu", M->P,
              M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P);
+    if (M->XR) {   /* cross-patch option */
+        size_t n = strlen(m->describe);
+        snprintf(m->describe + n, sizeof m->describe - n, " cross=%zu", M->XR);
+    }
     *out = m;
     return MBZ_OK;
 }
