@@ -520,7 +520,7 @@ static void cross_patch_tests(const uint8_t *data, size_t len)
     CHECK(differ > len / 2, "cross-patch: only %zu tables differ from the plain model", differ);
     if (m->ops->predict_batch) {
         batch_test(m, data, len);
-        batch_stagger_test(m, data, len, 8, 1500, "cross-patch");
+        batch_stagger_test(m, data, len, 5, 1000, "cross-patch");
     }
     size_t shorts[] = {1, 4, 5, 8, 9, 301};
     for (size_t i = 0; i < sizeof shorts / sizeof shorts[0]; i++) {
@@ -540,7 +540,7 @@ static void cross_patch_tests(const uint8_t *data, size_t len)
         size_t ch[] = {1, 7, 8, 13, 800, 4096};
         consistency(m, data + 300, n2, ch, 6, ref, "cross-patch model 2");
         if (m->ops->predict_batch)
-            batch_stagger_test(m, data, len, 8, 600, "cross-patch model 2");
+            batch_stagger_test(m, data, len, 4, 600, "cross-patch model 2");
         free_model(m);
     }
     free(ref);
