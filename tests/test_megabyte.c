@@ -438,9 +438,9 @@ static void parse_tests(void)
         if (rc == MBZ_OK)
             free_model(m);
     }
-    /* options: known but unsupported bits, and unknown bits */
-    uint32_t optv[] = {MBZM_OPT_CONV_ENCODER, MBZM_OPT_STRIDED, 1u << 7};
-    for (int i = 0; i < 3; i++) {
+    /* options: the conv bit without its tensors, and unknown bits */
+    uint32_t optv[] = {MBZM_OPT_CONV_ENCODER, 1u << 7};
+    for (int i = 0; i < 2; i++) {
         memcpy(c, buf, size);
         uint32_t o = optv[i];
         for (int b = 0; b < 4; b++)
@@ -450,8 +450,10 @@ static void parse_tests(void)
         mbz_error e;
         int rc = mbz_megabyte_create(c, size, &m, &e);
         CHECK(rc == MBZ_ERR_MODEL_INVALID, "option 0x%x accepted", o);
-        if (i < 2)
-            CHECK(strstr(e.msg, "not supported by this version") != NULL, "option message: %s", e.msg);
+        if (o == MBZM_OPT_CONV_ENCODER)   /* supported: refused for its missing tensors */
+            CHECK(strstr(e.msg, "tensors") != NULL, "option message: %s", e.msg);
+        else
+            CHECK(strstr(e.msg, "unknown option") != NULL, "option message: %s", e.msg);
         if (rc == MBZ_OK)
             free_model(m);
     }
@@ -469,6 +471,18 @@ static void parse_tests(void)
         if (rc == MBZ_OK)
             free_model(m);
     }
+    /* the STRIDED bit is accepted and changes nothing in the model (strided inference
+     * is the frame's choice, doc/model-format.md) */
+    {
+        memcpy(c, buf, size);
+        c[16 + 40] = (uint8_t)MBZM_OPT_STRIDED;
+        fix_trailer(c, size);
+        mbz_model *m = NULL;
+        mbz_error e;
+        CHECK(mbz_megabyte_create(c, size, &m, &e) == MBZ_OK, "STRIDED option bit refused: %s", e.msg);
+        if (m)
+            free_model(m);
+    }
     /* version */
     memcpy(c, buf, size);
     c[8] = 2;
@@ -483,6 +497,7 @@ static void parse_tests(void)
     free(buf);
 }
 
+#ifndef TEST_MEGABYTE_NO_MAIN   /* tests/test_conv.c reuses the helpers above */
 /* The cross-patch local attention option (MBZM_OPT_CROSS_PATCH): a golden hash over
  * the golden input for mkmodel --tiny --cross-patch 3 --seed 1 (every kernel must give
  * it: tests/infer_kernels.sh), score in several chunk sizes == predict ==
@@ -541,6 +556,20 @@ static void cross_patch_tests(const uint8_t *data, size_t len)
         consistency(m, data + 300, n2, ch, 6, ref, "cross-patch model 2");
         if (m->ops->predict_batch)
             batch_stagger_test(m, data, len, 4, 600, "cross-patch model 2");
+        free_model(m);
+    }
+
+    /* with the convolutional patch encoder as well (the two options are independent:
+     * one changes the global input, the other the local attention) */
+    mbzm_hparams hp3 = {4, 8, 2, 2, 64, 16, 2, 2, 32, 16,
+                        MBZM_OPT_CROSS_PATCH | MBZM_OPT_CONV_ENCODER, 4, {0, 0, 0, 0}};
+    m = make_model(&hp3, 5);
+    CHECK(m != NULL, "cross-patch + conv model");
+    if (m) {
+        size_t ch[] = {1, 9, 4096};
+        consistency(m, data + 700, 1500, ch, 3, ref, "cross-patch + conv");
+        if (m->ops->predict_batch)
+            batch_stagger_test(m, data, len, 3, 500, "cross-patch + conv");
         free_model(m);
     }
     free(ref);
@@ -680,3 +709,4 @@ int main(void)
         fprintf(stderr, "%d failures\n", failures);
     return failures ? 1 : 0;
 }
+#endif

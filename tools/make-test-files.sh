@@ -63,7 +63,10 @@ text = line * (B // len(line) + 1)
 open("good-multiblock.orig", "wb").write(b"\0" * B + text[:B] +
                                          bytes(r.getrandbits(8) for _ in range(3000)))
 EOF
-# frame version 1 files (no mixing stage), then version 2 (MIX flag)
+# frame version 1 files (no mixing stage), then version 2 (MIX flag), then version 3
+# (STRIDED flag: level 9 with the built-in MEGABYTE model; this file can only be
+# decoded by a build that has that model, and tests/cli/good-files.sh skips it in
+# builds without it)
 "$MBZIP" -1 -T1 --no-mix -c good-empty.orig >good-empty.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-text.orig >good-text.mbz
 "$MBZIP" -6 -T1 --no-mix -c good-text.orig >good-text6.mbz && cp good-text.orig good-text6.orig
@@ -71,6 +74,9 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
 "$MBZIP" -1 -T1 -c good-text.orig >good-text-mix.mbz && cp good-text.orig good-text-mix.orig
+"$MBZIP" -V | grep -q 'default model: [0-9a-f]* megabyte' ||
+    { echo "$0: good-text9.mbz needs an mbzip with the built-in MEGABYTE model" >&2; exit 1; }
+"$MBZIP" -9 -T1 -c good-text.orig >good-text9.mbz && cp good-text.orig good-text9.orig
 cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
 cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
 for f in good-*.mbz; do
@@ -164,10 +170,13 @@ def make(name, b):
     out[name] = bytes(b)
 
 b = text[:]; b[0] ^= 0x01; make("bad-magic.mbz", b)
-b = text[:]; b[4] = 3; fix_frame(b); make("bad-version.mbz", b)
+b = text[:]; b[4] = 4; fix_frame(b); make("bad-version.mbz", b)
 b = text[:]; b[5] = 0x01; fix_frame(b); make("bad-flags-v1.mbz", b)
 b = text[:]; b[4] = 0; fix_frame(b); make("bad-version0.mbz", b)
 b = text[:]; b[5] = 0x80; fix_frame(b); make("bad-flags.mbz", b)
+mix = load("good-text-mix.mbz")
+b = mix[:]; b[5] = 0x03; fix_frame(b); make("bad-flags-v2.mbz", b)
+b = mix[:]; b[4] = 3; b[5] = 0x03; fix_frame(b); make("bad-strided-order2.mbz", b)
 b = text[:]; b[6] = 0; fix_frame(b); make("bad-level.mbz", b)
 b = text[:]; b[7] = 40; fix_frame(b); make("bad-blocklog.mbz", b)
 b = text[:]; b[7] = 15; fix_frame(b); make("bad-blocklog-small.mbz", b)
@@ -218,7 +227,7 @@ cat >README <<'EOF'
 Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them. Byte
-positions: doc/format.md (frame versions 1 and 2).
+positions: doc/format.md (frame versions 1 to 3).
 
 ## Good files
 
@@ -231,6 +240,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text.mbz | corpora/grammar.lsp, level 1: one modelled block |
 | good-text6.mbz | the same at level 6 (the default level's model at the time it was made) |
 | good-text-mix.mbz | the same at level 1 with the mixing stage (frame version 2, flag MIX; doc/mixing.md) |
+| good-text9.mbz | the same at level 9 with the built-in MEGABYTE model 7662c77d1c6d40c5 (frame version 3, flags MIX and STRIDED); skipped by builds without that model |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -248,10 +258,12 @@ starting with `mbzip: ` that contains one of the comma-separated MESSAGE words
 EOF
 cat >>README <<'EOF'
 | bad-magic.mbz | magic | first byte 0x89 -> 0x88 |
-| bad-version.mbz | version | version byte 1 -> 3, header check recomputed |
+| bad-version.mbz | version | version byte 1 -> 4, header check recomputed |
 | bad-version0.mbz | version | version byte 1 -> 0, header check recomputed |
 | bad-flags.mbz | flag,version | flags 0 -> 0x80, header check recomputed |
 | bad-flags-v1.mbz | flag,version | flags 0 -> 0x01 (MIX) in a version-1 frame, header check recomputed |
+| bad-flags-v2.mbz | flag,version | good-text-mix.mbz with flags 0x01 -> 0x03 (MIX + STRIDED) in a version-2 frame, header check recomputed |
+| bad-strided-order2.mbz | strided | good-text-mix.mbz as version 3 with flags 0x03: strided inference asked of the order-2 model, which has no patches |
 | bad-level.mbz | level,corrupt,header | level -> 0, header check recomputed |
 | bad-blocklog.mbz | block,corrupt,header | block_log -> 40 (a 1 TiB block), header check recomputed |
 | bad-blocklog-small.mbz | block,corrupt,header | block_log -> 15, header check recomputed |

@@ -4,12 +4,14 @@
  * gives the same file on every machine.
  *
  *   mkmodel OUT.mbzm [--seed N] [--tiny | --small | --bench]
- *                    [--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--cross-patch R]
+ *                    [--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv] [--cross-patch R]
  *
  * Presets: --tiny  P=4 DE=8  (DG=32)  GL=2 GH=2 GFF=64   DL=16  LL=2 LH=2 LFF=32  ctx=16 (default)
  *          --small P=8 DE=16 (DG=128) GL=2 GH=4 GFF=256  DL=64  LL=2 LH=2 LFF=128 ctx=64
  *          --bench P=8 DE=32 (DG=256) GL=4 GH=4 GFF=1024 DL=128 LL=2 LH=2 LFF=512 ctx=1024
  *
+ * --conv sets the convolutional patch encoder option (MBZM_OPT_CONV_ENCODER) and adds
+ * its tensors g.conv.{0,1,2} (scaled like the other linear layers into the residual).
  * --cross-patch R sets the cross-patch local attention option (MBZM_OPT_CROSS_PATCH)
  * with cross_r = R (1 <= R <= P; no extra tensors).
  *
@@ -198,7 +200,7 @@ static void mkmodel_preset(mbzm_hparams *hp, const char *name)
 static int usage(void)
 {
     fprintf(stderr, "usage: mkmodel OUT.mbzm [--seed N] [--tiny|--small|--bench] "
-                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--cross-patch R]\n");
+                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv] [--cross-patch R]\n");
     return 2;
 }
 
@@ -208,9 +210,12 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     mbzm_hparams hp;
     mkmodel_preset(&hp, "tiny");
+    int conv = 0;
     unsigned cross = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--conv")) {
+            conv = 1;
+        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--tiny") || !strcmp(argv[i], "--small") ||
                    !strcmp(argv[i], "--bench")) {
@@ -236,6 +241,8 @@ int main(int argc, char **argv)
     }
     if (!out)
         return usage();
+    if (conv)
+        hp.options |= MBZM_OPT_CONV_ENCODER;
     if (cross) {   /* after --hp / presets, which reset hp */
         hp.options |= MBZM_OPT_CROSS_PATCH;
         hp.cross_r = cross;

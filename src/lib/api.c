@@ -18,7 +18,9 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include "frame.h"
+#include "megabyte.h"
 #include "mix.h"
+#include "strided.h"
 #include "rangecoder.h"
 
 #define MAX_THREADS 256
@@ -44,14 +46,17 @@ static int decode_batch_width(void)
 /* Store without modelling when the order-0 entropy exceeds 7.95 bits/byte (Q16). */
 #define STORE_BITS_Q16 ((uint64_t)(795u * 65536u / 100u))
 
-/* Levels. Level 1 codes with the adaptive order-2 model (about 1 MB/s); levels 2-9
- * with the default model (MEGABYTE when one is built in). The MEGABYTE model sees a
- * window of ctx bytes (8 KiB for the default), so a block only needs to be much longer
- * than the window: each block restarts the context (a cold start costing a few
- * hundred bytes), while smaller blocks give threads and batched decoding more
- * blocks to share. Higher levels trade that parallelism for fewer cold starts. */
+/* Levels. Level 1 codes with the adaptive order-2 model (about 300 KB/s with the
+ * mixing stage); levels 2-9 with the default model (MEGABYTE when one is built in),
+ * level 9 with strided inference (two passes). The MEGABYTE model sees a window of
+ * ctx bytes (8 KiB for the default), but the mixing stage (doc/mixing.md) learns from
+ * everything earlier in the block, and all of it restarts at each block: bigger
+ * blocks compress much better (world192.txt, 2.4 MB: 503,419 bytes in 256 KiB
+ * blocks, 442,326 in 1 MiB blocks, 411,989 in one 4 MiB block), while smaller blocks
+ * give threads and batched decoding more blocks to share. Level 6, the default,
+ * uses 1 MiB blocks, so files from 2 MiB on use two threads. */
 static const uint8_t level_block_log[MBZ_LEVEL_MAX + 1] = {
-    0, 18, 16, 17, 17, 18, 18, 20, 22, 24
+    0, 18, 16, 17, 18, 19, 20, 22, 24, 24
 };
 
 static const mbz_model *model_for_level(int level)
@@ -368,14 +373,17 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     if (!model->ops || !model->ops->create || !model->ops->score || !model->ops->destroy ||
         !model->ops->predict)
         return mbz_fail(err, MBZ_ERR_PARAM, "model cannot compress (no score function)");
-    /* the adaptive mixing stage (doc/mixing.md) wraps the model unless asked not to */
-    mbz_model mixed;
+    /* level 9 runs a patch model twice, offset by half a patch (strided.c); the
+     * adaptive mixing stage (doc/mixing.md) wraps the model unless asked not to */
     uint8_t flags = 0;
-    if (!o.no_mix) {
-        mbz_mix_wrap(model, &mixed);
-        model = &mixed;
-        flags = MBZ_FLAG_MIX;
-    }
+    if (o.level == MBZ_LEVEL_MAX && mbz_megabyte_patch(model) >= 2)
+        flags |= MBZ_FLAG_STRIDED;
+    if (!o.no_mix)
+        flags |= MBZ_FLAG_MIX;
+    mbz_frame_model fm;
+    if ((rc = mbz_frame_model_build(model, flags, &fm, err)) != MBZ_OK)
+        return rc;
+    model = fm.top;
 
     unsigned block_log = level_block_log[o.level];
     size_t bs = (size_t)1 << block_log;
@@ -395,7 +403,9 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     XXH64_reset(xs, 0);
 
     uint8_t hdr[MBZ_BLOCK_HEADER_SIZE];
-    mbz_frame_header fh = { flags ? MBZ_FRAME_VERSION : 1, flags, (uint8_t)o.level, (uint8_t)block_log,
+    /* the lowest version that has these flags (frame.h) */
+    uint8_t version = (flags & ~MBZ_FRAME_FLAGS_V2) ? 3 : (flags & ~MBZ_FRAME_FLAGS_V1) ? 2 : 1;
+    mbz_frame_header fh = { version, flags, (uint8_t)o.level, (uint8_t)block_log,
                             model->fingerprint };
     mbz_frame_header_write(&fh, hdr);
     rc = write_all(&w, hdr, MBZ_FRAME_HEADER_SIZE, err);
@@ -478,6 +488,7 @@ out:
     free_cjobs(jobs, nslots);
     if (xs)
         XXH64_freeState(xs);
+    mbz_frame_model_free(&fm);
     return rc;
 }
 
@@ -677,6 +688,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
 
     reader r = { rd, rd_user, 0 };
     writer w = { wr, wr_user, 0 };
+    mbz_frame_model fm = {0};          /* the current frame's model stack */
     int nslots = o.threads * MAX_BATCH; /* upper bound; a frame uses threads x G */
     djob *jobs = calloc((size_t)nslots, sizeof *jobs);
     XXH64_state_t *xs = XXH64_createState();
@@ -715,10 +727,11 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
             goto out;
         uint32_t bs = UINT32_C(1) << fh.block_log;
         const mbz_model *model = find_model(&o, fh.fingerprint);
-        mbz_model mixed;
-        if (model && (fh.flags & MBZ_FLAG_MIX)) {
-            mbz_mix_wrap(model, &mixed);
-            model = &mixed;
+        mbz_frame_model_free(&fm);
+        if (model) {
+            if ((rc = mbz_frame_model_build(model, fh.flags, &fm, err)) != MBZ_OK)
+                goto out;
+            model = fm.top;
         }
         int group = model && model->ops->predict_batch ? decode_batch_width() : 1;
         int cap = o.threads * group;
@@ -845,6 +858,7 @@ out:
     }
     if (xs)
         XXH64_freeState(xs);
+    mbz_frame_model_free(&fm);
     return rc;
 }
 

@@ -11,9 +11,9 @@
 
 #include "frame.h"
 #include "mbz_explain.h"
-#include "mix.h"
 #include "predictor.h"
 #include "rangecoder.h"
+#include "strided.h"
 
 #define EXPLAIN_CHUNK_DEFAULT 4096
 
@@ -26,18 +26,19 @@ int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data
         return mbz_fail(err, MBZ_ERR_PARAM, "explain: no usable model");
     if (block_len == 0 || (n && (!data || !cost)))
         return mbz_fail(err, MBZ_ERR_PARAM, "explain: invalid arguments");
-    mbz_model mixed;
-    if (frame_flags & MBZ_FLAG_MIX) {
-        mbz_mix_wrap(m, &mixed);
-        m = &mixed;
-    }
+    mbz_frame_model fm;
+    int rc = mbz_frame_model_build(m, frame_flags, &fm, err);
+    if (rc != MBZ_OK)
+        return rc;
+    m = fm.top;
     const mbz_predictor_ops *ops = m->ops;
     size_t chunk = ops->score_chunk ? ops->score_chunk : EXPLAIN_CHUNK_DEFAULT;
     uint16_t *freq = malloc(chunk * MBZ_SYMBOLS * sizeof *freq);
-    if (!freq)
+    if (!freq) {
+        mbz_frame_model_free(&fm);
         return mbz_fail(err, MBZ_ERR_NOMEM, "explain: out of memory");
+    }
     const uint8_t *in = data;
-    int rc = MBZ_OK;
     for (size_t start = 0; start < n && rc == MBZ_OK; start += block_len) {
         size_t len = n - start < block_len ? n - start : block_len;
         const uint8_t *blk = in + start;
@@ -62,5 +63,6 @@ int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data
         ops->destroy(p);
     }
     free(freq);
+    mbz_frame_model_free(&fm);
     return rc;
 }

@@ -42,7 +42,9 @@ int mbz_frame_header_read(const uint8_t in[MBZ_FRAME_HEADER_SIZE], mbz_frame_hea
                         h->version, MBZ_FRAME_VERSION_MIN, MBZ_FRAME_VERSION);
     if (mbz_get_le32(in + 16) != check32(in, 16))
         return mbz_fail(err, MBZ_ERR_CORRUPT, "frame header checksum mismatch");
-    unsigned known = h->version == 1 ? MBZ_FRAME_FLAGS_V1 : MBZ_FRAME_FLAGS_V2;
+    unsigned known = h->version == 1   ? MBZ_FRAME_FLAGS_V1
+                     : h->version == 2 ? MBZ_FRAME_FLAGS_V2
+                                       : MBZ_FRAME_FLAGS_V3;
     if (h->flags & ~known)
         return mbz_fail(err, MBZ_ERR_VERSION,
                         "unsupported frame flags 0x%02x for frame version %u", h->flags,

@@ -10,13 +10,16 @@
 #include "mbz.h"
 #include "predictor.h"
 
-/* Frame versions: 1 (flags must be 0) and 2 (adds flag 0x01, MBZ_FLAG_MIX in mix.h:
- * blocks coded through the mixing stage, doc/mixing.md). A writer uses version 1
- * when it sets no flag, so such frames stay readable by version-1 readers. */
-#define MBZ_FRAME_VERSION 2
+/* Frame versions: 1 (flags must be 0), 2 (adds flag 0x01, MBZ_FLAG_MIX in mix.h:
+ * blocks coded through the mixing stage, doc/mixing.md) and 3 (adds flag 0x02,
+ * MBZ_FLAG_STRIDED in strided.h: strided inference, level 9). A writer uses the
+ * lowest version that has the flags it sets, so that older
+ * readers decode every frame they can and name the version of those they cannot. */
+#define MBZ_FRAME_VERSION 3
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FRAME_FLAGS_V1 0x00
 #define MBZ_FRAME_FLAGS_V2 0x01
+#define MBZ_FRAME_FLAGS_V3 0x03
 #define MBZ_FRAME_HEADER_SIZE 20
 #define MBZ_BLOCK_HEADER_SIZE 21
 #define MBZ_BLOCK_LOG_MIN 16

@@ -25,8 +25,9 @@ extern "C" {
  * each block as in compression). cost[i] receives the cost of data[i] in 1/65536
  * bit. Every block is scored, including those the compressor would store or
  * run-length code. Single-threaded; memory: one predictor plus one score chunk of
- * tables. `frame_flags` is the frame header's flags byte: with MBZ_FLAG_MIX (0x01) the
- * model is seen through the adaptive mixing stage, as the frame's blocks were.
+ * tables. `frame_flags` is the frame header's flags byte: with MBZ_FLAG_STRIDED (0x02)
+ * the model runs as two passes offset by half a patch, with MBZ_FLAG_MIX (0x01) it is
+ * seen through the adaptive mixing stage, as the frame's blocks were.
  * Returns an mbz_status (MBZ_ERR_PARAM for a NULL model or block_len 0).
  */
 int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data, size_t n,

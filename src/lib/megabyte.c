@@ -30,6 +30,12 @@
  * positions of GB patches at once; step prediction keeps the q/k/v rows of the
  * earlier positions of the current patch.
  *
+ * Convolutional patch encoder (option MBZM_OPT_CONV_ENCODER): the global byte
+ * embeddings pass through three causal residual conv layers (kernels 3, 5, 7) before
+ * they are cut into patches (conv_encode); every path builds its global inputs with
+ * global_inputs(), which recomputes the 12 bytes of left context a patch needs, so
+ * teacher-forced, step and batched runs see the same integers.
+ *
  * Global attention reads only what can matter: keys whose softmax numerator is
  * provably 0 (a norm bound against ALiBi's distance penalty, global_attend) are not
  * scored, and E.V covers only the span of nonzero numerators; both exact.
@@ -82,6 +88,8 @@ typedef struct {
     int32_t *gemb, *gpad, *lemb, *lpos;
     layer *gl, *ll;
     linear glin, head;
+    int conv;               /* MBZM_OPT_CONV_ENCODER: layers conv_l[] (conv_encode) */
+    linear conv_l[MBZM_CONV_LAYERS];
     int32_t *i32pool;       /* all decoded int32 vectors */
 } mb_model;
 
@@ -95,6 +103,10 @@ typedef struct {
     /* local */
     int32_t *lu, *lacc, *logits;
     int16_t *la, *lqkvb, *latt, *lhid, *lslice;
+    /* convolutional encoder (conv_encode): CR byte rows */
+    size_t CR;
+    int32_t *ch, *cacc;
+    int16_t *ca;
 } scratch;
 
 struct mbz_predictor {
@@ -338,6 +350,8 @@ static void mb_model_free(void *impl)
     }
     free(M->glin.wp);
     free(M->head.wp);
+    for (size_t j = 0; j < MBZM_CONV_LAYERS; j++)
+        free(M->conv_l[j].wp);
     free(M->gl);
     free(M->ll);
     free(M->i32pool);
@@ -367,17 +381,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
         return set_err(err, rc, "%s", msg);
     }
     const mbzm_hparams *hp = &M->f.hp;
-    static const struct { uint32_t bit; const char *name; } opts[] = {
-        {MBZM_OPT_CONV_ENCODER, "convolutional patch encoder"},
-        {MBZM_OPT_STRIDED, "strided inference"},
-    };
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-        if (hp->options & opts[i].bit) {
-            rc = set_err(err, MBZ_ERR_MODEL_INVALID,
-                         "model uses option %s, not supported by this version", opts[i].name);
-            mb_model_free(M);
-            return rc;
-        }
+    /* every known option bit is implemented here (cross-patch, conv encoder) or is the
+     * frame's business (strided); unknown bits are refused by mbzm_parse */
     M->P = hp->patch;
     M->DE = hp->d_emb;
     M->DG = M->P * M->DE;
@@ -407,6 +412,12 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     loader ld = {&M->f, M->i32pool, 0, n32, err, MBZ_OK};
     M->gemb = load_i32(&ld, "g.emb", -RES_MAX, RES_MAX);
     M->gpad = load_i32(&ld, "g.pad", -RES_MAX, RES_MAX);
+    M->conv = (hp->options & MBZM_OPT_CONV_ENCODER) != 0;
+    for (size_t j = 0; M->conv && j < MBZM_CONV_LAYERS; j++) {
+        char name[32];
+        snprintf(name, sizeof name, "g.conv.%zu", j);
+        load_linear(&ld, name, &M->conv_l[j]);
+    }
     for (size_t i = 0; i < M->NGL; i++)
         load_layer(&ld, 'g', i, M->GH, &M->gl[i]);
     load_linear(&ld, "gl", &M->glin);
@@ -429,8 +440,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     m->ops = &mb_ops;
     m->impl = M;
     m->free_impl = mb_model_free;
-    snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu", M->P,
-             M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P);
+    snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu%s", M->P,
+             M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P, M->conv ? " conv" : "");
     if (M->XR) {   /* cross-patch option */
         size_t n = strlen(m->describe);
         snprintf(m->describe + n, sizeof m->describe - n, " cross=%zu", M->XR);
@@ -445,7 +456,7 @@ static void scratch_free(scratch *s)
 {
     void *v[] = {s->gh, s->gacc, s->scores, s->ye, s->ga, s->gqkv, s->gatt, s->ghid,
                  s->gout, s->E, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
-                 s->lqkvb, s->latt, s->lhid, s->lslice};
+                 s->lqkvb, s->latt, s->lhid, s->lslice, s->ch, s->cacc, s->ca};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         free(v[i]);
     memset(s, 0, sizeof *s);
@@ -455,6 +466,17 @@ static size_t max3(size_t a, size_t b, size_t c)
 {
     size_t m = a > b ? a : b;
     return m > c ? m : c;
+}
+
+/* Conv encoder rows: a call covers the bytes of at most GR patches plus
+ * MBZM_CONV_REACH bytes of left context (conv_encode). Returns nonzero on failure. */
+static int conv_scratch_alloc(scratch *s, const mb_model *M, size_t GR)
+{
+    s->CR = GR * M->P + MBZM_CONV_REACH;
+    s->ch = calloc(s->CR * M->DE + 1, sizeof *s->ch);
+    s->cacc = calloc(s->CR * M->DE + 1, sizeof *s->cacc);
+    s->ca = calloc((s->CR + MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1)) * M->DE + 1, sizeof *s->ca);
+    return !s->ch || !s->cacc || !s->ca;
 }
 
 static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, size_t LR)
@@ -470,7 +492,8 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
         A(s->acc64, GR * M->GHD) || A(s->S, GR) || A(s->lu, LR * M->DL) ||
         A(s->lacc, LR * max3(3 * M->DL, M->LFF, 256)) || A(s->logits, LR * 256) ||
         A(s->la, LR * M->DL) || A(s->lqkvb, LR * 3 * M->DL) || A(s->latt, LR * M->DL) ||
-        A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE)) {
+        A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE) ||
+        (M->conv && conv_scratch_alloc(s, M, GR))) {
         scratch_free(s);
         return MBZ_ERR_NOMEM;
     }
@@ -761,6 +784,66 @@ static void global_input(const mb_model *M, const uint8_t *data, size_t k, int32
         memcpy(h + p * M->DE, M->gemb + (size_t)x[p] * M->DE, M->DE * sizeof(int32_t));
 }
 
+/* The convolutional patch encoder (MBZM_OPT_CONV_ENCODER, doc/model-format.md): out
+ * (hi - lo rows of D_E, residual units) = the encoded embeddings of bytes lo .. hi-1 of
+ * data. Each layer j (kernel k = 3, 5, 7) is, per byte i,
+ *     a_i = rmsnorm(h_i) (int16; a_i = 0 for i < 0),
+ *     acc = w . [a_{i-k+1}, ..., a_i]   (int32: 127 * 8191 * k*D_E < 2^31, k*D_E <= 2048)
+ *     h_i = res_add(h_i, clamp(round_shift((acc + b) * m, s), 0, 2^24))   (ReLU)
+ * starting from h_i = E_G[x_i]. An output depends on bytes i-12 .. i only, so the
+ * computation starts MBZM_CONV_REACH bytes before lo (or at 0) with zero rows before
+ * that start: the outputs at lo and after are exact (the rows before lo, whose own
+ * context was cut, are dropped). The rows a_i of consecutive bytes are contiguous,
+ * so the window [a_{i-k+1} .. a_i] is one row of length k*D_E at stride D_E, and the
+ * layer is one mm_pk8 product. Every caller (score, predict, predict_batch) gets the
+ * same integers for the same bytes. hi - lo <= sc->CR - MBZM_CONV_REACH. */
+static void conv_encode(const mb_model *M, const mbz_kernels *K, scratch *sc, const uint8_t *data,
+                        size_t lo, size_t hi, int32_t *out)
+{
+    const size_t DE = M->DE, PAD = MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1) - 1;
+    size_t a0 = lo > MBZM_CONV_REACH ? lo - MBZM_CONV_REACH : 0, n = hi - a0;
+    int32_t *h = sc->ch, *acc = sc->cacc;
+    int16_t *a = sc->ca + PAD * DE;            /* a[-PAD .. -1] = 0 (zero padding) */
+    memset(sc->ca, 0, PAD * DE * sizeof(int16_t));
+    for (size_t i = 0; i < n; i++)
+        memcpy(h + i * DE, M->gemb + (size_t)data[a0 + i] * DE, DE * sizeof(int32_t));
+    for (size_t j = 0; j < MBZM_CONV_LAYERS; j++) {
+        const linear *L = &M->conv_l[j];
+        size_t k = MBZM_CONV_KERNEL(j);
+        for (size_t i = 0; i < n; i++)
+            mbz_rmsnorm(h + i * DE, DE, a + i * DE);
+        K->mm_pk8(a - (k - 1) * DE, DE, n, L->wp, L->O, L->I, acc, DE);
+        for (size_t i = 0; i < n; i++) {
+            int32_t *y = acc + i * DE;
+            K->requant32(y, L->b, L->m, L->s, DE, 0, RES_MAX, y);
+            for (size_t c = 0; c < DE; c++)
+                h[i * DE + c] = mbz_res_add(h[i * DE + c], y[c]);
+        }
+    }
+    memcpy(out, h + (lo - a0) * DE, (hi - lo) * DE * sizeof(int32_t));
+}
+
+/* Global inputs of patches k0 .. k1-1 into h (rows of DG): global_input, or with the
+ * convolutional encoder the pad patch for k = 0 and the encoded bytes of patch k-1
+ * otherwise (k1 - k0 <= sc->GR). */
+static void global_inputs(const mb_model *M, const mbz_kernels *K, scratch *sc,
+                          const uint8_t *data, size_t k0, size_t k1, int32_t *h)
+{
+    if (!M->conv) {
+        for (size_t q = k0; q < k1; q++)
+            global_input(M, data, q, h + (q - k0) * M->DG);
+        return;
+    }
+    size_t ks = k0;
+    if (ks == 0 && ks < k1) {
+        memcpy(h, M->gpad, M->DG * sizeof(int32_t));
+        ks = 1;
+    }
+    /* patches ks .. k1-1 take bytes (ks-1)P .. (k1-1)P-1: contiguous rows of D_E */
+    if (ks < k1)
+        conv_encode(M, K, sc, data, (ks - 1) * M->P, (k1 - 1) * M->P, h + (ks - k0) * M->DG);
+}
+
 /* ------------------------------------------------------------------ local model */
 
 /* One row of the local model: position p of its patch, previous byte (256 = pad),
@@ -1040,8 +1123,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
                 free(rows);
                 return MBZ_ERR_INTERNAL;
             }
-            for (size_t q = first; q < kb; q++)
-                global_input(M, data, q, sc->gh + (q - first) * DG);
+            global_inputs(M, st->K, sc, data, first, kb, sc->gh);
             gseg g = {st, first, kb - first};
             global_forward(M, st->K, sc, &g, 1, sc->gh, sc->gout + (first - k) * DG);
         }
@@ -1087,7 +1169,7 @@ static void step_global(mbz_predictor *st, const uint8_t *data, size_t pos)
     size_t k = pos / M->P;
     if (pos % M->P == 0 && st->g_done == k) {
         gseg g = {st, k, 1};
-        global_input(M, data, k, st->sc.gh);
+        global_inputs(M, st->K, &st->sc, data, k, k + 1, st->sc.gh);
         global_forward(M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
     }
 }
@@ -1135,7 +1217,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
                 return MBZ_ERR_PARAM;
             size_t k = pos[b] / M->P;
             if (pos[b] % M->P == 0 && ps[b]->g_done == k) {
-                global_input(M, data[b], k, sc->gh + ng * M->DG);
+                global_inputs(M, K, sc, data[b], k, k + 1, sc->gh + ng * M->DG);
                 segs[ng++] = (gseg){ps[b], k, 1};
                 if (ng == sc->GR) {
                     global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
@@ -1172,3 +1254,8 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
 static const mbz_predictor_ops mb_ops = {
     "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, SCORE_CHUNK,
 };
+
+size_t mbz_megabyte_patch(const mbz_model *m)
+{
+    return m && m->ops == &mb_ops ? ((const mb_model *)m->impl)->P : 0;
+}

@@ -107,6 +107,12 @@ int mbzm_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen)
     } else if (hp->cross_r != 0) {
         return fail(err, errlen, E, "model: cross_r %u set without the cross-patch option", hp->cross_r);
     }
+    if ((hp->options & MBZM_OPT_CONV_ENCODER) &&
+        (uint64_t)MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1) * hp->d_emb > MBZM_MAX_DIN)
+        return fail(err, errlen, E, "model: convolutional encoder input %u*d_emb = %llu exceeds %d",
+                    MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1),
+                    (unsigned long long)MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1) * hp->d_emb,
+                    MBZM_MAX_DIN);
     for (int i = 0; i < 4; i++)
         if (hp->reserved[i])
             return fail(err, errlen, E, "model: reserved hyperparameter %d is not 0", i);
@@ -158,12 +164,25 @@ static void emit_layers(mbzm_tensor_fn fn, void *user, char pfx, uint32_t layers
     }
 }
 
+/* The convolutional patch encoder (MBZM_OPT_CONV_ENCODER): g.conv.{j}, D_E x k_j*D_E. */
+static void emit_conv(mbzm_tensor_fn fn, void *user, const mbzm_hparams *hp, int *count)
+{
+    char name[MBZM_NAME_LEN + 16];
+    if (!(hp->options & MBZM_OPT_CONV_ENCODER))
+        return;
+    for (uint32_t j = 0; j < MBZM_CONV_LAYERS; j++) {
+        snprintf(name, sizeof name, "g.conv.%u", j);
+        emit_group(fn, user, name, hp->d_emb, MBZM_CONV_KERNEL(j) * hp->d_emb, count);
+    }
+}
+
 int mbzm_for_each_tensor(const mbzm_hparams *hp, mbzm_tensor_fn fn, void *user)
 {
     int count = 0;
     uint32_t dg = hp->patch * hp->d_emb;
     emit(fn, user, "g.emb", MBZM_I32, 256, hp->d_emb, &count);
     emit(fn, user, "g.pad", MBZM_I32, 1, dg, &count);
+    emit_conv(fn, user, hp, &count);
     emit_layers(fn, user, 'g', hp->g_layers, dg, hp->g_heads, hp->g_ff, &count);
     emit_group(fn, user, "gl", hp->l_dim, hp->d_emb, &count);
     emit(fn, user, "l.emb", MBZM_I32, 257, hp->l_dim, &count);

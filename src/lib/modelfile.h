@@ -21,6 +21,14 @@
 #define MBZM_OPT_CONV_ENCODER  (1u << 1) /* causal conv (3,5,7) over byte embeddings before patching */
 #define MBZM_OPT_STRIDED       (1u << 2) /* two passes offset by P/2 (highest level) */
 
+/* MBZM_OPT_CONV_ENCODER: MBZM_CONV_LAYERS causal residual conv layers over the global
+ * byte embeddings, layer j with kernel size MBZM_CONV_KERNEL(j) (3, 5, 7); tensors
+ * g.conv.{j} (linear group, D_E x kernel*D_E). Receptive field MBZM_CONV_REACH bytes
+ * back. The widest layer's input, 7*D_E, must be <= MBZM_MAX_DIN. */
+#define MBZM_CONV_LAYERS 3
+#define MBZM_CONV_KERNEL(j) (3 + 2 * (j))
+#define MBZM_CONV_REACH 12         /* sum of (kernel - 1) */
+
 /* Fixed-point conventions of the integer engine (doc/model-format.md, "Arithmetic"). */
 #define MBZM_RES_SHIFT 12          /* residual stream: int32, real = r / 2^12 */
 #define MBZM_RES_CLAMP (1 << 24)   /* residual values are saturated to [-2^24, 2^24] */

@@ -3,7 +3,7 @@
  * (doc/model-format.md §2, §3) and compare float and integer bits per byte.
  *
  * Scales:
- *   residual stream            1/4096 (embeddings, and outputs of o, down, gl)
+ *   residual stream            1/4096 (embeddings, and outputs of o, down, gl, g.conv.*)
  *   RMSNorm output             1/1024 (the inputs of qkv, up, gl, head); the gains are
  *                              folded into the weights of the layer that follows
  *   q, k (±2047), v (±8191),   per layer, calibrated: max |activation| seen by the float
@@ -127,6 +127,22 @@ static void quant_emb(qlist *L, const char *name, const mt_real *x, int rows, in
     if (!q) return;
     for (size_t i = 0; i < (size_t)rows * cols; i++)
         q[i] = clamp_i32((double)x[i] * (1 << MBZM_RES_SHIFT), (double)MBZM_RES_CLAMP);
+}
+
+/* The convolutional patch encoder: g.conv.{j}, like gl (input: RMSNorm output with the
+ * gain folded in, repeated for each of the k taps; output: residual stream). */
+static void quant_conv(qlist *L, const mt_params *p, int DE)
+{
+    double so[2048];
+    mt_real gain[2048];
+    for (int o = 0; o < DE; o++) so[o] = 1.0 / (1 << MBZM_RES_SHIFT);
+    for (int j = 0; j < MBZM_CONV_LAYERS; j++) {
+        int k = MBZM_CONV_KERNEL(j);
+        char n[32];
+        for (int i = 0; i < k * DE; i++) gain[i] = p->cg[j][i % DE];
+        snprintf(n, sizeof n, "g.conv.%d", j);
+        quant_linear(L, n, p->cw[j], p->cb[j], gain, DE, k * DE, 1.0 / MBZM_NORM_ONE, so);
+    }
 }
 
 /* ------------------------------------------------------------------ calibration */
@@ -324,6 +340,7 @@ int mt_export(const char *ckpt, const char *out, char *const *data, int n_data,
     n_clipped_bias = 0;
     quant_emb(L, "g.emb", p->gemb, 256, m->DE);
     quant_emb(L, "g.pad", p->gpad, 1, DG);
+    if (hp->options & MBZM_OPT_CONV_ENCODER) quant_conv(L, p, m->DE);
     quant_layers(L, 'g', p->g, gst, (int)hp->g_layers, DG, (int)hp->g_heads, (int)hp->g_ff);
     double so[256 > 2048 ? 256 : 2048];
     for (int o = 0; o < DL; o++) so[o] = 1.0 / (1 << MBZM_RES_SHIFT);

@@ -249,6 +249,7 @@ static void usage(FILE *f)
 "Model:  --patch N (8) --d-emb N (32) --g-layers N (4) --g-heads N (4) --g-ff N (1024)\n"
 "        --l-dim N (128) --l-layers N (2) --l-heads N (2) --l-ff N (512) --ctx BYTES (8192)\n"
 "        --cross-patch R (off: local attention also sees the previous patch's last R bytes)\n"
+"        --conv-encoder (causal conv layers, kernels 3, 5, 7, over the byte embeddings)\n"
 "Train:  --batch N (4) --steps N | --bytes N (10000 steps) --lr X (1e-3) --lr-min X (lr/10)\n"
 "        --warmup N (200) --wd X (0.1) --clip X (1.0) --seed N (1) --holdout F (0.02)\n"
 "Run:    --threads N (1) --ckpt FILE (mbtrain.ckpt) --ckpt-every N (500) --ckpt-minutes M (0)\n"
@@ -264,7 +265,7 @@ enum {
     O_PATCH = 256, O_DEMB, O_GL, O_GH, O_GFF, O_LD, O_LL, O_LH, O_LFF, O_CTX, O_BATCH, O_STEPS,
     O_BYTES, O_LR, O_LRMIN, O_WARMUP, O_WD, O_CLIP, O_SEED, O_HOLD, O_THREADS, O_CKPT,
     O_CKPT_EVERY, O_CKPT_MIN, O_EVAL_EVERY, O_EVAL_WIN, O_LOG_EVERY, O_RESUME, O_OUT, O_EXCL,
-    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CROSS
+    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS
 };
 
 static const struct option long_opts[] = {
@@ -280,7 +281,7 @@ static const struct option long_opts[] = {
     {"log-every", 1, 0, O_LOG_EVERY}, {"resume", 1, 0, O_RESUME}, {"out", 1, 0, O_OUT},
     {"exclude-dir", 1, 0, O_EXCL}, {"check-data", 0, 0, O_CHECK}, {"drop-overlap", 0, 0, O_DROP}, {"stop-at", 1, 0, O_STOP},
     {"no-default-excludes", 0, 0, O_NODEF}, {"quiet", 0, 0, O_QUIET},
-    {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"conv-encoder", 0, 0, O_CONV}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
 
 static double num_arg(const char *opt, const char *s, double lo, double hi)
 {
@@ -402,6 +403,7 @@ int main(int argc, char **argv)
         case O_LL: c.hp.l_layers = (uint32_t)num_arg("l-layers", optarg, 1, MT_MAX_LAYERS); break;
         case O_LH: c.hp.l_heads = (uint32_t)num_arg("l-heads", optarg, 1, 256); break;
         case O_LFF: c.hp.l_ff = (uint32_t)num_arg("l-ff", optarg, 1, 2048); break;
+        case O_CONV: c.hp.options |= MBZM_OPT_CONV_ENCODER; break;
         case O_CTX: ctx = (long)num_arg("ctx", optarg, 1, 65536.0 * 64); break;
         case O_CROSS:   /* <= patch: mt_check_hparams */
             c.hp.options |= MBZM_OPT_CROSS_PATCH;
@@ -524,8 +526,10 @@ int main(int argc, char **argv)
     mt_model *m = &s.model;
     if (!quiet) {
         fprintf(stderr,
-                "mbtrain: P=%u D_E=%u (D_G=%u) global %ux%u heads ff %u | local D_L=%u %ux%u heads ff %u | ctx %zu bytes\n",
-                c.hp.patch, c.hp.d_emb, m->DG, c.hp.g_layers, c.hp.g_heads, c.hp.g_ff, c.hp.l_dim,
+                "mbtrain: P=%u D_E=%u (D_G=%u)%s global %ux%u heads ff %u | local D_L=%u %ux%u heads ff %u | ctx %zu bytes\n",
+                c.hp.patch, c.hp.d_emb, m->DG,
+                c.hp.options & MBZM_OPT_CONV_ENCODER ? " conv encoder (3, 5, 7)," : "",
+                c.hp.g_layers, c.hp.g_heads, c.hp.g_ff, c.hp.l_dim,
                 c.hp.l_layers, c.hp.l_heads, c.hp.l_ff, T);
         if (c.hp.options & MBZM_OPT_CROSS_PATCH)
             fprintf(stderr, "mbtrain: cross-patch local attention: r = %u bytes of the previous patch\n",

@@ -407,6 +407,87 @@ static void block_backward(mt_model *m, const mt_block *p, mt_block *g, const mt
     rmsnorm_backward(dres, g->g1, m->dln, a->res, a->rstd1, p->g1, N, D);
 }
 
+/* ------------------------------------------------------------------ conv encoder */
+
+/* Causal convolution with kernel k over nseq sequences of S rows of width C:
+ * out[i] = b + Σ_{t<k} W_t · inp[i − k + 1 + t], rows before a sequence's start = 0.
+ * inp (nseq*S, C), w (C, k*C) with tap t in columns t*C .. t*C+C−1, b (C), out (nseq*S, C).
+ * One GEMM per sequence and tap (tap t reaches back sh = k−1−t rows). */
+static void conv_forward(mt_real *out, const mt_real *inp, const mt_real *w, const mt_real *b,
+                         int nseq, int S, int C, int k)
+{
+    for (size_t n = 0; n < (size_t)nseq * S; n++) memcpy(out + n * C, b, (size_t)C * sizeof(mt_real));
+    for (int s = 0; s < nseq; s++)
+        for (int t = 0; t < k; t++) {
+            int sh = k - 1 - t;
+            if (sh >= S) continue;
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, S - sh, C, C, 1.0f,
+                 inp + (size_t)s * S * C, C, w + (size_t)t * C, k * C, 1.0f,
+                 out + ((size_t)s * S + sh) * C, C);
+        }
+}
+
+/* dinp += Σ_t dout[i + k−1−t]·W_t; dw_t += Σ_i dout[i]ᵀ inp[i − k + 1 + t]; db += Σ dout
+ * dout, inp, dinp (nseq*S, C), w, dw (C, k*C) */
+static void conv_backward(mt_real *dinp, mt_real *dw, mt_real *db, const mt_real *dout,
+                          const mt_real *inp, const mt_real *w, int nseq, int S, int C, int k)
+{
+    for (int s = 0; s < nseq; s++)
+        for (int t = 0; t < k; t++) {
+            int sh = k - 1 - t;
+            if (sh >= S) continue;
+            const mt_real *dy = dout + ((size_t)s * S + sh) * C;
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, S - sh, C, C, 1.0f, dy, C,
+                 w + (size_t)t * C, k * C, 1.0f, dinp + (size_t)s * S * C, C);
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, S - sh, 1.0f, dy, C,
+                 inp + (size_t)s * S * C, C, 1.0f, dw + (size_t)t * C, k * C);
+        }
+    for (size_t n = 0; n < (size_t)nseq * S; n++)
+        for (int i = 0; i < C; i++) db[i] += dout[n * C + i];
+}
+
+/* The convolutional patch encoder (doc/model-format.md §1) over B windows of T bytes:
+ * ch[0] = E_G[x]; layer j (kernel 3, 5, 7):
+ *     cn[j] = rmsnorm(ch[j]) ⊙ cg[j];  cz[j] = conv_k(cn[j]) + cb[j];  ch[j+1] = ch[j] + relu(cz[j])
+ * all (B*T, D_E). Bytes before a window's start are zero (as before a block's start in
+ * the engine). */
+static void conv_encoder_forward(mt_model *m, const uint8_t *x, int B)
+{
+    const mt_params *p = &m->p;
+    mt_acts *a = &m->a;
+    int DE = m->DE, T = m->T, NL = B * T;
+    for (int n = 0; n < NL; n++)
+        memcpy(a->ch[0] + (size_t)n * DE, p->gemb + (size_t)x[n] * DE, (size_t)DE * sizeof(mt_real));
+    for (int j = 0; j < MBZM_CONV_LAYERS; j++) {
+        rmsnorm_forward(a->cn[j], a->crstd[j], a->ch[j], p->cg[j], NL, DE);
+        conv_forward(a->cz[j], a->cn[j], p->cw[j], p->cb[j], B, T, DE, MBZM_CONV_KERNEL(j));
+        for (size_t i = 0; i < (size_t)NL * DE; i++)
+            a->ch[j + 1][i] = a->ch[j][i] + (a->cz[j][i] > 0 ? a->cz[j][i] : 0.0f);
+    }
+}
+
+/* Backward of conv_encoder_forward: dh (B*T, D_E) = ∂loss/∂ch[3] on entry (overwritten
+ * with ∂loss/∂ch[0] on the way); accumulates the conv and E_G gradients. */
+static void conv_encoder_backward(mt_model *m, mt_real *dh, const uint8_t *x, int B)
+{
+    const mt_params *p = &m->p;
+    mt_params *g = &m->gp;
+    const mt_acts *a = &m->a;
+    int DE = m->DE, T = m->T, NL = B * T;
+    size_t n = (size_t)NL * DE;
+    mt_real *dz = m->dconv, *dn = m->dconv + n;
+    for (int j = MBZM_CONV_LAYERS - 1; j >= 0; j--) {
+        for (size_t i = 0; i < n; i++) dz[i] = a->cz[j][i] > 0 ? dh[i] : 0.0f;
+        memset(dn, 0, n * sizeof(mt_real));
+        conv_backward(dn, g->cw[j], g->cb[j], dz, a->cn[j], p->cw[j], B, T, DE, MBZM_CONV_KERNEL(j));
+        rmsnorm_backward(dh, g->cg[j], dn, a->ch[j], a->crstd[j], p->cg[j], NL, DE);
+    }
+    for (int t = 0; t < NL; t++) {
+        mt_real *ge = g->gemb + (size_t)x[t] * DE;
+        for (int i = 0; i < DE; i++) ge[i] += dh[(size_t)t * DE + i];
+    }
+}
+
 /* ------------------------------------------------------------------ model */
 
 int mt_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen)
@@ -426,8 +507,11 @@ int mt_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen)
     else if ((hp->patch * hp->d_emb) / hp->g_heads > 256 || hp->l_dim / hp->l_heads > 256)
         why = "head dimension must be <= 256";
     else if (hp->ctx_patches < 1 || hp->ctx_patches > 65536) why = "ctx_patches must be in 1..65536";
-    else if (hp->options & ~(uint32_t)MBZM_OPT_CROSS_PATCH)
-        why = "only the cross-patch option is supported by this trainer";
+    else if (hp->options & ~(uint32_t)(MBZM_OPT_CONV_ENCODER | MBZM_OPT_CROSS_PATCH))
+        why = "only the convolutional encoder and cross-patch options are supported by this trainer";
+    else if ((hp->options & MBZM_OPT_CONV_ENCODER) &&
+             (size_t)MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1) * hp->d_emb > 2048)
+        why = "the convolutional encoder needs 7*d_emb <= 2048";
     else if ((hp->options & MBZM_OPT_CROSS_PATCH) && (hp->cross_r < 1 || hp->cross_r > hp->patch))
         why = "cross-patch r must be in 1..patch";
     else if (!(hp->options & MBZM_OPT_CROSS_PATCH) && hp->cross_r)
@@ -480,6 +564,12 @@ static void bind_params(mt_model *m, mt_params *p, mt_real *base)
     int k = 0;
     p->gemb = base + t[k++].off;
     p->gpad = base + t[k++].off;
+    if (m->hp.options & MBZM_OPT_CONV_ENCODER)
+        for (int j = 0; j < MBZM_CONV_LAYERS; j++) {
+            p->cg[j] = base + t[k++].off;
+            p->cw[j] = base + t[k++].off;
+            p->cb[j] = base + t[k++].off;
+        }
     for (uint32_t i = 0; i < m->hp.g_layers; i++, k += 10) bind_block(&p->g[i], base, t + k);
     p->wgl = base + t[k++].off;
     p->bgl = base + t[k++].off;
@@ -532,6 +622,17 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     /* Parameter table, in the order of the model file (doc/model-format.md §3). */
     add_tensor(m, "g.emb", 256, DE, 0, 1.0f);
     add_tensor(m, "g.pad", 1, DG, 0, 1.0f);
+    int conv = (hp->options & MBZM_OPT_CONV_ENCODER) != 0;
+    for (int j = 0; conv && j < MBZM_CONV_LAYERS; j++) {
+        char n[32];
+        int k = MBZM_CONV_KERNEL(j);
+        snprintf(n, sizeof n, "g.conv.%d.g", j);
+        add_tensor(m, n, 1, DE, 0, -1.0f);
+        snprintf(n, sizeof n, "g.conv.%d.w", j);   /* small: the layers start near identity */
+        add_tensor(m, n, DE, (size_t)k * DE, 1, 0.5f / sqrtf((float)(k * DE)));
+        snprintf(n, sizeof n, "g.conv.%d.b", j);
+        add_tensor(m, n, 1, DE, 0, 0.0f);
+    }
     for (uint32_t i = 0; i < hp->g_layers; i++) add_block(m, "g", i, DG, hp->g_ff, hp->g_layers);
     add_tensor(m, "gl.w", DL, DE, 1, 1.0f / sqrtf((float)DE));
     add_tensor(m, "gl.b", 1, DL, 0, 0.0f);
@@ -556,8 +657,9 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     size_t per_g = NG * (DG * 8 + 2 + 2 * GF) + (size_t)B * GH * S_G * S_G;
     size_t W_L = S_L + (size_t)m->XR;   /* keys per local query row (cross-patch: + XR) */
     size_t per_l = NL * (DL * 8 + 2 + 2 * LF) + NG * LH * S_L * W_L;
+    size_t per_c = conv ? NL * DE * (3 * MBZM_CONV_LAYERS + 1) + NL * MBZM_CONV_LAYERS : 0;
     size_t total = per_g * hp->g_layers + per_l * hp->l_layers + NG * (2 * DG + 1) +
-                   NL * (2 * DL + 1 + 256 + 1);
+                   NL * (2 * DL + 1 + 256 + 1) + per_c;
     m->act_mem = xcalloc(total, sizeof(mt_real));
     mt_real *q = m->act_mem;
 #define TAKE(ptr, n) do { ptr = q; q += (n); } while (0)
@@ -580,6 +682,11 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     }
     TAKE(m->a.lres, NL * DL); TAKE(m->a.lnf, NL * DL); TAKE(m->a.lrstd, NL);
     TAKE(m->a.probs, NL * 256); TAKE(m->a.losses, NL);
+    for (int j = 0; conv && j < MBZM_CONV_LAYERS; j++) {
+        TAKE(m->a.ch[j], NL * DE); TAKE(m->a.cn[j], NL * DE); TAKE(m->a.crstd[j], NL);
+        TAKE(m->a.cz[j], NL * DE);
+    }
+    if (conv) TAKE(m->a.ch[MBZM_CONV_LAYERS], NL * DE);
 #undef TAKE
     if ((size_t)(q - m->act_mem) != total) { fprintf(stderr, "mbtrain: activation layout bug\n"); abort(); }
 
@@ -593,6 +700,7 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     m->dfc = xcalloc(NF, sizeof(mt_real));
     m->dscr = xcalloc((size_t)ATT_BQ * (S_G > W_L ? S_G : W_L), sizeof(mt_real));
     m->dgout = xcalloc(NG * DG, sizeof(mt_real));
+    if (conv) m->dconv = xcalloc(3 * NL * DE, sizeof(mt_real));
     return 0;
 }
 
@@ -600,7 +708,7 @@ void mt_model_free(mt_model *m)
 {
     free(m->params); free(m->grads); free(m->act_mem);
     free(m->dres); free(m->dln); free(m->dqkv); free(m->datt); free(m->dfc); free(m->dscr);
-    free(m->dgout);
+    free(m->dgout); free(m->dconv);
     memset(m, 0, sizeof *m);
 }
 
@@ -628,12 +736,20 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
     m->B_used = B;
 
     /* patch embedder: e_0 = pad, e_k = concat of E_G of the bytes of patch k−1
+     * (with the conv encoder: of their encoded embeddings ch[3], rows (k−1)P .. kP−1)
      * e (NG, DG) */
     mt_real *e = m->a.g[0].res;
+    int conv = (hp->options & MBZM_OPT_CONV_ENCODER) != 0;
+    if (conv) conv_encoder_forward(m, x, B);
     for (int b = 0; b < B; b++)
         for (int k = 0; k < K; k++) {
             mt_real *row = e + ((size_t)b * K + k) * DG;
             if (k == 0) { memcpy(row, p->gpad, (size_t)DG * sizeof(mt_real)); continue; }
+            if (conv) {
+                memcpy(row, m->a.ch[MBZM_CONV_LAYERS] + ((size_t)b * T + (size_t)(k - 1) * P) * DE,
+                       (size_t)DG * sizeof(mt_real));
+                continue;
+            }
             const uint8_t *src = x + (size_t)b * T + (size_t)(k - 1) * P;
             for (int j = 0; j < P; j++)
                 memcpy(row + j * DE, p->gemb + (size_t)src[j] * DE, (size_t)DE * sizeof(mt_real));
@@ -725,6 +841,19 @@ void mt_backward(mt_model *m)
         block_backward(m, &p->g[l], &g->g[l], &m->a.g[l], m->dres, B, K, DG, hp->g_heads,
                        hp->g_ff, 0, 0);
     /* patch embedder */
+    if (hp->options & MBZM_OPT_CONV_ENCODER) {
+        mt_real *dh = m->dconv + 2 * (size_t)NL * DE;   /* ∂loss/∂ch[3] (NL, DE) */
+        memset(dh, 0, (size_t)NL * DE * sizeof(mt_real));
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < K; k++) {
+                const mt_real *row = m->dres + ((size_t)b * K + k) * DG;
+                if (k == 0) { for (int i = 0; i < DG; i++) g->gpad[i] += row[i]; continue; }
+                mt_real *d = dh + ((size_t)b * T + (size_t)(k - 1) * P) * DE;
+                for (int i = 0; i < DG; i++) d[i] += row[i];
+            }
+        conv_encoder_backward(m, dh, x, B);
+        return;
+    }
     for (int b = 0; b < B; b++)
         for (int k = 0; k < K; k++) {
             const mt_real *row = m->dres + ((size_t)b * K + k) * DG;

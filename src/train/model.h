@@ -43,6 +43,11 @@ typedef struct {
 typedef struct {
     mt_real *gemb;   /* (256, D_E)  global byte embeddings */
     mt_real *gpad;   /* (D_G)       pad patch (input of patch 0) */
+    /* convolutional patch encoder (MBZM_OPT_CONV_ENCODER only; NULL otherwise):
+     * layer j has kernel k = MBZM_CONV_KERNEL(j) */
+    mt_real *cg[MBZM_CONV_LAYERS];   /* (D_E)        RMSNorm gain */
+    mt_real *cw[MBZM_CONV_LAYERS];   /* (D_E, k·D_E) column t·D_E + c: tap t (byte i−k+1+t), channel c */
+    mt_real *cb[MBZM_CONV_LAYERS];   /* (D_E) */
     mt_block g[MT_MAX_LAYERS];
     mt_real *wgl;    /* (D_L, D_E)  W_GL, shared by the P slices */
     mt_real *bgl;    /* (D_L) */
@@ -63,7 +68,7 @@ typedef struct {
     float init_std;   /* N(0, std) at init; std < 0 means constant 1 (gains), 0 means zeros */
 } mt_tensor;
 
-#define MT_MAX_TENSORS (8 + 10 * 2 * MT_MAX_LAYERS)
+#define MT_MAX_TENSORS (16 + 3 * MBZM_CONV_LAYERS + 10 * 2 * MT_MAX_LAYERS)
 
 /* Activations of one layer for N = nseq*S rows. */
 typedef struct {
@@ -83,6 +88,11 @@ typedef struct {
 } mt_block_acts;
 
 typedef struct {
+    /* convolutional patch encoder, NL = B*T rows (MBZM_OPT_CONV_ENCODER only) */
+    mt_real *ch[MBZM_CONV_LAYERS + 1];  /* (NL, D_E) input of layer j; ch[0] = E_G[x], ch[3] = output */
+    mt_real *cn[MBZM_CONV_LAYERS];      /* (NL, D_E) rmsnorm(ch[j]) ⊙ cg[j] */
+    mt_real *crstd[MBZM_CONV_LAYERS];   /* (NL) */
+    mt_real *cz[MBZM_CONV_LAYERS];      /* (NL, D_E) conv output before ReLU */
     /* global, NG = B*K rows */
     mt_block_acts g[MT_MAX_LAYERS];
     mt_real *gres;    /* (NG, D_G) output of the last global layer */
@@ -119,6 +129,7 @@ typedef struct {
     mt_real *dfc;            /* (max N, max F) */
     mt_real *dscr;           /* attention scratch: (ATT_BQ, max S) */
     mt_real *dgout;          /* (NG, D_G) */
+    mt_real *dconv;          /* (3, NL, D_E) conv encoder backward scratch (option only) */
     mt_real gslopes[256], lslopes[256];
     const uint8_t *x;      /* the batch of the last forward: (B, T) bytes */
     int B_used;            /* windows in the last forward */

@@ -522,8 +522,8 @@ static int cmd_hostile(int argc, char **argv)
         snprintf(name, sizeof name, "bomb-modelled-2e%u-payload1", bomb_logs[k]);
         emit(name, b, n);
     }
-    /* version: the order-2 fingerprint but frame versions 0, 3, 255 (1 and 2 are valid) */
-    static const unsigned versions[] = { 0, 3, 255 };
+    /* version: the order-2 fingerprint but frame versions 0, 4, 255 (1 to 3 are valid) */
+    static const unsigned versions[] = { 0, 4, 255 };
     for (size_t k = 0; k < 3; k++) {
         char name[64];
         n = frame_header(b, versions[k], 1, 18, ORDER2_FP);
