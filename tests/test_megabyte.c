@@ -7,6 +7,8 @@
  *   - score in several chunk sizes == predict step by step == predict_batch;
  *   - inputs longer than the context window (the window slides), and blocks shorter
  *     than it;
+ *   - the cross-patch local attention option (cross_patch_tests): golden hash of a
+ *     fixed cross-patch model, the same three paths, and patch 0 unchanged by it;
  *   - the model file parser: truncations, bit flips (with and without a valid
  *     trailer), refused options and value bounds: a clean error, never a crash.
  * Plain C test: exit 0 = pass, 1 = fail, 77 = skip.
@@ -35,6 +37,8 @@
 /* the same for the fourth model of main() (window of 512 patches), from an engine that
  * scored every key of every window */
 #define GOLDEN_HASH4 0xe3a301e508577657ull
+/* cross-patch option: mkmodel --tiny --cross-patch 3 --seed 1 over the golden input */
+#define GOLDEN_HASH_CROSS 0xceadb4fcd0763dc6ull
 #define GOLDEN_TEXT 20000
 #define GOLDEN_BIN 2048
 
@@ -434,15 +438,13 @@ static void parse_tests(void)
         if (rc == MBZ_OK)
             free_model(m);
     }
-    /* options: known but unsupported bits, and unknown bits */
-    uint32_t optv[] = {MBZM_OPT_CROSS_PATCH, MBZM_OPT_CONV_ENCODER, 1u << 7};
-    for (int i = 0; i < 3; i++) {
+    /* options: the conv bit without its tensors, and unknown bits */
+    uint32_t optv[] = {MBZM_OPT_CONV_ENCODER, 1u << 7};
+    for (int i = 0; i < 2; i++) {
         memcpy(c, buf, size);
         uint32_t o = optv[i];
         for (int b = 0; b < 4; b++)
             c[16 + 40 + b] = (uint8_t)(o >> (8 * b));   /* hparams.options */
-        if (o == MBZM_OPT_CROSS_PATCH)
-            c[16 + 44] = 1;                             /* cross_r = 1 */
         fix_trailer(c, size);
         mbz_model *m = NULL;
         mbz_error e;
@@ -450,8 +452,22 @@ static void parse_tests(void)
         CHECK(rc == MBZ_ERR_MODEL_INVALID, "option 0x%x accepted", o);
         if (o == MBZM_OPT_CONV_ENCODER)   /* supported: refused for its missing tensors */
             CHECK(strstr(e.msg, "tensors") != NULL, "option message: %s", e.msg);
-        else if (i < 2)
-            CHECK(strstr(e.msg, "not supported by this version") != NULL, "option message: %s", e.msg);
+        else
+            CHECK(strstr(e.msg, "unknown option") != NULL, "option message: %s", e.msg);
+        if (rc == MBZ_OK)
+            free_model(m);
+    }
+    /* the cross-patch option: accepted with cross_r in [1, P], refused outside */
+    for (uint32_t r = 0; r <= hp.patch + 1; r++) {
+        memcpy(c, buf, size);
+        c[16 + 40] = (uint8_t)MBZM_OPT_CROSS_PATCH;   /* hparams.options */
+        c[16 + 44] = (uint8_t)r;                      /* hparams.cross_r */
+        fix_trailer(c, size);
+        mbz_model *m = NULL;
+        mbz_error e;
+        int ok = r >= 1 && r <= hp.patch;
+        int rc = mbz_megabyte_create(c, size, &m, &e);
+        CHECK(ok ? rc == MBZ_OK : rc == MBZ_ERR_MODEL_INVALID, "cross_r %u: rc %d", r, rc);
         if (rc == MBZ_OK)
             free_model(m);
     }
@@ -482,6 +498,84 @@ static void parse_tests(void)
 }
 
 #ifndef TEST_MEGABYTE_NO_MAIN   /* tests/test_conv.c reuses the helpers above */
+/* The cross-patch local attention option (MBZM_OPT_CROSS_PATCH): a golden hash over
+ * the golden input for mkmodel --tiny --cross-patch 3 --seed 1 (every kernel must give
+ * it: tests/infer_kernels.sh), score in several chunk sizes == predict ==
+ * predict_batch, for that model and for P = 8 with cross_r = P and a sliding window;
+ * and the option changes nothing in a block's first patch (no previous patch) but
+ * changes later tables (the weights of the same seed are the same). */
+static void cross_patch_tests(const uint8_t *data, size_t len)
+{
+    mbzm_hparams hp;
+    mkmodel_preset(&hp, "tiny");
+    mbz_model *plain = make_model(&hp, 1);
+    hp.options = MBZM_OPT_CROSS_PATCH;
+    hp.cross_r = 3;
+    mbz_model *m = make_model(&hp, 1);
+    CHECK(m && plain, "cross-patch model");
+    if (!m || !plain) {
+        free_model(m);
+        free_model(plain);
+        return;
+    }
+    uint16_t *ref = malloc(len * 512), *f0 = malloc(len * 512);
+    size_t chunks[] = {1, 3, 4, 5, 1000, len};
+    consistency(m, data, len, chunks, 6, ref, "cross-patch");
+    uint64_t h = hash_tables(ref, len);
+    uint64_t mbt = mbits_per_byte(ref, data, len);
+    printf("cross-patch (r = 3): xxh64 %016llx, %llu.%03llu bits/byte\n", (unsigned long long)h,
+           (unsigned long long)(mbt / 1000), (unsigned long long)(mbt % 1000));
+    CHECK(h == GOLDEN_HASH_CROSS, "cross-patch golden hash %016llx != %016llx",
+          (unsigned long long)h, (unsigned long long)GOLDEN_HASH_CROSS);
+    CHECK(run_score(plain, data, len, 4096, f0) == MBZ_OK, "plain score");
+    CHECK(!memcmp(f0, ref, hp.patch * 512), "cross-patch: first patch differs from the plain model");
+    size_t differ = 0;
+    for (size_t t = hp.patch; t < len; t++)
+        differ += memcmp(f0 + t * 256, ref + t * 256, 512) != 0;
+    CHECK(differ > len / 2, "cross-patch: only %zu tables differ from the plain model", differ);
+    if (m->ops->predict_batch) {
+        batch_test(m, data, len);
+        batch_stagger_test(m, data, len, 5, 1000, "cross-patch");
+    }
+    size_t shorts[] = {1, 4, 5, 8, 9, 301};
+    for (size_t i = 0; i < sizeof shorts / sizeof shorts[0]; i++) {
+        size_t ch[] = {1, 2, 7, 64};
+        consistency(m, data + 5000, shorts[i], ch, 4, f0, "cross-patch short block");
+    }
+    free_model(m);
+    free_model(plain);
+
+    /* P = 8, cross_r = P, 2 local layers of 3 heads (steep and flat ALiBi slopes), a
+     * window of 3 patches (slides) */
+    mbzm_hparams hp2 = {8, 6, 2, 3, 40, 24, 2, 3, 20, 3, MBZM_OPT_CROSS_PATCH, 8, {0, 0, 0, 0}};
+    m = make_model(&hp2, 23);
+    CHECK(m != NULL, "cross-patch model 2");
+    if (m) {
+        size_t n2 = 2501;
+        size_t ch[] = {1, 7, 8, 13, 800, 4096};
+        consistency(m, data + 300, n2, ch, 6, ref, "cross-patch model 2");
+        if (m->ops->predict_batch)
+            batch_stagger_test(m, data, len, 4, 600, "cross-patch model 2");
+        free_model(m);
+    }
+
+    /* with the convolutional patch encoder as well (the two options are independent:
+     * one changes the global input, the other the local attention) */
+    mbzm_hparams hp3 = {4, 8, 2, 2, 64, 16, 2, 2, 32, 16,
+                        MBZM_OPT_CROSS_PATCH | MBZM_OPT_CONV_ENCODER, 4, {0, 0, 0, 0}};
+    m = make_model(&hp3, 5);
+    CHECK(m != NULL, "cross-patch + conv model");
+    if (m) {
+        size_t ch[] = {1, 9, 4096};
+        consistency(m, data + 700, 1500, ch, 3, ref, "cross-patch + conv");
+        if (m->ops->predict_batch)
+            batch_stagger_test(m, data, len, 3, 500, "cross-patch + conv");
+        free_model(m);
+    }
+    free(ref);
+    free(f0);
+}
+
 int main(void)
 {
     const char *kname = mbz_kernels_get()->name;
@@ -607,6 +701,7 @@ int main(void)
         free_model(m);
     }
 
+    cross_patch_tests(data, len);
     parse_tests();
     free(ref);
     free(data);

@@ -123,8 +123,9 @@ static double block_macs(size_t len)
         size_t w = k + 1 < hp.ctx_patches ? k + 1 : hp.ctx_patches;
         m += g_lin + hp.g_layers * 2 * DG * (double)w;
     }
+    size_t xr = hp.options & MBZM_OPT_CROSS_PATCH ? hp.cross_r : 0;   /* cross-patch keys */
     for (size_t t = 0; t < len; t++)
-        m += l_lin + hp.l_layers * 2 * DL * (double)(t % hp.patch + 1);
+        m += l_lin + hp.l_layers * 2 * DL * (double)(t % hp.patch + 1 + (t >= hp.patch ? xr : 0));
     return m;
 }
 
@@ -579,7 +580,8 @@ int main(int argc, char **argv)
     double g_lin = hp.g_layers * (4 * DG * DG + 2 * DG * hp.g_ff);
     double g_att = hp.g_layers * 2 * DG * hp.ctx_patches;
     double l_lin = hp.l_layers * (4 * DL * DL + 2 * DL * hp.l_ff) + DL * hp.d_emb + 256 * DL;
-    double l_att = hp.l_layers * 2 * DL * (P + 1) / 2;
+    double l_att = hp.l_layers * 2 * DL *
+                   ((P + 1) / 2 + (hp.options & MBZM_OPT_CROSS_PATCH ? hp.cross_r : 0));
     printf("model %s (%zu bytes): MACs/byte: global %.0f (linear %.0f + attention %.0f), local %.0f, total %.0f\n",
            m->describe, size, (g_lin + g_att) / P, g_lin / P, g_att / P, l_lin + l_att,
            (g_lin + g_att) / P + l_lin + l_att);

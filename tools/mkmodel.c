@@ -4,7 +4,7 @@
  * gives the same file on every machine.
  *
  *   mkmodel OUT.mbzm [--seed N] [--tiny | --small | --bench]
- *                    [--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv]
+ *                    [--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv] [--cross-patch R]
  *
  * Presets: --tiny  P=4 DE=8  (DG=32)  GL=2 GH=2 GFF=64   DL=16  LL=2 LH=2 LFF=32  ctx=16 (default)
  *          --small P=8 DE=16 (DG=128) GL=2 GH=4 GFF=256  DL=64  LL=2 LH=2 LFF=128 ctx=64
@@ -12,6 +12,8 @@
  *
  * --conv sets the convolutional patch encoder option (MBZM_OPT_CONV_ENCODER) and adds
  * its tensors g.conv.{0,1,2} (scaled like the other linear layers into the residual).
+ * --cross-patch R sets the cross-patch local attention option (MBZM_OPT_CROSS_PATCH)
+ * with cross_r = R (1 <= R <= P; no extra tensors).
  *
  * Weights are uniform int8 in [-127, 127]; each linear layer's per-channel multiplier
  * and shift are chosen so that, for inputs of the expected RMS, outputs have a target
@@ -198,7 +200,7 @@ static void mkmodel_preset(mbzm_hparams *hp, const char *name)
 static int usage(void)
 {
     fprintf(stderr, "usage: mkmodel OUT.mbzm [--seed N] [--tiny|--small|--bench] "
-                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv]\n");
+                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv] [--cross-patch R]\n");
     return 2;
 }
 
@@ -209,6 +211,7 @@ int main(int argc, char **argv)
     mbzm_hparams hp;
     mkmodel_preset(&hp, "tiny");
     int conv = 0;
+    unsigned cross = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--conv")) {
             conv = 1;
@@ -225,6 +228,11 @@ int main(int argc, char **argv)
             hp.patch = v[0]; hp.d_emb = v[1]; hp.g_layers = v[2]; hp.g_heads = v[3];
             hp.g_ff = v[4]; hp.l_dim = v[5]; hp.l_layers = v[6]; hp.l_heads = v[7];
             hp.l_ff = v[8]; hp.ctx_patches = v[9];
+        } else if (!strcmp(argv[i], "--cross-patch") && i + 1 < argc) {
+            char *end;
+            cross = (unsigned)strtoul(argv[++i], &end, 10);
+            if (*end || !cross)
+                return usage();
         } else if (argv[i][0] == '-' || out) {
             return usage();
         } else {
@@ -235,6 +243,10 @@ int main(int argc, char **argv)
         return usage();
     if (conv)
         hp.options |= MBZM_OPT_CONV_ENCODER;
+    if (cross) {   /* after --hp / presets, which reset hp */
+        hp.options |= MBZM_OPT_CROSS_PATCH;
+        hp.cross_r = cross;
+    }
     char err[256];
     if (mbzm_check_hparams(&hp, err, sizeof err) != MBZ_OK) {
         fprintf(stderr, "mkmodel: %s\n", err);

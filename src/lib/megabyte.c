@@ -84,6 +84,7 @@ typedef struct {
     mbzm_file f;
     size_t P, DE, DG, DL, GH, GHD, LH, LHD, GFF, LFF, CTX, NGL, NLL;
     size_t GB;              /* patches per global sub-batch in score() */
+    size_t XR;              /* cross-patch keys (cross_r, MBZM_OPT_CROSS_PATCH), 0: off */
     int32_t *gemb, *gpad, *lemb, *lpos;
     layer *gl, *ll;
     linear glin, head;
@@ -120,6 +121,9 @@ struct mbz_predictor {
     size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
     int16_t *last_gout;     /* DG: global output of patch g_done-1 */
     int16_t *lkv;           /* NLL x P x 3DL: local q/k/v rows of the current patch */
+    int16_t *lx;            /* NLL x XR x 3DL: cross-patch option: the local q/k/v rows of
+                             * the last XR positions of patch lx_next - 1 */
+    size_t lx_next;         /* lx serves patch lx_next (0: lx holds nothing yet) */
     int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
     scratch sc;
 };
@@ -377,16 +381,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
         return set_err(err, rc, "%s", msg);
     }
     const mbzm_hparams *hp = &M->f.hp;
-    static const struct { uint32_t bit; const char *name; } opts[] = {
-        {MBZM_OPT_CROSS_PATCH, "cross-patch local attention"},
-    };
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-        if (hp->options & opts[i].bit) {
-            rc = set_err(err, MBZ_ERR_MODEL_INVALID,
-                         "model uses option %s, not supported by this version", opts[i].name);
-            mb_model_free(M);
-            return rc;
-        }
+    /* every known option bit is implemented here (cross-patch, conv encoder) or is the
+     * frame's business (strided); unknown bits are refused by mbzm_parse */
     M->P = hp->patch;
     M->DE = hp->d_emb;
     M->DG = M->P * M->DE;
@@ -401,6 +397,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     M->NGL = hp->g_layers;
     M->NLL = hp->l_layers;
     M->GB = M->P <= 16 ? 64 : 1024 / M->P;
+    /* cross_r in 1..P (mbzm_parse); without local layers the option changes nothing */
+    M->XR = (hp->options & MBZM_OPT_CROSS_PATCH) && M->NLL ? hp->cross_r : 0;
 
     size_t n32 = 0;
     mbzm_for_each_tensor(hp, count_i32, &n32);
@@ -444,6 +442,10 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     m->free_impl = mb_model_free;
     snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu%s", M->P,
              M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P, M->conv ? " conv" : "");
+    if (M->XR) {   /* cross-patch option */
+        size_t n = strlen(m->describe);
+        snprintf(m->describe + n, sizeof m->describe - n, " cross=%zu", M->XR);
+    }
     *out = m;
     return MBZ_OK;
 }
@@ -846,12 +848,17 @@ static void global_inputs(const mb_model *M, const mbz_kernels *K, scratch *sc,
 
 /* One row of the local model: position p of its patch, previous byte (256 = pad),
  * its slice of the global output, and where the q/k/v rows of positions 0..p live:
- * st != NULL: copied into st->lkv (step mode); st == NULL: the batch rows r-p..r. */
+ * st != NULL: copied into st->lkv (step mode); st == NULL: the batch rows r-p..r.
+ * With the cross-patch option (M->XR > 0), k is the row's patch and xst the block's
+ * predictor, whose lx holds the previous patch's last XR rows where the batch does not
+ * (local_cross_keys); xst == NULL without the option. */
 typedef struct {
     size_t p;
     unsigned prev;
     const int16_t *slice;
     mbz_predictor *st;
+    size_t k;
+    mbz_predictor *xst;
 } lrow;
 
 static void local_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly,
@@ -897,6 +904,84 @@ static void local_attend(const mb_model *M, const mbz_kernels *K, const layer *L
     }
 }
 
+/* Cross-patch local attention (MBZM_OPT_CROSS_PATCH): local_attend over XR + p + 1
+ * keys, the last xr positions of the previous patch (rows xkv, stride 3*DL, oldest
+ * first) and then positions 0..p of the row's own patch (kv0). ALiBi distances run on
+ * across the boundary: att_exp's key w is at distance (xr + p) - w, so the previous
+ * patch's position P-1 is at p + 1. Same integer steps as local_attend; the int32
+ * sums of e_j v_j stay below 2 * 64 keys * 256 * 8191 < 2^31. */
+static void local_attend_cross(const mb_model *M, const mbz_kernels *K, const layer *Ly,
+                               const int16_t *xkv, size_t xr, const int16_t *kv0, size_t p,
+                               const int16_t *q, int16_t *out)
+{
+    const size_t DL = M->DL, d = M->LHD, ld = 3 * DL, L = xr + p + 1;
+    const int16_t *key[128];   /* xr, p + 1 <= P <= 64 */
+    int32_t dot[128];
+    int16_t eh[128], el[128];
+    int32_t acch[256], accl[256];   /* d <= 256 */
+    for (size_t w = 0; w < L; w++)
+        key[w] = w < xr ? xkv + w * ld : kv0 + (w - xr) * ld;
+    for (size_t hh = 0; hh < M->LH; hh++) {
+        const int16_t *qh = q + hh * d;
+        for (size_t w = 0; w < L; w++) {
+            const int16_t *kh = key[w] + DL + hh * d;
+            int32_t acc = 0;   /* <= 2047^2 * 256 < 2^31 */
+            for (size_t c = 0; c < d; c++)
+                acc += (int32_t)qh[c] * kh[c];
+            dot[w] = acc;
+        }
+        int64_t S = K->att_exp(dot, L, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
+        for (size_t c = 0; c < d; c++)
+            acch[c] = accl[c] = 0;
+        for (size_t w = 0; w < L; w++) {
+            const int16_t *vw = key[w] + 2 * DL + hh * d;
+            int32_t eH = eh[w], eL = el[w];
+            for (size_t c = 0; c < d; c++) {
+                acch[c] += eH * vw[c];
+                accl[c] += eL * vw[c];
+            }
+        }
+        for (size_t c = 0; c < d; c++)
+            out[hh * d + c] = (int16_t)mbz_div_round((int64_t)acch[c] * 256 + accl[c], S);
+    }
+}
+
+/* The previous patch's last XR q/k/v rows (layer l) for batch row n, or NULL for the
+ * first patch of a block: the batch rows just before the patch's first row when the
+ * batch holds that patch (score), else the block's lx (kept from when that patch was
+ * modelled; the callers check that lx_next == k). */
+static const int16_t *local_cross_keys(const mb_model *M, const scratch *sc, const lrow *rows,
+                                       size_t n, size_t l)
+{
+    const lrow *r = &rows[n];
+    const size_t ld = 3 * M->DL;
+    if (r->k == 0)
+        return NULL;
+    size_t first = n - r->p;   /* the row of position 0 of r's patch (batch mode) */
+    if (!r->st && first >= M->XR && rows[first - 1].k + 1 == r->k &&
+        rows[first - 1].xst == r->xst)
+        return sc->lqkvb + (first - M->XR) * ld;
+    return r->xst->lx + l * M->XR * ld;
+}
+
+/* After layer l's attention: a row at the last position of its patch leaves that
+ * patch's last XR q/k/v rows in its block's lx for the next patch (local_cross_keys). */
+static void local_cross_save(const mb_model *M, const scratch *sc, const lrow *rows, size_t N,
+                             size_t l)
+{
+    const size_t ld = 3 * M->DL, XR = M->XR;
+    for (size_t n = 0; n < N; n++) {
+        const lrow *r = &rows[n];
+        if (r->p != M->P - 1)
+            continue;
+        const int16_t *src = r->st ? r->st->lkv + l * M->P * ld + (M->P - XR) * ld
+                                   : sc->lqkvb + (n + 1 - XR) * ld;
+        memcpy(r->xst->lx + l * XR * ld, src, XR * ld * sizeof(int16_t));
+        if (l + 1 == M->NLL)
+            r->xst->lx_next = r->k + 1;
+    }
+}
+
 /* Run the local model for N rows and write their frequency tables to freq (N x 256). */
 static void local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const lrow *rows,
                           size_t N, uint16_t *freq)
@@ -929,8 +1014,15 @@ static void local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
             } else {
                 kv0 = sc->lqkvb + (n - r->p) * 3 * DL;
             }
-            local_attend(M, K, Ly, kv0, r->p, sc->lqkvb + n * 3 * DL, sc->latt + n * DL);
+            const int16_t *xkv = M->XR ? local_cross_keys(M, sc, rows, n, l) : NULL;
+            if (xkv)
+                local_attend_cross(M, K, Ly, xkv, M->XR, kv0, r->p, sc->lqkvb + n * 3 * DL,
+                                   sc->latt + n * DL);
+            else
+                local_attend(M, K, Ly, kv0, r->p, sc->lqkvb + n * 3 * DL, sc->latt + n * DL);
         }
+        if (M->XR)
+            local_cross_save(M, sc, rows, N, l);
         lin_residual(K, &Ly->o, sc->latt, N, sc->lacc, u);
         mlp(K, Ly, u, N, DL, sc->la, sc->lhid, sc->lacc);
     }
@@ -947,6 +1039,13 @@ static void local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
 
 /* ------------------------------------------------------------------ predictor ops */
 
+/* Cross-patch option: patch k (> 0) needs the previous patch's rows in lx, i.e. the
+ * positions of a block come in order (as the global model requires too). */
+static int cross_ready(const mbz_predictor *st, size_t k)
+{
+    return !st->M->XR || k == 0 || st->lx_next == k;
+}
+
 static void mb_destroy(mbz_predictor *st)
 {
     if (!st)
@@ -956,6 +1055,7 @@ static void mb_destroy(mbz_predictor *st)
     free(st->gKn);
     free(st->last_gout);
     free(st->lkv);
+    free(st->lx);
     scratch_free(&st->sc);
     free(st);
 }
@@ -984,7 +1084,8 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     st->gKn = calloc(ng * M->GH * st->R, sizeof(uint16_t));
     st->last_gout = calloc(M->DG, sizeof(int16_t));
     st->lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t));
-    if (!st->gK || !st->gVt || !st->gKn || !st->last_gout || !st->lkv ||
+    st->lx = calloc(nl * (M->XR ? M->XR : 1) * 3 * M->DL, sizeof(int16_t));
+    if (!st->gK || !st->gVt || !st->gKn || !st->last_gout || !st->lkv || !st->lx ||
         scratch_alloc(&st->sc, M, st->R, M->GB, M->GB * M->P) != MBZ_OK) {
         mb_destroy(st);
         return MBZ_ERR_NOMEM;
@@ -1001,7 +1102,8 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
     const size_t P = M->P, DG = M->DG, DE = M->DE;
     if (n == 0)
         return MBZ_OK;
-    if (pos + n > len || len > st->block_len || pos / P + 1 < st->g_done)
+    if (pos + n > len || len > st->block_len || pos / P + 1 < st->g_done ||
+        !cross_ready(st, pos / P))
         return MBZ_ERR_PARAM;
     lrow *rows = malloc(M->GB * P * sizeof *rows);
     if (!rows)
@@ -1036,6 +1138,8 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             r->prev = r->p ? data[t - 1] : 256;
             r->slice = sc->gout + (t / P - k) * DG + r->p * DE;
             r->st = NULL;
+            r->k = t / P;
+            r->xst = M->XR ? st : NULL;
         }
         size_t skip = pos > t0 ? pos - t0 : 0;   /* rows before pos: computed, not returned */
         if (skip == 0) {
@@ -1083,7 +1187,9 @@ static int mb_predict(mbz_predictor *st, const uint8_t *data, size_t pos, uint16
         prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
     if (st->g_done != k + 1)
         return MBZ_ERR_PARAM;      /* positions must come in order */
-    lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st};
+    if (!cross_ready(st, k))
+        return MBZ_ERR_PARAM;
+    lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st, k, M->XR ? st : NULL};
     local_forward(M, st->K, &st->sc, &r, 1, freq);
     if (st->prof)
         prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
@@ -1132,9 +1238,11 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
         for (int b = b0; b < b0 + cnt; b++) {
             if (ps[b]->g_done != pos[b] / M->P + 1)
                 return MBZ_ERR_PARAM;      /* positions must come in order */
-            size_t p = pos[b] % M->P;
+            size_t p = pos[b] % M->P, k = pos[b] / M->P;
+            if (!cross_ready(ps[b], k))
+                return MBZ_ERR_PARAM;
             rows[b - b0] = (lrow){p, p ? data[b][pos[b] - 1] : 256,
-                                  ps[b]->last_gout + p * M->DE, ps[b]};
+                                  ps[b]->last_gout + p * M->DE, ps[b], k, M->XR ? ps[b] : NULL};
         }
         local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
         if (ps[0]->prof)

@@ -248,6 +248,7 @@ static void usage(FILE *f)
 "Train the MEGABYTE model of mbzip on DATA (files, directories, tar archives).\n\n"
 "Model:  --patch N (8) --d-emb N (32) --g-layers N (4) --g-heads N (4) --g-ff N (1024)\n"
 "        --l-dim N (128) --l-layers N (2) --l-heads N (2) --l-ff N (512) --ctx BYTES (8192)\n"
+"        --cross-patch R (off: local attention also sees the previous patch's last R bytes)\n"
 "        --conv-encoder (causal conv layers, kernels 3, 5, 7, over the byte embeddings)\n"
 "Train:  --batch N (4) --steps N | --bytes N (10000 steps) --lr X (1e-3) --lr-min X (lr/10)\n"
 "        --warmup N (200) --wd X (0.1) --clip X (1.0) --seed N (1) --holdout F (0.02)\n"
@@ -264,14 +265,14 @@ enum {
     O_PATCH = 256, O_DEMB, O_GL, O_GH, O_GFF, O_LD, O_LL, O_LH, O_LFF, O_CTX, O_BATCH, O_STEPS,
     O_BYTES, O_LR, O_LRMIN, O_WARMUP, O_WD, O_CLIP, O_SEED, O_HOLD, O_THREADS, O_CKPT,
     O_CKPT_EVERY, O_CKPT_MIN, O_EVAL_EVERY, O_EVAL_WIN, O_LOG_EVERY, O_RESUME, O_OUT, O_EXCL,
-    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV
+    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS
 };
 
 static const struct option long_opts[] = {
     {"patch", 1, 0, O_PATCH}, {"d-emb", 1, 0, O_DEMB}, {"g-layers", 1, 0, O_GL},
     {"g-heads", 1, 0, O_GH}, {"g-ff", 1, 0, O_GFF}, {"l-dim", 1, 0, O_LD},
     {"l-layers", 1, 0, O_LL}, {"l-heads", 1, 0, O_LH}, {"l-ff", 1, 0, O_LFF},
-    {"ctx", 1, 0, O_CTX}, {"batch", 1, 0, O_BATCH}, {"steps", 1, 0, O_STEPS},
+    {"ctx", 1, 0, O_CTX}, {"cross-patch", 1, 0, O_CROSS}, {"batch", 1, 0, O_BATCH}, {"steps", 1, 0, O_STEPS},
     {"bytes", 1, 0, O_BYTES}, {"lr", 1, 0, O_LR}, {"lr-min", 1, 0, O_LRMIN},
     {"warmup", 1, 0, O_WARMUP}, {"wd", 1, 0, O_WD}, {"clip", 1, 0, O_CLIP},
     {"seed", 1, 0, O_SEED}, {"holdout", 1, 0, O_HOLD}, {"threads", 1, 0, O_THREADS},
@@ -404,6 +405,10 @@ int main(int argc, char **argv)
         case O_LFF: c.hp.l_ff = (uint32_t)num_arg("l-ff", optarg, 1, 2048); break;
         case O_CONV: c.hp.options |= MBZM_OPT_CONV_ENCODER; break;
         case O_CTX: ctx = (long)num_arg("ctx", optarg, 1, 65536.0 * 64); break;
+        case O_CROSS:   /* <= patch: mt_check_hparams */
+            c.hp.options |= MBZM_OPT_CROSS_PATCH;
+            c.hp.cross_r = (uint32_t)num_arg("cross-patch", optarg, 1, 64);
+            break;
         case O_BATCH: c.batch = (int)num_arg("batch", optarg, 1, 4096); break;
         case O_STEPS: c.steps = (int64_t)num_arg("steps", optarg, 1, 1e12); set_sched |= 1; break;
         case O_BYTES: bytes = num_arg("bytes", optarg, 1, 1e18); set_sched |= 2; break;
@@ -526,6 +531,9 @@ int main(int argc, char **argv)
                 c.hp.options & MBZM_OPT_CONV_ENCODER ? " conv encoder (3, 5, 7)," : "",
                 c.hp.g_layers, c.hp.g_heads, c.hp.g_ff, c.hp.l_dim,
                 c.hp.l_layers, c.hp.l_heads, c.hp.l_ff, T);
+        if (c.hp.options & MBZM_OPT_CROSS_PATCH)
+            fprintf(stderr, "mbtrain: cross-patch local attention: r = %u bytes of the previous patch\n",
+                    c.hp.cross_r);
         fprintf(stderr, "mbtrain: %zu parameters; batch %d x %zu bytes; %lld steps (%.3g bytes); lr %g -> %g, warmup %lld, wd %g, clip %g, seed %llu, %d thread%s\n",
                 m->n_params, c.batch, T, (long long)c.steps, (double)c.steps * c.batch * T, c.lr,
                 c.lr_min, (long long)c.warmup, c.wd, c.clip, (unsigned long long)c.seed, threads,

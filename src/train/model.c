@@ -276,15 +276,107 @@ static void attention_backward(mt_real *dqkv, const mt_real *dout, const mt_real
         }
 }
 
+/* Cross-patch local attention (MBZM_OPT_CROSS_PATCH): as attention_forward, but query
+ * i of sequence s also attends to the last R rows of sequence s-1 (the previous patch,
+ * same layer), unless s is the first sequence of its window (s % spw == 0). The
+ * sequences are consecutive in qkv, so key column w in [0, R + S) is row w − R of
+ * sequence s (negative: the previous one), at ALiBi distance i + R − w:
+ * s_iw = q_i·k_w/sqrt(d) − m_h (i + R − w) for w_lo ≤ w ≤ R + i, w_lo = 0 or R.
+ * qkv (nseq*S, 3D), out (nseq*S, D), probs (nseq, H, S, R + S), 0 outside the window. */
+static void cross_attention_forward(mt_real *out, mt_real *probs, const mt_real *qkv, int nseq,
+                                    int S, int D, int H, const mt_real *slopes, int R, int spw)
+{
+    int d = D / H, D3 = 3 * D, W = R + S;
+    mt_real scale = 1.0f / SQRT((mt_real)d);
+    for (int s = 0; s < nseq; s++) {
+        int wlo = s % spw ? 0 : R;
+        for (int h = 0; h < H; h++) {
+            const mt_real *Q = qkv + (size_t)s * S * D3 + h * d, *Kp = Q + D, *V = Q + 2 * D;
+            mt_real *O = out + (size_t)s * S * D + h * d;
+            mt_real *Pm = probs + ((size_t)s * H + h) * S * W;
+            mt_real m = slopes[h];
+            for (int i = 0; i < S; i++) {
+                const mt_real *q = Q + (size_t)i * D3;
+                mt_real *pr = Pm + (size_t)i * W, mx = -INFINITY;
+                for (int w = 0; w < W; w++) pr[w] = 0.0f;
+                for (int w = wlo; w <= R + i; w++) {
+                    const mt_real *k = Kp + (ptrdiff_t)(w - R) * D3;
+                    mt_real dot = 0;
+                    for (int c = 0; c < d; c++) dot += q[c] * k[c];
+                    pr[w] = dot * scale - m * (mt_real)(i + R - w);
+                    if (pr[w] > mx) mx = pr[w];
+                }
+                mt_real sum = 0;
+                for (int w = wlo; w <= R + i; w++) { pr[w] = EXP(pr[w] - mx); sum += pr[w]; }
+                mt_real inv = 1.0f / sum;
+                for (int w = wlo; w <= R + i; w++) pr[w] *= inv;
+                mt_real *o = O + (size_t)i * D;
+                for (int c = 0; c < d; c++) o[c] = 0;
+                for (int w = wlo; w <= R + i; w++) {
+                    const mt_real *v = V + (ptrdiff_t)(w - R) * D3;
+                    mt_real pw = pr[w];
+                    for (int c = 0; c < d; c++) o[c] += pw * v[c];
+                }
+            }
+        }
+    }
+}
+
+/* dqkv = ∂loss/∂qkv (overwritten) from dout (nseq*S, D) for cross_attention_forward:
+ * the keys and values of the previous patch's rows receive the gradient of the next
+ * patch's queries too. probs (nseq, H, S, R + S); dp: (R + S) scratch. */
+static void cross_attention_backward(mt_real *dqkv, const mt_real *dout, const mt_real *qkv,
+                                     const mt_real *probs, mt_real *dp, int nseq, int S, int D,
+                                     int H, int R, int spw)
+{
+    int d = D / H, D3 = 3 * D, W = R + S;
+    mt_real scale = 1.0f / SQRT((mt_real)d);
+    memset(dqkv, 0, (size_t)nseq * S * D3 * sizeof(mt_real));
+    for (int s = 0; s < nseq; s++) {
+        int wlo = s % spw ? 0 : R;
+        for (int h = 0; h < H; h++) {
+            size_t base = (size_t)s * S * D3 + h * d;
+            const mt_real *Q = qkv + base, *Kp = Q + D, *V = Q + 2 * D;
+            mt_real *dQ = dqkv + base, *dK = dQ + D, *dV = dQ + 2 * D;
+            const mt_real *dO = dout + (size_t)s * S * D + h * d;
+            const mt_real *Pm = probs + ((size_t)s * H + h) * S * W;
+            for (int i = 0; i < S; i++) {
+                const mt_real *pr = Pm + (size_t)i * W, *dout_i = dO + (size_t)i * D;
+                const mt_real *q = Q + (size_t)i * D3;
+                mt_real *dq = dQ + (size_t)i * D3;
+                mt_real dot = 0;
+                for (int w = wlo; w <= R + i; w++) {
+                    const mt_real *v = V + (ptrdiff_t)(w - R) * D3;
+                    mt_real *dv = dV + (ptrdiff_t)(w - R) * D3;
+                    mt_real acc = 0;
+                    for (int c = 0; c < d; c++) { acc += dout_i[c] * v[c]; dv[c] += pr[w] * dout_i[c]; }
+                    dp[w] = acc;
+                    dot += pr[w] * acc;
+                }
+                for (int w = wlo; w <= R + i; w++) {
+                    mt_real ds = pr[w] * (dp[w] - dot) * scale;
+                    const mt_real *k = Kp + (ptrdiff_t)(w - R) * D3;
+                    mt_real *dk = dK + (ptrdiff_t)(w - R) * D3;
+                    for (int c = 0; c < d; c++) { dq[c] += ds * k[c]; dk[c] += ds * q[c]; }
+                }
+            }
+        }
+    }
+}
+
 /* One pre-norm transformer layer: out = h + attn(rmsnorm(h)⊙g1); out += mlp(rmsnorm(out)⊙g2)
- * a->res (N, D) is the input; out (N, D) */
+ * a->res (N, D) is the input; out (N, D). xr > 0: cross-patch attention over the
+ * sequences, spw of them per training window (cross_attention_forward). */
 static void block_forward(const mt_block *p, mt_block_acts *a, mt_real *out, int nseq, int S,
-                          int D, int H, int F, const mt_real *slopes)
+                          int D, int H, int F, const mt_real *slopes, int xr, int spw)
 {
     int N = nseq * S;
     rmsnorm_forward(a->ln1, a->rstd1, a->res, p->g1, N, D);
     linear_forward(a->qkv, a->ln1, p->wqkv, p->bqkv, N, D, 3 * D, 0);
-    attention_forward(a->att, a->probs, a->qkv, nseq, S, D, H, slopes);
+    if (xr)
+        cross_attention_forward(a->att, a->probs, a->qkv, nseq, S, D, H, slopes, xr, spw);
+    else
+        attention_forward(a->att, a->probs, a->qkv, nseq, S, D, H, slopes);
     memcpy(a->res2, a->res, (size_t)N * D * sizeof(mt_real));
     linear_forward(a->res2, a->att, p->wo, p->bo, N, D, D, 1);
     rmsnorm_forward(a->ln2, a->rstd2, a->res2, p->g2, N, D);
@@ -296,7 +388,7 @@ static void block_forward(const mt_block *p, mt_block_acts *a, mt_real *out, int
 
 /* dres (N, D): on entry ∂loss/∂out, on return ∂loss/∂res (the layer input). */
 static void block_backward(mt_model *m, const mt_block *p, mt_block *g, const mt_block_acts *a,
-                           mt_real *dres, int nseq, int S, int D, int H, int F)
+                           mt_real *dres, int nseq, int S, int D, int H, int F, int xr, int spw)
 {
     int N = nseq * S;
     /* MLP branch */
@@ -306,7 +398,11 @@ static void block_backward(mt_model *m, const mt_block *p, mt_block *g, const mt
     rmsnorm_backward(dres, g->g2, m->dln, a->res2, a->rstd2, p->g2, N, D);
     /* attention branch */
     linear_backward(m->datt, g->wo, g->bo, dres, a->att, p->wo, N, D, D, 0);
-    attention_backward(m->dqkv, m->datt, a->qkv, a->probs, m->dscr, nseq, S, D, H);
+    if (xr)
+        cross_attention_backward(m->dqkv, m->datt, a->qkv, a->probs, m->dscr, nseq, S, D, H,
+                                 xr, spw);
+    else
+        attention_backward(m->dqkv, m->datt, a->qkv, a->probs, m->dscr, nseq, S, D, H);
     linear_backward(m->dln, g->wqkv, g->bqkv, m->dqkv, a->ln1, p->wqkv, N, D, 3 * D, 0);
     rmsnorm_backward(dres, g->g1, m->dln, a->res, a->rstd1, p->g1, N, D);
 }
@@ -411,11 +507,15 @@ int mt_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen)
     else if ((hp->patch * hp->d_emb) / hp->g_heads > 256 || hp->l_dim / hp->l_heads > 256)
         why = "head dimension must be <= 256";
     else if (hp->ctx_patches < 1 || hp->ctx_patches > 65536) why = "ctx_patches must be in 1..65536";
-    else if (hp->options & ~(uint32_t)MBZM_OPT_CONV_ENCODER)
-        why = "only the convolutional encoder option is supported by this trainer";
+    else if (hp->options & ~(uint32_t)(MBZM_OPT_CONV_ENCODER | MBZM_OPT_CROSS_PATCH))
+        why = "only the convolutional encoder and cross-patch options are supported by this trainer";
     else if ((hp->options & MBZM_OPT_CONV_ENCODER) &&
              (size_t)MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1) * hp->d_emb > 2048)
         why = "the convolutional encoder needs 7*d_emb <= 2048";
+    else if ((hp->options & MBZM_OPT_CROSS_PATCH) && (hp->cross_r < 1 || hp->cross_r > hp->patch))
+        why = "cross-patch r must be in 1..patch";
+    else if (!(hp->options & MBZM_OPT_CROSS_PATCH) && hp->cross_r)
+        why = "cross_r set without the cross-patch option";
     if (why) { snprintf(err, errlen, "%s", why); return -1; }
     return 0;
 }
@@ -516,6 +616,7 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     m->B = B;
     m->P = hp->patch; m->K = hp->ctx_patches; m->T = m->K * m->P;
     m->DE = hp->d_emb; m->DG = m->P * m->DE; m->DL = hp->l_dim;
+    m->XR = hp->options & MBZM_OPT_CROSS_PATCH ? (int)hp->cross_r : 0;
     int DG = m->DG, DL = m->DL, DE = m->DE, P = m->P;
 
     /* Parameter table, in the order of the model file (doc/model-format.md §3). */
@@ -554,7 +655,8 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     size_t GF = hp->g_ff, LF = hp->l_ff, GH = hp->g_heads, LH = hp->l_heads;
     size_t S_G = m->K, S_L = P;
     size_t per_g = NG * (DG * 8 + 2 + 2 * GF) + (size_t)B * GH * S_G * S_G;
-    size_t per_l = NL * (DL * 8 + 2 + 2 * LF) + NG * LH * S_L * S_L;
+    size_t W_L = S_L + (size_t)m->XR;   /* keys per local query row (cross-patch: + XR) */
+    size_t per_l = NL * (DL * 8 + 2 + 2 * LF) + NG * LH * S_L * W_L;
     size_t per_c = conv ? NL * DE * (3 * MBZM_CONV_LAYERS + 1) + NL * MBZM_CONV_LAYERS : 0;
     size_t total = per_g * hp->g_layers + per_l * hp->l_layers + NG * (2 * DG + 1) +
                    NL * (2 * DL + 1 + 256 + 1) + per_c;
@@ -574,7 +676,7 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
         mt_block_acts *a = &m->a.l[i];
         TAKE(a->res, NL * DL); TAKE(a->ln1, NL * DL); TAKE(a->rstd1, NL);
         TAKE(a->qkv, NL * DL * 3); TAKE(a->att, NL * DL);
-        TAKE(a->probs, NG * LH * S_L * S_L);
+        TAKE(a->probs, NG * LH * S_L * W_L);
         TAKE(a->res2, NL * DL); TAKE(a->ln2, NL * DL); TAKE(a->rstd2, NL);
         TAKE(a->fc, NL * LF); TAKE(a->fcr, NL * LF);
     }
@@ -596,7 +698,7 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     m->dqkv = xcalloc(3 * ND, sizeof(mt_real));
     m->datt = xcalloc(ND, sizeof(mt_real));
     m->dfc = xcalloc(NF, sizeof(mt_real));
-    m->dscr = xcalloc((size_t)ATT_BQ * (S_G > S_L ? S_G : S_L), sizeof(mt_real));
+    m->dscr = xcalloc((size_t)ATT_BQ * (S_G > W_L ? S_G : W_L), sizeof(mt_real));
     m->dgout = xcalloc(NG * DG, sizeof(mt_real));
     if (conv) m->dconv = xcalloc(3 * NL * DE, sizeof(mt_real));
     return 0;
@@ -655,7 +757,7 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
     /* global transformer over B sequences of K patches */
     for (uint32_t l = 0; l < hp->g_layers; l++) {
         mt_real *out = l + 1 < hp->g_layers ? m->a.g[l + 1].res : m->a.gres;
-        block_forward(&p->g[l], &m->a.g[l], out, B, K, DG, hp->g_heads, hp->g_ff, m->gslopes);
+        block_forward(&p->g[l], &m->a.g[l], out, B, K, DG, hp->g_heads, hp->g_ff, m->gslopes, 0, 0);
     }
     rmsnorm_forward(m->a.gout, m->a.grstd, m->a.gres, NULL, NG, DG);
 
@@ -673,7 +775,8 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
     /* local transformer over NG sequences of P bytes */
     for (uint32_t l = 0; l < hp->l_layers; l++) {
         mt_real *out = l + 1 < hp->l_layers ? m->a.l[l + 1].res : m->a.lres;
-        block_forward(&p->l[l], &m->a.l[l], out, NG, P, DL, hp->l_heads, hp->l_ff, m->lslopes);
+        block_forward(&p->l[l], &m->a.l[l], out, NG, P, DL, hp->l_heads, hp->l_ff, m->lslopes,
+                      m->XR, K);
     }
     rmsnorm_forward(m->a.lnf, m->a.lrstd, m->a.lres, p->gf, NL, DL);
     /* head and cross-entropy: probs (NL, 256) */
@@ -719,7 +822,8 @@ void mt_backward(mt_model *m)
     memset(m->dres, 0, (size_t)NL * DL * sizeof(mt_real));
     rmsnorm_backward(m->dres, g->gf, m->dln, m->a.lres, m->a.lrstd, p->gf, NL, DL);
     for (int l = (int)hp->l_layers - 1; l >= 0; l--)
-        block_backward(m, &p->l[l], &g->l[l], &m->a.l[l], m->dres, NG, P, DL, hp->l_heads, hp->l_ff);
+        block_backward(m, &p->l[l], &g->l[l], &m->a.l[l], m->dres, NG, P, DL, hp->l_heads,
+                       hp->l_ff, m->XR, K);
     /* local input */
     const mt_real *du = m->dres;
     for (int b = 0; b < B; b++)
@@ -734,7 +838,8 @@ void mt_backward(mt_model *m)
     memset(m->dres, 0, (size_t)NG * DG * sizeof(mt_real));
     rmsnorm_backward(m->dres, NULL, m->dgout, m->a.gres, m->a.grstd, NULL, NG, DG);
     for (int l = (int)hp->g_layers - 1; l >= 0; l--)
-        block_backward(m, &p->g[l], &g->g[l], &m->a.g[l], m->dres, B, K, DG, hp->g_heads, hp->g_ff);
+        block_backward(m, &p->g[l], &g->g[l], &m->a.g[l], m->dres, B, K, DG, hp->g_heads,
+                       hp->g_ff, 0, 0);
     /* patch embedder */
     if (hp->options & MBZM_OPT_CONV_ENCODER) {
         mt_real *dh = m->dconv + 2 * (size_t)NL * DE;   /* ∂loss/∂ch[3] (NL, DE) */

@@ -77,7 +77,9 @@ typedef struct {
     mt_real *rstd1;  /* (N) */
     mt_real *qkv;    /* (N, 3D) */
     mt_real *att;    /* (N, D) attention output before Wo */
-    mt_real *probs;  /* (nseq, H, S, S) softmax probabilities, 0 above the diagonal */
+    mt_real *probs;  /* (nseq, H, S, S) softmax probabilities, 0 above the diagonal;
+                      * local layers with cross-patch attention: (nseq, H, S, XR + S),
+                      * columns 0..XR-1 the previous patch's last XR positions */
     mt_real *res2;   /* (N, D) residual after attention */
     mt_real *ln2;    /* (N, D) */
     mt_real *rstd2;  /* (N) */
@@ -110,6 +112,7 @@ typedef struct {
     mbzm_hparams hp;
     int B;                 /* windows per batch the activations are sized for */
     int T, K, P, DE, DG, DL;
+    int XR;                /* cross-patch local attention: keys of the previous patch (0: off) */
     mt_tensor tensors[MT_MAX_TENSORS];
     int n_tensors;
     size_t n_params;

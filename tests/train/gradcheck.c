@@ -5,7 +5,10 @@
  * Each tensor is checked three ways: the directional derivative along the gradient
  * itself (largest signal), along a random ±1 direction, and on the three elements with
  * the largest |gradient|. Both attention paths (loops and blocked GEMM) are checked,
- * and a model with the convolutional patch encoder (MBZM_OPT_CONV_ENCODER).
+ * a model with the convolutional patch encoder (MBZM_OPT_CONV_ENCODER), and a model
+ * with cross-patch local attention (cross_r = 3 of P = 4; two windows, so a window's
+ * first patch, without a previous patch, is covered too), and one with both options
+ * (cross_r = 2).
  *
  * Built twice: with -DMT_DOUBLE (model.c in double precision) all three checks must
  * agree to 1e-5 relative; float32 central differences are too noisy element by
@@ -29,12 +32,13 @@ static double relerr(double a, double b, double floor)
     return d / (s > floor ? s : floor);
 }
 
-static int check(int gemm_min_s, double tol, uint32_t options)
+static int check(int gemm_min_s, double tol, uint32_t options, int cross_r)
 {
     mbzm_hparams hp = {0};
     hp.patch = 4; hp.d_emb = 4; hp.g_layers = 2; hp.g_heads = 2; hp.g_ff = 24;
     hp.l_dim = 8; hp.l_layers = 2; hp.l_heads = 2; hp.l_ff = 12; hp.ctx_patches = 8;
     hp.options = options;
+    if (cross_r) { hp.options |= MBZM_OPT_CROSS_PATCH; hp.cross_r = (uint32_t)cross_r; }
     int B = 2;
     mt_model m;
     if (mt_model_init(&m, &hp, B)) return 1;
@@ -61,8 +65,9 @@ static int check(int gemm_min_s, double tol, uint32_t options)
 #endif
     int bad = 0;
     double worst = 0;
-    printf("attention path: %s%s\n", gemm_min_s == 0 ? "sgemm (blocked)" : "loops",
-           options & MBZM_OPT_CONV_ENCODER ? ", convolutional patch encoder" : "");
+    printf("attention path: %s%s%s\n", gemm_min_s == 0 ? "sgemm (blocked)" : "loops",
+           options & MBZM_OPT_CONV_ENCODER ? ", convolutional patch encoder" : "",
+           cross_r ? ", cross-patch local attention" : "");
     printf("%-12s %10s %10s %10s %10s\n", "tensor", "|grad|", "dir(g)", "dir(rnd)", "elem");
     for (int ti = 0; ti < m.n_tensors; ti++) {
         const mt_tensor *t = &m.tensors[ti];
@@ -132,10 +137,14 @@ int main(void)
     const double tol = 3e-2;
     printf("float32: directional check along the gradient\n");
 #endif
-    bad |= check(1 << 30, tol, 0);
-    bad |= check(0, tol, 0);
+    bad |= check(1 << 30, tol, 0, 0);
+    bad |= check(0, tol, 0, 0);
     /* the convolutional patch encoder (g.conv.* tensors, and E_G through it) */
-    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER);
+    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0);
+    /* cross-patch local attention */
+    bad |= check(1 << 30, tol, 0, 3);
+    /* both options together */
+    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 2);
     if (bad) printf("gradient check FAILED\n");
     return bad ? 1 : 0;
 }
