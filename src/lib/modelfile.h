@@ -15,11 +15,11 @@
 #define MBZM_NAME_LEN 32           /* tensor names, NUL-padded */
 #define MBZM_MAX_TENSORS 4096
 
-/* Option bits (hparams.options). Version-1 engines accept only those they implement
- * (MBZM_OPTIONS_SUPPORTED); a file with any other bit set is refused, clearly. */
+/* Option bits (hparams.options), all implemented by trainer and engine
+ * (doc/model-format.md); a file with any other bit set is refused, clearly. */
 #define MBZM_OPT_CROSS_PATCH   (1u << 0) /* local attention also sees last r positions of previous patch */
 #define MBZM_OPT_CONV_ENCODER  (1u << 1) /* causal conv (3,5,7) over byte embeddings before patching */
-#define MBZM_OPT_STRIDED       (1u << 2) /* two passes offset by P/2 (highest level) */
+#define MBZM_OPT_STRIDED       (1u << 2) /* informational: strided inference is the frame's choice (level 9) */
 
 /* MBZM_OPT_CONV_ENCODER: MBZM_CONV_LAYERS causal residual conv layers over the global
  * byte embeddings, layer j with kernel size MBZM_CONV_KERNEL(j) (3, 5, 7); tensors
