@@ -31,3 +31,31 @@ gen_text() {
     }
   }' > "$1"
 }
+
+# check_export LOG WHAT: the export log LOG reports float and integer bits/byte, and
+# the integer model loses at most 2% (plus a small absolute slack: tiny models are
+# noisy) against the float one.
+check_export() {
+  set -- "$1" "$2" $(sed -n 's/.*float \([0-9.]*\) bpb, integer \([0-9.]*\) bpb.*/\1 \2/p' "$1")
+  [ $# -eq 4 ] || { echo "$2: no float/integer result"; exit 1; }
+  awk -v f="$3" -v i="$4" 'BEGIN { exit !(i <= f * 1.02 + 0.02) }' ||
+    { echo "$2: integer $4 bpb loses more than 2% against float $3 bpb"; exit 1; }
+  echo "$2: integer within 2% of float: ok"
+}
+
+# roundtrip_model MODEL TEXT WHAT: mbzip --model=MODEL compresses TEXT and gives it
+# back byte for byte, under 3 bits/byte (the model learned something). Exits 77
+# (skip) when mbzip is not built.
+roundtrip_model() {
+  if [ -z "${MBZIP:-}" ] || [ ! -x "$MBZIP" ]; then
+    echo "mbzip not built: round trip skipped"
+    exit 77
+  fi
+  "$MBZIP" --model="$1" -c "$2" > "$tmp/rt.mbz"
+  "$MBZIP" --model="$1" -dc "$tmp/rt.mbz" > "$tmp/rt.back"
+  cmp "$2" "$tmp/rt.back"
+  rt_in=$(wc -c < "$2")
+  rt_out=$(wc -c < "$tmp/rt.mbz")
+  echo "$3: round trip: ok ($rt_in -> $rt_out bytes)"
+  [ $((rt_out * 8)) -lt $((rt_in * 3)) ] || { echo "$3: compressed size $rt_out is too large"; exit 1; }
+}

@@ -23,19 +23,5 @@ echo "conv encoder: resume exact: ok"
 "$MBTRAIN" export --quiet $EXCL --eval-windows 8 "$tmp/c.ckpt" "$tmp/m.mbzm" "$tmp/text.txt" > "$tmp/log"
 cat "$tmp/log"
 grep -q "g.conv.2.w" "$tmp/m.mbzm" || { echo "no conv tensors in the exported model"; exit 1; }
-set -- $(sed -n 's/.*float \([0-9.]*\) bpb, integer \([0-9.]*\) bpb.*/\1 \2/p' "$tmp/log")
-[ $# -eq 2 ] || { echo "no float/integer result"; exit 1; }
-awk -v f="$1" -v i="$2" 'BEGIN { exit !(i <= f * 1.02 + 0.02) }' ||
-  { echo "integer $2 bpb loses more than 2% against float $1 bpb"; exit 1; }
-echo "conv encoder: integer within 2% of float: ok"
-if [ -z "${MBZIP:-}" ] || [ ! -x "$MBZIP" ]; then
-  echo "mbzip not built: round trip skipped"
-  exit 77
-fi
-"$MBZIP" --model="$tmp/m.mbzm" -c "$tmp/text.txt" > "$tmp/text.mbz"
-"$MBZIP" --model="$tmp/m.mbzm" -dc "$tmp/text.mbz" > "$tmp/back.txt"
-cmp "$tmp/text.txt" "$tmp/back.txt"
-in=$(wc -c < "$tmp/text.txt")
-out=$(wc -c < "$tmp/text.mbz")
-echo "conv encoder: round trip: ok ($in -> $out bytes)"
-[ $((out * 8)) -lt $((in * 3)) ] || { echo "compressed size $out is too large"; exit 1; }
+check_export "$tmp/log" "conv encoder"
+roundtrip_model "$tmp/m.mbzm" "$tmp/text.txt" "conv encoder"

@@ -29,20 +29,5 @@ cat "$tmp/log"
 # hparams (16 u32 at offset 16): options (word 10) = 1, cross_r (word 11) = 2
 set -- $(od -An -tu4 -j56 -N8 "$tmp/m.mbzm")
 [ "$1" = 1 ] && [ "$2" = 2 ] || { echo "model options/cross_r are $1/$2, want 1/2"; exit 1; }
-set -- $(sed -n 's/.*float \([0-9.]*\) bpb, integer \([0-9.]*\) bpb.*/\1 \2/p' "$tmp/log")
-[ $# -eq 2 ] || { echo "no float/integer result"; exit 1; }
-awk -v f="$1" -v i="$2" 'BEGIN { exit !(i <= f * 1.02 + 0.02) }' ||
-  { echo "integer $2 bpb loses more than 2% against float $1 bpb"; exit 1; }
-echo "integer within 2% of float: ok"
-
-if [ -z "${MBZIP:-}" ] || [ ! -x "$MBZIP" ]; then
-  echo "mbzip not built: round trip skipped"
-  exit 77
-fi
-"$MBZIP" --model="$tmp/m.mbzm" -c "$tmp/text.txt" > "$tmp/text.mbz"
-"$MBZIP" --model="$tmp/m.mbzm" -dc "$tmp/text.mbz" > "$tmp/back.txt"
-cmp "$tmp/text.txt" "$tmp/back.txt"
-in=$(wc -c < "$tmp/text.txt")
-out=$(wc -c < "$tmp/text.mbz")
-echo "round trip: ok ($in -> $out bytes)"
-[ $((out * 8)) -lt $((in * 3)) ] || { echo "compressed size $out is too large"; exit 1; }
+check_export "$tmp/log" "cross-patch"
+roundtrip_model "$tmp/m.mbzm" "$tmp/text.txt" "cross-patch"

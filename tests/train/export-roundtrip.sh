@@ -13,26 +13,10 @@ gen_text "$tmp/text.txt" 1500
 # shellcheck disable=SC2086
 "$MBTRAIN" export --quiet $EXCL --eval-windows 8 "$tmp/c.ckpt" "$tmp/m.mbzm" "$tmp/text.txt" > "$tmp/log"
 cat "$tmp/log"
-set -- $(sed -n 's/.*float \([0-9.]*\) bpb, integer \([0-9.]*\) bpb.*/\1 \2/p' "$tmp/log")
-[ $# -eq 2 ] || { echo "no float/integer result"; exit 1; }
-awk -v f="$1" -v i="$2" 'BEGIN { exit !(i <= f * 1.02 + 0.02) }' ||
-  { echo "integer $2 bpb loses more than 2% against float $1 bpb"; exit 1; }
-echo "integer within 2% of float: ok"
-
-if [ -z "${MBZIP:-}" ] || [ ! -x "$MBZIP" ]; then
-  echo "mbzip not built: round trip skipped"
-  exit 77
-fi
-"$MBZIP" --model="$tmp/m.mbzm" -c "$tmp/text.txt" > "$tmp/text.mbz"
-"$MBZIP" --model="$tmp/m.mbzm" -dc "$tmp/text.mbz" > "$tmp/back.txt"
-cmp "$tmp/text.txt" "$tmp/back.txt"
-in=$(wc -c < "$tmp/text.txt")
-out=$(wc -c < "$tmp/text.mbz")
-echo "round trip: ok ($in -> $out bytes)"
-# the model must have learned something: under 3 bits per byte (float: ~1.5)
-[ $((out * 8)) -lt $((in * 3)) ] || { echo "compressed size $out is too large"; exit 1; }
+check_export "$tmp/log" "export"
+roundtrip_model "$tmp/m.mbzm" "$tmp/text.txt" "export"
 # and a decoder without the model says so (the frame names the model)
-if "$MBZIP" -dc "$tmp/text.mbz" > /dev/null 2> "$tmp/err"; then
+if "$MBZIP" -dc "$tmp/rt.mbz" > /dev/null 2> "$tmp/err"; then
   echo "decoded without the model?"; exit 1
 fi
 cat "$tmp/err"
