@@ -150,9 +150,7 @@ static int st_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
                 continue;
             ip[m] = s->b; id[m] = data[c0 + i] + s->h; ipos[m] = pos[c0 + i] - s->h; owner[m++] = i;
         }
-        uint16_t *t = malloc((size_t)m * MBZ_SYMBOLS * sizeof *t);
-        if (!t)
-            return MBZ_ERR_NOMEM;
+        uint16_t t[2 * CHUNK * MBZ_SYMBOLS];   /* 16 KiB: no allocation per decoded byte */
         const mbz_predictor_ops *bops = ps[c0]->bops;
         int rc = MBZ_OK;
         if (bops->predict_batch)
@@ -169,7 +167,6 @@ static int st_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
             else
                 blend(freq + (size_t)b * MBZ_SYMBOLS, t + (size_t)i * MBZ_SYMBOLS);
         }
-        free(t);
         if (rc != MBZ_OK)
             return rc;
     }
