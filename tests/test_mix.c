@@ -24,6 +24,7 @@
 #include "mbz.h"
 #include "megabyte.h"
 #include "mix.h"
+#include "qmath.h"
 #include "modelfile.h"
 #include "predictor.h"
 

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "predictor.h"
+#include "qmath.h"
 #include "rangecoder.h"
 #include "unit_common.h"
 

@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "frame.h"
+#include "internal.h"
 
 const char *mbz_strerror(int code)
 {

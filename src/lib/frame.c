@@ -8,6 +8,23 @@
 
 const uint8_t mbz_frame_magic[4] = { 0x89, 'M', 'B', 'Z' };
 
+/* Version v defines the flag bits below bit v-1 (frame.h): 1 none, 2 MIX, 3 MIX and
+ * STRIDED. Both directions of the map live here, next to each other. */
+unsigned mbz_frame_flags_known(unsigned version)
+{
+    if (version < MBZ_FRAME_VERSION_MIN || version > MBZ_FRAME_VERSION)
+        return 0;
+    return (1u << (version - 1)) - 1;
+}
+
+uint8_t mbz_frame_version_for_flags(unsigned flags)
+{
+    uint8_t v = MBZ_FRAME_VERSION_MIN;
+    while (v < MBZ_FRAME_VERSION && (flags & ~mbz_frame_flags_known(v)))
+        v++;
+    return v;
+}
+
 static uint32_t check32(const uint8_t *p, size_t n)
 {
     return (uint32_t)XXH64(p, n, 0);
@@ -42,10 +59,7 @@ int mbz_frame_header_read(const uint8_t in[MBZ_FRAME_HEADER_SIZE], mbz_frame_hea
                         h->version, MBZ_FRAME_VERSION_MIN, MBZ_FRAME_VERSION);
     if (mbz_get_le32(in + 16) != check32(in, 16))
         return mbz_fail(err, MBZ_ERR_CORRUPT, "frame header checksum mismatch");
-    unsigned known = h->version == 1   ? MBZ_FRAME_FLAGS_V1
-                     : h->version == 2 ? MBZ_FRAME_FLAGS_V2
-                                       : MBZ_FRAME_FLAGS_V3;
-    if (h->flags & ~known)
+    if (h->flags & ~mbz_frame_flags_known(h->version))
         return mbz_fail(err, MBZ_ERR_VERSION,
                         "unsupported frame flags 0x%02x for frame version %u", h->flags,
                         h->version);

@@ -1,7 +1,6 @@
 /*
- * freq.c - frequency tables from counts, and the integer log2 used for statistics
- * and for the store decision. Integer only: these numbers influence the coded bytes
- * (ARCHITECTURE.md section 3), so no float may enter.
+ * freq.c - frequency tables from counts. Integer only: these numbers influence the
+ * coded bytes (the coding contract, doc/library.md), so no float may enter.
  */
 #include "config.h"
 #include "predictor.h"
@@ -39,32 +38,4 @@ void mbz_freq_from_counts(const uint32_t *counts, uint16_t *freq)
         best = gt ? i : best;
     }
     freq[best] = (uint16_t)(freq[best] + (MBZ_FREQ_TOTAL - sum));
-}
-
-/* Bit-by-bit logarithm: normalise x to y in [1, 2) (Q62), then each squaring of y
- * yields the next fractional bit. Truncated, exact to the last bit but for the
- * truncation of the squares (< 2^-60 relative each). */
-uint32_t mbz_log2_q16(uint64_t x)
-{
-    if (x == 0)
-        return 0; /* undefined; callers never pass 0 */
-    uint32_t n = 0;
-    while ((x >> n) > 1)
-        n++;
-    /* y = x / 2^n in Q30, kept in a 64-bit product with room for the square */
-    uint64_t y = n >= 30 ? x >> (n - 30) : x << (30 - n);
-    uint32_t frac = 0;
-    for (int i = 15; i >= 0; i--) {
-        y = (y * y) >> 30;                 /* y < 2^31, y*y < 2^62 */
-        if (y >= (UINT64_C(2) << 30)) {
-            y >>= 1;
-            frac |= UINT32_C(1) << i;
-        }
-    }
-    return (n << 16) | frac;
-}
-
-uint32_t mbz_cost_q16(uint32_t f)
-{
-    return (MBZ_FREQ_BITS << 16) - mbz_log2_q16(f);
 }

@@ -1,7 +1,7 @@
 /*
  * mix.h - the adaptive mixing stage (doc/mixing.md), library-internal.
  *
- * A frame with flag MBZ_FLAG_MIX codes each modelled byte with the table of the
+ * A frame with flag MBZ_FLAG_MIX (frame.h) codes each modelled byte with the table of the
  * mixing stage instead of the bare model's: the model's table (MEGABYTE, or the
  * order-2 model at level 1) is one input of an online geometric mixer whose other
  * inputs are adaptive statistics of the block itself (an order-2 PPM blend, hashed
@@ -15,16 +15,9 @@
 
 #include "predictor.h"
 
-/* Frame header flag bit: blocks are coded through the mixing stage (version 1). */
-#define MBZ_FLAG_MIX 0x01
-
 /* Fill *out with a model that is `base` seen through the mixing stage. It shares
  * base's fingerprint and impl pointer (out->impl points at base, which must
  * outlive out); it owns nothing, so it is never freed. */
 void mbz_mix_wrap(const mbz_model *base, mbz_model *out);
-
-/* floor(256 * log2(v)) for 1 <= v <= 2^16 by exact integer arithmetic (the mixer's
- * log domain; exported for tests). */
-int32_t mbz_log2_q8(uint32_t v);
 
 #endif

@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+#include "predictor.h"
 #include "qmath.h"
 
 /* EXP2[f] = round(65536 * 2^(-f/256)), f = 0..255, rounded half up.
@@ -148,4 +150,77 @@ void mbz_freq_from_logits(const int32_t *z, uint16_t *freq)
         sum += f;
     }
     freq[best] = (uint16_t)(freq[best] + (65536 - sum));
+}
+
+/* ------------------------------------------------------------------ integer log2
+ * Two resolutions: Q16 for code lengths and the store decision (exact bit by bit),
+ * Q8 for the mixing stage's log domain (a table of every 16-bit argument). */
+
+/* Bit-by-bit logarithm: normalise x to y in [1, 2) (Q62), then each squaring of y
+ * yields the next fractional bit. Truncated, exact to the last bit but for the
+ * truncation of the squares (< 2^-60 relative each). */
+uint32_t mbz_log2_q16(uint64_t x)
+{
+    if (x == 0)
+        return 0; /* undefined; callers never pass 0 */
+    uint32_t n = 0;
+    while ((x >> n) > 1)
+        n++;
+    /* y = x / 2^n in Q30, kept in a 64-bit product with room for the square */
+    uint64_t y = n >= 30 ? x >> (n - 30) : x << (30 - n);
+    uint32_t frac = 0;
+    for (int i = 15; i >= 0; i--) {
+        y = (y * y) >> 30;                 /* y < 2^31, y*y < 2^62 */
+        if (y >= (UINT64_C(2) << 30)) {
+            y >>= 1;
+            frac |= UINT32_C(1) << i;
+        }
+    }
+    return (n << 16) | frac;
+}
+
+uint32_t mbz_cost_q16(uint32_t f)
+{
+    return (MBZ_FREQ_BITS << 16) - mbz_log2_q16(f);
+}
+
+int16_t mbz_log2_q8_tab[(1 << 16) + 1];
+static pthread_once_t log2_once = PTHREAD_ONCE_INIT;
+
+static int32_t log2_q8_exact(uint32_t v)
+{
+    /* integer part from the bit length; 8 fraction bits by repeated squaring of the
+     * mantissa m in [1, 2) (Q28): m^2 >= 2 gives a 1 bit and halves m. Truncation
+     * only ever rounds m down, so the result is a fixed, portable function of v. */
+    int e = 31 - __builtin_clz(v);
+    uint64_t m = (uint64_t)v << (28 - (e > 28 ? 28 : e));
+    if (e > 28)
+        m = (uint64_t)v >> (e - 28);
+    int32_t r = e << 8;
+    for (int b = 7; b >= 0; b--) {
+        m = (m * m) >> 28;
+        if (m >= ((uint64_t)2 << 28)) {
+            r |= 1 << b;
+            m >>= 1;
+        }
+    }
+    return r;
+}
+
+static void log2_init(void)
+{
+    mbz_log2_q8_tab[0] = 0;
+    for (uint32_t v = 1; v <= (1u << 16); v++)
+        mbz_log2_q8_tab[v] = (int16_t)log2_q8_exact(v);
+}
+
+void mbz_log2_q8_init(void)
+{
+    pthread_once(&log2_once, log2_init);
+}
+
+int32_t mbz_log2_q8(uint32_t v)
+{
+    mbz_log2_q8_init();
+    return v == 0 || v > (1u << 16) ? 0 : mbz_log2_q8_tab[v];
 }

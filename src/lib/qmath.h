@@ -68,4 +68,18 @@ void mbz_requant32(const int32_t *acc, const int32_t *b, const int32_t *m, const
  * f_s = 1 + floor(e_s * 65280 / S), remainder to the largest e_s (lowest index). */
 void mbz_freq_from_logits(const int32_t *z, uint16_t *freq);
 
+/* Integer log2 in Q16 (1/65536 bit), truncated; x >= 1 (0 gives 0). Deterministic,
+ * no libm: statistics and the store decision depend on it. */
+uint32_t mbz_log2_q16(uint64_t x);
+/* -log2(f / 65536) in Q16 for a table frequency f in 1..65536 (ideal code length). */
+uint32_t mbz_cost_q16(uint32_t f);
+
+/* floor(256 * log2(v)) for 1 <= v <= 2^16 by exact integer arithmetic (the mixing
+ * stage's and strided inference's log domain); 0 outside that range. */
+int32_t mbz_log2_q8(uint32_t v);
+/* The same as a table, for hot loops: valid after mbz_log2_q8_init() (thread-safe,
+ * idempotent), indexed by 1 <= v <= 2^16. */
+extern int16_t mbz_log2_q8_tab[(1 << 16) + 1];
+void mbz_log2_q8_init(void);
+
 #endif

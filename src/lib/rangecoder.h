@@ -56,9 +56,6 @@ unsigned mbz_rc_decode_sym(mbz_rc_dec *d, const uint16_t *freq);
 /* After the last symbol: 1 if the payload was consumed consistently (see above). */
 int mbz_rc_dec_check_end(const mbz_rc_dec *d);
 
-/* Integer log2 in Q16 (1/65536 bit), truncated; x >= 1. Deterministic, no libm. */
-uint32_t mbz_log2_q16(uint64_t x);
-/* -log2(f / 65536) in Q16 for a table frequency f in 1..65536 (ideal code length). */
-uint32_t mbz_cost_q16(uint32_t f);
+/* (Code lengths: mbz_log2_q16 and mbz_cost_q16 in qmath.h.) */
 
 #endif
