@@ -1,5 +1,5 @@
 #!/bin/sh
-# no_libm.sh - the library's coding path must not use libm (ARCHITECTURE.md section 3):
+# no_libm.sh - the library's coding path must not use libm (the coding contract, doc/library.md):
 # libmbz.so must not link libm, nor import any of its functions.
 set -u
 : "${top_builddir:=.}"

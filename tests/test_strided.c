@@ -25,6 +25,7 @@
 #include "modelfile.h"
 #include "predictor.h"
 #include "qmath.h"
+#include "block.h"
 #include "strided.h"
 
 #define MKMODEL_NO_MAIN
@@ -50,9 +51,9 @@ int main(void)
     mbz_error err;
     if (!mb)
         return 1;
-    const size_t P = mbz_megabyte_patch(mb), h = P / 2;
-    CHECK(P == hp.patch && P >= 2, "mbz_megabyte_patch: %zu", P);
-    CHECK(mbz_megabyte_patch(mbz_model_order2()) == 0, "order-2 has no patches");
+    const size_t P = mb->patch, h = P / 2;
+    CHECK(P == hp.patch && P >= 2, "patch capability: %zu", P);
+    CHECK(mbz_model_order2()->patch == 0, "order-2 has no patches");
 
     /* the rule, recomputed from two bare passes */
     uint16_t *a = malloc(len * 512), *b = malloc(len * 512), *ref = malloc(len * 512);
@@ -64,8 +65,8 @@ int main(void)
             z[s] = (mbz_log2_q8(a[j * 256 + s]) + mbz_log2_q8(b[(j - h) * 256 + s])) / 2;
         mbz_freq_from_logits(z, a + j * 256);
     }
-    mbz_frame_model fm;
-    CHECK(mbz_frame_model_build(mb, MBZ_FLAG_STRIDED, &fm, &err) == MBZ_OK, "strided stack");
+    mbz_stack fm;
+    CHECK(mbz_stack_build(mb, MBZ_FLAG_STRIDED, &fm, &err) == MBZ_OK, "strided stack");
     CHECK(fm.top->fingerprint == mb->fingerprint, "fingerprint kept");
     consistency(fm.top, data, len, ref, "strided");
     CHECK(!memcmp(ref, a, len * 512), "strided tables differ from the two passes blended");
@@ -75,10 +76,10 @@ int main(void)
     uint16_t one[3 * 256];
     consistency(fm.top, data, 1, one, "strided, 1-byte block");
     consistency(fm.top, data, h + 1, ref, "strided, block of P/2 + 1 bytes");
-    mbz_frame_model_free(&fm);
+    mbz_stack_free(&fm);
 
     /* the level-9 stack: strided, then mixing */
-    CHECK(mbz_frame_model_build(mb, MBZ_FLAG_STRIDED | MBZ_FLAG_MIX, &fm, &err) == MBZ_OK,
+    CHECK(mbz_stack_build(mb, MBZ_FLAG_STRIDED | MBZ_FLAG_MIX, &fm, &err) == MBZ_OK,
           "strided + mix stack");
     consistency(fm.top, data, len, ref, "strided + mix");
     for (int nb = 1; nb <= 8; nb += 3)
@@ -92,10 +93,10 @@ int main(void)
         CHECK(hh == GOLDEN_STRIDED_HASH, "golden strided hash %016llx != %016llx",
               (unsigned long long)hh, (unsigned long long)GOLDEN_STRIDED_HASH);
     }
-    mbz_frame_model_free(&fm);
+    mbz_stack_free(&fm);
 
     /* strided inference needs patches */
-    int rc = mbz_frame_model_build(mbz_model_order2(), MBZ_FLAG_STRIDED, &fm, &err);
+    int rc = mbz_stack_build(mbz_model_order2(), MBZ_FLAG_STRIDED, &fm, &err);
     CHECK(rc == MBZ_ERR_CORRUPT, "strided on order-2: status %d", rc);
     printf("order-2 with the STRIDED flag: %s\n", err.msg);
 

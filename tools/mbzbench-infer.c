@@ -228,7 +228,7 @@ static void *enc_thread(void *arg)
 {
     loop_job *j = arg;
     const mbz_predictor_ops *ops = j->m->ops;
-    size_t chunk = ops->score_chunk;
+    size_t chunk = j->m->score_chunk ? j->m->score_chunk : 4096;
     uint16_t *freq = malloc(chunk * 512);
     double t0 = wall(), c00 = thread_cpu();
     j->coder = 0;
@@ -608,8 +608,8 @@ int main(int argc, char **argv)
             mbz_megabyte_profile_read(&pr, 1);
             double t0 = now(), w0 = wall();
             m->ops->create(m->impl, nbytes, &p);
-            for (size_t pos = 0; pos < nbytes; pos += m->ops->score_chunk) {
-                size_t n = nbytes - pos < m->ops->score_chunk ? nbytes - pos : m->ops->score_chunk;
+            for (size_t pos = 0; pos < nbytes; pos += m->score_chunk) {
+                size_t n = nbytes - pos < m->score_chunk ? nbytes - pos : m->score_chunk;
                 m->ops->score(p, data, nbytes, pos, n, freq + pos * 256);
             }
             m->ops->destroy(p);

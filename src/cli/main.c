@@ -258,6 +258,12 @@ int main(int argc, char **argv)
         try_help();
     }
 
+    {   /* the library falls back silently (mbz.h); the user hears it from us */
+        const char *k = getenv("MBZIP_KERNEL");
+        if (k && *k && strcmp(k, mbz_kernel_name()) != 0 && !g.quiet)
+            fprintf(stderr, "%s: warning: MBZIP_KERNEL=%s is not available here, using %s\n",
+                    PROGNAME, k, mbz_kernel_name());
+    }
     if (!g.model_path) {
         const char *env = getenv("MBZIP_MODEL");
         if (env && *env)

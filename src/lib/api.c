@@ -1,9 +1,11 @@
 /*
- * api.c - streams, threads, buffer wrappers, options and statistics.
+ * api.c - the stream API (mbz.h): options, the frame loops of compression and
+ * decompression, buffer wrappers and statistics. What a level means is levels.c;
+ * coding one block is block.c; the threads are pool.c.
  *
  * Compression reads up to `threads` blocks, codes them concurrently (one worker per
  * block), then writes them in order; decompression reads up to threads x G blocks
- * (G > 1 only for models with predict_batch), decodes them concurrently, verifies
+ * (G > 1 only for models with MBZ_CAP_BATCH), decodes them concurrently, verifies
  * every checksum and writes in order. Each block is coded by a pure function of its
  * bytes and the model, so the output never depends on the thread count, and memory
  * is bounded by (threads x G) x block size whatever the input size.
@@ -11,23 +13,20 @@
 #include "config.h"
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include "block.h"
 #include "frame.h"
-#include "megabyte.h"
-#include "mix.h"
-#include "strided.h"
-#include "rangecoder.h"
+#include "levels.h"
+#include "pool.h"
 
 #define MAX_THREADS 256
-#define MAX_BATCH 8                  /* blocks stepped together via predict_batch, at most */
 /* Blocks a decoding thread steps together (predict_batch) unless MBZIP_BATCH=1..8 says
- * otherwise. Batching reads each weight once per step for all its blocks, but every
- * MEGABYTE block carries its own attention cache (about 4.4 MB for the default
+ * otherwise (mbz.h). Batching reads each weight once per step for all its blocks, but
+ * every MEGABYTE block carries its own attention cache (about 4.4 MB for the default
  * model); measured on a 32 MB-L3 machine, one block at a time decoded at 26.7 KB/s
  * against 18.1 with four and 17.5 with eight (doc/benchmarks.md), so the default is
  * 1. The output never depends on it. */
@@ -36,32 +35,9 @@
 static int decode_batch_width(void)
 {
     const char *e = getenv("MBZIP_BATCH");
-    if (e && *e >= '1' && *e <= '8' && e[1] == 0)
+    if (e && *e >= '1' && *e <= '0' + MBZ_BLOCK_BATCH_MAX && e[1] == 0)
         return *e - '0';
     return DEFAULT_BATCH;
-}
-#define CANCEL_STRIDE 65536          /* bytes between cancel checks inside a block */
-#define SCORE_CHUNK_DEFAULT 4096
-#define SCORE_CHUNK_MAX 65536
-/* Store without modelling when the order-0 entropy exceeds 7.95 bits/byte (Q16). */
-#define STORE_BITS_Q16 ((uint64_t)(795u * 65536u / 100u))
-
-/* Levels. Level 1 codes with the adaptive order-2 model (about 300 KB/s with the
- * mixing stage); levels 2-9 with the default model (MEGABYTE when one is built in),
- * level 9 with strided inference (two passes). The MEGABYTE model sees a window of
- * ctx bytes (8 KiB for the default), but the mixing stage (doc/mixing.md) learns from
- * everything earlier in the block, and all of it restarts at each block: bigger
- * blocks compress much better (world192.txt, 2.4 MB: 503,419 bytes in 256 KiB
- * blocks, 442,326 in 1 MiB blocks, 411,989 in one 4 MiB block), while smaller blocks
- * give threads and batched decoding more blocks to share. Level 6, the default,
- * uses 1 MiB blocks, so files from 2 MiB on use two threads. */
-static const uint8_t level_block_log[MBZ_LEVEL_MAX + 1] = {
-    0, 18, 16, 17, 18, 19, 20, 22, 24, 24
-};
-
-static const mbz_model *model_for_level(int level)
-{
-    return level == 1 ? mbz_model_order2() : mbz_model_default();
 }
 
 /* ------------------------------------------------------------------ options */
@@ -106,35 +82,86 @@ static int cancelled(const mbz_options *o)
 
 /* ------------------------------------------------------------------ I/O helpers */
 
+/* Reads and writes go through small buffers, so that a stream of tiny blocks (a
+ * 21-byte header and a 1-byte payload each) costs no system call per block. Reading
+ * ahead is safe: a stream call consumes its input to the end (trailing data is an
+ * error), and count is what was consumed, not what was read. */
+#define IO_BUF 16384
+
 typedef struct {
     mbz_read_fn fn;
     void *user;
-    uint64_t count;
+    uint64_t count;            /* bytes consumed */
+    size_t pos, len;           /* buf[pos .. len-1] read ahead, not consumed yet */
+    int eof;
+    unsigned char buf[IO_BUF];
 } reader;
 
 typedef struct {
-    mbz_write_fn fn;   /* NULL: discard (verify only) */
+    mbz_write_fn fn;           /* NULL: discard (verify only) */
     void *user;
-    uint64_t count;
+    uint64_t count;            /* bytes accepted (written or in buf) */
+    size_t len;                /* bytes in buf not written yet */
+    unsigned char buf[IO_BUF];
 } writer;
+
+/* One call of the read callback into dst (at most n bytes); 0 at end of input. */
+static int read_some(reader *r, unsigned char *dst, size_t n, size_t *k, mbz_error *err)
+{
+    errno = 0;
+    long long got = r->fn(r->user, dst, n);
+    if (got < 0)
+        return mbz_fail_errno(err, MBZ_ERR_IO, errno, "read error");
+    if ((unsigned long long)got > n)
+        return mbz_fail(err, MBZ_ERR_IO, "read callback returned more bytes than asked");
+    *k = (size_t)got;
+    if (got == 0)
+        r->eof = 1;
+    return MBZ_OK;
+}
 
 /* Read until n bytes or end of input; *got says how many. */
 static int read_full(reader *r, void *buf, size_t n, size_t *got, mbz_error *err)
 {
+    unsigned char *dst = buf;
     size_t done = 0;
     while (done < n) {
-        errno = 0;
-        long long k = r->fn(r->user, (unsigned char *)buf + done, n - done);
-        if (k < 0)
-            return mbz_fail_errno(err, MBZ_ERR_IO, errno, "read error");
-        if (k == 0)
+        if (r->pos < r->len) {
+            size_t k = r->len - r->pos < n - done ? r->len - r->pos : n - done;
+            memcpy(dst + done, r->buf + r->pos, k);
+            r->pos += k;
+            done += k;
+            continue;
+        }
+        if (r->eof)
             break;
-        if ((unsigned long long)k > n - done)
-            return mbz_fail(err, MBZ_ERR_IO, "read callback returned more bytes than asked");
-        done += (size_t)k;
-        r->count += (uint64_t)k;
+        size_t k;
+        int rc;
+        if (n - done >= IO_BUF) {          /* large reads go straight to dst */
+            if ((rc = read_some(r, dst + done, n - done, &k, err)) != MBZ_OK)
+                return rc;
+            done += k;
+        } else {
+            if ((rc = read_some(r, r->buf, IO_BUF, &k, err)) != MBZ_OK)
+                return rc;
+            r->pos = 0;
+            r->len = k;
+        }
     }
+    r->count += done;
     *got = done;
+    return MBZ_OK;
+}
+
+static int flush_writes(writer *w, mbz_error *err)
+{
+    if (w->len == 0)
+        return MBZ_OK;
+    size_t n = w->len;
+    w->len = 0;
+    errno = 0;
+    if (w->fn(w->user, w->buf, n) != 0)
+        return mbz_fail_errno(err, MBZ_ERR_IO, errno, "write error");
     return MBZ_OK;
 }
 
@@ -143,50 +170,24 @@ static int write_all(writer *w, const void *buf, size_t n, mbz_error *err)
     if (n == 0)
         return MBZ_OK;
     if (w->fn) {
-        errno = 0;
-        if (w->fn(w->user, buf, n) != 0)
-            return mbz_fail_errno(err, MBZ_ERR_IO, errno, "write error");
+        if (w->len + n > IO_BUF) {
+            int rc = flush_writes(w, err);
+            if (rc != MBZ_OK)
+                return rc;
+        }
+        if (n >= IO_BUF) {
+            errno = 0;
+            if (w->fn(w->user, buf, n) != 0)
+                return mbz_fail_errno(err, MBZ_ERR_IO, errno, "write error");
+        } else {
+            memcpy(w->buf + w->len, buf, n);
+            w->len += n;
+        }
     }
     w->count += n;
     return MBZ_OK;
 }
 
-/* ------------------------------------------------------------------ threads */
-
-typedef struct {
-    void (*fn)(void *ctx, int t, int nt);
-    void *ctx;
-    int t, nt;
-} thread_arg;
-
-static void *thread_main(void *a)
-{
-    thread_arg *x = a;
-    x->fn(x->ctx, x->t, x->nt);
-    return NULL;
-}
-
-/* Run fn(ctx, t, nt) for t = 0..nt-1 concurrently; t = 0 on the calling thread. If
- * a thread cannot be started its share runs here: results cannot depend on it. */
-static void run_workers(int nt, void (*fn)(void *, int, int), void *ctx)
-{
-    pthread_t tid[MAX_THREADS];
-    thread_arg arg[MAX_THREADS];
-    int started[MAX_THREADS];
-    for (int t = 1; t < nt; t++) {
-        arg[t] = (thread_arg){ fn, ctx, t, nt };
-        started[t] = pthread_create(&tid[t], NULL, thread_main, &arg[t]) == 0;
-        if (!started[t])
-            fn(ctx, t, nt);
-    }
-    fn(ctx, 0, nt);
-    for (int t = 1; t < nt; t++)
-        if (started[t])
-            pthread_join(tid[t], NULL);
-}
-
-/* A model's table must be a valid input for the coder (predictor.h); a bad one
- * would silently produce an undecodable stream, so it is checked on both sides. */
 /* Per-block statistics, shared by compression and decompression. */
 static void count_block(mbz_stats *st, int type, uint64_t content, uint64_t payload,
                         uint64_t ideal_q16)
@@ -201,33 +202,14 @@ static void count_block(mbz_stats *st, int type, uint64_t content, uint64_t payl
     }
 }
 
-static int table_ok(const uint16_t *f)
-{
-    uint32_t sum = 0;
-    int zero = 0;
-    for (int i = 0; i < MBZ_SYMBOLS; i++) {
-        sum += f[i];
-        zero |= f[i] == 0;
-    }
-    return !zero && sum == MBZ_FREQ_TOTAL;
-}
-
 /* ------------------------------------------------------------------ compression */
 
 typedef struct {
-    /* input */
-    uint8_t *in;
+    uint8_t *in;               /* the block's bytes (reused from batch to batch) */
     size_t n;
-    uint64_t block_no;
-    /* scratch */
-    uint8_t *out;
-    size_t out_cap;
-    uint16_t *freq;
-    /* result */
-    uint8_t type;
-    const uint8_t *payload;
-    size_t payload_size;
-    uint64_t hash, ideal;
+    char where[32];            /* "block 3" */
+    mbz_block_scratch scratch; /* the coder's buffers, reused */
+    mbz_block_coded coded;
     int status;
     mbz_error err;
 } cjob;
@@ -236,111 +218,17 @@ typedef struct {
     cjob *jobs;
     int n;
     const mbz_model *model;
-    size_t chunk;
     volatile int *cancel;
 } cbatch;
-
-/* Order-0 entropy above STORE_BITS_Q16 per byte: no model is worth its time here. */
-static int high_entropy(const uint8_t *in, size_t n)
-{
-    uint32_t cnt[MBZ_SYMBOLS] = { 0 };
-    for (size_t i = 0; i < n; i++)
-        cnt[in[i]]++;
-    uint64_t ln = mbz_log2_q16(n), bits = 0;
-    for (int s = 0; s < MBZ_SYMBOLS; s++)
-        if (cnt[s])
-            bits += (uint64_t)cnt[s] * (ln - mbz_log2_q16(cnt[s]));
-    return bits > (uint64_t)n * STORE_BITS_Q16;
-}
-
-static void compress_block(cjob *j, const mbz_model *model, size_t chunk, volatile int *cancel)
-{
-    const uint8_t *in = j->in;
-    size_t n = j->n;
-    j->hash = XXH64(in, n, 0);
-    j->ideal = 0;
-    j->status = MBZ_OK;
-
-    size_t same = 1;
-    while (same < n && in[same] == in[0])
-        same++;
-    if (same == n) {
-        j->type = MBZ_BLOCK_RLE;
-        j->payload = in;
-        j->payload_size = 1;
-        return;
-    }
-    if (high_entropy(in, n))
-        goto stored;
-
-    const mbz_predictor_ops *ops = model->ops;
-    mbz_predictor *p = NULL;
-    int rc = ops->create(model->impl, n, &p);
-    if (rc != MBZ_OK) {
-        j->status = mbz_fail(&j->err, rc, "block %llu: model %s failed to start",
-                             (unsigned long long)j->block_no, ops->name);
-        return;
-    }
-    mbz_rc_enc e;
-    mbz_rc_enc_init(&e, j->out, n - 1); /* a payload >= content is stored instead */
-    uint64_t ideal = 0;
-    size_t since_check = 0;
-    for (size_t pos = 0; pos < n && !e.overflow;) {
-        size_t k = n - pos < chunk ? n - pos : chunk;
-        if (since_check >= CANCEL_STRIDE) {
-            since_check = 0;
-            if (cancel && *cancel) {
-                j->status = mbz_fail(&j->err, MBZ_ERR_CANCELLED, "cancelled");
-                break;
-            }
-        }
-        rc = ops->score(p, in, n, pos, k, j->freq);
-        if (rc != MBZ_OK) {
-            j->status = mbz_fail(&j->err, rc, "block %llu: model %s failed at byte %zu",
-                                 (unsigned long long)j->block_no, ops->name, pos);
-            break;
-        }
-        for (size_t i = 0; i < k; i++) {
-            const uint16_t *f = j->freq + i * MBZ_SYMBOLS;
-            unsigned s = in[pos + i];
-            if (!table_ok(f)) {
-                j->status = mbz_fail(&j->err, MBZ_ERR_INTERNAL,
-                                     "block %llu: model %s gave an invalid frequency table",
-                                     (unsigned long long)j->block_no, ops->name);
-                break;
-            }
-            mbz_rc_encode_sym(&e, f, s);
-            ideal += mbz_cost_q16(f[s]);
-        }
-        if (j->status != MBZ_OK)
-            break;
-        pos += k;
-        since_check += k;
-    }
-    ops->destroy(p);
-    if (j->status != MBZ_OK)
-        return;
-    if (!e.overflow) {
-        size_t len = mbz_rc_enc_finish(&e);
-        if (len > 0 && len < n) {
-            j->type = MBZ_BLOCK_MODELLED;
-            j->payload = j->out;
-            j->payload_size = len;
-            j->ideal = ideal;
-            return;
-        }
-    }
-stored:
-    j->type = MBZ_BLOCK_STORED;
-    j->payload = in;
-    j->payload_size = n;
-}
 
 static void compress_worker(void *ctx, int t, int nt)
 {
     cbatch *b = ctx;
-    for (int i = t; i < b->n; i += nt)
-        compress_block(&b->jobs[i], b->model, b->chunk, b->cancel);
+    for (int i = t; i < b->n; i += nt) {
+        cjob *j = &b->jobs[i];
+        j->status = mbz_block_encode(b->model, j->in, j->n, &j->scratch, b->cancel, j->where,
+                                     &j->coded, &j->err);
+    }
 }
 
 static void free_cjobs(cjob *jobs, int n)
@@ -349,8 +237,7 @@ static void free_cjobs(cjob *jobs, int n)
         return;
     for (int i = 0; i < n; i++) {
         free(jobs[i].in);
-        free(jobs[i].out);
-        free(jobs[i].freq);
+        mbz_block_scratch_free(&jobs[i].scratch);
     }
     free(jobs);
 }
@@ -369,33 +256,26 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     int rc = normalize_options(opts, &o, err);
     if (rc != MBZ_OK)
         return rc;
-    const mbz_model *model = o.model ? o.model : model_for_level(o.level);
+    const mbz_level *L = mbz_level_get(o.level);
+    const mbz_model *model = o.model ? o.model : mbz_level_model(L);
     if (!model->ops || !model->ops->create || !model->ops->score || !model->ops->destroy ||
         !model->ops->predict)
         return mbz_fail(err, MBZ_ERR_PARAM, "model cannot compress (no score function)");
-    /* level 9 runs a patch model twice, offset by half a patch (strided.c); the
-     * adaptive mixing stage (doc/mixing.md) wraps the model unless asked not to */
-    uint8_t flags = 0;
-    if (o.level == MBZ_LEVEL_MAX && mbz_megabyte_patch(model) >= 2)
-        flags |= MBZ_FLAG_STRIDED;
-    if (!o.no_mix)
-        flags |= MBZ_FLAG_MIX;
-    mbz_frame_model fm;
-    if ((rc = mbz_frame_model_build(model, flags, &fm, err)) != MBZ_OK)
+    uint8_t flags = (uint8_t)mbz_level_flags(L, model, o.no_mix);
+    mbz_stack stack;
+    if ((rc = mbz_stack_build(model, flags, &stack, err)) != MBZ_OK)
         return rc;
-    model = fm.top;
+    model = stack.top;
 
-    unsigned block_log = level_block_log[o.level];
+    unsigned block_log = L->block_log;
     size_t bs = (size_t)1 << block_log;
-    size_t chunk = model->ops->score_chunk ? model->ops->score_chunk : SCORE_CHUNK_DEFAULT;
-    if (chunk > SCORE_CHUNK_MAX)
-        chunk = SCORE_CHUNK_MAX;
     int nslots = o.threads;
 
-    reader r = { rd, rd_user, 0 };
-    writer w = { wr, wr_user, 0 };
+    reader r = { .fn = rd, .user = rd_user };
+    writer w = { .fn = wr, .user = wr_user };
     cjob *jobs = calloc((size_t)nslots, sizeof *jobs);
     XXH64_state_t *xs = XXH64_createState();
+    mbz_pool *pool = mbz_pool_create(o.threads);
     if (!jobs || !xs) {
         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
         goto out;
@@ -403,9 +283,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     XXH64_reset(xs, 0);
 
     uint8_t hdr[MBZ_BLOCK_HEADER_SIZE];
-    /* the lowest version that has these flags (frame.h) */
-    uint8_t version = (flags & ~MBZ_FRAME_FLAGS_V2) ? 3 : (flags & ~MBZ_FRAME_FLAGS_V1) ? 2 : 1;
-    mbz_frame_header fh = { version, flags, (uint8_t)o.level, (uint8_t)block_log,
+    mbz_frame_header fh = { mbz_frame_version_for_flags(flags), flags, (uint8_t)o.level, (uint8_t)block_log,
                             model->fingerprint };
     mbz_frame_header_write(&fh, hdr);
     rc = write_all(&w, hdr, MBZ_FRAME_HEADER_SIZE, err);
@@ -424,9 +302,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
             cjob *j = &jobs[nb];
             if (!j->in) {
                 j->in = malloc(bs);
-                j->out = malloc(bs);
-                j->freq = malloc(chunk * MBZ_SYMBOLS * sizeof *j->freq);
-                if (!j->in || !j->out || !j->freq) {
+                if (!j->in) {
                     rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (block buffers of %zu bytes)", bs);
                     goto out;
                 }
@@ -440,13 +316,14 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
             if (got == 0)
                 break;
             j->n = got;
-            j->block_no = block_no + (uint64_t)nb + 1;
+            snprintf(j->where, sizeof j->where, "block %llu",
+                     (unsigned long long)(block_no + (uint64_t)nb + 1));
             nb++;
         }
         if (nb == 0)
             break;
-        cbatch batch = { jobs, nb, model, chunk, o.cancel };
-        run_workers(nb < o.threads ? nb : o.threads, compress_worker, &batch);
+        cbatch batch = { jobs, nb, model, o.cancel };
+        mbz_pool_run(pool, nb < o.threads ? nb : o.threads, compress_worker, &batch);
         for (int i = 0; i < nb; i++) {
             cjob *j = &jobs[i];
             if (j->status != MBZ_OK) {
@@ -455,14 +332,15 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
                     *err = j->err;
                 goto out;
             }
-            mbz_block_header bh = { j->type, (uint32_t)j->n, (uint32_t)j->payload_size, j->hash, 0 };
+            const mbz_block_coded *c = &j->coded;
+            mbz_block_header bh = { c->type, (uint32_t)j->n, (uint32_t)c->payload_size, c->hash, 0 };
             mbz_block_header_write(&bh, hdr);
             if ((rc = write_all(&w, hdr, sizeof hdr, err)) != MBZ_OK ||
-                (rc = write_all(&w, j->payload, j->payload_size, err)) != MBZ_OK)
+                (rc = write_all(&w, c->payload, c->payload_size, err)) != MBZ_OK)
                 goto out;
             XXH64_update(xs, j->in, j->n);
             total += j->n;
-            count_block(&stats, j->type, j->n, j->payload_size, j->ideal);
+            count_block(&stats, c->type, j->n, c->payload_size, c->ideal_q16);
             if (o.progress)
                 o.progress(o.progress_user, r.count, w.count);
         }
@@ -480,6 +358,12 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     stats.fingerprint = model->fingerprint;
 
 out:
+    if (w.fn) {
+        /* what was accepted goes out, even after an error (as it did unbuffered) */
+        int frc = flush_writes(&w, rc == MBZ_OK ? err : NULL);
+        if (rc == MBZ_OK)
+            rc = frc;
+    }
     stats.bytes_in = r.count;
     stats.bytes_out = w.count;
     stats.frame_bytes = w.count;
@@ -488,143 +372,30 @@ out:
     free_cjobs(jobs, nslots);
     if (xs)
         XXH64_freeState(xs);
-    mbz_frame_model_free(&fm);
+    mbz_pool_free(pool);
+    mbz_stack_free(&stack);
     return rc;
 }
 
 /* ------------------------------------------------------------------ decompression */
 
 typedef struct {
-    mbz_block_header h;
-    char where[48];        /* "block 3" or "frame 2, block 3" */
-    uint8_t *payload;      /* modelled payload */
-    size_t payload_cap;
-    uint8_t *content;
-    size_t content_cap;
-    uint8_t rle_byte;
-    uint64_t ideal;
-    int status;
-    mbz_error err;
-} djob;
-
-typedef struct {
-    djob *jobs;
+    mbz_block_job *jobs;
     int n;
     const mbz_model *model;
     volatile int *cancel;
 } dbatch;
 
-static int decode_fail(djob *j, int code, const char *what)
-{
-    return j->status = mbz_fail(&j->err, code, "%s: %s", j->where, what);
-}
-
-/* Decode the modelled jobs in `list` (all from the same model). With predict_batch
- * they advance in lockstep, one table per block per step; otherwise one by one.
- * Either way each block sees exactly the tables its encoder saw. */
-static void decode_modelled(djob **list, int n, const mbz_model *model, volatile int *cancel)
-{
-    const mbz_predictor_ops *ops = model->ops;
-    mbz_predictor *p[MAX_BATCH];
-    mbz_rc_dec d[MAX_BATCH];
-    uint16_t freq[MAX_BATCH * MBZ_SYMBOLS];
-    int live[MAX_BATCH];
-
-    if (n > 1 && !ops->predict_batch) {
-        for (int i = 0; i < n; i++)
-            decode_modelled(&list[i], 1, model, cancel);
-        return;
-    }
-    for (int i = 0; i < n; i++) {
-        p[i] = NULL;
-        live[i] = 0;
-        int rc = ops->create(model->impl, list[i]->h.content_size, &p[i]);
-        if (rc != MBZ_OK) {
-            decode_fail(list[i], rc, "model failed to start");
-            continue;
-        }
-        mbz_rc_dec_init(&d[i], list[i]->payload, list[i]->h.payload_size);
-        list[i]->ideal = 0;
-        live[i] = 1;
-    }
-    mbz_predictor *bp[MAX_BATCH];
-    const uint8_t *bdata[MAX_BATCH];
-    size_t bpos[MAX_BATCH];
-    int bidx[MAX_BATCH];
-    for (size_t pos = 0;; pos++) {
-        int nl = 0;
-        for (int i = 0; i < n; i++) {
-            if (live[i] && pos >= list[i]->h.content_size)
-                live[i] = 0;
-            if (live[i]) {
-                bp[nl] = p[i];
-                bdata[nl] = list[i]->content;
-                bpos[nl] = pos;
-                bidx[nl] = i;
-                nl++;
-            }
-        }
-        if (nl == 0)
-            break;
-        if (pos % CANCEL_STRIDE == 0 && pos && cancel && *cancel) {
-            for (int k = 0; k < nl; k++)
-                list[bidx[k]]->status = mbz_fail(&list[bidx[k]]->err, MBZ_ERR_CANCELLED, "cancelled");
-            break;
-        }
-        int rc;
-        if (nl == 1)
-            rc = ops->predict(bp[0], bdata[0], pos, freq);
-        else
-            rc = ops->predict_batch(bp, bdata, bpos, nl, freq);
-        for (int k = 0; k < nl; k++) {
-            djob *j = list[bidx[k]];
-            const uint16_t *f = freq + k * MBZ_SYMBOLS;
-            if (rc != MBZ_OK) {
-                decode_fail(j, rc, "model failed while decoding");
-            } else if (!table_ok(f)) {
-                decode_fail(j, MBZ_ERR_INTERNAL, "model gave an invalid frequency table");
-            } else {
-                unsigned s = mbz_rc_decode_sym(&d[bidx[k]], f);
-                if (d[bidx[k]].error) {
-                    decode_fail(j, MBZ_ERR_CORRUPT, "corrupt modelled payload");
-                } else {
-                    j->content[pos] = (uint8_t)s;
-                    j->ideal += mbz_cost_q16(f[s]);
-                    continue;
-                }
-            }
-            live[bidx[k]] = 0;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        if (p[i])
-            ops->destroy(p[i]);
-        if (list[i]->status == MBZ_OK && !mbz_rc_dec_check_end(&d[i]))
-            decode_fail(list[i], MBZ_ERR_CORRUPT, "modelled payload length inconsistent with its content");
-    }
-}
-
+/* Thread t decodes blocks t, t + nt, ... of the batch (at most the decode batch
+ * width of them, so its modelled blocks can step together). */
 static void decompress_worker(void *ctx, int t, int nt)
 {
     dbatch *b = ctx;
-    djob *mod[MAX_BATCH];
-    int nm = 0;
-    for (int i = t; i < b->n; i += nt) {
-        djob *j = &b->jobs[i];
-        j->status = MBZ_OK;
-        j->ideal = 0;
-        if (j->h.type == MBZ_BLOCK_RLE)
-            memset(j->content, j->rle_byte, j->h.content_size);
-        else if (j->h.type == MBZ_BLOCK_MODELLED && nm < MAX_BATCH)
-            mod[nm++] = j;
-    }
-    if (nm)
-        decode_modelled(mod, nm, b->model, b->cancel);
-    for (int i = t; i < b->n; i += nt) {
-        djob *j = &b->jobs[i];
-        if (j->status == MBZ_OK && XXH64(j->content, j->h.content_size, 0) != j->h.checksum)
-            decode_fail(j, MBZ_ERR_CHECKSUM, "content checksum mismatch");
-    }
+    mbz_block_job *mine[MBZ_BLOCK_BATCH_MAX];
+    int n = 0;
+    for (int i = t; i < b->n && n < MBZ_BLOCK_BATCH_MAX; i += nt)
+        mine[n++] = &b->jobs[i];
+    mbz_block_decode(mine, n, b->model, b->cancel);
 }
 
 static const mbz_model *find_model(const mbz_options *o, uint64_t fp)
@@ -686,12 +457,13 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
     if (scan)
         o.threads = 1;
 
-    reader r = { rd, rd_user, 0 };
-    writer w = { wr, wr_user, 0 };
-    mbz_frame_model fm = {0};          /* the current frame's model stack */
-    int nslots = o.threads * MAX_BATCH; /* upper bound; a frame uses threads x G */
-    djob *jobs = calloc((size_t)nslots, sizeof *jobs);
+    reader r = { .fn = rd, .user = rd_user };
+    writer w = { .fn = wr, .user = wr_user };
+    mbz_stack stack = {0};              /* the current frame's model stack */
+    int nslots = o.threads * MBZ_BLOCK_BATCH_MAX; /* upper bound; a frame uses threads x G */
+    mbz_block_job *jobs = calloc((size_t)nslots, sizeof *jobs);
     XXH64_state_t *xs = XXH64_createState();
+    mbz_pool *pool = mbz_pool_create(o.threads);
     if (!jobs || !xs) {
         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
         goto out;
@@ -727,13 +499,13 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
             goto out;
         uint32_t bs = UINT32_C(1) << fh.block_log;
         const mbz_model *model = find_model(&o, fh.fingerprint);
-        mbz_frame_model_free(&fm);
+        mbz_stack_free(&stack);
         if (model) {
-            if ((rc = mbz_frame_model_build(model, fh.flags, &fm, err)) != MBZ_OK)
+            if ((rc = mbz_stack_build(model, fh.flags, &stack, err)) != MBZ_OK)
                 goto out;
-            model = fm.top;
+            model = stack.top;
         }
-        int group = model && model->ops->predict_batch ? decode_batch_width() : 1;
+        int group = model && (model->caps & MBZ_CAP_BATCH) ? decode_batch_width() : 1;
         int cap = o.threads * group;
         stats.frames = frame - 1; /* completed frames so far */
         stats.fingerprint = fh.fingerprint;
@@ -749,7 +521,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
             mbz_block_header endh = { 0 };
             int nb = 0;
             while (nb < cap) {
-                djob *j = &jobs[nb];
+                mbz_block_job *j = &jobs[nb];
                 uint8_t bh[MBZ_BLOCK_HEADER_SIZE];
                 uint64_t bn = block_no + (uint64_t)nb + 1;
                 if (frame > 1)
@@ -802,11 +574,22 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
 
             if (!scan && nb > 0) {
                 dbatch b = { jobs, nb, model, o.cancel };
-                int nt = (nb + group - 1) / group;
-                run_workers(nt < o.threads ? nt : o.threads, decompress_worker, &b);
+                int nt = (nb + group - 1) / group, modelled = 0;
+                for (int i = 0; i < nb; i++)
+                    modelled |= jobs[i].h.type == MBZ_BLOCK_MODELLED;
+                if (modelled) {
+                    mbz_pool_run(pool, nt < o.threads ? nt : o.threads, decompress_worker, &b);
+                } else {
+                    /* stored and RLE blocks only: a copy and a checksum each, cheaper
+                     * here than a hand-over to the threads */
+                    for (int i = 0; i < nb; i++) {
+                        mbz_block_job *one = &jobs[i];
+                        mbz_block_decode(&one, 1, model, o.cancel);
+                    }
+                }
             }
             for (int i = 0; i < nb; i++) {
-                djob *j = &jobs[i];
+                mbz_block_job *j = &jobs[i];
                 if (!scan) {
                     if (j->status != MBZ_OK) {
                         rc = j->status;
@@ -820,7 +603,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                 }
                 total += j->h.content_size;
                 stats.content_size += j->h.content_size;
-                count_block(&stats, j->h.type, j->h.content_size, j->h.payload_size, j->ideal);
+                count_block(&stats, j->h.type, j->h.content_size, j->h.payload_size, j->ideal_q16);
                 if (o.progress)
                     o.progress(o.progress_user, r.count, w.count);
             }
@@ -844,6 +627,12 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
     }
 
 out:
+    if (w.fn) {
+        /* what was accepted goes out, even after an error (as it did unbuffered) */
+        int frc = flush_writes(&w, rc == MBZ_OK ? err : NULL);
+        if (rc == MBZ_OK)
+            rc = frc;
+    }
     stats.bytes_in = r.count;
     stats.bytes_out = w.count;
     stats.frame_bytes = r.count;
@@ -858,7 +647,8 @@ out:
     }
     if (xs)
         XXH64_freeState(xs);
-    mbz_frame_model_free(&fm);
+    mbz_pool_free(pool);
+    mbz_stack_free(&stack);
     return rc;
 }
 

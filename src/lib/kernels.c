@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "mbz.h"
 #include "qmath.h"
 
 static void mm_w8_scalar(const int16_t *X, size_t ldx, size_t N, const int8_t *W, size_t ldw,
@@ -182,12 +183,18 @@ static void choose(void)
             chosen = k;
             return;
         }
+        /* not available on this CPU or in this build: the best one instead (the
+         * library does not print; a caller compares mbz_kernel_name() with the
+         * variable, as mbzip does for its warning) */
         chosen = best();
-        fprintf(stderr, "mbzip: warning: MBZIP_KERNEL=%s is not available here, using %s\n", env,
-                chosen->name);
         return;
     }
     chosen = best();
+}
+
+const char *mbz_kernel_name(void)
+{
+    return mbz_kernels_get()->name;
 }
 
 const mbz_kernels *mbz_kernels_get(void)

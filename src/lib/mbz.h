@@ -153,6 +153,25 @@ int mbz_decompress_buffer(const mbz_options *o, const void *src, size_t n,
 /* True (1) if the 4 bytes at p start an mbzip frame. */
 int mbz_is_frame(const void *p, size_t n);
 
+/* ------------------------------------------------------------------ environment */
+
+/*
+ * The library's own switches, read from the environment once per process. None of
+ * them changes a compressed byte or a decoded byte; they choose how the same numbers
+ * are computed, and the library never prints anything about them.
+ *
+ *   MBZIP_KERNEL=scalar|avx2|avx512  the integer kernel set (default: the best this
+ *       CPU and build have). An unavailable set falls back to the best one; compare
+ *       mbz_kernel_name() with the variable to tell the user (mbzip warns).
+ *   MBZIP_BATCH=1..8  blocks a decoding thread steps together for models that
+ *       batch (default 1: one block at a time was fastest where measured).
+ *   MBZIP_PROFILE=1  add the MEGABYTE engine's time split to process-wide counters
+ *       (read by tools/mbzbench-infer).
+ */
+
+/* The name of the integer kernel set in use ("scalar", "avx2", "avx512"). */
+const char *mbz_kernel_name(void);
+
 #ifdef __cplusplus
 }
 #endif

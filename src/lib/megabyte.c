@@ -440,6 +440,9 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     m->ops = &mb_ops;
     m->impl = M;
     m->free_impl = mb_model_free;
+    m->patch = M->P;
+    m->score_chunk = SCORE_CHUNK;
+    m->caps = MBZ_CAP_BATCH;
     snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu%s", M->P,
              M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P, M->conv ? " conv" : "");
     if (M->XR) {   /* cross-patch option */
@@ -1252,7 +1255,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
 }
 
 static const mbz_predictor_ops mb_ops = {
-    "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, SCORE_CHUNK,
+    "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy,
 };
 
 size_t mbz_megabyte_patch(const mbz_model *m)

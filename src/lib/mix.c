@@ -6,7 +6,7 @@
  * repeat inside one particular file, beyond what its attention window catches. The
  * classical remedy (PAQ, cmix, NNCP's successors) is to mix the network's prediction
  * with statistics learned from the block being coded. The mixing stage does this
- * without touching the contract of ARCHITECTURE.md §3: it takes the base model's
+ * without touching the coding contract (doc/library.md): it takes the base model's
  * 256-entry frequency table and gives back another one, computed in integers only.
  *
  * Inputs, each a score per symbol y in log2 units (Q8):
@@ -33,15 +33,14 @@
  * identical tables by construction.
  */
 #include "config.h"
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "frame.h"
+#include "internal.h"
 #include "mix.h"
+#include "order2.h"
 #include "qmath.h"
 
-extern const mbz_predictor_ops mbz_order2_ops;
 
 #define N_HASHED 7
 #define CTX_WORD 0            /* hashed_order value of the word context */
@@ -71,7 +70,7 @@ typedef struct {
     uint16_t cnt[CTX_SYMS];
 } ctx_slot;                   /* 62 bytes, one cache line with its neighbour's tail */
 
-struct mbz_predictor {
+typedef struct {
     const mbz_predictor_ops *bops;
     mbz_predictor *base;
     mbz_predictor *o2;
@@ -92,56 +91,23 @@ struct mbz_predictor {
     int mpred;                /* predicted byte or -1 */
     int32_t ms;               /* match score of mpred */
     int16_t s0[MBZ_SYMBOLS], s1[MBZ_SYMBOLS];
-};
+} mix_state;
 
-/* ------------------------------------------------------------------ log2 */
-
-static int16_t log2_tab[(1 << 16) + 1];
-static pthread_once_t log2_once = PTHREAD_ONCE_INIT;
-
-static int32_t log2_q8_exact(uint32_t v)
+static mix_state *mix_of(mbz_predictor *p)
 {
-    /* integer part from the bit length; 8 fraction bits by repeated squaring of the
-     * mantissa m in [1, 2) (Q28): m^2 >= 2 gives a 1 bit and halves m. Truncation
-     * only ever rounds m down, so the result is a fixed, portable function of v. */
-    int e = 31 - __builtin_clz(v);
-    uint64_t m = (uint64_t)v << (28 - (e > 28 ? 28 : e));
-    if (e > 28)
-        m = (uint64_t)v >> (e - 28);
-    int32_t r = e << 8;
-    for (int b = 7; b >= 0; b--) {
-        m = (m * m) >> 28;
-        if (m >= ((uint64_t)2 << 28)) {
-            r |= 1 << b;
-            m >>= 1;
-        }
-    }
-    return r;
+    return (mix_state *)p;
 }
 
-static void log2_init(void)
-{
-    log2_tab[0] = 0;
-    for (uint32_t v = 1; v <= (1u << 16); v++)
-        log2_tab[v] = (int16_t)log2_q8_exact(v);
-}
-
-int32_t mbz_log2_q8(uint32_t v)
-{
-    pthread_once(&log2_once, log2_init);
-    return v == 0 || v > (1u << 16) ? 0 : log2_tab[v];
-}
-
-/* The hot path: the table is built (mix_create runs log2_init first) and every
+/* The hot path: mix_create builds the log2 table first (mbz_log2_q8_init), and every
  * argument is in 1..2^16 (table entries, or 2 c + 1 with c <= CTX_LIMIT). */
 static inline int32_t lg(uint32_t v)
 {
-    return log2_tab[v];
+    return mbz_log2_q8_tab[v];
 }
 
 /* ------------------------------------------------------------------ contexts */
 
-static uint64_t ctx_hash(const struct mbz_predictor *p, const uint8_t *data, size_t pos, int order)
+static uint64_t ctx_hash(const mix_state *p, const uint8_t *data, size_t pos, int order)
 {
     if (order == CTX_WORD) {
         uint64_t h = (p->word + 0x51) * UINT64_C(0x9E3779B97F4A7C15) ^ p->prev_word;
@@ -156,7 +122,7 @@ static uint64_t ctx_hash(const struct mbz_predictor *p, const uint8_t *data, siz
     return h ^ (h >> 29);
 }
 
-static ctx_slot *ctx_find(struct mbz_predictor *p, int j, uint64_t h)
+static ctx_slot *ctx_find(mix_state *p, int j, uint64_t h)
 {
     ctx_slot *t = p->ht + p->ht_off[j];
     size_t i = (size_t)(h >> (64 - p->ht_bits[j]));
@@ -221,7 +187,7 @@ static int32_t lr_at(size_t t)
 }
 
 /* Learn byte x = data[pos - 1] (the last table was for pos - 1). */
-static void learn(struct mbz_predictor *p, const uint8_t *data, size_t pos)
+static void learn(mix_state *p, const uint8_t *data, size_t pos)
 {
     unsigned x = data[pos - 1];
 
@@ -284,7 +250,7 @@ static void learn(struct mbz_predictor *p, const uint8_t *data, size_t pos)
 }
 
 /* The table for data[pos]; `freq` holds the base model's table on entry. */
-static int mix_table(struct mbz_predictor *p, const uint8_t *data, size_t pos, uint16_t *freq)
+static int mix_table(mix_state *p, const uint8_t *data, size_t pos, uint16_t *freq)
 {
     if (pos != p->next)
         return MBZ_ERR_INTERNAL;
@@ -370,8 +336,9 @@ static int mix_table(struct mbz_predictor *p, const uint8_t *data, size_t pos, u
 
 /* ------------------------------------------------------------------ ops */
 
-static void mix_destroy(mbz_predictor *p)
+static void mix_destroy(mbz_predictor *pp)
 {
+    mix_state *p = mix_of(pp);
     if (!p)
         return;
     if (p->base)
@@ -386,8 +353,8 @@ static void mix_destroy(mbz_predictor *p)
 static int mix_create(const void *impl, size_t block_len, mbz_predictor **out)
 {
     const mbz_model *base = impl;
-    pthread_once(&log2_once, log2_init);
-    struct mbz_predictor *p = calloc(1, sizeof *p);
+    mbz_log2_q8_init();
+    mix_state *p = calloc(1, sizeof *p);
     if (!p)
         return MBZ_ERR_NOMEM;
     p->bops = base->ops;
@@ -412,32 +379,34 @@ static int mix_create(const void *impl, size_t block_len, mbz_predictor **out)
     int rc = (p->ht && p->mt) ? MBZ_OK : MBZ_ERR_NOMEM;
     if (rc == MBZ_OK)
         rc = p->bops->create(base->impl, block_len, &p->base);
-    if (rc == MBZ_OK && p->bops != &mbz_order2_ops)
+    /* the order-2 input, unless the base's tables already are that blend */
+    if (rc == MBZ_OK && !(base->caps & MBZ_CAP_ORDER2))
         rc = mbz_order2_ops.create(NULL, block_len, &p->o2);
     if (rc != MBZ_OK) {
-        mix_destroy(p);
+        mix_destroy((mbz_predictor *)p);
         return rc;
     }
     for (int s = 0; s < NSETS_A; s++)
         p->wa[s][0] = W_ONE;
     for (int s = 0; s < NSETS_B; s++)
         p->wb[s][0] = W_ONE;
-    *out = p;
+    *out = (mbz_predictor *)p;
     return MBZ_OK;
 }
 
-
-static int mix_score(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos, size_t n,
+static int mix_score(mbz_predictor *pp, const uint8_t *data, size_t len, size_t pos, size_t n,
                      uint16_t *freq)
 {
+    mix_state *p = mix_of(pp);
     int rc = p->bops->score(p->base, data, len, pos, n, freq);
     for (size_t i = 0; i < n && rc == MBZ_OK; i++)
         rc = mix_table(p, data, pos + i, freq + i * MBZ_SYMBOLS);
     return rc;
 }
 
-static int mix_predict(mbz_predictor *p, const uint8_t *data, size_t pos, uint16_t *freq)
+static int mix_predict(mbz_predictor *pp, const uint8_t *data, size_t pos, uint16_t *freq)
 {
+    mix_state *p = mix_of(pp);
     int rc = p->bops->predict(p->base, data, pos, freq);
     return rc == MBZ_OK ? mix_table(p, data, pos, freq) : rc;
 }
@@ -450,19 +419,11 @@ static int mix_predict_batch(mbz_predictor **p, const uint8_t *const *data, cons
         int k = nb - b0 < CHUNK ? nb - b0 : CHUNK;
         mbz_predictor *bp[CHUNK];
         for (int b = 0; b < k; b++)
-            bp[b] = p[b0 + b]->base;
-        const mbz_predictor_ops *bops = p[b0]->bops;
-        int rc;
-        if (bops->predict_batch) {
-            rc = bops->predict_batch(bp, data + b0, pos + b0, k, freq + (size_t)b0 * MBZ_SYMBOLS);
-        } else {
-            rc = MBZ_OK;
-            for (int b = 0; b < k && rc == MBZ_OK; b++)
-                rc = bops->predict(bp[b], data[b0 + b], pos[b0 + b],
-                                   freq + (size_t)(b0 + b) * MBZ_SYMBOLS);
-        }
+            bp[b] = mix_of(p[b0 + b])->base;
+        int rc = mbz_predict_many(mix_of(p[b0])->bops, bp, data + b0, pos + b0, k,
+                                  freq + (size_t)b0 * MBZ_SYMBOLS);
         for (int b = 0; b < k && rc == MBZ_OK; b++)
-            rc = mix_table(p[b0 + b], data[b0 + b], pos[b0 + b],
+            rc = mix_table(mix_of(p[b0 + b]), data[b0 + b], pos[b0 + b],
                            freq + (size_t)(b0 + b) * MBZ_SYMBOLS);
         if (rc != MBZ_OK)
             return rc;
@@ -477,7 +438,6 @@ static const mbz_predictor_ops mix_ops_batched = {
     .predict = mix_predict,
     .predict_batch = mix_predict_batch,
     .destroy = mix_destroy,
-    .score_chunk = 0,
 };
 
 static const mbz_predictor_ops mix_ops_single = {
@@ -487,7 +447,6 @@ static const mbz_predictor_ops mix_ops_single = {
     .predict = mix_predict,
     .predict_batch = NULL,
     .destroy = mix_destroy,
-    .score_chunk = 0,
 };
 
 void mbz_mix_wrap(const mbz_model *base, mbz_model *out)
@@ -495,7 +454,10 @@ void mbz_mix_wrap(const mbz_model *base, mbz_model *out)
     memset(out, 0, sizeof *out);
     out->fingerprint = base->fingerprint;
     /* batch only if the base batches: otherwise the caller's step loop is as good */
-    out->ops = base->ops->predict_batch ? &mix_ops_batched : &mix_ops_single;
+    out->ops = (base->caps & MBZ_CAP_BATCH) ? &mix_ops_batched : &mix_ops_single;
+    out->patch = base->patch;
+    out->score_chunk = base->score_chunk;
+    out->caps = base->caps & MBZ_CAP_BATCH; /* its tables are not order-2's any more */
     out->impl = (void *)(uintptr_t)base;
     out->free_impl = NULL;
     snprintf(out->describe, sizeof out->describe, "%.100s + mixing", base->describe);

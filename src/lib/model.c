@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <xxhash.h>
-#include "frame.h"
+#include "internal.h"
+#include "order2.h"
+#include "predictor.h"
 #include "megabyte.h"
 
 /* Model files larger than this are refused before any allocation (1 GiB holds a
@@ -20,6 +22,9 @@ static const mbz_model order2_model = {
     .impl = NULL,
     .free_impl = NULL,
     .describe = "order2 (built-in adaptive context model, orders 0-2)",
+    .patch = 0,
+    .score_chunk = 4096,
+    .caps = MBZ_CAP_ORDER2,
 };
 
 const mbz_model *mbz_model_order2(void)
@@ -87,7 +92,7 @@ int mbz_model_load_memory(const void *data, size_t size, mbz_model **out, mbz_er
     *out = NULL;
     int rc = mbz_megabyte_create(data, size, out, err);
     if (rc == MBZ_OK && *out)
-        (*out)->fingerprint = XXH64(data, size, 0); /* ARCHITECTURE.md 4: xxh64 of the bytes */
+        (*out)->fingerprint = XXH64(data, size, 0); /* doc/format.md: xxh64 of the bytes */
     return rc;
 }
 

@@ -18,7 +18,8 @@
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
-#include "frame.h"
+#include "internal.h"
+#include "order2.h"
 
 #define O2_MAX_BITS 13
 #define O2_MIN_BITS 6
@@ -35,7 +36,7 @@ typedef struct {
     uint16_t c[MBZ_SYMBOLS];
 } o2_ctx;
 
-struct mbz_predictor {
+typedef struct {
     uint32_t c0[MBZ_SYMBOLS];
     uint32_t n0, q0;
     uint32_t n1[MBZ_SYMBOLS], q1[MBZ_SYMBOLS];
@@ -43,7 +44,12 @@ struct mbz_predictor {
     o2_ctx *o2;
     unsigned o2_bits;
     size_t learned;        /* data[0 .. learned-1] are in the counts */
-};
+} o2_state;
+
+static o2_state *o2_of(mbz_predictor *p)
+{
+    return (o2_state *)p;
+}
 
 static void o2_halve(o2_ctx *x)
 {
@@ -58,7 +64,7 @@ static void o2_halve(o2_ctx *x)
     x->q = q;
 }
 
-static o2_ctx *o2_find(struct mbz_predictor *p, uint32_t ctx, int create)
+static o2_ctx *o2_find(o2_state *p, uint32_t ctx, int create)
 {
     uint32_t h = (ctx * UINT32_C(2654435761)) >> (32 - p->o2_bits);
     o2_ctx *a = &p->o2[h], *b = &p->o2[h ^ 1];
@@ -81,7 +87,7 @@ static uint32_t ctx2_at(const uint8_t *data, size_t pos)
     return c1 | c2 << 8;
 }
 
-static void learn(struct mbz_predictor *p, const uint8_t *data, size_t pos)
+static void learn(o2_state *p, const uint8_t *data, size_t pos)
 {
     while (p->learned < pos) {
         size_t i = p->learned++;
@@ -128,7 +134,7 @@ static uint32_t take(uint32_t rem, uint32_t n, uint32_t q)
     return (uint32_t)(((uint64_t)rem * n) / ((uint64_t)n + q));
 }
 
-static void table(struct mbz_predictor *p, const uint8_t *data, size_t pos, uint16_t *freq)
+static void table(o2_state *p, const uint8_t *data, size_t pos, uint16_t *freq)
 {
     learn(p, data, pos);
     uint32_t ctx = ctx2_at(data, pos);
@@ -163,7 +169,7 @@ static void table(struct mbz_predictor *p, const uint8_t *data, size_t pos, uint
 static int o2_create(const void *impl, size_t block_len, mbz_predictor **out)
 {
     (void)impl;
-    struct mbz_predictor *p = calloc(1, sizeof *p);
+    o2_state *p = calloc(1, sizeof *p);
     if (!p)
         return MBZ_ERR_NOMEM;
     /* about one slot per 16 bytes of block, within [2^6, 2^13]: a pure function of
@@ -180,13 +186,14 @@ static int o2_create(const void *impl, size_t block_len, mbz_predictor **out)
         free(p);
         return MBZ_ERR_NOMEM;
     }
-    *out = p;
+    *out = (mbz_predictor *)p;
     return MBZ_OK;
 }
 
-static int o2_score(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos, size_t n,
+static int o2_score(mbz_predictor *pp, const uint8_t *data, size_t len, size_t pos, size_t n,
                     uint16_t *freq)
 {
+    o2_state *p = o2_of(pp);
     if (pos + n > len || pos < p->learned)
         return MBZ_ERR_INTERNAL;
     for (size_t i = 0; i < n; i++)
@@ -194,16 +201,18 @@ static int o2_score(mbz_predictor *p, const uint8_t *data, size_t len, size_t po
     return MBZ_OK;
 }
 
-static int o2_predict(mbz_predictor *p, const uint8_t *data, size_t pos, uint16_t *freq)
+static int o2_predict(mbz_predictor *pp, const uint8_t *data, size_t pos, uint16_t *freq)
 {
+    o2_state *p = o2_of(pp);
     if (pos < p->learned)
         return MBZ_ERR_INTERNAL;
     table(p, data, pos, freq);
     return MBZ_OK;
 }
 
-static void o2_destroy(mbz_predictor *p)
+static void o2_destroy(mbz_predictor *pp)
 {
+    o2_state *p = o2_of(pp);
     if (p) {
         free(p->c1);
         free(p->o2);
@@ -218,5 +227,4 @@ const mbz_predictor_ops mbz_order2_ops = {
     .predict = o2_predict,
     .predict_batch = NULL,
     .destroy = o2_destroy,
-    .score_chunk = 4096,
 };

@@ -2,12 +2,13 @@
  * predictor.h - the interface between an entropy model and the coder (internal).
  *
  * The ONLY thing that crosses from a model to the coder is a frequency table per
- * byte: MBZ_SYMBOLS uint16 entries, each >= 1, summing to exactly MBZ_FREQ_TOTAL.
- * (ARCHITECTURE.md §3.) Every table must be a pure function of the model and of the
- * bytes of the current block before the byte being coded; blocks are independent.
+ * byte: MBZ_SYMBOLS uint16 entries, each >= 1, summing to exactly MBZ_FREQ_TOTAL
+ * (the coding contract, doc/library.md). Every table must be a pure function of the
+ * model and of the bytes of the current block before the byte being coded; blocks
+ * are independent.
  *
  * Compression knows the whole block and scores it teacher-forced (`score`), in
- * chunks the model chooses. Decompression asks for one table at a time (`predict`),
+ * chunks of the model's preferred size (mbz_model.score_chunk). Decompression asks for one table at a time (`predict`),
  * or for one table for each of several blocks at once (`predict_batch`), which
  * lets a model share its weights across blocks. All three must produce identical
  * tables for identical histories.
@@ -22,7 +23,9 @@
 #define MBZ_FREQ_BITS 16
 #define MBZ_FREQ_TOTAL (1u << MBZ_FREQ_BITS)
 
-typedef struct mbz_predictor mbz_predictor; /* per-block state, defined by each model */
+/* Per-block state. The type is never defined: each implementation keeps its own
+ * struct (mb_state, mix_state, ...) behind this handle and converts the pointer. */
+typedef struct mbz_predictor mbz_predictor;
 
 typedef struct mbz_predictor_ops {
     const char *name;
@@ -41,18 +44,36 @@ typedef struct mbz_predictor_ops {
     int (*predict_batch)(mbz_predictor **p, const uint8_t *const *data, const size_t *pos,
                          int nb, uint16_t *freq);
     void (*destroy)(mbz_predictor *p);
-    /* Preferred n for score() (the caller may use less at the end of a block). */
-    size_t score_chunk;
 } mbz_predictor_ops;
 
-/* The library-internal view of a model (the public type is opaque). */
+/* The library-internal view of a model (the public type is opaque). Besides its
+ * predictor, a model carries its capabilities, so that nobody asks a model by
+ * identity what it can do; a wrapper (strided.c, mix.c) passes its base's on. */
 struct mbz_model {
     uint64_t fingerprint;
     const mbz_predictor_ops *ops;
     void *impl;                 /* model-specific (weights, ...) */
     void (*free_impl)(void *impl);
     char describe[128];
+    /* capabilities */
+    size_t patch;               /* patch size P of a patch model (strided inference
+                                 * needs P >= 2); 0 for a model without patches */
+    size_t score_chunk;         /* preferred n for score(); 0: the block coder's default
+                                 * (the caller may use less at the end of a block) */
+    unsigned caps;              /* MBZ_CAP_* */
 };
+
+/* ops->predict_batch shares work (weights) across blocks: decoding may step several
+ * blocks together. Without it, predict_batch is NULL. */
+#define MBZ_CAP_BATCH 0x1u
+/* The tables already are the order-2 blend of order2.c: the mixing stage does not
+ * add a second copy of it as an input. */
+#define MBZ_CAP_ORDER2 0x2u
+
+/* predict for nb predictors of the same ops at once: ops->predict_batch where the
+ * model has one, else predict one by one. Identical tables either way. */
+int mbz_predict_many(const mbz_predictor_ops *ops, mbz_predictor **p,
+                     const uint8_t *const *data, const size_t *pos, int nb, uint16_t *freq);
 
 /* Build a flat frequency table from counts (used by simple models and tests):
  * freq[i] >= 1, sum == MBZ_FREQ_TOTAL, deterministic. */

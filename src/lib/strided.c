@@ -1,5 +1,5 @@
 /*
- * strided.c - strided inference (MEGABYTE paper §6; ARCHITECTURE.md §2), frame flag
+ * strided.c - strided inference (MEGABYTE paper, Yu et al. 2023, §6), frame flag
  * MBZ_FLAG_STRIDED, used by level 9.
  *
  * Two passes of the same patch model, the second over the block without its first
@@ -8,7 +8,7 @@
  *   pass A: patches at 0, P, 2P, ...       byte j is at position j mod P
  *   pass B: patches at h, h+P, h+2P, ...   byte j >= h is at position (j - h) mod P
  *
- * The paper (and ARCHITECTURE.md) codes each byte with the pass in which it falls
+ * The paper codes each byte with the pass in which it falls
  * in the first half of its patch. Measured with the default model on 200 KB of
  * training-corpus prose, without the mixing stage: that rule LOSES 0.5% against one
  * pass (63,497 vs 63,167 bytes), the opposite rule wins 0.5% on prose and loses
@@ -29,28 +29,30 @@
 #include <stdio.h>
 
 #include "mbz.h"
-#include "frame.h"
-#include "megabyte.h"
-#include "mix.h"
 #include "qmath.h"
 #include "strided.h"
 
-struct mbz_predictor {
+typedef struct {
     const mbz_predictor_ops *bops;
     mbz_predictor *a, *b;     /* pass A over the block, pass B over block + h */
     size_t h, P;
     size_t block_len;
     uint16_t *tmp;            /* pass B tables of one score() call */
     size_t tmp_rows;
-};
+} st_state;
+
+static st_state *st_of(mbz_predictor *p)
+{
+    return (st_state *)p;
+}
 
 typedef struct {
     const mbz_model *base;
     size_t P;
 } strided_impl;
 
-/* the two passes' tables averaged: f = floor((a + b) / 2) (>= 1), the total made
- * exact again on the largest entry */
+/* the geometric mean of the two passes' tables: logits (log2 a + log2 b) / 2 in the
+ * exact integer log2 (Q8), turned back into a table by mbz_freq_from_logits */
 static void blend(uint16_t *f, const uint16_t *b)
 {
     int32_t z[MBZ_SYMBOLS];
@@ -59,8 +61,9 @@ static void blend(uint16_t *f, const uint16_t *b)
     mbz_freq_from_logits(z, f);
 }
 
-static void st_destroy(mbz_predictor *s)
+static void st_destroy(mbz_predictor *ps)
 {
+    st_state *s = st_of(ps);
     if (!s)
         return;
     if (s->a)
@@ -75,7 +78,7 @@ static int st_create(const void *impl, size_t block_len, mbz_predictor **out)
 {
     const strided_impl *si = impl;
     *out = NULL;
-    struct mbz_predictor *s = calloc(1, sizeof *s);
+    st_state *s = calloc(1, sizeof *s);
     if (!s)
         return MBZ_ERR_NOMEM;
     s->bops = si->base->ops;
@@ -86,16 +89,17 @@ static int st_create(const void *impl, size_t block_len, mbz_predictor **out)
     if (rc == MBZ_OK && block_len > s->h)
         rc = s->bops->create(si->base->impl, block_len - s->h, &s->b);
     if (rc != MBZ_OK) {
-        st_destroy(s);
+        st_destroy((mbz_predictor *)s);
         return rc;
     }
-    *out = s;
+    *out = (mbz_predictor *)s;
     return MBZ_OK;
 }
 
-static int st_score(mbz_predictor *s, const uint8_t *data, size_t len, size_t pos, size_t n,
+static int st_score(mbz_predictor *ps, const uint8_t *data, size_t len, size_t pos, size_t n,
                     uint16_t *freq)
 {
+    st_state *s = st_of(ps);
     int rc = s->bops->score(s->a, data, len, pos, n, freq);
     if (rc != MBZ_OK || !s->b || pos + n <= s->h)
         return rc;
@@ -115,8 +119,9 @@ static int st_score(mbz_predictor *s, const uint8_t *data, size_t len, size_t po
     return rc;
 }
 
-static int st_predict(mbz_predictor *s, const uint8_t *data, size_t pos, uint16_t *freq)
+static int st_predict(mbz_predictor *ps, const uint8_t *data, size_t pos, uint16_t *freq)
 {
+    st_state *s = st_of(ps);
     int rc = s->bops->predict(s->a, data, pos, freq);
     if (rc != MBZ_OK || pos < s->h || !s->b)
         return rc;
@@ -141,23 +146,17 @@ static int st_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
         int owner[2 * CHUNK];
         int m = 0;
         for (int i = 0; i < k; i++) {
-            const struct mbz_predictor *s = ps[c0 + i];
+            const st_state *s = st_of(ps[c0 + i]);
             ip[m] = s->a; id[m] = data[c0 + i]; ipos[m] = pos[c0 + i]; owner[m++] = i;
         }
         for (int i = 0; i < k; i++) {
-            const struct mbz_predictor *s = ps[c0 + i];
+            const st_state *s = st_of(ps[c0 + i]);
             if (pos[c0 + i] < s->h || !s->b)
                 continue;
             ip[m] = s->b; id[m] = data[c0 + i] + s->h; ipos[m] = pos[c0 + i] - s->h; owner[m++] = i;
         }
         uint16_t t[2 * CHUNK * MBZ_SYMBOLS];   /* 16 KiB: no allocation per decoded byte */
-        const mbz_predictor_ops *bops = ps[c0]->bops;
-        int rc = MBZ_OK;
-        if (bops->predict_batch)
-            rc = bops->predict_batch(ip, id, ipos, m, t);
-        else
-            for (int i = 0; i < m && rc == MBZ_OK; i++)
-                rc = bops->predict(ip[i], id[i], ipos[i], t + (size_t)i * MBZ_SYMBOLS);
+        int rc = mbz_predict_many(st_of(ps[c0])->bops, ip, id, ipos, m, t);
         for (int i = 0; i < m && rc == MBZ_OK; i++) {
             int b = c0 + owner[i];
             /* rows 0..k-1 are pass A, later rows pass B, blended in */
@@ -180,7 +179,6 @@ static const mbz_predictor_ops strided_ops_batched = {
     .predict = st_predict,
     .predict_batch = st_predict_batch,
     .destroy = st_destroy,
-    .score_chunk = 0,
 };
 
 static const mbz_predictor_ops strided_ops_single = {
@@ -190,7 +188,6 @@ static const mbz_predictor_ops strided_ops_single = {
     .predict = st_predict,
     .predict_batch = NULL,
     .destroy = st_destroy,
-    .score_chunk = 0,
 };
 
 static void free_impl(void *impl)
@@ -198,8 +195,9 @@ static void free_impl(void *impl)
     free(impl);
 }
 
-int mbz_strided_wrap(const mbz_model *base, size_t patch, mbz_model *out)
+int mbz_strided_wrap(const mbz_model *base, mbz_model *out)
 {
+    size_t patch = base->patch;
     memset(out, 0, sizeof *out);
     if (patch < 2)
         return MBZ_ERR_PARAM;
@@ -209,39 +207,12 @@ int mbz_strided_wrap(const mbz_model *base, size_t patch, mbz_model *out)
     si->base = base;
     si->P = patch;
     out->fingerprint = base->fingerprint;
-    out->ops = base->ops->predict_batch ? &strided_ops_batched : &strided_ops_single;
+    out->ops = (base->caps & MBZ_CAP_BATCH) ? &strided_ops_batched : &strided_ops_single;
+    out->patch = base->patch;
+    out->score_chunk = base->score_chunk;
+    out->caps = base->caps & MBZ_CAP_BATCH;
     out->impl = si;
     out->free_impl = free_impl;
     snprintf(out->describe, sizeof out->describe, "%.100s, strided", base->describe);
     return MBZ_OK;
-}
-
-int mbz_frame_model_build(const mbz_model *base, unsigned flags, mbz_frame_model *fm,
-                          mbz_error *err)
-{
-    memset(fm, 0, sizeof *fm);
-    fm->top = base;
-    if (flags & MBZ_FLAG_STRIDED) {
-        size_t P = mbz_megabyte_patch(base);
-        if (P < 2)
-            return mbz_fail(err, MBZ_ERR_CORRUPT,
-                            "frame asks for strided inference, which model %016llx (%s) cannot do",
-                            (unsigned long long)base->fingerprint, base->describe);
-        int rc = mbz_strided_wrap(base, P, &fm->strided);
-        if (rc != MBZ_OK)
-            return mbz_fail(err, rc, "out of memory");
-        fm->top = &fm->strided;
-    }
-    if (flags & MBZ_FLAG_MIX) {
-        mbz_mix_wrap(fm->top, &fm->mixed);
-        fm->top = &fm->mixed;
-    }
-    return MBZ_OK;
-}
-
-void mbz_frame_model_free(mbz_frame_model *fm)
-{
-    if (fm->strided.free_impl)
-        fm->strided.free_impl(fm->strided.impl);
-    memset(fm, 0, sizeof *fm);
 }

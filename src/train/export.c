@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "mbz.h"
 #include "megabyte.h"
 #include "predictor.h"
@@ -234,6 +235,19 @@ static void order_fn(void *user, const char *name, uint32_t dtype, uint32_t rows
 
 /* ------------------------------------------------------------------ integer evaluation */
 
+typedef struct {
+    const uint8_t *x;
+    double bits;
+} bits_sink;
+
+static int sum_bits(void *user, size_t pos, size_t k, const uint16_t *freq)
+{
+    bits_sink *b = user;
+    for (size_t j = 0; j < k; j++)
+        b->bits -= log2(freq[j * 256 + b->x[pos + j]] / 65536.0);
+    return MBZ_OK;
+}
+
 /* Bits per byte of the integer model (libmbz) over the same windows as the float
  * evaluation, each window coded as one block from an empty history. */
 static double int_bpb(const uint8_t *file, size_t size, const mt_data *d, int n, int T, char *err,
@@ -247,24 +261,17 @@ static double int_bpb(const uint8_t *file, size_t size, const mt_data *d, int n,
         return NAN;
     }
     uint8_t *x = malloc((size_t)T);
-    size_t chunk = mdl->ops->score_chunk ? mdl->ops->score_chunk : 4096;
-    uint16_t *freq = malloc(chunk * 256 * sizeof(uint16_t));
-    double bits = 0;
-    int ok = x && freq;
+    mbz_block_scratch scratch = { 0 };
+    bits_sink bs = { x, 0 };
+    int ok = x != NULL;
     for (int i = 0; ok && i < n; i++) {
         mt_data_eval_window(d, x, 2 * i, 2 * n, T);
-        mbz_predictor *p = NULL;
-        if (mdl->ops->create(mdl->impl, (size_t)T, &p) != MBZ_OK) { ok = 0; break; }
-        for (size_t pos = 0; pos < (size_t)T; pos += chunk) {
-            size_t len = (size_t)T - pos < chunk ? (size_t)T - pos : chunk;
-            if (mdl->ops->score(p, x, (size_t)T, pos, len, freq) != MBZ_OK) { ok = 0; break; }
-            for (size_t j = 0; j < len; j++)
-                bits -= log2(freq[j * 256 + x[pos + j]] / 65536.0);
-        }
-        mdl->ops->destroy(p);
+        /* the block coder's own teacher-forced pass (block.c), as compression runs it */
+        ok = mbz_block_score(mdl, x, (size_t)T, &scratch, NULL, sum_bits, &bs, "window", &e) == MBZ_OK;
     }
+    double bits = bs.bits;
     free(x);
-    free(freq);
+    mbz_block_scratch_free(&scratch);
     mbz_model_free(mdl);
     if (!ok) { snprintf(err, errlen, "the engine failed while scoring"); return NAN; }
     return bits / ((double)n * T);

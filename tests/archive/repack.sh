@@ -82,8 +82,7 @@ ti.size = 1 << 62
 with open("huge.tar", "wb") as f:
     f.write(ti.tobuf(format=tarfile.GNU_FORMAT) + b"x" * 512)
 PY
-TO="timeout 60"
-command -v timeout >/dev/null 2>&1 || TO=
+TO=$(hang_guard 60)
 run 1 "truncated tar declaring 2^62 bytes" $TO "$MBZIP" -1 -T2 --repack huge.tar
 stderr_has "says it is truncated" 'huge\.tar: huge: .*runcated'
 absent "no output" huge.tar.mbz

@@ -155,6 +155,14 @@ gen_random() {
     head -c "$1" /dev/urandom >"$2"
 }
 
+# hang_guard SECONDS: the command prefix of a hang guard ("timeout N", or nothing
+# where timeout is missing). A guard catches hangs, never slowness: the limit is
+# multiplied by MBZ_TEST_TIME_SCALE, which make check sets to 10 in sanitizer builds.
+hang_guard() {
+    command -v timeout >/dev/null 2>&1 || return 0
+    echo "timeout $(( $1 * ${MBZ_TEST_TIME_SCALE:-1} ))"
+}
+
 finish() {
     if [ "$failures" -ne 0 ]; then
         echo "$test_name: $failures of $checks checks failed"

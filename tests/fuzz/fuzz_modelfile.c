@@ -9,7 +9,7 @@
  *   - on a short block derived from the input, the teacher-forced path (score), the
  *     step path (predict) and the batched path (predict_batch, three blocks of
  *     different lengths in lockstep) give identical, valid frequency tables
- *     (each entry >= 1, sum 65536): the arithmetic contract of ARCHITECTURE.md 3;
+ *     (each entry >= 1, sum 65536): the coding contract of doc/library.md;
  *   - compressing that block with the model and decompressing it gives it back.
  * The harness looks inside the opaque model through src/lib/predictor.h (internal).
  */

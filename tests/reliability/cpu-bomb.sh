@@ -21,7 +21,7 @@ MKMODEL=${MKMODEL:-$top_builddir/mkmodel}
 command -v timeout >/dev/null 2>&1 || { echo "SKIP: needs timeout(1) as a hang guard"; exit 77; }
 
 try() {
-    timeout 60 "$MBZIP" -t -T1 "$@" >/dev/null 2>"$T/.stderr"
+    $(hang_guard 60) "$MBZIP" -t -T1 "$@" >/dev/null 2>"$T/.stderr"
     rc=$?
     if [ "$rc" -eq 124 ]; then
         fail "$*: still decoding after 60 s (63-byte input; CPU amplification, see the comment in $0)"

@@ -10,8 +10,7 @@
 
 RELTOOL=${RELTOOL:-$top_builddir/reltool}
 [ -x "$RELTOOL" ] || { echo "SKIP: $RELTOOL is not built"; exit 77; }
-TO="timeout 60"
-command -v timeout >/dev/null 2>&1 || TO=
+TO=$(hang_guard 60)
 
 "$RELTOOL" hostile h || { fail "reltool hostile"; finish; }
 rm -f h/bomb-*.mbz  # tests/reliability/cpu-bomb.sh

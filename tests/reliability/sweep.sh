@@ -12,8 +12,7 @@
 
 RELTOOL=${RELTOOL:-$top_builddir/reltool}
 [ -x "$RELTOOL" ] || { echo "SKIP: $RELTOOL is not built"; exit 77; }
-TO="timeout 20"
-command -v timeout >/dev/null 2>&1 || TO=
+TO=$(hang_guard 20)
 
 # inputs (deterministic); the level-1 block size is read from a frame header
 head -c 3000 "$CORPORA/alice29.txt" >text

@@ -1,0 +1,321 @@
+/*
+ * block.c - the block coder (block.h): model stack, encoding, scoring for
+ * --explain, decoding. Everything a block's bytes go through between the frame loops
+ * of api.c and the range coder is here, once.
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+#include "block.h"
+#include "mix.h"
+#include "qmath.h"
+#include "rangecoder.h"
+#include "strided.h"
+
+#define CANCEL_STRIDE 65536          /* bytes between cancel checks inside a block */
+#define SCORE_CHUNK_DEFAULT 4096
+#define SCORE_CHUNK_MAX 65536
+/* Store without modelling when the order-0 entropy exceeds 7.95 bits/byte (Q16). */
+#define STORE_BITS_Q16 ((uint64_t)(795u * 65536u / 100u))
+/* A table sink's "stop here, no error" (the encoder's output is full). */
+#define SINK_STOP (-1)
+
+/* ------------------------------------------------------------------ model stack */
+
+int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->top = base;
+    if (flags & MBZ_FLAG_STRIDED) {
+        if (base->patch < 2)
+            return mbz_fail(err, MBZ_ERR_CORRUPT,
+                            "frame asks for strided inference, which model %016llx (%s) cannot do",
+                            (unsigned long long)base->fingerprint, base->describe);
+        int rc = mbz_strided_wrap(base, &s->strided);
+        if (rc != MBZ_OK)
+            return mbz_fail(err, rc, "out of memory");
+        s->top = &s->strided;
+    }
+    if (flags & MBZ_FLAG_MIX) {
+        mbz_mix_wrap(s->top, &s->mixed);
+        s->top = &s->mixed;
+    }
+    return MBZ_OK;
+}
+
+void mbz_stack_free(mbz_stack *s)
+{
+    if (s->strided.free_impl)
+        s->strided.free_impl(s->strided.impl);
+    memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+void mbz_block_scratch_free(mbz_block_scratch *s)
+{
+    free(s->out);
+    free(s->freq);
+    memset(s, 0, sizeof *s);
+}
+
+size_t mbz_block_chunk(const mbz_model *model, size_t block_len)
+{
+    size_t chunk = model->score_chunk ? model->score_chunk : SCORE_CHUNK_DEFAULT;
+    if (chunk > SCORE_CHUNK_MAX)
+        chunk = SCORE_CHUNK_MAX;
+    if (chunk > block_len && block_len > 0)
+        chunk = block_len;
+    return chunk;
+}
+
+/* Grow a scratch buffer (only ever grows: a thread's buffers settle at the largest
+ * block it has coded). */
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    if (*cap >= need)
+        return MBZ_OK;
+    free(*buf);
+    *buf = malloc(need * elem);
+    *cap = *buf ? need : 0;
+    return *buf ? MBZ_OK : MBZ_ERR_NOMEM;
+}
+
+/* A model's table must be a valid input for the coder (predictor.h); a bad one
+ * would silently produce an undecodable stream, so it is checked on both sides. */
+static int table_ok(const uint16_t *f)
+{
+    uint32_t sum = 0;
+    int zero = 0;
+    for (int i = 0; i < MBZ_SYMBOLS; i++) {
+        sum += f[i];
+        zero |= f[i] == 0;
+    }
+    return !zero && sum == MBZ_FREQ_TOTAL;
+}
+
+/* Order-0 entropy above STORE_BITS_Q16 per byte: no model is worth its time here. */
+static int high_entropy(const uint8_t *in, size_t n)
+{
+    uint32_t cnt[MBZ_SYMBOLS] = { 0 };
+    for (size_t i = 0; i < n; i++)
+        cnt[in[i]]++;
+    uint64_t ln = mbz_log2_q16(n), bits = 0;
+    for (int s = 0; s < MBZ_SYMBOLS; s++)
+        if (cnt[s])
+            bits += (uint64_t)cnt[s] * (ln - mbz_log2_q16(cnt[s]));
+    return bits > (uint64_t)n * STORE_BITS_Q16;
+}
+
+/* ------------------------------------------------------------------ scoring */
+
+int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
+                    mbz_block_scratch *s, volatile int *cancel, mbz_table_sink sink,
+                    void *user, const char *where, mbz_error *err)
+{
+    const mbz_predictor_ops *ops = model->ops;
+    size_t chunk = mbz_block_chunk(model, n);
+    if (grow((void **)&s->freq, &s->freq_rows, chunk, MBZ_SYMBOLS * sizeof *s->freq) != MBZ_OK)
+        return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (tables of %zu bytes)", where, chunk);
+    mbz_predictor *p = NULL;
+    int rc = ops->create(model->impl, n, &p);
+    if (rc != MBZ_OK)
+        return mbz_fail(err, rc, "%s: model %s failed to start", where, ops->name);
+    size_t since_check = 0;
+    for (size_t pos = 0; pos < n;) {
+        size_t k = n - pos < chunk ? n - pos : chunk;
+        if (since_check >= CANCEL_STRIDE) {
+            since_check = 0;
+            if (cancel && *cancel) {
+                rc = mbz_fail(err, MBZ_ERR_CANCELLED, "cancelled");
+                break;
+            }
+        }
+        rc = ops->score(p, data, n, pos, k, s->freq);
+        if (rc != MBZ_OK) {
+            rc = mbz_fail(err, rc, "%s: model %s failed at byte %zu", where, ops->name, pos);
+            break;
+        }
+        for (size_t i = 0; i < k; i++)
+            if (!table_ok(s->freq + i * MBZ_SYMBOLS)) {
+                rc = mbz_fail(err, MBZ_ERR_INTERNAL, "%s: model %s gave an invalid frequency table",
+                              where, ops->name);
+                break;
+            }
+        if (rc == MBZ_OK)
+            rc = sink(user, pos, k, s->freq);
+        if (rc != MBZ_OK)
+            break;
+        pos += k;
+        since_check += k;
+    }
+    ops->destroy(p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ encoding */
+
+typedef struct {
+    mbz_rc_enc e;
+    const uint8_t *in;
+    uint64_t ideal;
+} enc_sink;
+
+static int encode_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
+{
+    enc_sink *es = user;
+    for (size_t i = 0; i < k; i++) {
+        const uint16_t *f = freq + i * MBZ_SYMBOLS;
+        unsigned sym = es->in[pos + i];
+        mbz_rc_encode_sym(&es->e, f, sym);
+        es->ideal += mbz_cost_q16(f[sym]);
+    }
+    return es->e.overflow ? SINK_STOP : MBZ_OK;
+}
+
+int mbz_block_encode(const mbz_model *model, const uint8_t *in, size_t n,
+                     mbz_block_scratch *s, volatile int *cancel, const char *where,
+                     mbz_block_coded *out, mbz_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->hash = XXH64(in, n, 0);
+
+    size_t same = 1;
+    while (same < n && in[same] == in[0])
+        same++;
+    if (same == n) {
+        out->type = MBZ_BLOCK_RLE;
+        out->payload = in;
+        out->payload_size = 1;
+        return MBZ_OK;
+    }
+    if (!high_entropy(in, n)) {
+        if (grow((void **)&s->out, &s->out_cap, n, 1) != MBZ_OK)
+            return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (payload of %zu bytes)", where, n);
+        enc_sink es = { .in = in };
+        mbz_rc_enc_init(&es.e, s->out, n - 1); /* a payload >= content is stored instead */
+        int rc = mbz_block_score(model, in, n, s, cancel, encode_tables, &es, where, err);
+        if (rc != MBZ_OK && rc != SINK_STOP)
+            return rc;
+        if (!es.e.overflow) {
+            size_t len = mbz_rc_enc_finish(&es.e);
+            if (len > 0 && len < n) {
+                out->type = MBZ_BLOCK_MODELLED;
+                out->payload = s->out;
+                out->payload_size = len;
+                out->ideal_q16 = es.ideal;
+                return MBZ_OK;
+            }
+        }
+    }
+    out->type = MBZ_BLOCK_STORED;
+    out->payload = in;
+    out->payload_size = n;
+    return MBZ_OK;
+}
+
+/* ------------------------------------------------------------------ decoding */
+
+static void decode_fail(mbz_block_job *j, int code, const char *what)
+{
+    j->status = mbz_fail(&j->err, code, "%s: %s", j->where, what);
+}
+
+/* The modelled blocks of list[0 .. n-1], in lockstep. */
+static void decode_modelled(mbz_block_job **list, int n, const mbz_model *model,
+                            volatile int *cancel)
+{
+    const mbz_predictor_ops *ops = model->ops;
+    mbz_predictor *p[MBZ_BLOCK_BATCH_MAX];
+    mbz_rc_dec d[MBZ_BLOCK_BATCH_MAX];
+    uint16_t freq[MBZ_BLOCK_BATCH_MAX * MBZ_SYMBOLS];
+    int live[MBZ_BLOCK_BATCH_MAX];
+
+    for (int i = 0; i < n; i++) {
+        p[i] = NULL;
+        live[i] = 0;
+        int rc = ops->create(model->impl, list[i]->h.content_size, &p[i]);
+        if (rc != MBZ_OK) {
+            decode_fail(list[i], rc, "model failed to start");
+            continue;
+        }
+        mbz_rc_dec_init(&d[i], list[i]->payload, list[i]->h.payload_size);
+        live[i] = 1;
+    }
+    mbz_predictor *bp[MBZ_BLOCK_BATCH_MAX];
+    const uint8_t *bdata[MBZ_BLOCK_BATCH_MAX];
+    size_t bpos[MBZ_BLOCK_BATCH_MAX];
+    int bidx[MBZ_BLOCK_BATCH_MAX];
+    for (size_t pos = 0;; pos++) {
+        int nl = 0;
+        for (int i = 0; i < n; i++) {
+            if (live[i] && pos >= list[i]->h.content_size)
+                live[i] = 0;
+            if (live[i]) {
+                bp[nl] = p[i];
+                bdata[nl] = list[i]->content;
+                bpos[nl] = pos;
+                bidx[nl] = i;
+                nl++;
+            }
+        }
+        if (nl == 0)
+            break;
+        if (pos % CANCEL_STRIDE == 0 && pos && cancel && *cancel) {
+            for (int k = 0; k < nl; k++)
+                list[bidx[k]]->status = mbz_fail(&list[bidx[k]]->err, MBZ_ERR_CANCELLED, "cancelled");
+            break;
+        }
+        int rc = mbz_predict_many(ops, bp, bdata, bpos, nl, freq);
+        for (int k = 0; k < nl; k++) {
+            mbz_block_job *j = list[bidx[k]];
+            const uint16_t *f = freq + k * MBZ_SYMBOLS;
+            if (rc != MBZ_OK) {
+                decode_fail(j, rc, "model failed while decoding");
+            } else if (!table_ok(f)) {
+                decode_fail(j, MBZ_ERR_INTERNAL, "model gave an invalid frequency table");
+            } else {
+                unsigned s = mbz_rc_decode_sym(&d[bidx[k]], f);
+                if (d[bidx[k]].error) {
+                    decode_fail(j, MBZ_ERR_CORRUPT, "corrupt modelled payload");
+                } else {
+                    j->content[pos] = (uint8_t)s;
+                    j->ideal_q16 += mbz_cost_q16(f[s]);
+                    continue;
+                }
+            }
+            live[bidx[k]] = 0;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (p[i])
+            ops->destroy(p[i]);
+        if (list[i]->status == MBZ_OK && !mbz_rc_dec_check_end(&d[i]))
+            decode_fail(list[i], MBZ_ERR_CORRUPT, "modelled payload length inconsistent with its content");
+    }
+}
+
+void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_model *model,
+                      volatile int *cancel)
+{
+    mbz_block_job *mod[MBZ_BLOCK_BATCH_MAX];
+    int nm = 0;
+    for (int i = 0; i < n; i++) {
+        mbz_block_job *j = jobs[i];
+        j->status = MBZ_OK;
+        j->ideal_q16 = 0;
+        if (j->h.type == MBZ_BLOCK_RLE)
+            memset(j->content, j->rle_byte, j->h.content_size);
+        else if (j->h.type == MBZ_BLOCK_MODELLED && nm < MBZ_BLOCK_BATCH_MAX)
+            mod[nm++] = j;
+    }
+    if (nm)
+        decode_modelled(mod, nm, model, cancel);
+    for (int i = 0; i < n; i++) {
+        mbz_block_job *j = jobs[i];
+        if (j->status == MBZ_OK && XXH64(j->content, j->h.content_size, 0) != j->h.checksum)
+            decode_fail(j, MBZ_ERR_CHECKSUM, "content checksum mismatch");
+    }
+}

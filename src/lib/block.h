@@ -1,0 +1,96 @@
+/*
+ * block.h - the block coder (block.c; library-internal): the one place where a
+ * model meets the range coder. Compression, decompression and --explain all code
+ * blocks through these functions, so the tables the encoder codes with, the ones the
+ * decoder reproduces and the costs --explain shows cannot drift apart.
+ *
+ * A block flows through its model stack (doc/library.md):
+ *   base model (MEGABYTE or order-2)  ->  strided inference (flag STRIDED)
+ *     ->  mixing stage (flag MIX)  ->  frequency table  ->  range coder
+ */
+#ifndef MBZ_BLOCK_H
+#define MBZ_BLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "frame.h"
+#include "predictor.h"
+
+/* ------------------------------------------------------------------ model stack */
+
+/* The model stack a frame's flags ask for: base, then strided inference, then the
+ * mixing stage. `top` is what codes the blocks. */
+typedef struct {
+    mbz_model strided, mixed;
+    const mbz_model *top;
+} mbz_stack;
+
+/* Build the stack for `flags` (MBZ_FLAG_MIX, MBZ_FLAG_STRIDED) on `base`. Returns an
+ * mbz_status with a one-line message in err when base cannot do what flags ask
+ * (strided inference needs a patch model). Release with mbz_stack_free. */
+int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_error *err);
+void mbz_stack_free(mbz_stack *s);
+
+/* ------------------------------------------------------------------ coding */
+
+/* Buffers one thread reuses from block to block: coding a block allocates nothing
+ * here (the model's own per-block state is the predictor's). */
+typedef struct {
+    uint8_t *out;          /* modelled payload (encoder) */
+    size_t out_cap;
+    uint16_t *freq;        /* tables of one score() chunk */
+    size_t freq_rows;
+} mbz_block_scratch;
+
+void mbz_block_scratch_free(mbz_block_scratch *s);
+
+/* The rows of one score() call for `model` on blocks of up to block_len bytes. */
+size_t mbz_block_chunk(const mbz_model *model, size_t block_len);
+
+/* Teacher-forced pass over one block of n bytes: the tables for data[0 .. n-1] are
+ * handed to sink(user, pos, k, freq) a chunk at a time (freq holds k tables, for
+ * data[pos .. pos+k-1]); a non-zero return from sink stops the pass and is returned.
+ * `where` names the block in messages. */
+typedef int (*mbz_table_sink)(void *user, size_t pos, size_t k, const uint16_t *freq);
+int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
+                    mbz_block_scratch *s, volatile int *cancel, mbz_table_sink sink,
+                    void *user, const char *where, mbz_error *err);
+
+/* The coded form of one block (payload points into the input or the scratch). */
+typedef struct {
+    uint8_t type;          /* MBZ_BLOCK_RLE, _STORED or _MODELLED */
+    const uint8_t *payload;
+    size_t payload_size;
+    uint64_t hash;         /* XXH64 of the content */
+    uint64_t ideal_q16;    /* modelled: sum of -log2 p, Q16 bits */
+} mbz_block_coded;
+
+/* Code one block: a run of one byte as RLE, high-entropy data stored, the rest
+ * through the model, stored after all when modelling does not make it smaller. */
+int mbz_block_encode(const mbz_model *model, const uint8_t *in, size_t n,
+                     mbz_block_scratch *s, volatile int *cancel, const char *where,
+                     mbz_block_coded *out, mbz_error *err);
+
+/* One block to decode: its header, its payload, and where its content goes. */
+typedef struct {
+    mbz_block_header h;
+    char where[48];        /* "block 3" or "frame 2, block 3" */
+    uint8_t *payload;      /* modelled payload */
+    size_t payload_cap;
+    uint8_t *content;      /* stored blocks are read straight into it */
+    size_t content_cap;
+    uint8_t rle_byte;
+    uint64_t ideal_q16;
+    int status;
+    mbz_error err;
+} mbz_block_job;
+
+/* Decode n blocks of one frame (n <= MBZ_BLOCK_BATCH_MAX) and verify each
+ * checksum; results in each job's status/err. Modelled blocks advance in lockstep,
+ * one table per block per step (through predict_batch where the model batches), so
+ * each sees exactly the tables its encoder saw. */
+#define MBZ_BLOCK_BATCH_MAX 8
+void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_model *model,
+                      volatile int *cancel);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * levels.c - the level table (levels.h).
+ *
+ * Level 1 codes with the adaptive order-2 model (about 300 KB/s with the mixing
+ * stage); levels 2-9 with the default model (MEGABYTE when one is built in), level 9
+ * with strided inference (two passes). The MEGABYTE model sees a window of ctx bytes
+ * (8 KiB for the default), but the mixing stage (doc/mixing.md) learns from
+ * everything earlier in the block, and all of it restarts at each block: bigger
+ * blocks compress much better (world192.txt, 2.4 MB: 503,419 bytes in 256 KiB blocks,
+ * 442,326 in 1 MiB blocks, 411,989 in one 4 MiB block), while smaller blocks give
+ * threads and batched decoding more blocks to share. Level 6, the default, uses
+ * 1 MiB blocks, so files from 2 MiB on use two threads.
+ */
+#include "config.h"
+#include "frame.h"
+#include "levels.h"
+
+static const mbz_level levels[MBZ_LEVEL_MAX + 1] = {
+    /*        block_log order2 strided */
+    [1] = { 18, 1, 0 },
+    [2] = { 16, 0, 0 },
+    [3] = { 17, 0, 0 },
+    [4] = { 18, 0, 0 },
+    [5] = { 19, 0, 0 },
+    [6] = { 20, 0, 0 },
+    [7] = { 22, 0, 0 },
+    [8] = { 24, 0, 0 },
+    [9] = { 24, 0, 1 },
+};
+
+const mbz_level *mbz_level_get(int level)
+{
+    return &levels[level];
+}
+
+const mbz_model *mbz_level_model(const mbz_level *L)
+{
+    return L->order2 ? mbz_model_order2() : mbz_model_default();
+}
+
+unsigned mbz_level_flags(const mbz_level *L, const mbz_model *model, int no_mix)
+{
+    unsigned flags = 0;
+    if (L->strided && model->patch >= 2)
+        flags |= MBZ_FLAG_STRIDED;
+    if (!no_mix)
+        flags |= MBZ_FLAG_MIX;
+    return flags;
+}

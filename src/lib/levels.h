@@ -1,0 +1,30 @@
+/*
+ * levels.h - what each compression level means (levels.c; library-internal). The
+ * one place that decides, per level, the block size and the model stack; the frame
+ * header records the outcome (block size, flags, model fingerprint), so a decoder
+ * never consults this table.
+ */
+#ifndef MBZ_LEVELS_H
+#define MBZ_LEVELS_H
+
+#include <stdint.h>
+#include "predictor.h"
+
+typedef struct {
+    uint8_t block_log;     /* blocks of 2^block_log bytes */
+    uint8_t order2;        /* 1: the built-in order-2 model; 0: the default model */
+    uint8_t strided;       /* 1: run a patch model twice, offset by half a patch */
+} mbz_level;
+
+/* The entry of a level in MBZ_LEVEL_MIN..MBZ_LEVEL_MAX (checked by the caller). */
+const mbz_level *mbz_level_get(int level);
+
+/* The base model of a level when the caller names none. */
+const mbz_model *mbz_level_model(const mbz_level *L);
+
+/* The frame flags (frame.h) that code with `model` at level L: strided inference
+ * where the level asks for it and the model has patches, and the mixing stage unless
+ * no_mix. */
+unsigned mbz_level_flags(const mbz_level *L, const mbz_model *model, int no_mix);
+
+#endif
