@@ -48,13 +48,11 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernels.h"
 #include "mbz.h"
@@ -67,68 +65,13 @@
 #define KEY_CHUNK 1024      /* keys per int32 partial sum of E.V (see above) */
 #define SCORE_CHUNK 16384   /* preferred score() chunk, bytes */
 
-/* ------------------------------------------------------------------ profile (megabyte.h) */
+/* ------------------------------------------------------------------ key skipping (megabyte.h) */
 
-static atomic_int prof_force = -1;      /* -1: MBZIP_PROFILE decides */
-static _Atomic uint64_t prof_ns[MBZ_PROF_N], prof_calls[MBZ_PROF_N], prof_rows[MBZ_PROF_N];
-static _Atomic uint64_t prof_keys_window, prof_keys_scored;
 static atomic_int key_skipping = 1;
 
 void mbz_megabyte_set_key_skipping(int on)
 {
     atomic_store(&key_skipping, on != 0);
-}
-
-void mbz_megabyte_profile_enable(int on)
-{
-    atomic_store(&prof_force, on < 0 ? -1 : on != 0);
-}
-
-static int prof_env;
-static pthread_once_t prof_env_once = PTHREAD_ONCE_INIT;
-
-static void prof_env_read(void)
-{
-    const char *e = getenv("MBZIP_PROFILE");
-    prof_env = e && *e && strcmp(e, "0") != 0;
-}
-
-int mbz_megabyte_profile_enabled(void)
-{
-    int f = atomic_load(&prof_force);
-    if (f >= 0)
-        return f;
-    pthread_once(&prof_env_once, prof_env_read);
-    return prof_env;
-}
-
-void mbz_megabyte_profile_read(mbz_megabyte_profile *out, int reset)
-{
-    for (int i = 0; i < MBZ_PROF_N; i++) {
-        out->ns[i] = reset ? atomic_exchange(&prof_ns[i], 0) : atomic_load(&prof_ns[i]);
-        out->calls[i] = reset ? atomic_exchange(&prof_calls[i], 0) : atomic_load(&prof_calls[i]);
-        out->rows[i] = reset ? atomic_exchange(&prof_rows[i], 0) : atomic_load(&prof_rows[i]);
-    }
-    out->keys_window = reset ? atomic_exchange(&prof_keys_window, 0) : atomic_load(&prof_keys_window);
-    out->keys_scored = reset ? atomic_exchange(&prof_keys_scored, 0) : atomic_load(&prof_keys_scored);
-}
-
-static uint64_t prof_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Add the time since *t0 to counter `which` (passes made, rows computed), and restart
- * *t0. */
-static void prof_add(int which, uint64_t *t0, size_t calls, size_t rows)
-{
-    uint64_t t = prof_now();
-    atomic_fetch_add_explicit(&prof_ns[which], t - *t0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&prof_calls[which], calls, memory_order_relaxed);
-    atomic_fetch_add_explicit(&prof_rows[which], rows, memory_order_relaxed);
-    *t0 = t;
 }
 
 /* ------------------------------------------------------------------ errors */
@@ -623,10 +566,8 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
             }
         }
         key_scores(K, Q, 3 * DG, cnt, Kh, R, s0, d, wcut, wnear, sc->scores, ldS);
-        if (st->prof) {
-            atomic_fetch_add_explicit(&prof_keys_window, W, memory_order_relaxed);
-            atomic_fetch_add_explicit(&prof_keys_scored, W - wcut, memory_order_relaxed);
-        }
+        if (st->prof)
+            mbz_mb_prof_keys(W, W - wcut);
         /* softmax numerators: keys lo..i of query i (its band), zero elsewhere; [wlo, whi)
          * spans the nonzero ones of all rows (ALiBi makes the numerators of distant keys
          * 0 for the steeper heads: E.V skips those keys, whose terms are exactly 0) */
@@ -1048,7 +989,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
     if (!rows)
         return MBZ_ERR_NOMEM;
     size_t end = pos + n, k = pos / P, kend = (end - 1) / P;
-    uint64_t tp = st->prof ? prof_now() : 0;
+    uint64_t tp = st->prof ? mbz_mb_prof_now() : 0;
     while (k <= kend) {
         size_t kb = kend + 1 < k + M->GB ? kend + 1 : k + M->GB;
         /* global outputs of patches k .. kb-1 into sc->gout */
@@ -1067,7 +1008,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             global_forward(M, st->K, sc, &g, 1, sc->gh, sc->gout + (first - k) * DG);
         }
         if (st->prof)
-            prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, first < kb, kb - first);
+            mbz_mb_prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, first < kb, kb - first);
         /* local rows: every position from the start of patch k (earlier positions of a
          * patch split by the previous call are recomputed) up to the chunk's end */
         size_t t0 = k * P, t1 = kb * P < end ? kb * P : end;
@@ -1094,7 +1035,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
             free(tmp);
         }
         if (st->prof)
-            prof_add(MBZ_PROF_SCORE_LOCAL, &tp, 1, t1 - t0);
+            mbz_mb_prof_add(MBZ_PROF_SCORE_LOCAL, &tp, 1, t1 - t0);
         k = kb;
     }
     free(rows);
@@ -1119,11 +1060,11 @@ static int mb_predict(mbz_predictor *st, const uint8_t *data, size_t pos, uint16
     size_t k = pos / M->P, p = pos % M->P;
     if (pos >= st->block_len)
         return MBZ_ERR_PARAM;
-    uint64_t t0 = st->prof ? prof_now() : 0;
+    uint64_t t0 = st->prof ? mbz_mb_prof_now() : 0;
     size_t before = st->g_done;
     step_global(st, data, pos);
     if (st->prof)
-        prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
+        mbz_mb_prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
     if (st->g_done != k + 1)
         return MBZ_ERR_PARAM;      /* positions must come in order */
     if (!cross_ready(st, k))
@@ -1131,7 +1072,7 @@ static int mb_predict(mbz_predictor *st, const uint8_t *data, size_t pos, uint16
     lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st, k, M->XR ? st : NULL};
     local_forward(M, st->K, &st->sc, &r, 1, freq);
     if (st->prof)
-        prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
+        mbz_mb_prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
     return MBZ_OK;
 }
 
@@ -1149,7 +1090,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
         int cnt = nb - b0 < 64 ? nb - b0 : 64;   /* sc->LR >= 64 always */
         /* global steps: the blocks at a patch boundary, all in one batch of rows (in
          * groups of at most sc->GR rows; attention per block, see global_forward) */
-        uint64_t t0 = ps[0]->prof ? prof_now() : 0;
+        uint64_t t0 = ps[0]->prof ? mbz_mb_prof_now() : 0;
         size_t ng = 0, grows = 0, gpasses = 0;
         for (int b = b0; b < b0 + cnt; b++) {
             if (pos[b] >= ps[b]->block_len)
@@ -1172,7 +1113,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
             gpasses++;
         }
         if (ps[0]->prof)
-            prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, gpasses, grows);
+            mbz_mb_prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, gpasses, grows);
         /* local: all blocks' rows in one pass (weights shared) */
         for (int b = b0; b < b0 + cnt; b++) {
             if (ps[b]->g_done != pos[b] / M->P + 1)
@@ -1185,7 +1126,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
         }
         local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
         if (ps[0]->prof)
-            prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, (size_t)cnt);
+            mbz_mb_prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, (size_t)cnt);
     }
     return MBZ_OK;
 }

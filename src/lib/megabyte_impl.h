@@ -83,4 +83,13 @@ struct mbz_predictor {
     scratch sc;
 };
 
+/* megabyte_profile.c: the opt-in time split (megabyte.h). Called only for a predictor
+ * whose prof is set. */
+uint64_t mbz_mb_prof_now(void);   /* CLOCK_MONOTONIC, ns */
+/* Add the time since *t0 to counter `which` (passes made, rows computed), and restart
+ * *t0. */
+void mbz_mb_prof_add(int which, uint64_t *t0, size_t calls, size_t rows);
+/* Global attention: `window` keys in a head's window, `scored` of them scored. */
+void mbz_mb_prof_keys(size_t window, size_t scored);
+
 #endif
