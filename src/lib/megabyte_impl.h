@@ -83,6 +83,10 @@ struct mbz_predictor {
     scratch sc;
 };
 
+/* megabyte.c: the predictor ops of every MEGABYTE model (mbz_megabyte_create puts
+ * them in the model; mbz_megabyte_patch recognizes a MEGABYTE model by them). */
+extern const mbz_predictor_ops mbz_mb_ops;
+
 /* megabyte_profile.c: the opt-in time split (megabyte.h). Called only for a predictor
  * whose prof is set. */
 uint64_t mbz_mb_prof_now(void);   /* CLOCK_MONOTONIC, ns */
