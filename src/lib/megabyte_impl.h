@@ -6,8 +6,10 @@
  *
  * Here: the loaded model (mb_model, read-only after creation), its linear and
  * layer weights, the per-block predictor state (struct mbz_predictor) and its
- * scratch buffers. What the integers mean: megabyte.c's top comment and
- * doc/model-format.md.
+ * scratch buffers, the rows the predictor hands to the global model (gseg) and to
+ * the local model (lrow), the linear pieces both models use, and the few functions
+ * one engine file calls in another (all named mbz_mb_*). The file map and what the
+ * integers mean: megabyte.c's top comment and doc/model-format.md.
  */
 #ifndef MBZ_MEGABYTE_IMPL_H
 #define MBZ_MEGABYTE_IMPL_H
@@ -18,9 +20,9 @@
 #include "kernels.h"
 #include "modelfile.h"
 #include "predictor.h"
+#include "qmath.h"
 
 #define RES_MAX (1 << 24)   /* residual stream bound, +-2^24 */
-
 
 typedef struct {
     size_t O, I;
@@ -82,6 +84,96 @@ struct mbz_predictor {
     int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
     scratch sc;
 };
+
+/* A run of consecutive patches k0 .. k0+cnt-1 of one block (predictor st). */
+typedef struct {
+    mbz_predictor *st;
+    size_t k0, cnt;
+} gseg;
+
+/* One row of the local model: position p of its patch, previous byte (256 = pad),
+ * its slice of the global output, and where the q/k/v rows of positions 0..p live:
+ * st != NULL: copied into st->lkv (step mode); st == NULL: the batch rows r-p..r.
+ * With the cross-patch option (M->XR > 0), k is the row's patch and xst the block's
+ * predictor, whose lx holds the previous patch's last XR rows where the batch does not
+ * (local_cross_keys, megabyte_local.c); xst == NULL without the option. */
+typedef struct {
+    size_t p;
+    unsigned prev;
+    const int16_t *slice;
+    mbz_predictor *st;
+    size_t k;
+    mbz_predictor *xst;
+} lrow;
+
+/* ------------------------------------------------------------------ linear pieces
+ * Shared by the global and local models; static inline so that each model's file
+ * compiles its own copy, as when both lived in one file. */
+
+/* acc = X . W^T for N rows (stride ldx). */
+static inline void lin_acc(const mbz_kernels *K, const linear *L, const int16_t *X, size_t ldx,
+                           size_t N, int32_t *acc)
+{
+    K->mm_pk8(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
+}
+
+/* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
+static inline void lin_residual(const mbz_kernels *K, const linear *L, const int16_t *X,
+                                size_t N, int32_t *acc, int32_t *h)
+{
+    lin_acc(K, L, X, L->I, N, acc);
+    for (size_t n = 0; n < N; n++) {
+        int32_t *a = acc + n * L->O;
+        K->requant32(a, L->b, L->m, L->s, L->O, -RES_MAX, RES_MAX, a);
+        for (size_t o = 0; o < L->O; o++)
+            h[n * L->O + o] = mbz_res_add(h[n * L->O + o], a[o]);
+    }
+}
+
+/* q/k/v projection: out rows of 3D (q, k clamped to +-2047, v to +-8191). */
+static inline void lin_qkv(const mbz_kernels *K, const linear *L, const int16_t *X, size_t N,
+                           int32_t *acc, int16_t *out)
+{
+    size_t D = L->I;
+    lin_acc(K, L, X, D, N, acc);
+    for (size_t n = 0; n < N; n++) {
+        const int32_t *a = acc + n * 3 * D;
+        int16_t *y = out + n * 3 * D;
+        K->requant16(a, L->b, L->m, L->s, 2 * D, -MBZM_QK_CLAMP, MBZM_QK_CLAMP, 0, y);
+        K->requant16(a + 2 * D, L->b + 2 * D, L->m + 2 * D, L->s + 2 * D, D, -MBZM_ACT_CLAMP,
+                      MBZM_ACT_CLAMP, 0, y + 2 * D);
+    }
+}
+
+/* h += down(relu(up(rmsnorm(h)))) */
+static inline void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t N, size_t D,
+                       int16_t *a, int16_t *hid, int32_t *acc)
+{
+    for (size_t n = 0; n < N; n++)
+        mbz_rmsnorm(h + n * D, D, a + n * D);
+    lin_acc(K, &Ly->up, a, D, N, acc);
+    size_t F = Ly->up.O;
+    for (size_t n = 0; n < N; n++)
+        K->requant16(acc + n * F, Ly->up.b, Ly->up.m, Ly->up.s, F, -MBZM_ACT_CLAMP,
+                      MBZM_ACT_CLAMP, 1, hid + n * F);
+    lin_residual(K, &Ly->down, hid, N, acc, h);
+}
+
+/* ------------------------------------------------------------------ calls across the files */
+
+/* megabyte_global.c, the global model: the inputs of patches k0 .. k1-1 into h (rows
+ * of DG; through the conv encoder if the model has one), then */
+void mbz_mb_global_inputs(const mb_model *M, const mbz_kernels *K, scratch *sc,
+                          const uint8_t *data, size_t k0, size_t k1, int32_t *h);
+/* The global layers for the patches of nseg segments: inputs h, outputs gout; updates
+ * each segment's predictor (g_done, last_gout). */
+void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const gseg *seg,
+                           size_t nseg, int32_t *h, int16_t *gout);
+
+/* megabyte_local.c: the local model and the head; the frequency tables of N rows
+ * into freq (N x 256). */
+void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const lrow *rows,
+                          size_t N, uint16_t *freq);
 
 /* megabyte.c: the predictor ops of every MEGABYTE model (mbz_megabyte_create puts
  * them in the model; mbz_megabyte_patch recognizes a MEGABYTE model by them). */
