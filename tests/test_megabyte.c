@@ -667,7 +667,7 @@ int main(void)
     }
 
     /* a fourth: a window of 512 patches, longer than the keys always scored, so global
-     * attention skips the keys whose numerators are provably 0 (megabyte.c): the
+     * attention skips the keys whose numerators are provably 0 (megabyte_global.c): the
      * tables must be those of the full window (skipping off), in every path */
     mbzm_hparams hp4 = {2, 8, 2, 4, 32, 16, 1, 2, 32, 512, 0, 0, {0, 0, 0, 0}};
     m = make_model(&hp4, 11);

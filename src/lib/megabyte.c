@@ -1,44 +1,27 @@
 /*
- * megabyte.c - integer MEGABYTE inference (doc/model-format.md).
+ * megabyte.c - integer MEGABYTE inference (doc/model-format.md): the predictor ops
+ * (create, score, predict, predict_batch, destroy) and their scratch buffers.
  *
- * Everything here is integer arithmetic; the matrix products go through the kernel
- * dispatch table (kernels.h), whose implementations are bit-identical. The model
- * object is read-only after creation; all mutable state lives in the predictor
+ * Everything in the engine is integer arithmetic; the matrix products go through the
+ * kernel dispatch table (kernels.h), whose implementations are bit-identical. The
+ * model object is read-only after creation; all mutable state lives in the predictor
  * (one per block), so blocks can run on different threads.
  *
- * Global model. Patch k's input is patch k-1's bytes (a pad patch for k = 0). Its
- * attention keys/values are kept per layer in a ring of R patches (R >= ctx + GB - 1,
- * or all the block's patches if fewer), so that teacher-forced scoring can process GB
- * patches at once with a band-causal window that reaches back into earlier chunks.
- * K is stored packed per head (the mm_pk layout of kernels.h, key slots as output
- * channels) and V transposed (D_G x slot), so both attention products are plain
- * "X times W-transposed" kernels:
- *     scores = Q_h . K_h^T             (mm_pk; |q|, |k| <= 2047, d <= 256)
- *     out    = E . V_h  with E = 256*Eh + El, Eh, El < 2^8+1
- * (the softmax numerators e <= 65536 do not fit int16, so they are split; chunks of
- * at most 1024 keys keep each int32 partial sum below 256*8191*1024 < 2^31, and the
- * chunk sums are added in int64). The Eh and El rows of a query are adjacent rows of
- * one matrix, so a single product reads each V row once for both.
+ * The engine's files (their shared private types: megabyte_impl.h):
+ *   megabyte.c          the predictor: how a block's bytes become global and local
+ *                       passes (score: GB patches at a time; predict: one patch's
+ *                       global step, then one byte; predict_batch: several blocks)
+ *   megabyte_global.c   the global model over patches, its convolutional patch
+ *                       encoder and the skipping of provably zero attention keys
+ *   megabyte_local.c    the local model over the bytes of a patch and the head, down
+ *                       to the frequency tables
+ *   megabyte_load.c     model file -> mb_model (mbz_megabyte_create)
+ *   megabyte_profile.c  the opt-in time split (MBZIP_PROFILE)
  *
  * Linear layers use their weights packed at load (mm_pk8: int8, widened to int16 as
  * they are loaded, 16 output channels per vector, no horizontal sums; int8 halves the
  * bytes a decoding step streams); requantization and the softmax numerators go
  * through the kernel table too (kernels.h), all bit-identical to the scalar code.
- *
- * Local model. Each position's input is W_GL . slice_p(gout_k) + E_L[prev] + pos_L[p];
- * the local layers are causal over the positions of one patch. Scoring runs all
- * positions of GB patches at once; step prediction keeps the q/k/v rows of the
- * earlier positions of the current patch.
- *
- * Convolutional patch encoder (option MBZM_OPT_CONV_ENCODER): the global byte
- * embeddings pass through three causal residual conv layers (kernels 3, 5, 7) before
- * they are cut into patches (conv_encode); every path builds its global inputs with
- * global_inputs(), which recomputes the 12 bytes of left context a patch needs, so
- * teacher-forced, step and batched runs see the same integers.
- *
- * Global attention reads only what can matter: keys whose softmax numerator is
- * provably 0 (a norm bound against ALiBi's distance penalty, global_attend) are not
- * scored, and E.V covers only the span of nonzero numerators; both exact.
  *
  * predict_batch (decompression of several blocks in lockstep) batches both models
  * across blocks: the global step of every block at a patch boundary is one set of
@@ -48,410 +31,16 @@
  */
 #include "config.h"
 
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernels.h"
 #include "mbz.h"
 #include "megabyte.h"
+#include "megabyte_impl.h"
 #include "modelfile.h"
 #include "predictor.h"
-#include "qmath.h"
 
-#define RES_MAX (1 << 24)
-#define KEY_CHUNK 1024      /* keys per int32 partial sum of E.V (see above) */
-#define SCORE_CHUNK 16384   /* preferred score() chunk, bytes */
-
-typedef struct {
-    size_t O, I;
-    const int8_t *w;        /* O x I, points into the file image */
-    int8_t *wp;             /* the same, packed for mm_pk8 (kernels.h), owned */
-    int32_t *b, *m, *s;     /* O each, native byte order */
-} linear;
-
-typedef struct {
-    linear qkv, o, up, down;
-    int32_t att_m, att_s;
-    int32_t *alibi;         /* heads */
-} layer;
-
-typedef struct {
-    mbzm_file f;
-    size_t P, DE, DG, DL, GH, GHD, LH, LHD, GFF, LFF, CTX, NGL, NLL;
-    size_t GB;              /* patches per global sub-batch in score() */
-    size_t XR;              /* cross-patch keys (cross_r, MBZM_OPT_CROSS_PATCH), 0: off */
-    int32_t *gemb, *gpad, *lemb, *lpos;
-    layer *gl, *ll;
-    linear glin, head;
-    int conv;               /* MBZM_OPT_CONV_ENCODER: layers conv_l[] (conv_encode) */
-    linear conv_l[MBZM_CONV_LAYERS];
-    int32_t *i32pool;       /* all decoded int32 vectors */
-} mb_model;
-
-/* Scratch buffers, sized for GR global rows and LR local rows. */
-typedef struct {
-    size_t GR, LR;
-    /* global */
-    int32_t *gh, *gacc, *scores, *ye;
-    int16_t *ga, *gqkv, *gatt, *ghid, *gout, *E;   /* E: rows Eh_0, El_0, Eh_1, ... */
-    int64_t *acc64, *S;
-    /* local */
-    int32_t *lu, *lacc, *logits;
-    int16_t *la, *lqkvb, *latt, *lhid, *lslice;
-    /* convolutional encoder (conv_encode): CR byte rows */
-    size_t CR;
-    int32_t *ch, *cacc;
-    int16_t *ca;
-} scratch;
-
-struct mbz_predictor {
-    const mb_model *M;
-    const mbz_kernels *K;
-    size_t block_len;
-    size_t R;               /* ring size, patches */
-    int16_t *gK;            /* NGL x GH x pk(R, GHD): keys of each head, packed (mm_pk) */
-    size_t pkK;             /* mbz_pk_size(R, GHD) */
-    int16_t *gVt;           /* NGL x DG x R */
-    uint16_t *gKn;          /* NGL x GH x R: ceil(|k|_2) of each stored key (<= 2047 * 16) */
-    size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
-    int16_t *last_gout;     /* DG: global output of patch g_done-1 */
-    int16_t *lkv;           /* NLL x P x 3DL: local q/k/v rows of the current patch */
-    int16_t *lx;            /* NLL x XR x 3DL: cross-patch option: the local q/k/v rows of
-                             * the last XR positions of patch lx_next - 1 */
-    size_t lx_next;         /* lx serves patch lx_next (0: lx holds nothing yet) */
-    int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
-    scratch sc;
-};
-
-/* ------------------------------------------------------------------ profile (megabyte.h) */
-
-static atomic_int prof_force = -1;      /* -1: MBZIP_PROFILE decides */
-static _Atomic uint64_t prof_ns[MBZ_PROF_N], prof_calls[MBZ_PROF_N], prof_rows[MBZ_PROF_N];
-static _Atomic uint64_t prof_keys_window, prof_keys_scored;
-static atomic_int key_skipping = 1;
-
-void mbz_megabyte_set_key_skipping(int on)
-{
-    atomic_store(&key_skipping, on != 0);
-}
-
-void mbz_megabyte_profile_enable(int on)
-{
-    atomic_store(&prof_force, on < 0 ? -1 : on != 0);
-}
-
-static int prof_env;
-static pthread_once_t prof_env_once = PTHREAD_ONCE_INIT;
-
-static void prof_env_read(void)
-{
-    const char *e = getenv("MBZIP_PROFILE");
-    prof_env = e && *e && strcmp(e, "0") != 0;
-}
-
-int mbz_megabyte_profile_enabled(void)
-{
-    int f = atomic_load(&prof_force);
-    if (f >= 0)
-        return f;
-    pthread_once(&prof_env_once, prof_env_read);
-    return prof_env;
-}
-
-void mbz_megabyte_profile_read(mbz_megabyte_profile *out, int reset)
-{
-    for (int i = 0; i < MBZ_PROF_N; i++) {
-        out->ns[i] = reset ? atomic_exchange(&prof_ns[i], 0) : atomic_load(&prof_ns[i]);
-        out->calls[i] = reset ? atomic_exchange(&prof_calls[i], 0) : atomic_load(&prof_calls[i]);
-        out->rows[i] = reset ? atomic_exchange(&prof_rows[i], 0) : atomic_load(&prof_rows[i]);
-    }
-    out->keys_window = reset ? atomic_exchange(&prof_keys_window, 0) : atomic_load(&prof_keys_window);
-    out->keys_scored = reset ? atomic_exchange(&prof_keys_scored, 0) : atomic_load(&prof_keys_scored);
-}
-
-static uint64_t prof_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Add the time since *t0 to counter `which` (passes made, rows computed), and restart
- * *t0. */
-static void prof_add(int which, uint64_t *t0, size_t calls, size_t rows)
-{
-    uint64_t t = prof_now();
-    atomic_fetch_add_explicit(&prof_ns[which], t - *t0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&prof_calls[which], calls, memory_order_relaxed);
-    atomic_fetch_add_explicit(&prof_rows[which], rows, memory_order_relaxed);
-    *t0 = t;
-}
-
-/* ------------------------------------------------------------------ errors */
-
-static int set_err(mbz_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int set_err(mbz_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        err->code = code;
-        err->sys_errno = 0;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-/* ------------------------------------------------------------------ loading */
-
-static int32_t le32(const uint8_t *p)
-{
-    return (int32_t)((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24);
-}
-
-typedef struct {
-    const mbzm_file *f;
-    int32_t *pool;
-    size_t used, cap;
-    mbz_error *err;
-    int rc;
-} loader;
-
-static const mbzm_tensor *need(loader *ld, const char *name)
-{
-    const mbzm_tensor *t = mbzm_find(ld->f, name);
-    if (!t && ld->rc == MBZ_OK)
-        ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID, "model: tensor '%s' missing", name);
-    return t;
-}
-
-/* Decode an int32 tensor into the pool, checking lo <= v <= hi. */
-static int32_t *load_i32(loader *ld, const char *name, int64_t lo, int64_t hi)
-{
-    const mbzm_tensor *t = need(ld, name);
-    if (!t || ld->rc != MBZ_OK)
-        return NULL;
-    size_t n = (size_t)t->rows * t->cols;
-    if (ld->used + n > ld->cap) {
-        ld->rc = set_err(ld->err, MBZ_ERR_INTERNAL, "model: int32 pool overflow");
-        return NULL;
-    }
-    int32_t *dst = ld->pool + ld->used;
-    const uint8_t *src = t->data;
-    for (size_t i = 0; i < n; i++) {
-        int32_t v = le32(src + 4 * i);
-        if (v < lo || v > hi) {
-            ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID,
-                             "model: tensor '%s' element %zu = %d outside [%lld, %lld]", name, i, v,
-                             (long long)lo, (long long)hi);
-            return NULL;
-        }
-        dst[i] = v;
-    }
-    ld->used += n;
-    return dst;
-}
-
-static void load_linear(loader *ld, const char *prefix, linear *L)
-{
-    char name[64];
-    snprintf(name, sizeof name, "%s.w", prefix);
-    const mbzm_tensor *t = need(ld, name);
-    if (!t || ld->rc != MBZ_OK)
-        return;
-    L->O = t->rows;
-    L->I = t->cols;
-    L->w = t->data;
-    for (size_t i = 0; i < L->O * L->I; i++)
-        if (L->w[i] == -128) {
-            ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID,
-                             "model: tensor '%s' holds the int8 weight -128", name);
-            return;
-        }
-    L->wp = mbz_alloc64(mbz_pk_size(L->O, L->I) + 64);
-    if (!L->wp) {
-        ld->rc = set_err(ld->err, MBZ_ERR_NOMEM, "out of memory loading model");
-        return;
-    }
-    mbz_pk8_pack(L->w, L->I, L->O, L->I, L->wp);
-    snprintf(name, sizeof name, "%s.b", prefix);
-    L->b = load_i32(ld, name, INT32_MIN, INT32_MAX);
-    snprintf(name, sizeof name, "%s.m", prefix);
-    L->m = load_i32(ld, name, 0, INT32_MAX);
-    snprintf(name, sizeof name, "%s.s", prefix);
-    L->s = load_i32(ld, name, 1, 62);
-}
-
-static void load_layer(loader *ld, char pfx, size_t i, size_t heads, layer *Ly)
-{
-    char name[64];
-    snprintf(name, sizeof name, "%c.%zu.qkv", pfx, i);
-    load_linear(ld, name, &Ly->qkv);
-    snprintf(name, sizeof name, "%c.%zu.att", pfx, i);
-    const mbzm_tensor *t = need(ld, name);
-    if (t && ld->rc == MBZ_OK) {
-        const uint8_t *d = t->data;
-        Ly->att_m = le32(d);
-        Ly->att_s = le32(d + 4);
-        if (Ly->att_m < 0 || Ly->att_s < 1 || Ly->att_s > 62) {
-            ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID,
-                             "model: tensor '%s': attention multiplier %d or shift %d out of range",
-                             name, Ly->att_m, Ly->att_s);
-            return;
-        }
-        if (ld->used + heads > ld->cap) {
-            ld->rc = set_err(ld->err, MBZ_ERR_INTERNAL, "model: int32 pool overflow");
-            return;
-        }
-        Ly->alibi = ld->pool + ld->used;
-        ld->used += heads;
-        for (size_t h = 0; h < heads; h++) {
-            Ly->alibi[h] = le32(d + 8 + 4 * h);
-            if (Ly->alibi[h] < 0) {
-                ld->rc = set_err(ld->err, MBZ_ERR_MODEL_INVALID,
-                                 "model: tensor '%s': negative ALiBi slope %d", name, Ly->alibi[h]);
-                return;
-            }
-        }
-    }
-    snprintf(name, sizeof name, "%c.%zu.o", pfx, i);
-    load_linear(ld, name, &Ly->o);
-    snprintf(name, sizeof name, "%c.%zu.up", pfx, i);
-    load_linear(ld, name, &Ly->up);
-    snprintf(name, sizeof name, "%c.%zu.down", pfx, i);
-    load_linear(ld, name, &Ly->down);
-}
-
-static void mb_model_free(void *impl)
-{
-    mb_model *M = impl;
-    if (!M)
-        return;
-    for (size_t i = 0; M->gl && i < M->NGL; i++) {
-        free(M->gl[i].qkv.wp);
-        free(M->gl[i].o.wp);
-        free(M->gl[i].up.wp);
-        free(M->gl[i].down.wp);
-    }
-    for (size_t i = 0; M->ll && i < M->NLL; i++) {
-        free(M->ll[i].qkv.wp);
-        free(M->ll[i].o.wp);
-        free(M->ll[i].up.wp);
-        free(M->ll[i].down.wp);
-    }
-    free(M->glin.wp);
-    free(M->head.wp);
-    for (size_t j = 0; j < MBZM_CONV_LAYERS; j++)
-        free(M->conv_l[j].wp);
-    free(M->gl);
-    free(M->ll);
-    free(M->i32pool);
-    mbzm_free(&M->f);
-    free(M);
-}
-
-static const mbz_predictor_ops mb_ops;
-
-static void count_i32(void *user, const char *name, uint32_t dtype, uint32_t rows, uint32_t cols)
-{
-    (void)name;
-    if (dtype == MBZM_I32)
-        *(size_t *)user += (size_t)rows * cols;
-}
-
-int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_error *err)
-{
-    char msg[256];
-    *out = NULL;
-    mb_model *M = calloc(1, sizeof *M);
-    if (!M)
-        return set_err(err, MBZ_ERR_NOMEM, "out of memory loading model");
-    int rc = mbzm_parse(data, size, &M->f, msg, sizeof msg);
-    if (rc != MBZ_OK) {
-        free(M);
-        return set_err(err, rc, "%s", msg);
-    }
-    const mbzm_hparams *hp = &M->f.hp;
-    /* every known option bit is implemented here (cross-patch, conv encoder) or is the
-     * frame's business (strided); unknown bits are refused by mbzm_parse */
-    M->P = hp->patch;
-    M->DE = hp->d_emb;
-    M->DG = M->P * M->DE;
-    M->DL = hp->l_dim;
-    M->GH = hp->g_heads;
-    M->GHD = M->DG / M->GH;
-    M->LH = hp->l_heads;
-    M->LHD = M->DL / M->LH;
-    M->GFF = hp->g_ff;
-    M->LFF = hp->l_ff;
-    M->CTX = hp->ctx_patches;
-    M->NGL = hp->g_layers;
-    M->NLL = hp->l_layers;
-    M->GB = M->P <= 16 ? 64 : 1024 / M->P;
-    /* cross_r in 1..P (mbzm_parse); without local layers the option changes nothing */
-    M->XR = (hp->options & MBZM_OPT_CROSS_PATCH) && M->NLL ? hp->cross_r : 0;
-
-    size_t n32 = 0;
-    mbzm_for_each_tensor(hp, count_i32, &n32);
-    M->i32pool = malloc((n32 ? n32 : 1) * sizeof(int32_t));
-    M->gl = calloc(M->NGL ? M->NGL : 1, sizeof(layer));
-    M->ll = calloc(M->NLL ? M->NLL : 1, sizeof(layer));
-    if (!M->i32pool || !M->gl || !M->ll) {
-        mb_model_free(M);
-        return set_err(err, MBZ_ERR_NOMEM, "out of memory loading model");
-    }
-    loader ld = {&M->f, M->i32pool, 0, n32, err, MBZ_OK};
-    M->gemb = load_i32(&ld, "g.emb", -RES_MAX, RES_MAX);
-    M->gpad = load_i32(&ld, "g.pad", -RES_MAX, RES_MAX);
-    M->conv = (hp->options & MBZM_OPT_CONV_ENCODER) != 0;
-    for (size_t j = 0; M->conv && j < MBZM_CONV_LAYERS; j++) {
-        char name[32];
-        snprintf(name, sizeof name, "g.conv.%zu", j);
-        load_linear(&ld, name, &M->conv_l[j]);
-    }
-    for (size_t i = 0; i < M->NGL; i++)
-        load_layer(&ld, 'g', i, M->GH, &M->gl[i]);
-    load_linear(&ld, "gl", &M->glin);
-    M->lemb = load_i32(&ld, "l.emb", -RES_MAX, RES_MAX);
-    M->lpos = load_i32(&ld, "l.pos", -RES_MAX, RES_MAX);
-    for (size_t i = 0; i < M->NLL; i++)
-        load_layer(&ld, 'l', i, M->LH, &M->ll[i]);
-    load_linear(&ld, "head", &M->head);
-    if (ld.rc != MBZ_OK) {
-        mb_model_free(M);
-        return ld.rc;
-    }
-
-    mbz_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        mb_model_free(M);
-        return set_err(err, MBZ_ERR_NOMEM, "out of memory loading model");
-    }
-    m->fingerprint = M->f.fingerprint;
-    m->ops = &mb_ops;
-    m->impl = M;
-    m->free_impl = mb_model_free;
-    m->patch = M->P;
-    m->score_chunk = SCORE_CHUNK;
-    m->caps = MBZ_CAP_BATCH;
-    snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu%s", M->P,
-             M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P, M->conv ? " conv" : "");
-    if (M->XR) {   /* cross-patch option */
-        size_t n = strlen(m->describe);
-        snprintf(m->describe + n, sizeof m->describe - n, " cross=%zu", M->XR);
-    }
-    *out = m;
-    return MBZ_OK;
-}
 
 /* ------------------------------------------------------------------ scratch */
 
@@ -472,7 +61,8 @@ static size_t max3(size_t a, size_t b, size_t c)
 }
 
 /* Conv encoder rows: a call covers the bytes of at most GR patches plus
- * MBZM_CONV_REACH bytes of left context (conv_encode). Returns nonzero on failure. */
+ * MBZM_CONV_REACH bytes of left context (conv_encode, megabyte_global.c). Returns
+ * nonzero on failure. */
 static int conv_scratch_alloc(scratch *s, const mb_model *M, size_t GR)
 {
     s->CR = GR * M->P + MBZM_CONV_REACH;
@@ -503,554 +93,18 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
 #undef A
     return MBZ_OK;
 }
-
-/* ------------------------------------------------------------------ common pieces */
-
-/* acc = X . W^T for N rows (stride ldx). */
-static void lin_acc(const mbz_kernels *K, const linear *L, const int16_t *X, size_t ldx, size_t N,
-                    int32_t *acc)
-{
-    K->mm_pk8(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
-}
-
-/* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
-static void lin_residual(const mbz_kernels *K, const linear *L, const int16_t *X, size_t N,
-                         int32_t *acc, int32_t *h)
-{
-    lin_acc(K, L, X, L->I, N, acc);
-    for (size_t n = 0; n < N; n++) {
-        int32_t *a = acc + n * L->O;
-        K->requant32(a, L->b, L->m, L->s, L->O, -RES_MAX, RES_MAX, a);
-        for (size_t o = 0; o < L->O; o++)
-            h[n * L->O + o] = mbz_res_add(h[n * L->O + o], a[o]);
-    }
-}
-
-/* q/k/v projection: out rows of 3D (q, k clamped to +-2047, v to +-8191). */
-static void lin_qkv(const mbz_kernels *K, const linear *L, const int16_t *X, size_t N,
-                    int32_t *acc, int16_t *out)
-{
-    size_t D = L->I;
-    lin_acc(K, L, X, D, N, acc);
-    for (size_t n = 0; n < N; n++) {
-        const int32_t *a = acc + n * 3 * D;
-        int16_t *y = out + n * 3 * D;
-        K->requant16(a, L->b, L->m, L->s, 2 * D, -MBZM_QK_CLAMP, MBZM_QK_CLAMP, 0, y);
-        K->requant16(a + 2 * D, L->b + 2 * D, L->m + 2 * D, L->s + 2 * D, D, -MBZM_ACT_CLAMP,
-                      MBZM_ACT_CLAMP, 0, y + 2 * D);
-    }
-}
-
-/* h += down(relu(up(rmsnorm(h)))) */
-static void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t N, size_t D,
-                int16_t *a, int16_t *hid, int32_t *acc)
-{
-    for (size_t n = 0; n < N; n++)
-        mbz_rmsnorm(h + n * D, D, a + n * D);
-    lin_acc(K, &Ly->up, a, D, N, acc);
-    size_t F = Ly->up.O;
-    for (size_t n = 0; n < N; n++)
-        K->requant16(acc + n * F, Ly->up.b, Ly->up.m, Ly->up.s, F, -MBZM_ACT_CLAMP,
-                      MBZM_ACT_CLAMP, 1, hid + n * F);
-    lin_residual(K, &Ly->down, hid, N, acc, h);
-}
-
-/* ------------------------------------------------------------------ global model */
-
-/* A run of consecutive patches k0 .. k0+cnt-1 of one block (predictor st). */
-typedef struct {
-    mbz_predictor *st;
-    size_t k0, cnt;
-} gseg;
-
-/* The integer square root of sum x_c^2, rounded up: an upper bound of the Euclidean
- * norm, so q.k <= |q| |k| (Cauchy-Schwarz). */
-static uint32_t norm_ceil(const int16_t *x, size_t d)
-{
-    uint64_t ss = 0;
-    for (size_t c = 0; c < d; c++)
-        ss += (uint64_t)((int32_t)x[c] * x[c]);
-    uint64_t r = mbz_isqrt64(ss);
-    return (uint32_t)(r * r < ss ? r + 1 : r);
-}
-
-/* scores[n][16 + w] = q_n . k_{jlo+w} for the keys w in [wa, wb) of a window starting
- * at ring slot s0 (packed keys Kh, mm_pk layout). The products start at the group
- * of each slot range, so up to 15 columns before wa get junk; column 16 + w needs
- * w >= -16. */
-static void key_scores(const mbz_kernels *K, const int16_t *Q, size_t ldq, size_t cnt,
-                       const int16_t *Kh, size_t R, size_t s0, size_t d, size_t wa, size_t wb,
-                       int32_t *scores, size_t ldS)
-{
-    const size_t d2 = (d + 1) / 2;
-    while (wa < wb) {
-        size_t slot = (s0 + wa) % R;
-        size_t len = wb - wa < R - slot ? wb - wa : R - slot;   /* not across the ring's end */
-        size_t ga = slot / 16, lead = slot - ga * 16;
-        K->mm_pk(Q, ldq, cnt, Kh + ga * d2 * 32, lead + len, d, scores + 16 + wa - lead, ldS);
-        wa += len;
-    }
-}
-
-#define NEAR_KEYS 32        /* keys before the newest query's always scored (see below) */
-
-/* Attention of global layer l for the cnt patches of segment g: stores their keys and
- * values in the block's ring, then out[n] (stride DG) = attention of query n (q/k/v
- * rows qkv[n], stride 3*DG) over its band of keys. Works in the block's own scratch
- * (scores, softmax numerators: sized for its ring), so the rows of several blocks can
- * share one batch. Requires g->st->g_done == g->k0 and cnt <= M->GB.
- *
- * Keys whose numerator is provably 0 are skipped (exactly: the result is that of the
- * full window). With ALiBi, z_ij = round_shift(q_i.k_j * m, sh) - slope * (i - j) and
- * q.k <= |q| |k|, so z_ij <= round_shift(qmax * kmax * m, sh) - slope * (i - j) for
- * norms bounded by qmax, kmax; where that is at most zlow_i - 17*256, with zlow_i the
- * largest z_ij over keys already scored (<= the maximum), t_ij >= 17*256 and e_ij = 0,
- * and the key cannot be the maximum either. The newest cnt + NEAR_KEYS keys are always
- * scored (they give zlow); older keys are tested in runs of 16 from the oldest and
- * scored from the first run that fails the test. The steep heads (large slopes) thus
- * read only the recent part of their window. */
-static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly, size_t l,
-                          const gseg *g, const int16_t *qkv, int16_t *out)
-{
-    mbz_predictor *st = g->st;
-    scratch *sc = &st->sc;
-    const size_t DG = M->DG, d = M->GHD, R = st->R, CTX = M->CTX, k0 = g->k0, cnt = g->cnt;
-    size_t jlo = k0 + 1 > CTX ? k0 + 1 - CTX : 0;
-    size_t jhi = k0 + cnt - 1;            /* union window of keys: [jlo, jhi] */
-    size_t W = jhi - jlo + 1;             /* <= CTX + cnt - 1 <= R */
-    size_t s0 = jlo % R;                  /* ring slot of key jlo */
-    size_t ldS = W + 16;                  /* row stride of sc->scores */
-    size_t wnear = W > cnt + NEAR_KEYS ? W - cnt - NEAR_KEYS : 0;   /* always scored: [wnear, W) */
-    int16_t *Kl = st->gK + l * M->GH * st->pkK;
-    uint16_t *Knl = st->gKn + l * M->GH * R;
-    const size_t d2 = (d + 1) / 2;
-    int16_t *Vt = st->gVt + l * DG * R;
-
-    for (size_t n = 0; n < cnt; n++) {
-        size_t slot = (k0 + n) % R;
-        const int16_t *row = qkv + n * 3 * DG;
-        /* key of slot j, head hh, dim c at ((j/16) * d2 + c/2) * 32 + (j%16) * 2 + c%2 */
-        for (size_t hh = 0; hh < M->GH; hh++) {
-            int16_t *kp = Kl + hh * st->pkK + (slot / 16) * d2 * 32 + (slot % 16) * 2;
-            const int16_t *kr = row + DG + hh * d;
-            for (size_t c = 0; c < d; c++)
-                kp[(c / 2) * 32 + c % 2] = kr[c];
-            Knl[hh * R + slot] = (uint16_t)norm_ceil(kr, d);
-        }
-        for (size_t c = 0; c < DG; c++)
-            Vt[c * R + slot] = row[2 * DG + c];
-    }
-
-    for (size_t hh = 0; hh < M->GH; hh++) {
-        const int16_t *Q = qkv + hh * d;
-        const int16_t *Kh = Kl + hh * st->pkK;
-        const uint16_t *kn = Knl + hh * R;
-        const int64_t slope = Ly->alibi[hh];
-        /* scores[n][16 + w] = q_n . k_{jlo+w}, row stride ldS: first the newest keys */
-        key_scores(K, Q, 3 * DG, cnt, Kh, R, s0, d, wnear, W, sc->scores, ldS);
-        /* then from the first run of 16 older keys that may have a nonzero numerator */
-        size_t wcut = 0;
-        if (wnear > 0 && atomic_load_explicit(&key_skipping, memory_order_relaxed)) {
-            /* C = min_n (zlow_n + slope * n) - 17*256, over rows; qmax = max_n |q_n| */
-            int64_t C = INT64_MAX;
-            uint64_t qmax = 0;
-            for (size_t n = 0; n < cnt; n++) {
-                size_t i = k0 + n, wi = i - jlo;          /* the query's own key */
-                size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
-                size_t wa = lo - jlo > wnear ? lo - jlo : wnear;
-                const int32_t *sr = sc->scores + n * ldS + 16;
-                int64_t zl = INT64_MIN;
-                for (size_t w = wa; w <= wi; w++) {
-                    int64_t z = mbz_round_shift((int64_t)sr[w] * Ly->att_m, Ly->att_s) -
-                                slope * (int64_t)(wi - w);
-                    zl = z > zl ? z : zl;
-                }
-                int64_t c = zl + slope * (int64_t)n - 17 * 256;
-                C = c < C ? c : C;
-                uint64_t qn = norm_ceil(Q + n * 3 * DG, d);
-                qmax = qn > qmax ? qn : qmax;
-            }
-            /* run [w, w1): prunable iff round_shift(qmax * kmax * m, sh) - slope * (k0 - j1)
-             * <= C, j1 = jlo + w1 - 1 its newest key (< k0: runs end before wnear) */
-            for (size_t slot = s0; wcut < wnear;) {
-                size_t w1 = wcut + 16 < wnear ? wcut + 16 : wnear;
-                uint64_t kmax = 0;
-                for (size_t w = wcut; w < w1; w++) {
-                    uint64_t v = kn[slot];
-                    kmax = v > kmax ? v : kmax;
-                    slot = slot + 1 < R ? slot + 1 : 0;
-                }
-                int64_t B = mbz_round_shift((int64_t)(qmax * kmax) * Ly->att_m, Ly->att_s);
-                if (B - slope * (int64_t)(k0 - (jlo + w1 - 1)) > C)
-                    break;
-                wcut = w1;
-            }
-        }
-        key_scores(K, Q, 3 * DG, cnt, Kh, R, s0, d, wcut, wnear, sc->scores, ldS);
-        if (st->prof) {
-            atomic_fetch_add_explicit(&prof_keys_window, W, memory_order_relaxed);
-            atomic_fetch_add_explicit(&prof_keys_scored, W - wcut, memory_order_relaxed);
-        }
-        /* softmax numerators: keys lo..i of query i (its band), zero elsewhere; [wlo, whi)
-         * spans the nonzero ones of all rows (ALiBi makes the numerators of distant keys
-         * 0 for the steeper heads: E.V skips those keys, whose terms are exactly 0) */
-        size_t wlo = W, whi = 0;
-        for (size_t n = 0; n < cnt; n++) {
-            size_t i = k0 + n;
-            size_t lo = i + 1 > CTX ? i + 1 - CTX : 0;
-            int16_t *eh = sc->E + 2 * n * W, *el = eh + W;
-            size_t a = lo - jlo, L = i - lo + 1;
-            if (a < wcut) {   /* keys before wcut: numerator 0 (above) */
-                L -= wcut - a;
-                a = wcut;
-            }
-            memset(eh, 0, a * sizeof *eh);
-            memset(el, 0, a * sizeof *el);
-            sc->S[n] = K->att_exp(sc->scores + n * ldS + 16 + a, L, Ly->att_m, Ly->att_s,
-                                  Ly->alibi[hh], eh + a, el + a);
-            memset(eh + a + L, 0, (W - a - L) * sizeof *eh);
-            memset(el + a + L, 0, (W - a - L) * sizeof *el);
-            size_t f = a, e = a + L;   /* some e_w > 0: the maximum's is 65536 */
-            while (!(eh[f] | el[f]))
-                f++;
-            while (!(eh[e - 1] | el[e - 1]))
-                e--;
-            wlo = f < wlo ? f : wlo;
-            whi = e > whi ? e : whi;
-        }
-        /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
-        memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
-        for (size_t w = wlo; w < whi;) {
-            size_t slot = (s0 + w) % R;
-            size_t len = whi - w;
-            if (len > KEY_CHUNK)
-                len = KEY_CHUNK;
-            if (len > R - slot)
-                len = R - slot;
-            const int16_t *Vh = Vt + hh * d * R + slot;
-            K->mm_w16(sc->E + w, W, 2 * cnt, Vh, R, d, len, sc->ye, d);   /* rows Eh_n, El_n */
-            for (size_t n = 0; n < cnt; n++)
-                for (size_t c = 0; c < d; c++)
-                    sc->acc64[n * d + c] +=
-                        (int64_t)sc->ye[2 * n * d + c] * 256 + sc->ye[(2 * n + 1) * d + c];
-            w += len;
-        }
-        for (size_t n = 0; n < cnt; n++)
-            for (size_t c = 0; c < d; c++)
-                out[n * DG + hh * d + c] = (int16_t)mbz_div_round(sc->acc64[n * d + c], sc->S[n]);
-    }
-}
-
-/* Run the global layers for the patches of nseg segments (of distinct blocks, or one
- * segment of up to GB patches): rows in segment order, inputs in h (rows x DG, int32),
- * outputs (rmsnorm, int16) to gout. The linear layers run once over all rows, so
- * their weights are read once for every block in the batch; attention runs per
- * segment against that block's own keys (global_attend). Each row's result is the
- * same integer whatever else is in the batch. The row buffers are sc's (sc->GR rows
- * at least); each segment's predictor gets g_done and last_gout updated. */
-static void global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const gseg *seg,
-                           size_t nseg, int32_t *h, int16_t *gout)
-{
-    const size_t DG = M->DG;
-    size_t N = 0;
-    for (size_t s = 0; s < nseg; s++)
-        N += seg[s].cnt;
-    for (size_t l = 0; l < M->NGL; l++) {
-        const layer *Ly = &M->gl[l];
-        for (size_t n = 0; n < N; n++)
-            mbz_rmsnorm(h + n * DG, DG, sc->ga + n * DG);
-        lin_qkv(K, &Ly->qkv, sc->ga, N, sc->gacc, sc->gqkv);
-        for (size_t s = 0, r = 0; s < nseg; r += seg[s].cnt, s++)
-            global_attend(M, K, Ly, l, &seg[s], sc->gqkv + r * 3 * DG, sc->gatt + r * DG);
-        lin_residual(K, &Ly->o, sc->gatt, N, sc->gacc, h);
-        mlp(K, Ly, h, N, DG, sc->ga, sc->ghid, sc->gacc);
-    }
-    for (size_t n = 0; n < N; n++)
-        mbz_rmsnorm(h + n * DG, DG, gout + n * DG);
-    for (size_t s = 0, r = 0; s < nseg; s++) {
-        mbz_predictor *st = seg[s].st;
-        r += seg[s].cnt;
-        st->g_done = seg[s].k0 + seg[s].cnt;
-        memcpy(st->last_gout, gout + (r - 1) * DG, DG * sizeof(int16_t));
-    }
-}
-
-/* Global input of patch k: the pad patch, or the embeddings of patch k-1's bytes. */
-static void global_input(const mb_model *M, const uint8_t *data, size_t k, int32_t *h)
-{
-    if (k == 0) {
-        memcpy(h, M->gpad, M->DG * sizeof(int32_t));
-        return;
-    }
-    const uint8_t *x = data + (k - 1) * M->P;
-    for (size_t p = 0; p < M->P; p++)
-        memcpy(h + p * M->DE, M->gemb + (size_t)x[p] * M->DE, M->DE * sizeof(int32_t));
-}
-
-/* The convolutional patch encoder (MBZM_OPT_CONV_ENCODER, doc/model-format.md): out
- * (hi - lo rows of D_E, residual units) = the encoded embeddings of bytes lo .. hi-1 of
- * data. Each layer j (kernel k = 3, 5, 7) is, per byte i,
- *     a_i = rmsnorm(h_i) (int16; a_i = 0 for i < 0),
- *     acc = w . [a_{i-k+1}, ..., a_i]   (int32: 127 * 8191 * k*D_E < 2^31, k*D_E <= 2048)
- *     h_i = res_add(h_i, clamp(round_shift((acc + b) * m, s), 0, 2^24))   (ReLU)
- * starting from h_i = E_G[x_i]. An output depends on bytes i-12 .. i only, so the
- * computation starts MBZM_CONV_REACH bytes before lo (or at 0) with zero rows before
- * that start: the outputs at lo and after are exact (the rows before lo, whose own
- * context was cut, are dropped). The rows a_i of consecutive bytes are contiguous,
- * so the window [a_{i-k+1} .. a_i] is one row of length k*D_E at stride D_E, and the
- * layer is one mm_pk8 product. Every caller (score, predict, predict_batch) gets the
- * same integers for the same bytes. hi - lo <= sc->CR - MBZM_CONV_REACH. */
-static void conv_encode(const mb_model *M, const mbz_kernels *K, scratch *sc, const uint8_t *data,
-                        size_t lo, size_t hi, int32_t *out)
-{
-    const size_t DE = M->DE, PAD = MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1) - 1;
-    size_t a0 = lo > MBZM_CONV_REACH ? lo - MBZM_CONV_REACH : 0, n = hi - a0;
-    int32_t *h = sc->ch, *acc = sc->cacc;
-    int16_t *a = sc->ca + PAD * DE;            /* a[-PAD .. -1] = 0 (zero padding) */
-    memset(sc->ca, 0, PAD * DE * sizeof(int16_t));
-    for (size_t i = 0; i < n; i++)
-        memcpy(h + i * DE, M->gemb + (size_t)data[a0 + i] * DE, DE * sizeof(int32_t));
-    for (size_t j = 0; j < MBZM_CONV_LAYERS; j++) {
-        const linear *L = &M->conv_l[j];
-        size_t k = MBZM_CONV_KERNEL(j);
-        for (size_t i = 0; i < n; i++)
-            mbz_rmsnorm(h + i * DE, DE, a + i * DE);
-        K->mm_pk8(a - (k - 1) * DE, DE, n, L->wp, L->O, L->I, acc, DE);
-        for (size_t i = 0; i < n; i++) {
-            int32_t *y = acc + i * DE;
-            K->requant32(y, L->b, L->m, L->s, DE, 0, RES_MAX, y);
-            for (size_t c = 0; c < DE; c++)
-                h[i * DE + c] = mbz_res_add(h[i * DE + c], y[c]);
-        }
-    }
-    memcpy(out, h + (lo - a0) * DE, (hi - lo) * DE * sizeof(int32_t));
-}
-
-/* Global inputs of patches k0 .. k1-1 into h (rows of DG): global_input, or with the
- * convolutional encoder the pad patch for k = 0 and the encoded bytes of patch k-1
- * otherwise (k1 - k0 <= sc->GR). */
-static void global_inputs(const mb_model *M, const mbz_kernels *K, scratch *sc,
-                          const uint8_t *data, size_t k0, size_t k1, int32_t *h)
-{
-    if (!M->conv) {
-        for (size_t q = k0; q < k1; q++)
-            global_input(M, data, q, h + (q - k0) * M->DG);
-        return;
-    }
-    size_t ks = k0;
-    if (ks == 0 && ks < k1) {
-        memcpy(h, M->gpad, M->DG * sizeof(int32_t));
-        ks = 1;
-    }
-    /* patches ks .. k1-1 take bytes (ks-1)P .. (k1-1)P-1: contiguous rows of D_E */
-    if (ks < k1)
-        conv_encode(M, K, sc, data, (ks - 1) * M->P, (k1 - 1) * M->P, h + (ks - k0) * M->DG);
-}
-
-/* ------------------------------------------------------------------ local model */
-
-/* One row of the local model: position p of its patch, previous byte (256 = pad),
- * its slice of the global output, and where the q/k/v rows of positions 0..p live:
- * st != NULL: copied into st->lkv (step mode); st == NULL: the batch rows r-p..r.
- * With the cross-patch option (M->XR > 0), k is the row's patch and xst the block's
- * predictor, whose lx holds the previous patch's last XR rows where the batch does not
- * (local_cross_keys); xst == NULL without the option. */
-typedef struct {
-    size_t p;
-    unsigned prev;
-    const int16_t *slice;
-    mbz_predictor *st;
-    size_t k;
-    mbz_predictor *xst;
-} lrow;
-
-static void local_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly,
-                         const int16_t *kv0, size_t p, const int16_t *q, int16_t *out)
-{
-    const size_t DL = M->DL, d = M->LHD, ld = 3 * DL;
-    int32_t dot[64];
-    int16_t eh[64], el[64];
-    int32_t acc32[256];   /* d <= 256 */
-    for (size_t hh = 0; hh < M->LH; hh++) {
-        const int16_t *qh = q + hh * d;
-        for (size_t j = 0; j <= p; j++) {
-            const int16_t *kh = kv0 + j * ld + DL + hh * d;
-            int32_t acc = 0;   /* <= 2047^2 * 256 < 2^31 */
-            for (size_t c = 0; c < d; c++)
-                acc += (int32_t)qh[c] * kh[c];
-            dot[j] = acc;
-        }
-        int64_t S = K->att_exp(dot, p + 1, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
-        /* sum_j e_j v_j = 256 * sum_j eh_j v_j + sum_j el_j v_j, each an int32 sum:
-         * <= 64 keys * 256 * 8191 < 2^31 */
-        const int16_t *v0 = kv0 + 2 * DL + hh * d;
-        for (size_t c = 0; c < d; c++)
-            acc32[c] = 0;
-        for (size_t j = 0; j <= p; j++) {
-            const int16_t *vj = v0 + j * ld;
-            int32_t e = eh[j];
-            for (size_t c = 0; c < d; c++)
-                acc32[c] += e * vj[c];
-        }
-        int32_t accl[256];
-        for (size_t c = 0; c < d; c++)
-            accl[c] = 0;
-        for (size_t j = 0; j <= p; j++) {
-            const int16_t *vj = v0 + j * ld;
-            int32_t e = el[j];
-            for (size_t c = 0; c < d; c++)
-                accl[c] += e * vj[c];
-        }
-        for (size_t c = 0; c < d; c++)
-            out[hh * d + c] =
-                (int16_t)mbz_div_round((int64_t)acc32[c] * 256 + accl[c], S);
-    }
-}
-
-/* Cross-patch local attention (MBZM_OPT_CROSS_PATCH): local_attend over XR + p + 1
- * keys, the last xr positions of the previous patch (rows xkv, stride 3*DL, oldest
- * first) and then positions 0..p of the row's own patch (kv0). ALiBi distances run on
- * across the boundary: att_exp's key w is at distance (xr + p) - w, so the previous
- * patch's position P-1 is at p + 1. Same integer steps as local_attend; the int32
- * sums of e_j v_j stay below 2 * 64 keys * 256 * 8191 < 2^31. */
-static void local_attend_cross(const mb_model *M, const mbz_kernels *K, const layer *Ly,
-                               const int16_t *xkv, size_t xr, const int16_t *kv0, size_t p,
-                               const int16_t *q, int16_t *out)
-{
-    const size_t DL = M->DL, d = M->LHD, ld = 3 * DL, L = xr + p + 1;
-    const int16_t *key[128];   /* xr, p + 1 <= P <= 64 */
-    int32_t dot[128];
-    int16_t eh[128], el[128];
-    int32_t acch[256], accl[256];   /* d <= 256 */
-    for (size_t w = 0; w < L; w++)
-        key[w] = w < xr ? xkv + w * ld : kv0 + (w - xr) * ld;
-    for (size_t hh = 0; hh < M->LH; hh++) {
-        const int16_t *qh = q + hh * d;
-        for (size_t w = 0; w < L; w++) {
-            const int16_t *kh = key[w] + DL + hh * d;
-            int32_t acc = 0;   /* <= 2047^2 * 256 < 2^31 */
-            for (size_t c = 0; c < d; c++)
-                acc += (int32_t)qh[c] * kh[c];
-            dot[w] = acc;
-        }
-        int64_t S = K->att_exp(dot, L, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
-        for (size_t c = 0; c < d; c++)
-            acch[c] = accl[c] = 0;
-        for (size_t w = 0; w < L; w++) {
-            const int16_t *vw = key[w] + 2 * DL + hh * d;
-            int32_t eH = eh[w], eL = el[w];
-            for (size_t c = 0; c < d; c++) {
-                acch[c] += eH * vw[c];
-                accl[c] += eL * vw[c];
-            }
-        }
-        for (size_t c = 0; c < d; c++)
-            out[hh * d + c] = (int16_t)mbz_div_round((int64_t)acch[c] * 256 + accl[c], S);
-    }
-}
-
-/* The previous patch's last XR q/k/v rows (layer l) for batch row n, or NULL for the
- * first patch of a block: the batch rows just before the patch's first row when the
- * batch holds that patch (score), else the block's lx (kept from when that patch was
- * modelled; the callers check that lx_next == k). */
-static const int16_t *local_cross_keys(const mb_model *M, const scratch *sc, const lrow *rows,
-                                       size_t n, size_t l)
-{
-    const lrow *r = &rows[n];
-    const size_t ld = 3 * M->DL;
-    if (r->k == 0)
-        return NULL;
-    size_t first = n - r->p;   /* the row of position 0 of r's patch (batch mode) */
-    if (!r->st && first >= M->XR && rows[first - 1].k + 1 == r->k &&
-        rows[first - 1].xst == r->xst)
-        return sc->lqkvb + (first - M->XR) * ld;
-    return r->xst->lx + l * M->XR * ld;
-}
-
-/* After layer l's attention: a row at the last position of its patch leaves that
- * patch's last XR q/k/v rows in its block's lx for the next patch (local_cross_keys). */
-static void local_cross_save(const mb_model *M, const scratch *sc, const lrow *rows, size_t N,
-                             size_t l)
-{
-    const size_t ld = 3 * M->DL, XR = M->XR;
-    for (size_t n = 0; n < N; n++) {
-        const lrow *r = &rows[n];
-        if (r->p != M->P - 1)
-            continue;
-        const int16_t *src = r->st ? r->st->lkv + l * M->P * ld + (M->P - XR) * ld
-                                   : sc->lqkvb + (n + 1 - XR) * ld;
-        memcpy(r->xst->lx + l * XR * ld, src, XR * ld * sizeof(int16_t));
-        if (l + 1 == M->NLL)
-            r->xst->lx_next = r->k + 1;
-    }
-}
-
-/* Run the local model for N rows and write their frequency tables to freq (N x 256). */
-static void local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const lrow *rows,
-                          size_t N, uint16_t *freq)
-{
-    const size_t DL = M->DL, DE = M->DE;
-    int32_t *u = sc->lu;
-    for (size_t n = 0; n < N; n++)
-        memcpy(sc->lslice + n * DE, rows[n].slice, DE * sizeof(int16_t));
-    lin_acc(K, &M->glin, sc->lslice, DE, N, sc->lacc);
-    for (size_t n = 0; n < N; n++) {
-        int32_t *a = sc->lacc + n * DL;
-        K->requant32(a, M->glin.b, M->glin.m, M->glin.s, DL, -RES_MAX, RES_MAX, a);
-        const int32_t *emb = M->lemb + (size_t)rows[n].prev * DL;
-        const int32_t *pos = M->lpos + rows[n].p * DL;
-        for (size_t c = 0; c < DL; c++)
-            u[n * DL + c] = mbz_res_add(mbz_res_add(a[c], emb[c]), pos[c]);
-    }
-    for (size_t l = 0; l < M->NLL; l++) {
-        const layer *Ly = &M->ll[l];
-        for (size_t n = 0; n < N; n++)
-            mbz_rmsnorm(u + n * DL, DL, sc->la + n * DL);
-        lin_qkv(K, &Ly->qkv, sc->la, N, sc->lacc, sc->lqkvb);
-        for (size_t n = 0; n < N; n++) {
-            const lrow *r = &rows[n];
-            const int16_t *kv0;
-            if (r->st) {
-                int16_t *cache = r->st->lkv + l * M->P * 3 * DL;
-                memcpy(cache + r->p * 3 * DL, sc->lqkvb + n * 3 * DL, 3 * DL * sizeof(int16_t));
-                kv0 = cache;
-            } else {
-                kv0 = sc->lqkvb + (n - r->p) * 3 * DL;
-            }
-            const int16_t *xkv = M->XR ? local_cross_keys(M, sc, rows, n, l) : NULL;
-            if (xkv)
-                local_attend_cross(M, K, Ly, xkv, M->XR, kv0, r->p, sc->lqkvb + n * 3 * DL,
-                                   sc->latt + n * DL);
-            else
-                local_attend(M, K, Ly, kv0, r->p, sc->lqkvb + n * 3 * DL, sc->latt + n * DL);
-        }
-        if (M->XR)
-            local_cross_save(M, sc, rows, N, l);
-        lin_residual(K, &Ly->o, sc->latt, N, sc->lacc, u);
-        mlp(K, Ly, u, N, DL, sc->la, sc->lhid, sc->lacc);
-    }
-    for (size_t n = 0; n < N; n++)
-        mbz_rmsnorm(u + n * DL, DL, sc->la + n * DL);
-    lin_acc(K, &M->head, sc->la, DL, N, sc->logits);
-    for (size_t n = 0; n < N; n++) {
-        int32_t *z = sc->logits + n * 256;
-        K->requant32(z, M->head.b, M->head.m, M->head.s, 256, -MBZM_LOGIT_CLAMP,
-                      MBZM_LOGIT_CLAMP, z);
-        mbz_freq_from_logits(z, freq + n * 256);
-    }
-}
-
 /* ------------------------------------------------------------------ predictor ops */
 
 /* Cross-patch option: patch k (> 0) needs the previous patch's rows in lx, i.e. the
  * positions of a block come in order (as the global model requires too). */
-static int cross_ready(const mbz_predictor *st, size_t k)
+static int cross_ready(const mb_state *st, size_t k)
 {
     return !st->M->XR || k == 0 || st->lx_next == k;
 }
 
-static void mb_destroy(mbz_predictor *st)
+static void mb_destroy(mbz_predictor *p)
 {
+    mb_state *st = mb_of(p);
     if (!st)
         return;
     free(st->gK);
@@ -1067,7 +121,7 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
 {
     const mb_model *M = impl;
     *out = NULL;
-    mbz_predictor *st = calloc(1, sizeof *st);
+    mb_state *st = calloc(1, sizeof *st);
     if (!st)
         return MBZ_ERR_NOMEM;
     st->M = M;
@@ -1090,16 +144,17 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     st->lx = calloc(nl * (M->XR ? M->XR : 1) * 3 * M->DL, sizeof(int16_t));
     if (!st->gK || !st->gVt || !st->gKn || !st->last_gout || !st->lkv || !st->lx ||
         scratch_alloc(&st->sc, M, st->R, M->GB, M->GB * M->P) != MBZ_OK) {
-        mb_destroy(st);
+        mb_destroy((mbz_predictor *)st);
         return MBZ_ERR_NOMEM;
     }
-    *out = st;
+    *out = (mbz_predictor *)st;
     return MBZ_OK;
 }
 
-static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t pos, size_t n,
+static int mb_score(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos, size_t n,
                     uint16_t *freq)
 {
+    mb_state *st = mb_of(p);
     const mb_model *M = st->M;
     scratch *sc = &st->sc;
     const size_t P = M->P, DG = M->DG, DE = M->DE;
@@ -1112,7 +167,7 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
     if (!rows)
         return MBZ_ERR_NOMEM;
     size_t end = pos + n, k = pos / P, kend = (end - 1) / P;
-    uint64_t tp = st->prof ? prof_now() : 0;
+    uint64_t tp = st->prof ? mbz_mb_prof_now() : 0;
     while (k <= kend) {
         size_t kb = kend + 1 < k + M->GB ? kend + 1 : k + M->GB;
         /* global outputs of patches k .. kb-1 into sc->gout */
@@ -1126,12 +181,12 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
                 free(rows);
                 return MBZ_ERR_INTERNAL;
             }
-            global_inputs(M, st->K, sc, data, first, kb, sc->gh);
+            mbz_mb_global_inputs(M, st->K, sc, data, first, kb, sc->gh);
             gseg g = {st, first, kb - first};
-            global_forward(M, st->K, sc, &g, 1, sc->gh, sc->gout + (first - k) * DG);
+            mbz_mb_global_forward(M, st->K, sc, &g, 1, sc->gh, sc->gout + (first - k) * DG);
         }
         if (st->prof)
-            prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, first < kb, kb - first);
+            mbz_mb_prof_add(MBZ_PROF_SCORE_GLOBAL, &tp, first < kb, kb - first);
         /* local rows: every position from the start of patch k (earlier positions of a
          * patch split by the previous call are recomputed) up to the chunk's end */
         size_t t0 = k * P, t1 = kb * P < end ? kb * P : end;
@@ -1146,19 +201,19 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
         }
         size_t skip = pos > t0 ? pos - t0 : 0;   /* rows before pos: computed, not returned */
         if (skip == 0) {
-            local_forward(M, st->K, sc, rows, t1 - t0, freq + (t0 - pos) * 256);
+            mbz_mb_local_forward(M, st->K, sc, rows, t1 - t0, freq + (t0 - pos) * 256);
         } else {
             uint16_t *tmp = malloc((t1 - t0) * 256 * sizeof(uint16_t));
             if (!tmp) {
                 free(rows);
                 return MBZ_ERR_NOMEM;
             }
-            local_forward(M, st->K, sc, rows, t1 - t0, tmp);
+            mbz_mb_local_forward(M, st->K, sc, rows, t1 - t0, tmp);
             memcpy(freq, tmp + skip * 256, (t1 - t0 - skip) * 256 * sizeof(uint16_t));
             free(tmp);
         }
         if (st->prof)
-            prof_add(MBZ_PROF_SCORE_LOCAL, &tp, 1, t1 - t0);
+            mbz_mb_prof_add(MBZ_PROF_SCORE_LOCAL, &tp, 1, t1 - t0);
         k = kb;
     }
     free(rows);
@@ -1166,36 +221,37 @@ static int mb_score(mbz_predictor *st, const uint8_t *data, size_t len, size_t p
 }
 
 /* Make the global output of patch pos/P available (step mode). */
-static void step_global(mbz_predictor *st, const uint8_t *data, size_t pos)
+static void step_global(mb_state *st, const uint8_t *data, size_t pos)
 {
     const mb_model *M = st->M;
     size_t k = pos / M->P;
     if (pos % M->P == 0 && st->g_done == k) {
         gseg g = {st, k, 1};
-        global_inputs(M, st->K, &st->sc, data, k, k + 1, st->sc.gh);
-        global_forward(M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
+        mbz_mb_global_inputs(M, st->K, &st->sc, data, k, k + 1, st->sc.gh);
+        mbz_mb_global_forward(M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
     }
 }
 
-static int mb_predict(mbz_predictor *st, const uint8_t *data, size_t pos, uint16_t *freq)
+static int mb_predict(mbz_predictor *handle, const uint8_t *data, size_t pos, uint16_t *freq)
 {
+    mb_state *st = mb_of(handle);
     const mb_model *M = st->M;
     size_t k = pos / M->P, p = pos % M->P;
     if (pos >= st->block_len)
         return MBZ_ERR_PARAM;
-    uint64_t t0 = st->prof ? prof_now() : 0;
+    uint64_t t0 = st->prof ? mbz_mb_prof_now() : 0;
     size_t before = st->g_done;
     step_global(st, data, pos);
     if (st->prof)
-        prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
+        mbz_mb_prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
     if (st->g_done != k + 1)
         return MBZ_ERR_PARAM;      /* positions must come in order */
     if (!cross_ready(st, k))
         return MBZ_ERR_PARAM;
     lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st, k, M->XR ? st : NULL};
-    local_forward(M, st->K, &st->sc, &r, 1, freq);
+    mbz_mb_local_forward(M, st->K, &st->sc, &r, 1, freq);
     if (st->prof)
-        prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
+        mbz_mb_prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
     return MBZ_OK;
 }
 
@@ -1204,26 +260,26 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
 {
     if (nb <= 0)
         return MBZ_OK;
-    const mb_model *M = ps[0]->M;
-    const mbz_kernels *K = ps[0]->K;
-    scratch *sc = &ps[0]->sc;      /* the caller owns all nb predictors during the call */
+    const mb_model *M = mb_of(ps[0])->M;
+    const mbz_kernels *K = mb_of(ps[0])->K;
+    scratch *sc = &mb_of(ps[0])->sc;      /* the caller owns all nb predictors during the call */
     lrow rows[64];
     gseg segs[64];
     for (int b0 = 0; b0 < nb; b0 += 64) {
         int cnt = nb - b0 < 64 ? nb - b0 : 64;   /* sc->LR >= 64 always */
         /* global steps: the blocks at a patch boundary, all in one batch of rows (in
-         * groups of at most sc->GR rows; attention per block, see global_forward) */
-        uint64_t t0 = ps[0]->prof ? prof_now() : 0;
+         * groups of at most sc->GR rows; attention per block, see mbz_mb_global_forward) */
+        uint64_t t0 = mb_of(ps[0])->prof ? mbz_mb_prof_now() : 0;
         size_t ng = 0, grows = 0, gpasses = 0;
         for (int b = b0; b < b0 + cnt; b++) {
-            if (pos[b] >= ps[b]->block_len)
+            if (pos[b] >= mb_of(ps[b])->block_len)
                 return MBZ_ERR_PARAM;
             size_t k = pos[b] / M->P;
-            if (pos[b] % M->P == 0 && ps[b]->g_done == k) {
-                global_inputs(M, K, sc, data[b], k, k + 1, sc->gh + ng * M->DG);
-                segs[ng++] = (gseg){ps[b], k, 1};
+            if (pos[b] % M->P == 0 && mb_of(ps[b])->g_done == k) {
+                mbz_mb_global_inputs(M, K, sc, data[b], k, k + 1, sc->gh + ng * M->DG);
+                segs[ng++] = (gseg){mb_of(ps[b]), k, 1};
                 if (ng == sc->GR) {
-                    global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
+                    mbz_mb_global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
                     grows += ng;
                     gpasses++;
                     ng = 0;
@@ -1231,34 +287,29 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
             }
         }
         if (ng) {
-            global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
+            mbz_mb_global_forward(M, K, sc, segs, ng, sc->gh, sc->gout);
             grows += ng;
             gpasses++;
         }
-        if (ps[0]->prof)
-            prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, gpasses, grows);
+        if (mb_of(ps[0])->prof)
+            mbz_mb_prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, gpasses, grows);
         /* local: all blocks' rows in one pass (weights shared) */
         for (int b = b0; b < b0 + cnt; b++) {
-            if (ps[b]->g_done != pos[b] / M->P + 1)
+            if (mb_of(ps[b])->g_done != pos[b] / M->P + 1)
                 return MBZ_ERR_PARAM;      /* positions must come in order */
             size_t p = pos[b] % M->P, k = pos[b] / M->P;
-            if (!cross_ready(ps[b], k))
+            if (!cross_ready(mb_of(ps[b]), k))
                 return MBZ_ERR_PARAM;
             rows[b - b0] = (lrow){p, p ? data[b][pos[b] - 1] : 256,
-                                  ps[b]->last_gout + p * M->DE, ps[b], k, M->XR ? ps[b] : NULL};
+                                  mb_of(ps[b])->last_gout + p * M->DE, mb_of(ps[b]), k, M->XR ? mb_of(ps[b]) : NULL};
         }
-        local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
-        if (ps[0]->prof)
-            prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, (size_t)cnt);
+        mbz_mb_local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
+        if (mb_of(ps[0])->prof)
+            mbz_mb_prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, (size_t)cnt);
     }
     return MBZ_OK;
 }
 
-static const mbz_predictor_ops mb_ops = {
+const mbz_predictor_ops mbz_mb_ops = {
     "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy,
 };
-
-size_t mbz_megabyte_patch(const mbz_model *m)
-{
-    return m && m->ops == &mb_ops ? ((const mb_model *)m->impl)->P : 0;
-}

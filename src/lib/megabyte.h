@@ -13,9 +13,6 @@
  * err->msg says what is wrong in one line. */
 int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_error *err);
 
-/* The patch size P of a MEGABYTE model, or 0 for any other model (strided.c). */
-size_t mbz_megabyte_patch(const mbz_model *m);
-
 /*
  * Opt-in time split (issue 5; read by tools/mbzbench-infer, doc/benchmarks.md).
  *

@@ -16,6 +16,7 @@
 
 #include <xxhash.h>
 
+#include "internal.h"
 #include "mbz.h"
 #include "modelfile.h"
 
@@ -35,27 +36,6 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
 }
 
 static uint32_t elt_size(uint32_t dtype)
@@ -241,7 +221,7 @@ static void read_hparams(const uint8_t *p, mbzm_hparams *hp)
 {
     uint32_t v[MBZM_N_HPARAMS];
     for (int i = 0; i < MBZM_N_HPARAMS; i++)
-        v[i] = rd32(p + 4 * i);
+        v[i] = mbz_get_le32(p + 4 * i);
     hp->patch = v[0]; hp->d_emb = v[1]; hp->g_layers = v[2]; hp->g_heads = v[3];
     hp->g_ff = v[4]; hp->l_dim = v[5]; hp->l_layers = v[6]; hp->l_heads = v[7];
     hp->l_ff = v[8]; hp->ctx_patches = v[9]; hp->options = v[10]; hp->cross_r = v[11];
@@ -257,7 +237,7 @@ static void write_hparams(uint8_t *p, const mbzm_hparams *hp)
                                   hp->reserved[0], hp->reserved[1], hp->reserved[2],
                                   hp->reserved[3]};
     for (int i = 0; i < MBZM_N_HPARAMS; i++)
-        wr32(p + 4 * i, v[i]);
+        mbz_put_le32(p + 4 * i, v[i]);
 }
 
 int mbzm_parse(const void *data, size_t size, mbzm_file *out, char *err, size_t errlen)
@@ -271,16 +251,16 @@ int mbzm_parse(const void *data, size_t size, mbzm_file *out, char *err, size_t 
         return fail(err, errlen, E, "model file too short (%zu bytes)", size);
     if (memcmp(b, MBZM_MAGIC, 8) != 0)
         return fail(err, errlen, E, "not an mbzip model file (bad magic)");
-    uint32_t version = rd32(b + 8);
+    uint32_t version = mbz_get_le32(b + 8);
     if (version != MBZM_VERSION)
         return fail(err, errlen, MBZ_ERR_VERSION,
                     "model file version %u is not supported (this build reads version %d)",
                     version, MBZM_VERSION);
     size_t body = size - TRAILER_SIZE;
-    if (XXH64(b, body, 0) != rd64(b + body))
+    if (XXH64(b, body, 0) != mbz_get_le64(b + body))
         return fail(err, errlen, E, "model file checksum mismatch (truncated or corrupt)");
 
-    uint32_t n = rd32(b + 12);
+    uint32_t n = mbz_get_le32(b + 12);
     if (n > MBZM_MAX_TENSORS)
         return fail(err, errlen, E, "model file declares %u tensors (at most %d)", n, MBZM_MAX_TENSORS);
     mbzm_hparams hp;
@@ -325,8 +305,8 @@ int mbzm_parse(const void *data, size_t size, mbzm_file *out, char *err, size_t 
             rc = fail(err, errlen, E, "model tensor %u: expected '%s', found '%.31s'", i, w->name, name);
             goto out;
         }
-        uint32_t dtype = rd32(d + 32), rows = rd32(d + 36), cols = rd32(d + 40), resv = rd32(d + 44);
-        uint64_t off = rd64(d + 48), sz = rd64(d + 56);
+        uint32_t dtype = mbz_get_le32(d + 32), rows = mbz_get_le32(d + 36), cols = mbz_get_le32(d + 40), resv = mbz_get_le32(d + 44);
+        uint64_t off = mbz_get_le64(d + 48), sz = mbz_get_le64(d + 56);
         if (dtype != w->dtype) {
             rc = fail(err, errlen, E, "model tensor '%s': type %u, expected %s", w->name, dtype,
                       dtype_name(w->dtype));
@@ -388,7 +368,7 @@ int mbzm_parse(const void *data, size_t size, mbzm_file *out, char *err, size_t 
         t->dtype = want.v[i].dtype;
         t->rows = want.v[i].rows;
         t->cols = want.v[i].cols;
-        t->data = out->bytes + rd64(d + 48);
+        t->data = out->bytes + mbz_get_le64(d + 48);
     }
     rc = MBZ_OK;
 out:
@@ -464,8 +444,8 @@ static int write_buffer(const mbzm_hparams *hp, const mbzm_tensor *t, uint32_t n
     if (!buf)
         return fail(err, errlen, MBZ_ERR_NOMEM, "model writer: out of memory (%zu bytes)", total);
     memcpy(buf, MBZM_MAGIC, 8);
-    wr32(buf + 8, MBZM_VERSION);
-    wr32(buf + 12, n);
+    mbz_put_le32(buf + 8, MBZM_VERSION);
+    mbz_put_le32(buf + 12, n);
     write_hparams(buf + 16, hp);
     uint64_t off = HEADER_SIZE + (uint64_t)n * DIRENT_SIZE;
     for (uint32_t i = 0; i < n; i++) {
@@ -473,16 +453,16 @@ static int write_buffer(const mbzm_hparams *hp, const mbzm_tensor *t, uint32_t n
         off = (off + MBZM_ALIGN - 1) / MBZM_ALIGN * MBZM_ALIGN;
         uint64_t sz = (uint64_t)t[i].rows * t[i].cols * elt_size(t[i].dtype);
         memcpy(d, t[i].name, strnlen(t[i].name, MBZM_NAME_LEN - 1));
-        wr32(d + 32, t[i].dtype);
-        wr32(d + 36, t[i].rows);
-        wr32(d + 40, t[i].cols);
-        wr64(d + 48, off);
-        wr64(d + 56, sz);
+        mbz_put_le32(d + 32, t[i].dtype);
+        mbz_put_le32(d + 36, t[i].rows);
+        mbz_put_le32(d + 40, t[i].cols);
+        mbz_put_le64(d + 48, off);
+        mbz_put_le64(d + 56, sz);
         if (sz)
             memcpy(buf + off, t[i].data, (size_t)sz);
         off += sz;
     }
-    wr64(buf + total - TRAILER_SIZE, XXH64(buf, total - TRAILER_SIZE, 0));
+    mbz_put_le64(buf + total - TRAILER_SIZE, XXH64(buf, total - TRAILER_SIZE, 0));
     *out = buf;
     *out_size = total;
     return MBZ_OK;

@@ -154,7 +154,7 @@ void mbz_freq_from_logits(const int32_t *z, uint16_t *freq)
 
 /* ------------------------------------------------------------------ integer log2
  * Two resolutions: Q16 for code lengths and the store decision (exact bit by bit),
- * Q8 for the mixing stage's log domain (a table of every 16-bit argument). */
+ * Q8 for the mixing stage's logarithm domain (a table of every 16-bit argument). */
 
 /* Bit-by-bit logarithm: normalise x to y in [1, 2) (Q62), then each squaring of y
  * yields the next fractional bit. Truncated, exact to the last bit but for the

@@ -75,7 +75,7 @@ uint32_t mbz_log2_q16(uint64_t x);
 uint32_t mbz_cost_q16(uint32_t f);
 
 /* floor(256 * log2(v)) for 1 <= v <= 2^16 by exact integer arithmetic (the mixing
- * stage's and strided inference's log domain); 0 outside that range. */
+ * stage's and strided inference's logarithm domain); 0 outside that range. */
 int32_t mbz_log2_q8(uint32_t v);
 /* The same as a table, for hot loops: valid after mbz_log2_q8_init() (thread-safe,
  * idempotent), indexed by 1 <= v <= 2^16. */

@@ -1,0 +1,200 @@
+/*
+ * megabyte_impl.h - the MEGABYTE engine's private types (internal: shared by the
+ * engine's own files, megabyte*.c, and by nothing else; not installed). The rest of
+ * the library sees the engine only through megabyte.h and the predictor ops that
+ * mbz_megabyte_create() puts in the model (predictor.h).
+ *
+ * Here: the loaded model (mb_model, read-only after creation), its linear and
+ * layer weights, the per-block predictor state (mb_state) and its
+ * scratch buffers, the rows the predictor hands to the global model (gseg) and to
+ * the local model (lrow), the linear pieces both models use, and the few functions
+ * one engine file calls in another (all named mbz_mb_*). The file map and what the
+ * integers mean: megabyte.c's top comment and doc/model-format.md.
+ */
+#ifndef MBZ_MEGABYTE_IMPL_H
+#define MBZ_MEGABYTE_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+#include "modelfile.h"
+#include "predictor.h"
+#include "qmath.h"
+
+#define RES_MAX (1 << 24)   /* residual stream bound, +-2^24 */
+
+typedef struct {
+    size_t O, I;
+    const int8_t *w;        /* O x I, points into the file image */
+    int8_t *wp;             /* the same, packed for mm_pk8 (kernels.h), owned */
+    int32_t *b, *m, *s;     /* O each, native byte order */
+} linear;
+
+typedef struct {
+    linear qkv, o, up, down;
+    int32_t att_m, att_s;
+    int32_t *alibi;         /* heads */
+} layer;
+
+typedef struct {
+    mbzm_file f;
+    size_t P, DE, DG, DL, GH, GHD, LH, LHD, GFF, LFF, CTX, NGL, NLL;
+    size_t GB;              /* patches per global sub-batch in score() */
+    size_t XR;              /* cross-patch keys (cross_r, MBZM_OPT_CROSS_PATCH), 0: off */
+    int32_t *gemb, *gpad, *lemb, *lpos;
+    layer *gl, *ll;
+    linear glin, head;
+    int conv;               /* MBZM_OPT_CONV_ENCODER: layers conv_l[] (conv_encode) */
+    linear conv_l[MBZM_CONV_LAYERS];
+    int32_t *i32pool;       /* all decoded int32 vectors */
+} mb_model;
+
+/* Scratch buffers, sized for GR global rows and LR local rows. */
+typedef struct {
+    size_t GR, LR;
+    /* global */
+    int32_t *gh, *gacc, *scores, *ye;
+    int16_t *ga, *gqkv, *gatt, *ghid, *gout, *E;   /* E: rows Eh_0, El_0, Eh_1, ... */
+    int64_t *acc64, *S;
+    /* local */
+    int32_t *lu, *lacc, *logits;
+    int16_t *la, *lqkvb, *latt, *lhid, *lslice;
+    /* convolutional encoder (conv_encode): CR byte rows */
+    size_t CR;
+    int32_t *ch, *cacc;
+    int16_t *ca;
+} scratch;
+
+typedef struct mb_state {
+    const mb_model *M;
+    const mbz_kernels *K;
+    size_t block_len;
+    size_t R;               /* ring size, patches */
+    int16_t *gK;            /* NGL x GH x pk(R, GHD): keys of each head, packed (mm_pk) */
+    size_t pkK;             /* mbz_pk_size(R, GHD) */
+    int16_t *gVt;           /* NGL x DG x R */
+    uint16_t *gKn;          /* NGL x GH x R: ceil(|k|_2) of each stored key (<= 2047 * 16) */
+    size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
+    int16_t *last_gout;     /* DG: global output of patch g_done-1 */
+    int16_t *lkv;           /* NLL x P x 3DL: local q/k/v rows of the current patch */
+    int16_t *lx;            /* NLL x XR x 3DL: cross-patch option: the local q/k/v rows of
+                             * the last XR positions of patch lx_next - 1 */
+    size_t lx_next;         /* lx serves patch lx_next (0: lx holds nothing yet) */
+    int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
+    scratch sc;
+} mb_state;
+
+/* The engine's state behind the opaque predictor handle (predictor.h). */
+static inline mb_state *mb_of(mbz_predictor *p)
+{
+    return (mb_state *)p;
+}
+
+/* A run of consecutive patches k0 .. k0+cnt-1 of one block (predictor st). */
+typedef struct {
+    mb_state *st;
+    size_t k0, cnt;
+} gseg;
+
+/* One row of the local model: position p of its patch, previous byte (256 = pad),
+ * its slice of the global output, and where the q/k/v rows of positions 0..p live:
+ * st != NULL: copied into st->lkv (step mode); st == NULL: the batch rows r-p..r.
+ * With the cross-patch option (M->XR > 0), k is the row's patch and xst the block's
+ * predictor, whose lx holds the previous patch's last XR rows where the batch does not
+ * (local_cross_keys, megabyte_local.c); xst == NULL without the option. */
+typedef struct {
+    size_t p;
+    unsigned prev;
+    const int16_t *slice;
+    mb_state *st;
+    size_t k;
+    mb_state *xst;
+} lrow;
+
+/* ------------------------------------------------------------------ linear pieces
+ * Shared by the global and local models; static inline so that each model's file
+ * compiles its own copy, as when both lived in one file. */
+
+/* acc = X . W^T for N rows (stride ldx). */
+static inline void lin_acc(const mbz_kernels *K, const linear *L, const int16_t *X, size_t ldx,
+                           size_t N, int32_t *acc)
+{
+    K->mm_pk8(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
+}
+
+/* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
+static inline void lin_residual(const mbz_kernels *K, const linear *L, const int16_t *X,
+                                size_t N, int32_t *acc, int32_t *h)
+{
+    lin_acc(K, L, X, L->I, N, acc);
+    for (size_t n = 0; n < N; n++) {
+        int32_t *a = acc + n * L->O;
+        K->requant32(a, L->b, L->m, L->s, L->O, -RES_MAX, RES_MAX, a);
+        for (size_t o = 0; o < L->O; o++)
+            h[n * L->O + o] = mbz_res_add(h[n * L->O + o], a[o]);
+    }
+}
+
+/* q/k/v projection: out rows of 3D (q, k clamped to +-2047, v to +-8191). */
+static inline void lin_qkv(const mbz_kernels *K, const linear *L, const int16_t *X, size_t N,
+                           int32_t *acc, int16_t *out)
+{
+    size_t D = L->I;
+    lin_acc(K, L, X, D, N, acc);
+    for (size_t n = 0; n < N; n++) {
+        const int32_t *a = acc + n * 3 * D;
+        int16_t *y = out + n * 3 * D;
+        K->requant16(a, L->b, L->m, L->s, 2 * D, -MBZM_QK_CLAMP, MBZM_QK_CLAMP, 0, y);
+        K->requant16(a + 2 * D, L->b + 2 * D, L->m + 2 * D, L->s + 2 * D, D, -MBZM_ACT_CLAMP,
+                      MBZM_ACT_CLAMP, 0, y + 2 * D);
+    }
+}
+
+/* h += down(relu(up(rmsnorm(h)))) */
+static inline void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t N, size_t D,
+                       int16_t *a, int16_t *hid, int32_t *acc)
+{
+    for (size_t n = 0; n < N; n++)
+        mbz_rmsnorm(h + n * D, D, a + n * D);
+    lin_acc(K, &Ly->up, a, D, N, acc);
+    size_t F = Ly->up.O;
+    for (size_t n = 0; n < N; n++)
+        K->requant16(acc + n * F, Ly->up.b, Ly->up.m, Ly->up.s, F, -MBZM_ACT_CLAMP,
+                      MBZM_ACT_CLAMP, 1, hid + n * F);
+    lin_residual(K, &Ly->down, hid, N, acc, h);
+}
+
+/* ------------------------------------------------------------------ calls across the files */
+
+/* megabyte_global.c, the global model: the inputs of patches k0 .. k1-1 into h (rows
+ * of DG; through the conv encoder if the model has one), then */
+void mbz_mb_global_inputs(const mb_model *M, const mbz_kernels *K, scratch *sc,
+                          const uint8_t *data, size_t k0, size_t k1, int32_t *h);
+/* The global layers for the patches of nseg segments: inputs h, outputs gout; updates
+ * each segment's predictor (g_done, last_gout). */
+void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const gseg *seg,
+                           size_t nseg, int32_t *h, int16_t *gout);
+
+/* megabyte_local.c: the local model and the head; the frequency tables of N rows
+ * into freq (N x 256). */
+void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const lrow *rows,
+                          size_t N, uint16_t *freq);
+
+/* megabyte.c: the predictor ops of every MEGABYTE model (mbz_megabyte_create puts
+ * them in the model, with its capabilities: patch, score chunk, MBZ_CAP_BATCH). */
+extern const mbz_predictor_ops mbz_mb_ops;
+
+/* Preferred rows per score() call (mbz_model.score_chunk). */
+#define MBZ_MB_SCORE_CHUNK 16384
+
+/* megabyte_profile.c: the opt-in time split (megabyte.h). Called only for a predictor
+ * whose prof is set. */
+uint64_t mbz_mb_prof_now(void);   /* CLOCK_MONOTONIC, ns */
+/* Add the time since *t0 to counter `which` (passes made, rows computed), and restart
+ * *t0. */
+void mbz_mb_prof_add(int which, uint64_t *t0, size_t calls, size_t rows);
+/* Global attention: `window` keys in a head's window, `scored` of them scored. */
+void mbz_mb_prof_keys(size_t window, size_t scored);
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * megabyte_local.c - the local model of the integer MEGABYTE inference: the
+ * transformer over the bytes of a patch and the output head, down to the frequency
+ * tables (doc/model-format.md; the engine's overview: megabyte.c). Entry point
+ * (megabyte_impl.h): mbz_mb_local_forward, one pass over a batch of rows (lrow):
+ * consecutive positions of one block (score) or one position of each of several
+ * blocks (predict, predict_batch).
+ *
+ * Local model. Each position's input is W_GL . slice_p(gout_k) + E_L[prev] + pos_L[p];
+ * the local layers are causal over the positions of one patch. Scoring runs all
+ * positions of GB patches at once; step prediction keeps the q/k/v rows of the
+ * earlier positions of the current patch.
+ *
+ * Cross-patch option (MBZM_OPT_CROSS_PATCH): a position also attends to the last XR
+ * positions of the previous patch (local_attend_cross); between calls the block's
+ * predictor keeps their q/k/v rows in lx (local_cross_save, local_cross_keys).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "kernels.h"
+#include "megabyte_impl.h"
+#include "modelfile.h"
+#include "predictor.h"
+#include "qmath.h"
+
+static void local_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly,
+                         const int16_t *kv0, size_t p, const int16_t *q, int16_t *out)
+{
+    const size_t DL = M->DL, d = M->LHD, ld = 3 * DL;
+    int32_t dot[64];
+    int16_t eh[64], el[64];
+    int32_t acc32[256];   /* d <= 256 */
+    for (size_t hh = 0; hh < M->LH; hh++) {
+        const int16_t *qh = q + hh * d;
+        for (size_t j = 0; j <= p; j++) {
+            const int16_t *kh = kv0 + j * ld + DL + hh * d;
+            int32_t acc = 0;   /* <= 2047^2 * 256 < 2^31 */
+            for (size_t c = 0; c < d; c++)
+                acc += (int32_t)qh[c] * kh[c];
+            dot[j] = acc;
+        }
+        int64_t S = K->att_exp(dot, p + 1, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
+        /* sum_j e_j v_j = 256 * sum_j eh_j v_j + sum_j el_j v_j, each an int32 sum:
+         * <= 64 keys * 256 * 8191 < 2^31 */
+        const int16_t *v0 = kv0 + 2 * DL + hh * d;
+        for (size_t c = 0; c < d; c++)
+            acc32[c] = 0;
+        for (size_t j = 0; j <= p; j++) {
+            const int16_t *vj = v0 + j * ld;
+            int32_t e = eh[j];
+            for (size_t c = 0; c < d; c++)
+                acc32[c] += e * vj[c];
+        }
+        int32_t accl[256];
+        for (size_t c = 0; c < d; c++)
+            accl[c] = 0;
+        for (size_t j = 0; j <= p; j++) {
+            const int16_t *vj = v0 + j * ld;
+            int32_t e = el[j];
+            for (size_t c = 0; c < d; c++)
+                accl[c] += e * vj[c];
+        }
+        for (size_t c = 0; c < d; c++)
+            out[hh * d + c] =
+                (int16_t)mbz_div_round((int64_t)acc32[c] * 256 + accl[c], S);
+    }
+}
+
+/* Cross-patch local attention (MBZM_OPT_CROSS_PATCH): local_attend over XR + p + 1
+ * keys, the last xr positions of the previous patch (rows xkv, stride 3*DL, oldest
+ * first) and then positions 0..p of the row's own patch (kv0). ALiBi distances run on
+ * across the boundary: att_exp's key w is at distance (xr + p) - w, so the previous
+ * patch's position P-1 is at p + 1. Same integer steps as local_attend; the int32
+ * sums of e_j v_j stay below 2 * 64 keys * 256 * 8191 < 2^31. */
+static void local_attend_cross(const mb_model *M, const mbz_kernels *K, const layer *Ly,
+                               const int16_t *xkv, size_t xr, const int16_t *kv0, size_t p,
+                               const int16_t *q, int16_t *out)
+{
+    const size_t DL = M->DL, d = M->LHD, ld = 3 * DL, L = xr + p + 1;
+    const int16_t *key[128];   /* xr, p + 1 <= P <= 64 */
+    int32_t dot[128];
+    int16_t eh[128], el[128];
+    int32_t acch[256], accl[256];   /* d <= 256 */
+    for (size_t w = 0; w < L; w++)
+        key[w] = w < xr ? xkv + w * ld : kv0 + (w - xr) * ld;
+    for (size_t hh = 0; hh < M->LH; hh++) {
+        const int16_t *qh = q + hh * d;
+        for (size_t w = 0; w < L; w++) {
+            const int16_t *kh = key[w] + DL + hh * d;
+            int32_t acc = 0;   /* <= 2047^2 * 256 < 2^31 */
+            for (size_t c = 0; c < d; c++)
+                acc += (int32_t)qh[c] * kh[c];
+            dot[w] = acc;
+        }
+        int64_t S = K->att_exp(dot, L, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
+        for (size_t c = 0; c < d; c++)
+            acch[c] = accl[c] = 0;
+        for (size_t w = 0; w < L; w++) {
+            const int16_t *vw = key[w] + 2 * DL + hh * d;
+            int32_t eH = eh[w], eL = el[w];
+            for (size_t c = 0; c < d; c++) {
+                acch[c] += eH * vw[c];
+                accl[c] += eL * vw[c];
+            }
+        }
+        for (size_t c = 0; c < d; c++)
+            out[hh * d + c] = (int16_t)mbz_div_round((int64_t)acch[c] * 256 + accl[c], S);
+    }
+}
+
+/* The previous patch's last XR q/k/v rows (layer l) for batch row n, or NULL for the
+ * first patch of a block: the batch rows just before the patch's first row when the
+ * batch holds that patch (score), else the block's lx (kept from when that patch was
+ * modelled; the callers check that lx_next == k). */
+static const int16_t *local_cross_keys(const mb_model *M, const scratch *sc, const lrow *rows,
+                                       size_t n, size_t l)
+{
+    const lrow *r = &rows[n];
+    const size_t ld = 3 * M->DL;
+    if (r->k == 0)
+        return NULL;
+    size_t first = n - r->p;   /* the row of position 0 of r's patch (batch mode) */
+    if (!r->st && first >= M->XR && rows[first - 1].k + 1 == r->k &&
+        rows[first - 1].xst == r->xst)
+        return sc->lqkvb + (first - M->XR) * ld;
+    return r->xst->lx + l * M->XR * ld;
+}
+
+/* After layer l's attention: a row at the last position of its patch leaves that
+ * patch's last XR q/k/v rows in its block's lx for the next patch (local_cross_keys). */
+static void local_cross_save(const mb_model *M, const scratch *sc, const lrow *rows, size_t N,
+                             size_t l)
+{
+    const size_t ld = 3 * M->DL, XR = M->XR;
+    for (size_t n = 0; n < N; n++) {
+        const lrow *r = &rows[n];
+        if (r->p != M->P - 1)
+            continue;
+        const int16_t *src = r->st ? r->st->lkv + l * M->P * ld + (M->P - XR) * ld
+                                   : sc->lqkvb + (n + 1 - XR) * ld;
+        memcpy(r->xst->lx + l * XR * ld, src, XR * ld * sizeof(int16_t));
+        if (l + 1 == M->NLL)
+            r->xst->lx_next = r->k + 1;
+    }
+}
+
+/* Run the local model for N rows and write their frequency tables to freq (N x 256). */
+void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const lrow *rows,
+                          size_t N, uint16_t *freq)
+{
+    const size_t DL = M->DL, DE = M->DE;
+    int32_t *u = sc->lu;
+    for (size_t n = 0; n < N; n++)
+        memcpy(sc->lslice + n * DE, rows[n].slice, DE * sizeof(int16_t));
+    lin_acc(K, &M->glin, sc->lslice, DE, N, sc->lacc);
+    for (size_t n = 0; n < N; n++) {
+        int32_t *a = sc->lacc + n * DL;
+        K->requant32(a, M->glin.b, M->glin.m, M->glin.s, DL, -RES_MAX, RES_MAX, a);
+        const int32_t *emb = M->lemb + (size_t)rows[n].prev * DL;
+        const int32_t *pos = M->lpos + rows[n].p * DL;
+        for (size_t c = 0; c < DL; c++)
+            u[n * DL + c] = mbz_res_add(mbz_res_add(a[c], emb[c]), pos[c]);
+    }
+    for (size_t l = 0; l < M->NLL; l++) {
+        const layer *Ly = &M->ll[l];
+        for (size_t n = 0; n < N; n++)
+            mbz_rmsnorm(u + n * DL, DL, sc->la + n * DL);
+        lin_qkv(K, &Ly->qkv, sc->la, N, sc->lacc, sc->lqkvb);
+        for (size_t n = 0; n < N; n++) {
+            const lrow *r = &rows[n];
+            const int16_t *kv0;
+            if (r->st) {
+                int16_t *cache = r->st->lkv + l * M->P * 3 * DL;
+                memcpy(cache + r->p * 3 * DL, sc->lqkvb + n * 3 * DL, 3 * DL * sizeof(int16_t));
+                kv0 = cache;
+            } else {
+                kv0 = sc->lqkvb + (n - r->p) * 3 * DL;
+            }
+            const int16_t *xkv = M->XR ? local_cross_keys(M, sc, rows, n, l) : NULL;
+            if (xkv)
+                local_attend_cross(M, K, Ly, xkv, M->XR, kv0, r->p, sc->lqkvb + n * 3 * DL,
+                                   sc->latt + n * DL);
+            else
+                local_attend(M, K, Ly, kv0, r->p, sc->lqkvb + n * 3 * DL, sc->latt + n * DL);
+        }
+        if (M->XR)
+            local_cross_save(M, sc, rows, N, l);
+        lin_residual(K, &Ly->o, sc->latt, N, sc->lacc, u);
+        mlp(K, Ly, u, N, DL, sc->la, sc->lhid, sc->lacc);
+    }
+    for (size_t n = 0; n < N; n++)
+        mbz_rmsnorm(u + n * DL, DL, sc->la + n * DL);
+    lin_acc(K, &M->head, sc->la, DL, N, sc->logits);
+    for (size_t n = 0; n < N; n++) {
+        int32_t *z = sc->logits + n * 256;
+        K->requant32(z, M->head.b, M->head.m, M->head.s, 256, -MBZM_LOGIT_CLAMP,
+                      MBZM_LOGIT_CLAMP, z);
+        mbz_freq_from_logits(z, freq + n * 256);
+    }
+}
