@@ -498,7 +498,7 @@ static void test_models(void **state)
     mbz_options d = opts(1, 2);
     mbz_error e;
     assert_int_equal(decompress(&d, c, cn, NULL, NULL, &e), MBZ_ERR_MODEL_UNKNOWN);
-    assert_string_equal(e.msg, "frame needs model 0123456789abcdef, which is not available (use --model FILE)");
+    assert_string_equal(e.msg, "frame needs model 0123456789abcdef, which is not available (use --model FILE, or put it in the model path as 0123456789abcdef.mbzm: mbzip --list-models)");
     const mbz_model *list[] = { NULL, &fake };
     d.models = list;
     d.n_models = 2;

@@ -149,11 +149,7 @@ static const mbz_model *model_by_fingerprint(uint64_t fp)
 {
     if (g.model && mbz_model_fingerprint(g.model) == fp)
         return g.model;
-    if (mbz_model_fingerprint(mbz_model_default()) == fp)
-        return mbz_model_default();
-    if (mbz_model_fingerprint(mbz_model_order2()) == fp)
-        return mbz_model_order2();
-    return NULL;
+    return mbz_model_find(fp);
 }
 
 static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,

@@ -42,6 +42,8 @@ static void usage(FILE *f)
 "  -T, --threads=N       use N threads (0 = one per CPU, the default)\n"
 "  -S, --suffix=SUF      use suffix SUF instead of " MBZ_SUFFIX "\n"
 "      --model=FILE      use the model in FILE (also MBZIP_MODEL=FILE)\n"
+"      --list-models     list the models a frame can name: built in, and\n"
+"                        FINGERPRINT.mbzm files in the model path\n"
 "      --no-mix          code with the model alone, without the adaptive mixing\n"
 "                        stage (for measurements; mbunzip reads both)\n"
 "  -v, --verbose         report ratio and bits/byte per file; show progress\n"
@@ -60,7 +62,8 @@ static void usage(FILE *f)
 "  -V, --version         show the version and the default model, and exit\n"
 "\n"
 "Exit status: 0 if OK, 1 if an error occurred, 2 if there were warnings.\n"
-"Environment: MBZIP_MODEL (model file), MBZIP_KERNEL=scalar|avx2|avx512,\n"
+"Environment: MBZIP_MODEL (model file), MBZIP_MODEL_PATH (directories of\n"
+"  earlier models, before the installed one), MBZIP_KERNEL=scalar|avx2|avx512,\n"
 "  MBZIP_BATCH=1..8 (blocks a decoding thread steps together; default 1).\n"
 "Examples: mbzip -k FILE; mbcat FILE" MBZ_SUFFIX " | less; tar -I mbzip -cf d.tar" MBZ_SUFFIX " DIR\n"
 "See mbzip(1) for more.\n",
@@ -76,6 +79,25 @@ static void version(void)
     if (g.model)
         printf("selected model: %016" PRIx64 " %s (%s)\n", mbz_model_fingerprint(g.model),
                mbz_model_describe(g.model), g.model_path);
+}
+
+/* --list-models: every model a frame can name and this mbzip can find */
+static void list_one_model(void *user, const char *path, uint64_t fp, const mbz_model *m)
+{
+    (void)user;
+    if (!m)
+        printf("%016" PRIx64 "  (invalid: not a model with this fingerprint)  %s\n", fp, path);
+    else
+        printf("%016" PRIx64 "  %s  %s%s\n", fp, mbz_model_describe(m), path ? path : "built in",
+               !path && m == mbz_model_default() ? ", default" : "");
+}
+
+static void list_models(void)
+{
+    const char *env = getenv("MBZIP_MODEL_PATH");
+    printf("model path: %s%s%s\n", env && *env ? env : "", env && *env && *mbz_model_dir() ? ":" : "",
+           mbz_model_dir());
+    mbz_model_list(list_one_model, NULL);
 }
 
 static void try_help(void)
@@ -96,7 +118,8 @@ static int parse_threads(const char *s)
     return (int)v;
 }
 
-enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST, OPT_CSV, OPT_EXPLAIN, OPT_REPACK, OPT_NO_MIX };
+enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST, OPT_CSV, OPT_EXPLAIN, OPT_REPACK, OPT_NO_MIX,
+       OPT_LIST_MODELS };
 
 /* A level for -b / -e (bench.c), 1..9. */
 static int parse_level(const char *opt, const char *s)
@@ -142,9 +165,10 @@ int main(int argc, char **argv)
         { "directory", required_argument, NULL, 'C' },
         { "repack", no_argument, NULL, OPT_REPACK },
         { "no-mix", no_argument, NULL, OPT_NO_MIX },
+        { "list-models", no_argument, NULL, OPT_LIST_MODELS },
         { NULL, 0, NULL, 0 },
     };
-    int help = 0, show_version = 0;
+    int help = 0, show_version = 0, show_models = 0;
 
     g.mode = MODE_COMPRESS;
     g.threads = -1;
@@ -192,6 +216,7 @@ int main(int argc, char **argv)
         case 'V': show_version = 1; break;
         case OPT_MODEL: g.model_path = optarg; break;
         case OPT_NO_MIX: g.no_mix = 1; break;
+        case OPT_LIST_MODELS: show_models = 1; break;
         case 'b':
             g.mode = MODE_BENCH;
             if (optarg)
@@ -277,6 +302,11 @@ int main(int argc, char **argv)
             msg_mbz(g.model_path, rc, &err);
             return 1;
         }
+    }
+    if (show_models) {
+        list_models();
+        mbz_model_free(g.model);
+        return 0;
     }
     if (show_version) {
         version();

@@ -400,14 +400,10 @@ static void decompress_worker(void *ctx, int t, int nt)
 
 static const mbz_model *find_model(const mbz_options *o, uint64_t fp)
 {
-    if (mbz_model_default()->fingerprint == fp)
-        return mbz_model_default();
-    if (mbz_model_order2()->fingerprint == fp)
-        return mbz_model_order2();
     for (size_t i = 0; i < o->n_models; i++)
         if (o->models[i] && o->models[i]->fingerprint == fp)
             return o->models[i];
-    return NULL;
+    return mbz_model_find(fp);   /* built in, or in the model path (model.c) */
 }
 
 /* Grow *buf to at least need bytes (need was bounded by the block size). */
@@ -544,8 +540,8 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                 }
                 if (j->h.type == MBZ_BLOCK_MODELLED && !model && !scan) {
                     rc = mbz_fail(err, MBZ_ERR_MODEL_UNKNOWN,
-                                  "frame needs model %016llx, which is not available (use --model FILE)",
-                                  (unsigned long long)fh.fingerprint);
+                                  "frame needs model %016llx, which is not available (use --model FILE, or put it in the model path as %016llx.mbzm: mbzip --list-models)",
+                                  (unsigned long long)fh.fingerprint, (unsigned long long)fh.fingerprint);
                     goto out;
                 }
                 size_t want = j->h.payload_size;

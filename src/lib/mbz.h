@@ -78,6 +78,22 @@ const mbz_model *mbz_model_default(void);
 /* The small adaptive context model (no weights); used by level 1 and by tests. */
 const mbz_model *mbz_model_order2(void);
 
+/* The model with this fingerprint: a built-in one, or the file
+ * <fingerprint as 16 lower-case hex digits>.mbzm in a directory of the model path
+ * (the directories of MBZIP_MODEL_PATH, colon-separated, then mbz_model_dir()),
+ * loaded once and kept for the life of the process (mbz_model_free ignores it).
+ * NULL when there is none. Decompression looks here for every frame's model, so
+ * files made with an earlier default model keep decoding after it is replaced. */
+const mbz_model *mbz_model_find(uint64_t fingerprint);
+/* The installed model directory (e.g. /usr/local/share/mbzip/models); "" if none. */
+const char *mbz_model_dir(void);
+/* Every model available by fingerprint: the built-in ones (path NULL), then each
+ * file of the model path named like a fingerprint (model NULL when the file is not
+ * a valid model with that fingerprint). */
+typedef void (*mbz_model_list_fn)(void *user, const char *path, uint64_t fingerprint,
+                                  const mbz_model *model);
+void mbz_model_list(mbz_model_list_fn fn, void *user);
+
 /* xxh64 of the model file's bytes; frames record it. */
 uint64_t mbz_model_fingerprint(const mbz_model *m);
 /* A short description, e.g. "megabyte P=8 DG=256x4 DL=128x2 ctx=8192". */

@@ -2,10 +2,13 @@
  * model.c - the public mbz_model_* functions and the built-in models.
  */
 #include "config.h"
+#include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <xxhash.h>
 #include "internal.h"
 #include "order2.h"
@@ -73,11 +76,178 @@ const char *mbz_model_describe(const mbz_model *m)
     return m ? m->describe : "(no model)";
 }
 
+/* ------------------------------------------------------------------ models by fingerprint
+ *
+ * A frame names its model by fingerprint. Besides the built-in models, a model file
+ * named <16 hex digits of its fingerprint>.mbzm in a directory of the model path
+ * (MBZIP_MODEL_PATH, then MBZ_MODELDIR, where `make install` puts every earlier
+ * default model) is found when a frame asks for it, so that changing the default
+ * model never orphans a file (doc/format.md, "Models"). Models found this way are
+ * loaded once per process and kept, like the built-in ones. */
+
+#ifndef MBZ_MODELDIR
+#define MBZ_MODELDIR ""
+#endif
+
+typedef struct found_model {
+    struct found_model *next;
+    mbz_model *m;
+} found_model;
+
+static pthread_mutex_t found_mu = PTHREAD_MUTEX_INITIALIZER;
+static found_model *found_list;
+
+static int is_found(const mbz_model *m)
+{
+    int yes = 0;
+    pthread_mutex_lock(&found_mu);
+    for (found_model *f = found_list; f && !yes; f = f->next)
+        yes = f->m == m;
+    pthread_mutex_unlock(&found_mu);
+    return yes;
+}
+
+const char *mbz_model_dir(void)
+{
+    return MBZ_MODELDIR;
+}
+
+/* Call fn(user, dir) for each directory of the model path, in order, until fn
+ * returns non-zero (which is returned). */
+static int each_dir(int (*fn)(void *user, const char *dir), void *user)
+{
+    const char *env = getenv("MBZIP_MODEL_PATH");
+    char dir[4096];
+    for (const char *p = env ? env : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        if (n > 0 && n < sizeof dir) {
+            memcpy(dir, p, n);
+            dir[n] = 0;
+            int rc = fn(user, dir);
+            if (rc)
+                return rc;
+        }
+        p += n + (p[n] == ':');
+    }
+    return MBZ_MODELDIR[0] ? fn(user, MBZ_MODELDIR) : 0;
+}
+
+typedef struct {
+    uint64_t fp;
+    const mbz_model *got;
+} find_ctx;
+
+/* Called with found_mu held. */
+static int find_in_dir(void *user, const char *dir)
+{
+    find_ctx *c = user;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%016" PRIx64 ".mbzm", dir, c->fp);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fclose(f);
+    mbz_model *m = NULL;
+    mbz_error e;
+    found_model *node = malloc(sizeof *node);
+    /* a file whose bytes are not the model its name says is passed over */
+    if (node && mbz_model_load_file(path, &m, &e) == MBZ_OK && m->fingerprint == c->fp) {
+        node->m = m;
+        node->next = found_list;
+        found_list = node;
+        c->got = m;
+        return 1;
+    }
+    free(node);
+    if (m) {
+        if (m->free_impl)
+            m->free_impl(m->impl);
+        free(m);
+    }
+    return 0;
+}
+
+const mbz_model *mbz_model_find(uint64_t fingerprint)
+{
+    if (mbz_model_default()->fingerprint == fingerprint)
+        return mbz_model_default();
+    if (order2_model.fingerprint == fingerprint)
+        return &order2_model;
+    find_ctx c = { fingerprint, NULL };
+    pthread_mutex_lock(&found_mu);
+    for (found_model *f = found_list; f && !c.got; f = f->next)
+        if (f->m->fingerprint == fingerprint)
+            c.got = f->m;
+    if (!c.got)
+        each_dir(find_in_dir, &c);
+    pthread_mutex_unlock(&found_mu);
+    return c.got;
+}
+
+/* Whether the XXH64 of the file's bytes is fp. */
+static int file_hash_is(const char *path, uint64_t fp)
+{
+    FILE *f = fopen(path, "rb");
+    XXH64_state_t *xs = XXH64_createState();
+    int yes = 0;
+    if (f && xs) {
+        unsigned char buf[65536];
+        size_t n;
+        XXH64_reset(xs, 0);
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            XXH64_update(xs, buf, n);
+        yes = !ferror(f) && XXH64_digest(xs) == fp;
+    }
+    if (f)
+        fclose(f);
+    if (xs)
+        XXH64_freeState(xs);
+    return yes;
+}
+
+typedef struct {
+    mbz_model_list_fn fn;
+    void *user;
+} list_ctx;
+
+static int list_dir(void *user, const char *dir)
+{
+    list_ctx *c = user;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *n = de->d_name;
+        if (strlen(n) != 21 || strcmp(n + 16, ".mbzm") != 0 || strspn(n, "0123456789abcdef") != 16)
+            continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", dir, n);
+        uint64_t fp = strtoull(n, NULL, 16);
+        /* this file's bytes must be the model its name says; the model itself may
+         * be loaded from an earlier directory (same fingerprint, same bytes) */
+        c->fn(c->user, path, fp, file_hash_is(path, fp) ? mbz_model_find(fp) : NULL);
+    }
+    closedir(d);
+    return 0;
+}
+
+void mbz_model_list(mbz_model_list_fn fn, void *user)
+{
+    const mbz_model *d = mbz_model_default();
+    fn(user, NULL, d->fingerprint, d);
+    if (d != &order2_model)
+        fn(user, NULL, order2_model.fingerprint, &order2_model);
+    list_ctx c = { fn, user };
+    each_dir(list_dir, &c);
+}
+
 void mbz_model_free(mbz_model *m)
 {
-    /* Built-in models are static: freeing them is a no-op, so callers can free
-     * whatever they got without tracking where it came from. */
-    if (!m || m == &order2_model || m == mbz_model_default())
+    /* Built-in models and models found by fingerprint belong to the library: freeing
+     * them is a no-op, so callers can free whatever they got without tracking where
+     * it came from. */
+    if (!m || m == &order2_model || m == mbz_model_default() || is_found(m))
         return;
     if (m->free_impl)
         m->free_impl(m->impl);

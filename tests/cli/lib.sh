@@ -10,7 +10,7 @@
 set -u
 LC_ALL=C
 export LC_ALL
-unset MBZIP_MODEL
+unset MBZIP_MODEL MBZIP_MODEL_PATH
 
 test_name=$(basename "$0" .sh)
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
