@@ -45,27 +45,21 @@ if [ "$n" -lt 10 ]; then
     echo "FAIL: only $n functions found in mbz.h and mbz_explain.h (parser broken?)"
     exit 1
 fi
-missing=$(LC_ALL=C comm -23 "$T/declared" "$T/listed")
-extra=$(LC_ALL=C comm -13 "$T/declared" "$T/listed")
-if [ -n "$missing" ]; then
-    echo "FAIL: declared in mbz.h/mbz_explain.h but not in src/lib/libmbz.sym (not exported):" $missing
-    fail=1
-fi
-if [ -n "$extra" ]; then
-    echo "FAIL: in src/lib/libmbz.sym but declared in neither mbz.h nor mbz_explain.h:" $extra
-    fail=1
-fi
+# same_set WANT HAVE ONLY_IN_WANT ONLY_IN_HAVE: two sorted lists must be equal; the
+# names on either side only are reported after the matching message.
+same_set() {
+    _a=$(LC_ALL=C comm -23 "$1" "$2")
+    _b=$(LC_ALL=C comm -13 "$1" "$2")
+    [ -z "$_a" ] || { echo "FAIL: $3 ($(echo $_a | wc -w)):" $_a; fail=1; }
+    [ -z "$_b" ] || { echo "FAIL: $4 ($(echo $_b | wc -w)):" $_b; fail=1; }
+}
+same_set "$T/declared" "$T/listed" \
+    "declared in mbz.h/mbz_explain.h but not in src/lib/libmbz.sym (not exported)" \
+    "in src/lib/libmbz.sym but declared in neither mbz.h nor mbz_explain.h"
 [ $fail -eq 0 ] && echo "PASS: src/lib/libmbz.sym = the $n functions of mbz.h and mbz_explain.h"
 [ $fail -eq 0 ] || exit 1
 
-lib=
-for f in "$top_builddir"/.libs/libmbz.so "$top_builddir"/.libs/libmbz.so.*; do
-    if [ -f "$f" ] && [ ! -L "$f" ]; then lib=$f; break; fi
-done
-if [ -z "$lib" ]; then
-    echo "SKIP: no shared libmbz under $top_builddir/.libs (built with --disable-shared?)"
-    exit 77
-fi
+. "${top_srcdir:-.}/tests/shared_libmbz.sh"
 if ! command -v nm >/dev/null 2>&1; then
     echo "SKIP: nm not found"
     exit 77
@@ -78,15 +72,7 @@ if ! nm -D --defined-only "$lib" >"$T/nm"; then
 fi
 awk 'NF >= 3 { print $3 } NF == 2 { print $2 }' "$T/nm" | sed 's/@.*//' |
     grep -vxE '_init|_fini|_edata|_end|__bss_start' | LC_ALL=C sort -u >"$T/exported"
-unexported=$(LC_ALL=C comm -23 "$T/listed" "$T/exported")
-leaked=$(LC_ALL=C comm -13 "$T/listed" "$T/exported")
-if [ -n "$unexported" ]; then
-    echo "FAIL: public but not exported by $lib:" $unexported
-    fail=1
-fi
-if [ -n "$leaked" ]; then
-    echo "FAIL: exported by $lib but not public ($(echo $leaked | wc -w)):" $leaked
-    fail=1
-fi
+same_set "$T/listed" "$T/exported" "public but not exported by $lib" \
+    "exported by $lib but not public"
 [ $fail -eq 0 ] && echo "PASS: $lib exports exactly the $(wc -l <"$T/exported") public functions"
 exit $fail

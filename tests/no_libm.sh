@@ -4,14 +4,7 @@
 set -u
 : "${top_builddir:=.}"
 
-lib=
-for f in "$top_builddir"/.libs/libmbz.so "$top_builddir"/.libs/libmbz.so.*; do
-    if [ -f "$f" ] && [ ! -L "$f" ]; then lib=$f; break; fi
-done
-if [ -z "$lib" ]; then
-    echo "SKIP: no shared libmbz under $top_builddir/.libs (built with --disable-shared?)"
-    exit 77
-fi
+. "${top_srcdir:-.}/tests/shared_libmbz.sh"
 for tool in objdump nm; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "SKIP: $tool not found"
