@@ -56,9 +56,49 @@ static void log2_test(void)
     printf("log2_q8: %zu of 65536 values one step below floor(256 log2 v)\n", off);
 }
 
+/* mbz_freq_from_logits divides by the sum S through a reciprocal (qmath.c): it must
+ * equal the plain division f = 1 + floor(e * 65280 / S) everywhere, in particular at
+ * the extremes of S (one symbol alone: S = 65536; all equal: S = 2^24). */
+static void freq_logits_test(void)
+{
+    uint64_t s = 7;
+    int32_t z[256];
+    uint16_t got[256], want[256];
+    for (int t = 0; t < 20000; t++) {
+        int spread = t % 4 == 0 ? 0 : t % 4 == 1 ? 64 : t % 4 == 2 ? 4096 : 1 << 20;
+        for (int i = 0; i < 256; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            z[i] = spread ? (int32_t)((s >> 33) % (uint64_t)spread) - spread / 2 : 0;
+        }
+        if (t % 7 == 0)
+            z[t % 256] = 1 << 20;   /* one symbol far above the rest */
+        mbz_freq_from_logits(z, got);
+        int32_t zmax = z[0];
+        for (int i = 1; i < 256; i++)
+            zmax = z[i] > zmax ? z[i] : zmax;
+        uint32_t e[256];
+        uint64_t S = 0;
+        int best = 0;
+        for (int i = 0; i < 256; i++) {
+            e[i] = mbz_exp2neg((int64_t)zmax - z[i]);
+            S += e[i];
+            if (e[i] > e[best])
+                best = i;
+        }
+        uint32_t sum = 0;
+        for (int i = 0; i < 256; i++) {
+            want[i] = (uint16_t)(1 + (uint64_t)e[i] * 65280 / S);
+            sum += want[i];
+        }
+        want[best] = (uint16_t)(want[best] + (65536 - sum));
+        CHECK(memcmp(got, want, sizeof got) == 0, "freq_from_logits differs from the division (case %d)", t);
+    }
+}
+
 int main(void)
 {
     log2_test();
+    freq_logits_test();
     size_t tl = TEXT_LEN;
     uint8_t *text = read_text(tl);
     if (!text) {

@@ -142,10 +142,17 @@ void mbz_freq_from_logits(const int32_t *z, uint16_t *freq)
         if (e[i] > e[best])
             best = i;
     }
-    /* S >= 65536 (the maximum has e = 65536). */
+    /* S >= 65536 (the maximum has e = 65536) and S <= 256 * 65536 = 2^24.
+     * floor(e * 65280 / S) without a division per symbol: with
+     * m = floor(65280 * 2^41 / S) + 1, e * m < 2^16 * 2^41 fits in 64 bits, and
+     * e * m / 2^41 exceeds e * 65280 / S by less than e / 2^41 <= 2^-25, while the
+     * fraction of e * 65280 / S is a multiple of 1 / S <= 1 - 2^-24 short of the
+     * next integer: the shift gives exactly the floor (tests/test_mix.c checks it
+     * against the division on random tables). */
+    const uint64_t m = ((uint64_t)(65536 - 256) << 41) / S + 1;
     uint32_t sum = 0;
     for (int i = 0; i < 256; i++) {
-        uint32_t f = 1 + (uint32_t)((uint64_t)e[i] * (65536 - 256) / S);
+        uint32_t f = 1 + (uint32_t)(((uint64_t)e[i] * m) >> 41);
         freq[i] = (uint16_t)f;
         sum += f;
     }
