@@ -21,7 +21,7 @@
  *   loop     the library's coding loops re-enacted on T threads (--threads, default
  *            1,2), each with B blocks of --block-kb KiB (--batch): compression =
  *            score() + range encoder per block, decompression = predict_batch() over
- *            the B blocks in lockstep + range decoder, exactly as api.c does, but
+ *            the B blocks in lockstep + range decoder, as block.c does, but
  *            without the store decision (a pseudo-random model does not compress, and
  *            the library would store its blocks) and without I/O and checksums;
  *            every decoded block is compared with its input;

@@ -8,9 +8,9 @@
  * are independent.
  *
  * Compression knows the whole block and scores it teacher-forced (`score`), in
- * chunks of the model's preferred size (mbz_model.score_chunk). Decompression asks for one table at a time (`predict`),
- * or for one table for each of several blocks at once (`predict_batch`), which
- * lets a model share its weights across blocks. All three must produce identical
+ * chunks of the model's preferred size (mbz_model.score_chunk). Decompression asks
+ * for one table at a time (`predict`), or for one table for each of several blocks
+ * at once (`predict_batch`), which lets a model share its weights across blocks. All three must produce identical
  * tables for identical histories.
  */
 #ifndef MBZ_PREDICTOR_H
