@@ -153,16 +153,20 @@ static int read_full(reader *r, void *buf, size_t n, size_t *got, mbz_error *err
     return MBZ_OK;
 }
 
-static int flush_writes(writer *w, mbz_error *err)
+/* One call of the write callback. */
+static int write_some(writer *w, const void *buf, size_t n, mbz_error *err)
 {
-    if (w->len == 0)
-        return MBZ_OK;
-    size_t n = w->len;
-    w->len = 0;
     errno = 0;
-    if (w->fn(w->user, w->buf, n) != 0)
+    if (w->fn(w->user, buf, n) != 0)
         return mbz_fail_errno(err, MBZ_ERR_IO, errno, "write error");
     return MBZ_OK;
+}
+
+static int flush_writes(writer *w, mbz_error *err)
+{
+    size_t n = w->len;
+    w->len = 0;
+    return n ? write_some(w, w->buf, n, err) : MBZ_OK;
 }
 
 static int write_all(writer *w, const void *buf, size_t n, mbz_error *err)
@@ -176,9 +180,9 @@ static int write_all(writer *w, const void *buf, size_t n, mbz_error *err)
                 return rc;
         }
         if (n >= IO_BUF) {
-            errno = 0;
-            if (w->fn(w->user, buf, n) != 0)
-                return mbz_fail_errno(err, MBZ_ERR_IO, errno, "write error");
+            int rc = write_some(w, buf, n, err);
+            if (rc != MBZ_OK)
+                return rc;
         } else {
             memcpy(w->buf + w->len, buf, n);
             w->len += n;
@@ -406,17 +410,6 @@ static const mbz_model *find_model(const mbz_options *o, uint64_t fp)
     return mbz_model_find(fp);   /* built in, or in the model path (model.c) */
 }
 
-/* Grow *buf to at least need bytes (need was bounded by the block size). */
-static int ensure(uint8_t **buf, size_t *cap, size_t need)
-{
-    if (*cap >= need)
-        return MBZ_OK;
-    free(*buf);
-    *buf = malloc(need);
-    *cap = *buf ? need : 0;
-    return *buf ? MBZ_OK : MBZ_ERR_NOMEM;
-}
-
 /* Discard n payload bytes (scan). Returns bytes skipped in *got. */
 static int skip_bytes(reader *r, size_t n, size_t *got, mbz_error *err)
 {
@@ -548,9 +541,10 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                 if (scan) {
                     rc = skip_bytes(&r, want, &got, err);
                 } else {
-                    if (ensure(&j->content, &j->content_cap, j->h.content_size) != MBZ_OK ||
-                        (j->h.type == MBZ_BLOCK_MODELLED &&
-                         ensure(&j->payload, &j->payload_cap, want) != MBZ_OK)) {
+                    j->content = mbz_grow(j->content, &j->content_cap, j->h.content_size);
+                    if (j->content && j->h.type == MBZ_BLOCK_MODELLED)
+                        j->payload = mbz_grow(j->payload, &j->payload_cap, want);
+                    if (!j->content || (j->h.type == MBZ_BLOCK_MODELLED && !j->payload)) {
                         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (%s)", j->where);
                         goto out;
                     }

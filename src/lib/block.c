@@ -71,18 +71,6 @@ size_t mbz_block_chunk(const mbz_model *model, size_t block_len)
     return chunk;
 }
 
-/* Grow a scratch buffer (only ever grows: a thread's buffers settle at the largest
- * block it has coded). */
-static int grow(void **buf, size_t *cap, size_t need, size_t elem)
-{
-    if (*cap >= need)
-        return MBZ_OK;
-    free(*buf);
-    *buf = malloc(need * elem);
-    *cap = *buf ? need : 0;
-    return *buf ? MBZ_OK : MBZ_ERR_NOMEM;
-}
-
 /* A model's table must be a valid input for the coder (predictor.h); a bad one
  * would silently produce an undecodable stream, so it is checked on both sides. */
 static int table_ok(const uint16_t *f)
@@ -117,7 +105,8 @@ int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
 {
     const mbz_predictor_ops *ops = model->ops;
     size_t chunk = mbz_block_chunk(model, n);
-    if (grow((void **)&s->freq, &s->freq_rows, chunk, MBZ_SYMBOLS * sizeof *s->freq) != MBZ_OK)
+    s->freq = mbz_grow(s->freq, &s->freq_cap, chunk * MBZ_SYMBOLS * sizeof *s->freq);
+    if (!s->freq)
         return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (tables of %zu bytes)", where, chunk);
     mbz_predictor *p = NULL;
     int rc = ops->create(model->impl, n, &p);
@@ -192,7 +181,8 @@ int mbz_block_encode(const mbz_model *model, const uint8_t *in, size_t n,
         return MBZ_OK;
     }
     if (!high_entropy(in, n)) {
-        if (grow((void **)&s->out, &s->out_cap, n, 1) != MBZ_OK)
+        s->out = mbz_grow(s->out, &s->out_cap, n);
+        if (!s->out)
             return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (payload of %zu bytes)", where, n);
         enc_sink es = { .in = in };
         mbz_rc_enc_init(&es.e, s->out, n - 1); /* a payload >= content is stored instead */

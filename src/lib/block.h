@@ -39,7 +39,7 @@ typedef struct {
     uint8_t *out;          /* modelled payload (encoder) */
     size_t out_cap;
     uint16_t *freq;        /* tables of one score() chunk */
-    size_t freq_rows;
+    size_t freq_cap;       /* bytes */
 } mbz_block_scratch;
 
 void mbz_block_scratch_free(mbz_block_scratch *s);

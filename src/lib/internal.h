@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include "mbz.h"
 
 /* errors.c: fill err (if not NULL) with code and a printf-style message (one line:
@@ -24,6 +25,19 @@ int mbz_fail_errno(mbz_error *err, int code, int errnum, const char *fmt, ...)
 #endif
     ;
 void mbz_error_clear(mbz_error *err);
+
+/* A buffer that only ever grows: buf if *cap >= need, else a new one of need bytes
+ * (*cap updated; the old contents are not kept). NULL if out of memory (buf freed,
+ * *cap 0). Threads keep their buffers from block to block this way. */
+static inline void *mbz_grow(void *buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return buf;
+    free(buf);
+    buf = malloc(need);
+    *cap = buf ? need : 0;
+    return buf;
+}
 
 static inline void mbz_put_le32(uint8_t *p, uint32_t v)
 {
