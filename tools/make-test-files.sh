@@ -34,7 +34,12 @@ case $MBZIP in /*) ;; *) MBZIP=$(pwd)/$MBZIP ;; esac
 command -v python3 >/dev/null || { echo "$0: needs python3" >&2; exit 1; }
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-rm -f "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz
+# Frames of kinds this mbzip no longer writes (the 256-way mixing stage, flag MIX)
+# are kept as committed: good-text-mix.* and good-text9.*; so is bad-cpu-bomb.mbz
+# (found by tests/reliability, not made here).
+for f in "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz; do
+    case ${f##*/} in good-text-mix.* | good-text9.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
+done
 cd "$OUT"
 
 # ---------------------------------------------------------------- good files
@@ -73,10 +78,15 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-stored.orig >good-stored.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
-"$MBZIP" -1 -T1 -c good-text.orig >good-text-mix.mbz && cp good-text.orig good-text-mix.orig
+for f in good-text-mix good-text9; do
+    [ -f $f.mbz ] && [ -f $f.orig ] ||
+        { echo "$0: $f.mbz (a MIX frame, made by mbzip before 2026-12-03) is missing: restore it from git" >&2; exit 1; }
+done
+# frame version 4 (flag CM, the binary context-mixing stage)
+"$MBZIP" -1 -T1 -c good-text.orig >good-text-cm.mbz && cp good-text.orig good-text-cm.orig
 "$MBZIP" -V | grep -q 'default model: [0-9a-f]* megabyte' ||
-    { echo "$0: good-text9.mbz needs an mbzip with the built-in MEGABYTE model" >&2; exit 1; }
-"$MBZIP" -9 -T1 -c good-text.orig >good-text9.mbz && cp good-text.orig good-text9.orig
+    { echo "$0: good-text9-cm.mbz needs an mbzip with the built-in MEGABYTE model" >&2; exit 1; }
+"$MBZIP" -9 -T1 -c good-text.orig >good-text9-cm.mbz && cp good-text.orig good-text9-cm.orig
 cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
 cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
 for f in good-*.mbz; do
@@ -170,13 +180,25 @@ def make(name, b):
     out[name] = bytes(b)
 
 b = text[:]; b[0] ^= 0x01; make("bad-magic.mbz", b)
-b = text[:]; b[4] = 4; fix_frame(b); make("bad-version.mbz", b)
+b = text[:]; b[4] = 5; fix_frame(b); make("bad-version.mbz", b)
 b = text[:]; b[5] = 0x01; fix_frame(b); make("bad-flags-v1.mbz", b)
 b = text[:]; b[4] = 0; fix_frame(b); make("bad-version0.mbz", b)
 b = text[:]; b[5] = 0x80; fix_frame(b); make("bad-flags.mbz", b)
 mix = load("good-text-mix.mbz")
 b = mix[:]; b[5] = 0x03; fix_frame(b); make("bad-flags-v2.mbz", b)
 b = mix[:]; b[4] = 3; b[5] = 0x03; fix_frame(b); make("bad-strided-order2.mbz", b)
+cm = load("good-text-cm.mbz")
+cblocks, cend = parse(cm)
+assert cm[4] == 4 and cm[5] == 0x04 and cblocks[0][1] == 4, "good-text-cm.mbz: a CM frame starting with a history-start block"
+cb = cblocks[0][0]
+b = cm[:]; b[5] = 0x05; fix_frame(b); make("bad-flags-both-mix.mbz", b)
+b = cm[:]; b[cb] = 3; fix_at(b, cb); make("bad-cm-no-history.mbz", b)
+b = text[:]; b[tb] = 4; fix_at(b, tb); make("bad-history-start-no-cm.mbz", b)
+b = cm[:]; b[cb + BH + 100] ^= 0x04; make("bad-flip-cm-payload.mbz", b)
+# one byte more in the binary payload than the encoder wrote (payload_size + 1)
+plen = struct.unpack_from("<I", cm, cb + 5)[0]
+b = cm[:cb + BH + plen] + b"\0" + cm[cb + BH + plen:]
+b[cb + 5:cb + 9] = struct.pack("<I", plen + 1); fix_at(b, cb); make("bad-cm-payload-extra.mbz", b)
 b = text[:]; b[6] = 0; fix_frame(b); make("bad-level.mbz", b)
 b = text[:]; b[7] = 40; fix_frame(b); make("bad-blocklog.mbz", b)
 b = text[:]; b[7] = 15; fix_frame(b); make("bad-blocklog-small.mbz", b)
@@ -227,7 +249,7 @@ cat >README <<'EOF'
 Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them. Byte
-positions: doc/format.md (frame versions 1 to 3).
+positions: doc/format.md (frame versions 1 to 4).
 
 ## Good files
 
@@ -239,8 +261,10 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-empty.mbz | empty content: a frame header and an end mark |
 | good-text.mbz | corpora/grammar.lsp, level 1: one modelled block |
 | good-text6.mbz | the same at level 6 (the default level's model at the time it was made) |
-| good-text-mix.mbz | the same at level 1 with the mixing stage (frame version 2, flag MIX; doc/mixing.md) |
-| good-text9.mbz | the same at level 9 with the built-in MEGABYTE model 7662c77d1c6d40c5 (frame version 3, flags MIX and STRIDED); skipped by builds without that model |
+| good-text-mix.mbz | the same at level 1 with the 256-way mixing stage (frame version 2, flag MIX; doc/mixing.md); made before 2026-12-03, kept |
+| good-text9.mbz | the same at level 9 with the built-in MEGABYTE model 7662c77d1c6d40c5 (frame version 3, flags MIX and STRIDED); skipped by builds without that model; made before 2026-12-03, kept |
+| good-text-cm.mbz | the same at level 1 with the binary context-mixing stage (frame version 4, flag CM) |
+| good-text9-cm.mbz | the same at level 9 with model 7662c77d1c6d40c5 (frame version 4, flags CM and STRIDED); skipped by builds without that model |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -258,12 +282,17 @@ starting with `mbzip: ` that contains one of the comma-separated MESSAGE words
 EOF
 cat >>README <<'EOF'
 | bad-magic.mbz | magic | first byte 0x89 -> 0x88 |
-| bad-version.mbz | version | version byte 1 -> 4, header check recomputed |
+| bad-version.mbz | version | version byte 1 -> 5, header check recomputed |
 | bad-version0.mbz | version | version byte 1 -> 0, header check recomputed |
 | bad-flags.mbz | flag,version | flags 0 -> 0x80, header check recomputed |
 | bad-flags-v1.mbz | flag,version | flags 0 -> 0x01 (MIX) in a version-1 frame, header check recomputed |
 | bad-flags-v2.mbz | flag,version | good-text-mix.mbz with flags 0x01 -> 0x03 (MIX + STRIDED) in a version-2 frame, header check recomputed |
 | bad-strided-order2.mbz | strided | good-text-mix.mbz as version 3 with flags 0x03: strided inference asked of the order-2 model, which has no patches |
+| bad-flags-both-mix.mbz | both | good-text-cm.mbz with flags 0x04 -> 0x05 (MIX + CM), header check recomputed |
+| bad-cm-no-history.mbz | history | good-text-cm.mbz with its block type 4 (history start) -> 3 (continues a history), header check recomputed |
+| bad-history-start-no-cm.mbz | type 4,CM | good-text.mbz (version 1) with its block type 3 -> 4, header check recomputed |
+| bad-flip-cm-payload.mbz | checksum,corrupt,payload | good-text-cm.mbz with a bit flipped in the binary payload |
+| bad-cm-payload-extra.mbz | corrupt,payload,length | good-text-cm.mbz with one zero byte appended to the binary payload (payload_size + 1, header check recomputed) |
 | bad-level.mbz | level,corrupt,header | level -> 0, header check recomputed |
 | bad-blocklog.mbz | block,corrupt,header | block_log -> 40 (a 1 TiB block), header check recomputed |
 | bad-blocklog-small.mbz | block,corrupt,header | block_log -> 15, header check recomputed |
@@ -298,6 +327,7 @@ cat >>README <<'EOF'
 | bad-trailing-magic.mbz | truncat | good-text.mbz + the 4 magic bytes |
 | bad-second-frame.mbz | truncat | good-text.mbz + the first 50 bytes of it |
 | bad-not-mbz.mbz | magic | a line of plain text |
+| bad-cpu-bomb.mbz | corrupt | 63 bytes: one modelled block declaring 2^26 bytes with a 1-byte payload; must fail within milliseconds (decoding work is bounded by the payload size), found by tests/reliability |
 EOF
 for f in bad-*.mbz; do
     grep -q "^| $f |" README || { echo "$0: $f is not described in README" >&2; exit 1; }

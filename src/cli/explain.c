@@ -103,13 +103,13 @@ static void put_shaded(FILE *f, const uint8_t *data, const uint32_t *cost, size_
 }
 
 struct blockinfo {
-    int type;              /* 1 stored, 2 run-length, 3 modelled */
+    int type;              /* 1 stored, 2 run-length, 3 modelled, 4 modelled (history start) */
     uint32_t content, payload;
 };
 
 static const char *type_name(int t)
 {
-    return t == 1 ? "stored" : t == 2 ? "run-length" : t == 3 ? "modelled" : "?";
+    return t == 1 ? "stored" : t == 2 ? "run-length" : t == 3 || t == 4 ? "modelled" : "?";
 }
 
 /* Walk the frame's blocks (doc/format.md); returns the count, or -1 if malformed. */
@@ -162,7 +162,7 @@ static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
         all += cost[i];
     size_t off = 0;
     for (long b = 0; b < nbl; b++) {
-        if (bl[b].type == 3)
+        if (bl[b].type == 3 || bl[b].type == 4)
             for (size_t i = off; i < off + bl[b].content && i < n; i++)
                 modelled_cost += cost[i];
         off += bl[b].content;

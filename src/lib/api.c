@@ -197,7 +197,7 @@ static void count_block(mbz_stats *st, int type, uint64_t content, uint64_t payl
                         uint64_t ideal_q16)
 {
     st->blocks++;
-    if (type == MBZ_BLOCK_MODELLED) {
+    if (mbz_block_is_modelled(type)) {
         st->modelled_bytes += content;
         st->modelled_payload += payload;
         st->ideal_bits_q16 += ideal_q16;
@@ -221,17 +221,38 @@ typedef struct {
 typedef struct {
     cjob *jobs;
     int n;
-    const mbz_model *model;
+    const mbz_stack *stack;
+    int seg;                   /* blocks per history segment (1 without CM) */
+    mbz_cm_chain *chains;      /* CM: one per thread */
+    mbz_block_scratch *tables; /* one per thread: the model's tables (a job keeps
+                                * only its payload until it is written) */
     volatile int *cancel;
 } cbatch;
 
+/* Thread t codes segments t, t + nt, ... of the batch, each segment's blocks in
+ * order through one history (CM frames; without CM a segment is one block). A
+ * batch starts on a segment boundary, so the output never depends on -T. */
 static void compress_worker(void *ctx, int t, int nt)
 {
     cbatch *b = ctx;
-    for (int i = t; i < b->n; i += nt) {
-        cjob *j = &b->jobs[i];
-        j->status = mbz_block_encode(b->model, j->in, j->n, &j->scratch, b->cancel, j->where,
-                                     &j->coded, &j->err);
+    mbz_cm_chain *chain = b->chains ? &b->chains[t] : NULL;
+    for (int g = t; g * b->seg < b->n; g += nt) {
+        if (chain)
+            mbz_cm_chain_reset(chain);
+        for (int i = g * b->seg; i < (g + 1) * b->seg && i < b->n; i++) {
+            cjob *j = &b->jobs[i];
+            mbz_block_scratch *ts = &b->tables[t];
+            j->scratch.freq = ts->freq;
+            j->scratch.freq_cap = ts->freq_cap;
+            j->status = mbz_block_encode(b->stack, chain, j->in, j->n, &j->scratch, b->cancel,
+                                         j->where, &j->coded, &j->err);
+            ts->freq = j->scratch.freq;
+            ts->freq_cap = j->scratch.freq_cap;
+            j->scratch.freq = NULL;
+            j->scratch.freq_cap = 0;
+            if (j->status != MBZ_OK)
+                return;
+        }
     }
 }
 
@@ -273,14 +294,23 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
 
     unsigned block_log = L->block_log;
     size_t bs = (size_t)1 << block_log;
-    int nslots = o.threads;
+    /* CM frames: segments of `seg` blocks share one history (frame.h) */
+    int seg = stack.cm ? (int)(mbz_frame_history(block_log) / bs) : 1;
+    int nslots = o.threads * seg;
+    mbz_cm_chain *chains = NULL;
+    mbz_block_scratch *tables = calloc((size_t)o.threads, sizeof *tables);
 
     reader r = { .fn = rd, .user = rd_user };
     writer w = { .fn = wr, .user = wr_user };
     cjob *jobs = calloc((size_t)nslots, sizeof *jobs);
     XXH64_state_t *xs = XXH64_createState();
     mbz_pool *pool = mbz_pool_create(o.threads);
-    if (!jobs || !xs) {
+    if (stack.cm) {
+        chains = calloc((size_t)o.threads, sizeof *chains);
+        for (int t = 0; chains && t < o.threads; t++)
+            chains[t].window = mbz_frame_history(block_log);
+    }
+    if (!jobs || !xs || !tables || (stack.cm && !chains)) {
         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -326,8 +356,9 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
         }
         if (nb == 0)
             break;
-        cbatch batch = { jobs, nb, model, o.cancel };
-        mbz_pool_run(pool, nb < o.threads ? nb : o.threads, compress_worker, &batch);
+        cbatch batch = { jobs, nb, &stack, seg, chains, tables, o.cancel };
+        int nseg = (nb + seg - 1) / seg;
+        mbz_pool_run(pool, nseg < o.threads ? nseg : o.threads, compress_worker, &batch);
         for (int i = 0; i < nb; i++) {
             cjob *j = &jobs[i];
             if (j->status != MBZ_OK) {
@@ -374,6 +405,12 @@ out:
     if (st)
         *st = stats;
     free_cjobs(jobs, nslots);
+    for (int t = 0; chains && t < o.threads; t++)
+        mbz_cm_chain_reset(&chains[t]);
+    free(chains);
+    for (int t = 0; tables && t < o.threads; t++)
+        mbz_block_scratch_free(&tables[t]);
+    free(tables);
     if (xs)
         XXH64_freeState(xs);
     mbz_pool_free(pool);
@@ -386,7 +423,7 @@ out:
 typedef struct {
     mbz_block_job *jobs;
     int n;
-    const mbz_model *model;
+    const mbz_stack *stack;
     volatile int *cancel;
 } dbatch;
 
@@ -399,7 +436,7 @@ static void decompress_worker(void *ctx, int t, int nt)
     int n = 0;
     for (int i = t; i < b->n && n < MBZ_BLOCK_BATCH_MAX; i += nt)
         mine[n++] = &b->jobs[i];
-    mbz_block_decode(mine, n, b->model, b->cancel);
+    mbz_block_decode(mine, n, b->stack, NULL, b->cancel);
 }
 
 static const mbz_model *find_model(const mbz_options *o, uint64_t fp)
@@ -449,6 +486,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
     reader r = { .fn = rd, .user = rd_user };
     writer w = { .fn = wr, .user = wr_user };
     mbz_stack stack = {0};              /* the current frame's model stack */
+    mbz_cm_chain chain = {0};           /* and its history (CM frames) */
     int nslots = o.threads * MBZ_BLOCK_BATCH_MAX; /* upper bound; a frame uses threads x G */
     mbz_block_job *jobs = calloc((size_t)nslots, sizeof *jobs);
     XXH64_state_t *xs = XXH64_createState();
@@ -489,6 +527,8 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
         uint32_t bs = UINT32_C(1) << fh.block_log;
         const mbz_model *model = find_model(&o, fh.fingerprint);
         mbz_stack_free(&stack);
+        mbz_cm_chain_reset(&chain);
+        chain.window = mbz_frame_history(fh.block_log);
         if (model) {
             if ((rc = mbz_stack_build(model, fh.flags, &stack, err)) != MBZ_OK)
                 goto out;
@@ -531,7 +571,12 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                     end = 1;
                     break;
                 }
-                if (j->h.type == MBZ_BLOCK_MODELLED && !model && !scan) {
+                if (j->h.type == MBZ_BLOCK_MODELLED_FRESH && !(fh.flags & MBZ_FLAG_CM)) {
+                    rc = mbz_fail(err, MBZ_ERR_CORRUPT, "%s: block type 4 (a history start) in a frame without flag CM",
+                                  j->where);
+                    goto out;
+                }
+                if (mbz_block_is_modelled(j->h.type) && !model && !scan) {
                     rc = mbz_fail(err, MBZ_ERR_MODEL_UNKNOWN,
                                   "frame needs model %016llx, which is not available (use --model FILE, or put it in the model path as %016llx.mbzm: mbzip --list-models)",
                                   (unsigned long long)fh.fingerprint, (unsigned long long)fh.fingerprint);
@@ -542,9 +587,9 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                     rc = skip_bytes(&r, want, &got, err);
                 } else {
                     j->content = mbz_grow(j->content, &j->content_cap, j->h.content_size);
-                    if (j->content && j->h.type == MBZ_BLOCK_MODELLED)
+                    if (j->content && mbz_block_is_modelled(j->h.type))
                         j->payload = mbz_grow(j->payload, &j->payload_cap, want);
-                    if (!j->content || (j->h.type == MBZ_BLOCK_MODELLED && !j->payload)) {
+                    if (!j->content || (mbz_block_is_modelled(j->h.type) && !j->payload)) {
                         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (%s)", j->where);
                         goto out;
                     }
@@ -563,18 +608,21 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
             }
 
             if (!scan && nb > 0) {
-                dbatch b = { jobs, nb, model, o.cancel };
+                dbatch b = { jobs, nb, &stack, o.cancel };
                 int nt = (nb + group - 1) / group, modelled = 0;
                 for (int i = 0; i < nb; i++)
-                    modelled |= jobs[i].h.type == MBZ_BLOCK_MODELLED;
-                if (modelled) {
+                    modelled |= mbz_block_is_modelled(jobs[i].h.type);
+                if (modelled && !stack.cm) {
                     mbz_pool_run(pool, nt < o.threads ? nt : o.threads, decompress_worker, &b);
                 } else {
                     /* stored and RLE blocks only: a copy and a checksum each, cheaper
-                     * here than a hand-over to the threads */
+                     * here than a hand-over to the threads; CM frames: in order,
+                     * through the frame's history (doc/format.md, "History") */
                     for (int i = 0; i < nb; i++) {
                         mbz_block_job *one = &jobs[i];
-                        mbz_block_decode(&one, 1, model, o.cancel);
+                        mbz_block_decode(&one, 1, &stack, &chain, o.cancel);
+                        if (one->status != MBZ_OK)
+                            break;
                     }
                 }
             }
@@ -639,6 +687,7 @@ out:
         XXH64_freeState(xs);
     mbz_pool_free(pool);
     mbz_stack_free(&stack);
+    mbz_cm_chain_reset(&chain);
     return rc;
 }
 

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#include "bitcoder.h"
 #include "block.h"
+#include "cm.h"
 #include "mix.h"
 #include "qmath.h"
 #include "rangecoder.h"
@@ -38,10 +40,16 @@ int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_err
             return mbz_fail(err, rc, "out of memory");
         s->top = &s->strided;
     }
+    if ((flags & MBZ_FLAG_MIX) && (flags & MBZ_FLAG_CM)) {
+        mbz_stack_free(s);
+        return mbz_fail(err, MBZ_ERR_CORRUPT,
+                        "frame asks for both mixing stages (flags 0x%02x); a writer sets one", flags);
+    }
     if (flags & MBZ_FLAG_MIX) {
         mbz_mix_wrap(s->top, &s->mixed);
         s->top = &s->mixed;
     }
+    s->cm = (flags & MBZ_FLAG_CM) != 0;
     return MBZ_OK;
 }
 
@@ -164,7 +172,94 @@ static int encode_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
     return es->e.overflow ? SINK_STOP : MBZ_OK;
 }
 
-int mbz_block_encode(const mbz_model *model, const uint8_t *in, size_t n,
+/* The binary stage over the tables of one block: codes the bits (enc), and/or
+ * records each byte's cost (cost), and sums the ideal code length. */
+typedef struct {
+    mbz_cm *cm;
+    mbz_bc_enc *enc;
+    uint32_t *cost;
+    const uint8_t *in;
+    uint64_t ideal;
+} cm_sink;
+
+static int cm_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
+{
+    cm_sink *cs = user;
+    for (size_t i = 0; i < k; i++) {
+        unsigned c = cs->in[pos + i];
+        mbz_cm_byte(cs->cm, freq + i * MBZ_SYMBOLS);
+        uint32_t bytecost = 0;
+        for (int b = 7; b >= 0; b--) {
+            int bit = (int)(c >> b) & 1;
+            uint32_t p = mbz_cm_p(cs->cm);
+            if (cs->enc)
+                mbz_bc_encode(cs->enc, bit, p);
+            bytecost += mbz_cm_cost_q16(bit ? p : 65536 - p);
+            mbz_cm_update(cs->cm, bit);
+        }
+        cs->ideal += bytecost;
+        if (cs->cost)
+            cs->cost[pos + i] = bytecost;
+    }
+    return cs->enc && cs->enc->overflow ? SINK_STOP : MBZ_OK;
+}
+
+void mbz_cm_chain_reset(mbz_cm_chain *c)
+{
+    mbz_cm_free(c->cm);
+    c->cm = NULL;
+    c->used = 0;
+}
+
+/* Start a history in `c` when it has none or no room for n more bytes. Returns 1 if
+ * it did (the block is then of type 4), 0 if the block continues it, < 0 on error. */
+static int chain_open(mbz_cm_chain *c, size_t n)
+{
+    if (c->cm && c->used + n <= c->window)
+        return 0;
+    mbz_cm_chain_reset(c);
+    return mbz_cm_create(c->window, &c->cm) == MBZ_OK ? 1 : -1;
+}
+
+/* Score one block through the stack and the stage of `chain` into sink `cs`. */
+static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
+                   mbz_block_scratch *s, volatile int *cancel, cm_sink *cs, const char *where,
+                   mbz_error *err)
+{
+    cs->cm = chain->cm;
+    cs->in = in;
+    int rc = mbz_block_score(stack->top, in, n, s, cancel, cm_tables, cs, where, err);
+    chain->used += n;
+    return rc;
+}
+
+typedef struct {
+    uint32_t *cost;
+    const uint8_t *blk;
+} cost_sink;
+
+static int table_costs(void *user, size_t pos, size_t k, const uint16_t *freq)
+{
+    cost_sink *cs = user;
+    for (size_t i = 0; i < k; i++)
+        cs->cost[pos + i] = mbz_cost_q16(freq[i * MBZ_SYMBOLS + cs->blk[pos + i]]);
+    return MBZ_OK;
+}
+
+int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *data, size_t n,
+                    mbz_block_scratch *s, const char *where, uint32_t *cost, mbz_error *err)
+{
+    if (stack->cm) {
+        if (chain_open(chain, n) < 0)
+            return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (context-mixing stage)", where);
+        cm_sink cs = { .cost = cost };
+        return cm_pass(stack, chain, data, n, s, NULL, &cs, where, err);
+    }
+    cost_sink cs = { cost, data };
+    return mbz_block_score(stack->top, data, n, s, NULL, table_costs, &cs, where, err);
+}
+
+int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
                      mbz_block_scratch *s, volatile int *cancel, const char *where,
                      mbz_block_coded *out, mbz_error *err)
 {
@@ -184,6 +279,29 @@ int mbz_block_encode(const mbz_model *model, const uint8_t *in, size_t n,
         s->out = mbz_grow(s->out, &s->out_cap, n);
         if (!s->out)
             return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (payload of %zu bytes)", where, n);
+        if (stack->cm) {
+            int fresh = chain_open(chain, n);
+            if (fresh < 0)
+                return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (context-mixing stage)", where);
+            mbz_bc_enc be;
+            mbz_bc_enc_init(&be, s->out, n - 1); /* a payload >= content is stored instead */
+            cm_sink cs = { .enc = &be };
+            int rc = cm_pass(stack, chain, in, n, s, cancel, &cs, where, err);
+            if (rc != MBZ_OK && rc != SINK_STOP)
+                return rc;
+            size_t len = be.overflow ? 0 : mbz_bc_enc_finish(&be);
+            if (len == 0 || len >= n)
+                mbz_cm_chain_reset(chain); /* it learnt a block the decoder will not see */
+            if (len > 0 && len < n) {
+                out->type = fresh ? MBZ_BLOCK_MODELLED_FRESH : MBZ_BLOCK_MODELLED;
+                out->payload = s->out;
+                out->payload_size = len;
+                out->ideal_q16 = cs.ideal;
+                return MBZ_OK;
+            }
+            goto stored;
+        }
+        const mbz_model *model = stack->top;
         enc_sink es = { .in = in };
         mbz_rc_enc_init(&es.e, s->out, n - 1); /* a payload >= content is stored instead */
         int rc = mbz_block_score(model, in, n, s, cancel, encode_tables, &es, where, err);
@@ -200,6 +318,7 @@ int mbz_block_encode(const mbz_model *model, const uint8_t *in, size_t n,
             }
         }
     }
+stored:
     out->type = MBZ_BLOCK_STORED;
     out->payload = in;
     out->payload_size = n;
@@ -213,16 +332,57 @@ static void decode_fail(mbz_block_job *j, int code, const char *what)
     j->status = mbz_fail(&j->err, code, "%s: %s", j->where, what);
 }
 
-/* The modelled blocks of list[0 .. n-1], in lockstep. */
-static void decode_modelled(mbz_block_job **list, int n, const mbz_model *model,
-                            volatile int *cancel)
+/* One byte of a modelled block from its table: through the range coder, or bit
+ * by bit through the binary stage. Returns 0 and sets j's status on failure. */
+typedef struct {
+    mbz_rc_dec rc;
+    mbz_bc_dec bc;
+    mbz_cm *cm;
+} byte_decoder;
+
+static int decode_byte(mbz_block_job *j, byte_decoder *d, const uint16_t *f, size_t pos)
 {
+    if (d->cm) {
+        mbz_cm_byte(d->cm, f);
+        unsigned c = 0;
+        uint32_t cost = 0;
+        for (int b = 0; b < 8; b++) {
+            uint32_t p = mbz_cm_p(d->cm);
+            int bit = mbz_bc_decode(&d->bc, p);
+            cost += mbz_cm_cost_q16(bit ? p : 65536 - p);
+            mbz_cm_update(d->cm, bit);
+            c = (c << 1) | (unsigned)bit;
+        }
+        if (d->bc.error) {
+            decode_fail(j, MBZ_ERR_CORRUPT, "corrupt modelled payload");
+            return 0;
+        }
+        j->content[pos] = (uint8_t)c;
+        j->ideal_q16 += cost;
+        return 1;
+    }
+    unsigned s = mbz_rc_decode_sym(&d->rc, f);
+    if (d->rc.error) {
+        decode_fail(j, MBZ_ERR_CORRUPT, "corrupt modelled payload");
+        return 0;
+    }
+    j->content[pos] = (uint8_t)s;
+    j->ideal_q16 += mbz_cost_q16(f[s]);
+    return 1;
+}
+
+/* The modelled blocks of list[0 .. n-1], in lockstep. */
+static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
+                            mbz_cm_chain *chain, volatile int *cancel)
+{
+    const mbz_model *model = stack->top;
     const mbz_predictor_ops *ops = model->ops;
     mbz_predictor *p[MBZ_BLOCK_BATCH_MAX];
-    mbz_rc_dec d[MBZ_BLOCK_BATCH_MAX];
+    byte_decoder d[MBZ_BLOCK_BATCH_MAX];
     uint16_t freq[MBZ_BLOCK_BATCH_MAX * MBZ_SYMBOLS];
     int live[MBZ_BLOCK_BATCH_MAX];
 
+    memset(d, 0, sizeof d);
     for (int i = 0; i < n; i++) {
         p[i] = NULL;
         live[i] = 0;
@@ -231,7 +391,27 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_model *model,
             decode_fail(list[i], rc, "model failed to start");
             continue;
         }
-        mbz_rc_dec_init(&d[i], list[i]->payload, list[i]->h.payload_size);
+        if (stack->cm) {
+            /* one block at a time (block.h): the history is the chain's */
+            size_t len = list[i]->h.content_size;
+            if (list[i]->h.type == MBZ_BLOCK_MODELLED_FRESH) {
+                mbz_cm_chain_reset(chain);
+                if (chain_open(chain, len) < 0) {
+                    decode_fail(list[i], MBZ_ERR_NOMEM, "out of memory (context-mixing stage)");
+                    continue;
+                }
+            } else if (!chain->cm || chain->used + len > chain->window) {
+                decode_fail(list[i], MBZ_ERR_CORRUPT, chain->cm
+                            ? "modelled block would overflow the history it continues"
+                            : "modelled block continues a history that was never started");
+                continue;
+            }
+            chain->used += len;
+            d[i].cm = chain->cm;
+            mbz_bc_dec_init(&d[i].bc, list[i]->payload, list[i]->h.payload_size);
+        } else {
+            mbz_rc_dec_init(&d[i].rc, list[i]->payload, list[i]->h.payload_size);
+        }
         live[i] = 1;
     }
     mbz_predictor *bp[MBZ_BLOCK_BATCH_MAX];
@@ -262,33 +442,28 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_model *model,
         for (int k = 0; k < nl; k++) {
             mbz_block_job *j = list[bidx[k]];
             const uint16_t *f = freq + k * MBZ_SYMBOLS;
-            if (rc != MBZ_OK) {
+            if (rc != MBZ_OK)
                 decode_fail(j, rc, "model failed while decoding");
-            } else if (!table_ok(f)) {
+            else if (!table_ok(f))
                 decode_fail(j, MBZ_ERR_INTERNAL, "model gave an invalid frequency table");
-            } else {
-                unsigned s = mbz_rc_decode_sym(&d[bidx[k]], f);
-                if (d[bidx[k]].error) {
-                    decode_fail(j, MBZ_ERR_CORRUPT, "corrupt modelled payload");
-                } else {
-                    j->content[pos] = (uint8_t)s;
-                    j->ideal_q16 += mbz_cost_q16(f[s]);
-                    continue;
-                }
-            }
+            else if (decode_byte(j, &d[bidx[k]], f, pos))
+                continue;
             live[bidx[k]] = 0;
         }
     }
     for (int i = 0; i < n; i++) {
         if (p[i])
             ops->destroy(p[i]);
-        if (list[i]->status == MBZ_OK && !mbz_rc_dec_check_end(&d[i]))
+        int end_ok = stack->cm ? mbz_bc_dec_check_end(&d[i].bc) : mbz_rc_dec_check_end(&d[i].rc);
+        if (list[i]->status == MBZ_OK && !end_ok)
             decode_fail(list[i], MBZ_ERR_CORRUPT, "modelled payload length inconsistent with its content");
+        if (list[i]->status != MBZ_OK && chain)
+            mbz_cm_chain_reset(chain);
     }
 }
 
-void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_model *model,
-                      volatile int *cancel)
+void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
+                      mbz_cm_chain *chain, volatile int *cancel)
 {
     mbz_block_job *mod[MBZ_BLOCK_BATCH_MAX];
     int nm = 0;
@@ -298,11 +473,12 @@ void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_model *model,
         j->ideal_q16 = 0;
         if (j->h.type == MBZ_BLOCK_RLE)
             memset(j->content, j->rle_byte, j->h.content_size);
-        else if (j->h.type == MBZ_BLOCK_MODELLED && nm < MBZ_BLOCK_BATCH_MAX)
+        else if ((j->h.type == MBZ_BLOCK_MODELLED || j->h.type == MBZ_BLOCK_MODELLED_FRESH) &&
+                 nm < MBZ_BLOCK_BATCH_MAX)
             mod[nm++] = j;
     }
     if (nm)
-        decode_modelled(mod, nm, model, cancel);
+        decode_modelled(mod, nm, stack, chain, cancel);
     for (int i = 0; i < n; i++) {
         mbz_block_job *j = jobs[i];
         if (j->status == MBZ_OK && XXH64(j->content, j->h.content_size, 0) != j->h.checksum)

@@ -7,6 +7,8 @@
  * A block flows through its model stack (doc/library.md):
  *   base model (MEGABYTE or order-2)  ->  strided inference (flag STRIDED)
  *     ->  mixing stage (flag MIX)  ->  frequency table  ->  range coder
+ *     or  binary context mixing (flag CM, cm.c)  ->  8 bit probabilities
+ *                                                 ->  binary coder (bitcoder.h)
  */
 #ifndef MBZ_BLOCK_H
 #define MBZ_BLOCK_H
@@ -19,13 +21,15 @@
 /* ------------------------------------------------------------------ model stack */
 
 /* The model stack a frame's flags ask for: base, then strided inference, then the
- * mixing stage. `top` is what codes the blocks. */
+ * mixing stage. `top` gives the tables; with `cm` set they go through the binary
+ * context-mixing stage. */
 typedef struct {
     mbz_model strided, mixed;
     const mbz_model *top;
+    int cm;
 } mbz_stack;
 
-/* Build the stack for `flags` (MBZ_FLAG_MIX, MBZ_FLAG_STRIDED) on `base`. Returns an
+/* Build the stack for `flags` (MBZ_FLAG_MIX, MBZ_FLAG_STRIDED, MBZ_FLAG_CM) on `base`. Returns an
  * mbz_status with a one-line message in err when base cannot do what flags ask
  * (strided inference needs a patch model). Release with mbz_stack_free. */
 int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_error *err);
@@ -65,9 +69,28 @@ typedef struct {
     uint64_t ideal_q16;    /* modelled: sum of -log2 p, Q16 bits */
 } mbz_block_coded;
 
+/* The binary stage's history across the blocks of a frame (CM frames): the stage
+ * with what it has learnt, its capacity (mbz_frame_history) and the bytes it holds.
+ * Zero-initialise with the window set; mbz_cm_chain_reset starts it afresh. */
+typedef struct {
+    struct mbz_cm *cm;
+    size_t window, used;
+} mbz_cm_chain;
+
+void mbz_cm_chain_reset(mbz_cm_chain *c);
+
+/* Per-byte costs (Q16 bits) of coding data[0 .. n-1] as one block through the
+ * stack, the ones the coder pays (for --explain). CM frames: through `chain`, as
+ * mbz_block_encode would (chain NULL otherwise). */
+int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *data, size_t n,
+                    mbz_block_scratch *s, const char *where, uint32_t *cost, mbz_error *err);
+
 /* Code one block: a run of one byte as RLE, high-entropy data stored, the rest
- * through the model, stored after all when modelling does not make it smaller. */
-int mbz_block_encode(const mbz_model *model, const uint8_t *in, size_t n,
+ * through the model stack, stored after all when modelling does not make it smaller.
+ * CM frames: `chain` carries the history; a modelled block continues it (type 3)
+ * or, when it is empty or full, starts it afresh (type 4); a block stored after
+ * modelling empties it. Other frames: chain is NULL. */
+int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
                      mbz_block_scratch *s, volatile int *cancel, const char *where,
                      mbz_block_coded *out, mbz_error *err);
 
@@ -86,11 +109,14 @@ typedef struct {
 } mbz_block_job;
 
 /* Decode n blocks of one frame (n <= MBZ_BLOCK_BATCH_MAX) and verify each
- * checksum; results in each job's status/err. Modelled blocks advance in lockstep,
+ * checksum; results in each job's status/err. stack->top may be NULL when the
+ * frame's model is not available (then no block may be modelled). CM frames:
+ * `chain` is the frame's history and the blocks are decoded in order, one at a
+ * time; other frames: chain is NULL. Modelled blocks advance in lockstep,
  * one table per block per step (through predict_batch where the model batches), so
  * each sees exactly the tables its encoder saw. */
 #define MBZ_BLOCK_BATCH_MAX 8
-void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_model *model,
-                      volatile int *cancel);
+void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
+                      mbz_cm_chain *chain, volatile int *cancel);
 
 #endif

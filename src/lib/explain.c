@@ -1,7 +1,7 @@
 /*
  * explain.c - per-byte model costs (mbz_explain.h), for `mbzip --explain`.
  *
- * Scores each block with the block coder's own pass (mbz_block_score, block.c), the
+ * Scores each block with the block coder's own pass (mbz_block_costs, block.c), the
  * one compression codes with, so the costs are the ones the coder pays for (up to
  * the range coder's own few bytes of overhead per block).
  */
@@ -11,21 +11,9 @@
 #include <stdlib.h>
 
 #include "block.h"
+#include "frame.h"
 #include "mbz_explain.h"
 #include "qmath.h"
-
-typedef struct {
-    uint32_t *cost;            /* this block's costs */
-    const uint8_t *blk;
-} cost_sink;
-
-static int record_costs(void *user, size_t pos, size_t k, const uint16_t *freq)
-{
-    cost_sink *cs = user;
-    for (size_t i = 0; i < k; i++)
-        cs->cost[pos + i] = mbz_cost_q16(freq[i * MBZ_SYMBOLS + cs->blk[pos + i]]);
-    return MBZ_OK;
-}
 
 int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data, size_t n,
                       size_t block_len, uint32_t *cost, mbz_error *err)
@@ -42,14 +30,23 @@ int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data
         return rc;
     mbz_block_scratch scratch = { 0 };
     const uint8_t *in = data;
+    /* CM frames: the history runs across segments of blocks, as compression's does
+     * (api.c); a block that compression stored after all is not known here */
+    unsigned block_log = 0;
+    while (((size_t)1 << block_log) < block_len && block_log < 40)
+        block_log++;
+    mbz_cm_chain chain = { .window = mbz_frame_history(block_log) };
+    size_t seg = chain.window / block_len ? chain.window / block_len : 1;
     for (size_t start = 0; start < n && rc == MBZ_OK; start += block_len) {
         size_t len = n - start < block_len ? n - start : block_len;
         char where[48];
         snprintf(where, sizeof where, "explain: block %zu", start / block_len + 1);
-        cost_sink cs = { cost + start, in + start };
-        rc = mbz_block_score(stack.top, in + start, len, &scratch, NULL, record_costs, &cs,
-                             where, err);
+        if ((start / block_len) % seg == 0)
+            mbz_cm_chain_reset(&chain);
+        rc = mbz_block_costs(&stack, stack.cm ? &chain : NULL, in + start, len, &scratch, where,
+                             cost + start, err);
     }
+    mbz_cm_chain_reset(&chain);
     mbz_block_scratch_free(&scratch);
     mbz_stack_free(&stack);
     return rc;

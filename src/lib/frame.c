@@ -9,7 +9,7 @@
 const uint8_t mbz_frame_magic[4] = { 0x89, 'M', 'B', 'Z' };
 
 /* Version v defines the flag bits below bit v-1 (frame.h): 1 none, 2 MIX, 3 MIX and
- * STRIDED. Both directions of the map live here, next to each other. */
+ * STRIDED, 4 also CM. Both directions of the map live here, next to each other. */
 unsigned mbz_frame_flags_known(unsigned version)
 {
     if (version < MBZ_FRAME_VERSION_MIN || version > MBZ_FRAME_VERSION)
@@ -99,6 +99,7 @@ int mbz_block_header_read(const uint8_t in[MBZ_BLOCK_HEADER_SIZE], uint32_t bloc
     case MBZ_BLOCK_STORED:
     case MBZ_BLOCK_RLE:
     case MBZ_BLOCK_MODELLED:
+    case MBZ_BLOCK_MODELLED_FRESH:  /* the frame loop refuses it outside CM frames */
         break;
     default:
         return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: unknown block type %u", where, h->type);

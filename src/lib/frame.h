@@ -14,14 +14,18 @@
  *   1  no flags
  *   2  MBZ_FLAG_MIX      blocks are coded through the mixing stage (doc/mixing.md)
  *   3  MBZ_FLAG_STRIDED  strided inference (strided.c; level 9)
+ *   4  MBZ_FLAG_CM       modelled blocks are coded bit by bit through the binary
+ *                        context-mixing stage (cm.c, bitcoder.h) instead of the
+ *                        256-way mixing stage and the range coder
  * A writer uses the lowest version that has the flags it sets
  * (mbz_frame_version_for_flags), so that older readers decode every frame they can
  * and name the version of those they cannot; a reader refuses flags its version does
  * not define (mbz_frame_flags_known). */
-#define MBZ_FRAME_VERSION 3
+#define MBZ_FRAME_VERSION 4
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02
+#define MBZ_FLAG_CM 0x04
 #define MBZ_FRAME_HEADER_SIZE 20
 #define MBZ_BLOCK_HEADER_SIZE 21
 #define MBZ_BLOCK_LOG_MIN 16
@@ -31,8 +35,25 @@ enum {
     MBZ_BLOCK_END = 0,      /* end mark */
     MBZ_BLOCK_STORED = 1,
     MBZ_BLOCK_RLE = 2,
-    MBZ_BLOCK_MODELLED = 3
+    MBZ_BLOCK_MODELLED = 3,
+    /* CM frames only: a modelled block that starts a new history (below) */
+    MBZ_BLOCK_MODELLED_FRESH = 4
 };
+
+static inline int mbz_block_is_modelled(uint8_t type)
+{
+    return type == MBZ_BLOCK_MODELLED || type == MBZ_BLOCK_MODELLED_FRESH;
+}
+
+/* History (CM frames, doc/format.md): the binary stage's state runs on from one
+ * modelled block of a frame to the next. A type-4 block starts it afresh; a type-3
+ * block continues it; stored and run-length blocks leave it alone. One history
+ * holds at most mbz_frame_history(block_log) bytes (its tables are sized by that):
+ * 16 blocks, at most 64 MiB. */
+static inline size_t mbz_frame_history(unsigned block_log)
+{
+    return (size_t)1 << (block_log + 4 < 26 ? block_log + 4 : 26);
+}
 
 extern const uint8_t mbz_frame_magic[4];
 

@@ -1,15 +1,13 @@
 /*
  * levels.c - the level table (levels.h).
  *
- * Level 1 codes with the adaptive order-2 model (about 300 KB/s with the mixing
- * stage); levels 2-9 with the default model (MEGABYTE when one is built in), level 9
- * with strided inference (two passes). The MEGABYTE model sees a window of ctx bytes
- * (8 KiB for the default), but the mixing stage (doc/mixing.md) learns from
- * everything earlier in the block, and all of it restarts at each block: bigger
- * blocks compress much better (world192.txt, 2.4 MB: 503,419 bytes in 256 KiB blocks,
- * 442,326 in 1 MiB blocks, 411,989 in one 4 MiB block), while smaller blocks give
- * threads and batched decoding more blocks to share. Level 6, the default, uses
- * 1 MiB blocks, so files from 2 MiB on use two threads.
+ * Level 1 codes with the adaptive order-2 model; levels 2-9 with the default model
+ * (MEGABYTE when one is built in), level 9 with strided inference (two passes). The
+ * MEGABYTE model sees a window of ctx bytes (8 KiB for the default) and restarts at
+ * each block; the binary context-mixing stage (doc/mixing.md) learns from a history
+ * of 16 blocks (frame.h: mbz_frame_history, at most 64 MiB), so the block size sets
+ * the window of the stage and how many threads compression can use (one per
+ * history). Level 6, the default, uses 1 MiB blocks: 16 MiB histories.
  */
 #include "config.h"
 #include "frame.h"
@@ -44,6 +42,6 @@ unsigned mbz_level_flags(const mbz_level *L, const mbz_model *model, int no_mix)
     if (L->strided && model->patch >= 2)
         flags |= MBZ_FLAG_STRIDED;
     if (!no_mix)
-        flags |= MBZ_FLAG_MIX;
+        flags |= MBZ_FLAG_CM;
     return flags;
 }

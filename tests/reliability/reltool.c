@@ -521,9 +521,19 @@ static int cmd_hostile(int argc, char **argv)
         n += end_mark(b + n, 1u << bomb_logs[k], sum_x);
         snprintf(name, sizeof name, "bomb-modelled-2e%u-payload1", bomb_logs[k]);
         emit(name, b, n);
+        /* the same through the binary stage: a version-4 frame with flag CM and a
+         * history-start block (the binary coder's own consistency bound) */
+        n = frame_header(b, 4, 9, bomb_logs[k], ORDER2_FP);
+        b[5] = 0x04;
+        put32(b + 16, (uint32_t)XXH64(b, 16, 0));
+        n += block_header(b + n, 4, 1u << bomb_logs[k], 1, sum_x);
+        b[n++] = 0x55;
+        n += end_mark(b + n, 1u << bomb_logs[k], sum_x);
+        snprintf(name, sizeof name, "bomb-cm-2e%u-payload1", bomb_logs[k]);
+        emit(name, b, n);
     }
-    /* version: the order-2 fingerprint but frame versions 0, 4, 255 (1 to 3 are valid) */
-    static const unsigned versions[] = { 0, 4, 255 };
+    /* version: the order-2 fingerprint but frame versions 0, 5, 255 (1 to 4 are valid) */
+    static const unsigned versions[] = { 0, 5, 255 };
     for (size_t k = 0; k < 3; k++) {
         char name[64];
         n = frame_header(b, versions[k], 1, 18, ORDER2_FP);

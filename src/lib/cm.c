@@ -1,0 +1,548 @@
+/*
+ * cm.c - the binary context-mixing stage (cm.h; doc/mixing.md, "Binary stage").
+ *
+ * Why binary: the 256-way geometric mixer of mix.c pays for every input on all 256
+ * symbols and learns one weight per input per byte. Coding a byte as 8 binary
+ * decisions (as PAQ and lpaq do) makes each input one number per bit, so the stage
+ * can afford many inputs, several mixers and adaptive probability maps, and each
+ * context learns from every bit. The published descriptions of lpaq1 and paq8
+ * (Mahoney) are the model for its structure; the code and constants are our own.
+ *
+ * Per bit, the inputs (stretch domain, st(p) = ln(p / (1 - p)) * 256, |x| <= 2047):
+ *   - NCTX hashed contexts: orders 1, 2, 3, 4, 6; the current word (with the byte
+ *     before); the word bigram; the sparse contexts byte -2, byte -3, bytes -3 and -4
+ *     (for binaries and tables); the byte above in the previous line with the column,
+ *     and with the byte before (for records and code). Each gives a counter per
+ *     context and partial byte as st(p) and as (p - 1/2) (both 0 while unseen);
+ *   - the match model: the bit that followed the last occurrence of the current
+ *     6-byte context, through an adaptive map by match length, and as a fixed vote;
+ *   - the base model: its table folded into P(bit | bits so far), raw and through an
+ *     adaptive map by partial byte;
+ *   - a bias.
+ * Three mixers (weights chosen by the partial byte, by match length and bit
+ * position, by the previous byte) feed a small final mixer; two adaptive probability
+ * maps (by partial byte, by previous byte and partial byte) refine its output.
+ *
+ * Counters: 22-bit probability and a 10-bit count n in one uint32. A counter moves
+ * by 1/(n + 1.5) of its error until n reaches its limit, so a context that has seen
+ * one outcome a few times is already confident (deterministic contexts adapt fast)
+ * and a context with long statistics averages them.
+ *
+ * Hash table: buckets of 16 uint32 (64 bytes, one cache line): a tag and the 15
+ * counters of one nibble's binary tree. A context looks its bucket up twice per byte
+ * (for the high nibble, then with the high nibble for the low one), in two ways of
+ * a set; a miss replaces the way whose first counter has the smaller count.
+ *
+ * All arithmetic is integer with defined rounding (right shifts of negative values
+ * are arithmetic, as the build requires: qmath.h).
+ */
+#include "config.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cm.h"
+#include "internal.h"
+#include "predictor.h"
+#include "qmath.h"
+
+#define NCTX 12
+#define IN_MATCH (2 * NCTX)         /* 2 inputs */
+#define IN_BASE (IN_MATCH + 2)      /* 2 inputs */
+#define IN_BIAS (IN_BASE + 2)
+#define NIN (IN_BIAS + 1)
+#define NMIX 3
+#define SETS_M1 256                 /* by partial byte c0 */
+#define SETS_M2 64                  /* by match length bucket (8) x bit position (8) */
+#define SETS_M3 256                 /* by previous byte */
+#define W_ONE 65536
+#define W_MAX (W_ONE * 64)
+#define LR_MIX 10                   /* dw = x * err * LR >> 14, err Q12 */
+#define LR_FINAL 3
+#define CTR_LIMIT 127               /* counters of hashed contexts */
+#define MATCH_MIN 6
+#define MATCH_VERIFY 48
+#define APM_RATE 6
+
+struct mbz_cm {
+    /* history */
+    uint8_t *hist;
+    size_t cap, pos;                /* bytes seen (history is hist[0 .. pos-1] while pos <= cap) */
+    uint32_t c4, c8;                /* the last 8 bytes */
+    uint32_t word0, word1;          /* hashes of the current and the previous word */
+    uint32_t c0;                    /* partial byte with a leading 1 */
+    size_t line0, line1;            /* where the current and the previous line start */
+    int bitpos;                     /* bits of the current byte known, 0..7 */
+    uint32_t nib;                   /* partial nibble with a leading 1 */
+    /* hashed contexts */
+    uint32_t *ht;
+    uint32_t ht_mask;               /* buckets - 1 */
+    uint32_t h[NCTX];               /* context hashes of the current byte */
+    uint32_t *bk[NCTX];             /* their buckets for the current nibble */
+    /* match model */
+    uint32_t *mt;
+    unsigned mt_bits;
+    size_t mptr;
+    uint32_t mlen;
+    int mbit;                       /* expected bit, -1 none */
+    uint32_t msm[64 * 2];           /* counters by (length bucket, expected bit) */
+    int msm_i;
+    /* base model */
+    int have_base;
+    uint32_t cum[MBZ_SYMBOLS + 1];
+    int p_base;                     /* 12-bit */
+    uint16_t *apm_base;             /* 256 contexts x 33 */
+    int apm_base_i;
+    /* mixers */
+    int32_t x[NIN];
+    int32_t *w[NMIX];
+    int set[NMIX];
+    int32_t s[NMIX];                /* mixer outputs, stretch domain */
+    int pm[NMIX];                   /* and as probabilities */
+    int32_t wf[8 * NMIX];
+    int pf;                         /* final mixer output, 12-bit */
+    /* adaptive probability maps */
+    uint16_t *apm1, *apm2;
+    int apm1_i, apm2_i;
+    int pr;                         /* the stage's 12-bit prediction */
+};
+
+/* ------------------------------------------------------------------ squash/stretch */
+
+/* squash(d) = 4096 / (1 + e^(-d/256)) at d = -2048 + 128 i, rounded: interpolated
+ * linearly between these points (our own table). */
+static const int squash_pts[33] = {
+    1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
+    2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090,
+    4092, 4094, 4095
+};
+
+static int squash(int d)
+{
+    if (d > 2047)
+        d = 2047;
+    if (d < -2047)
+        d = -2047;
+    int i = (d + 2048) >> 7, w = (d + 2048) & 127;
+    return (squash_pts[i] * (128 - w) + squash_pts[i + 1] * w + 64) >> 7;
+}
+
+/* stretch(p) = the smallest d with squash(d) >= p (the inverse of squash), p 0..4095. */
+static int16_t stretch_tab[4096];
+static uint32_t cost_tab[4097];     /* -log2(p / 4096) in Q16, p = 1..4096 */
+static pthread_once_t tabs_once = PTHREAD_ONCE_INIT;
+
+static void tabs_init(void)
+{
+    int pi = 0;
+    for (int d = -2047; d <= 2047; d++) {
+        int v = squash(d);
+        for (int j = pi; j <= v; j++)
+            stretch_tab[j] = (int16_t)d;
+        pi = v + 1;
+    }
+    for (int j = pi; j < 4096; j++)
+        stretch_tab[j] = 2047;
+    for (int p = 1; p <= 4096; p++)
+        cost_tab[p] = (12u << 16) - mbz_log2_q16((uint64_t)p);
+}
+
+static inline int stretch(int p)
+{
+    return stretch_tab[p];
+}
+
+uint32_t mbz_cm_cost_q16(uint32_t p16)
+{
+    return (16u << 16) - mbz_log2_q16(p16);
+}
+
+/* ------------------------------------------------------------------ counters */
+
+/* rate[n] = 65536 / (n + 1.5) */
+static uint32_t rate_tab[1024];
+
+static void rates_init(void)
+{
+    for (int n = 0; n < 1024; n++)
+        rate_tab[n] = (uint32_t)(131072u / (2u * (uint32_t)n + 3u));
+}
+
+/* A counter is stored as ((p XOR 2^21) << 10) | n, so that 0 is "p = 1/2, n = 0" and
+ * tables start as zeroed memory (the system hands it out lazily: a small input
+ * touches only what it uses). */
+#define CTR_HALF (1u << 21)
+
+static inline int ctr_p12(uint32_t c)
+{
+    return (int)(((c >> 10) ^ CTR_HALF) >> 10);
+}
+
+static inline void ctr_update(uint32_t *c, int bit, uint32_t limit)
+{
+    uint32_t v = *c, n = v & 1023;
+    int32_t p = (int32_t)((v >> 10) ^ CTR_HALF);
+    int32_t target = bit ? (1 << 22) - 1 : 0;
+    p += (int32_t)(((int64_t)(target - p) * rate_tab[n]) >> 16);
+    if (n < limit)
+        n++;
+    *c = (((uint32_t)p ^ CTR_HALF) << 10) | n;
+}
+
+/* ------------------------------------------------------------------ APM */
+
+/* An adaptive probability map: per context, 33 probabilities (Q16) at the
+ * interpolation points of squash; the output interpolates at stretch(p) and the
+ * nearer point learns. */
+static uint16_t *apm_new(size_t contexts)
+{
+    uint16_t *t = malloc(contexts * 33 * sizeof *t);
+    if (!t)
+        return NULL;
+    for (size_t c = 0; c < contexts; c++)
+        for (int j = 0; j < 33; j++) {
+            int v = squash((j - 16) * 128) * 16;
+            t[c * 33 + j] = (uint16_t)(v > 65535 ? 65535 : v);
+        }
+    return t;
+}
+
+/* p: 12-bit. Returns a 12-bit probability; *idx remembers the point to train. */
+static inline int apm_p(const uint16_t *t, size_t ctx, int p, int *idx)
+{
+    int s = stretch(p) + 2048;                 /* 1 .. 4095 */
+    int lo = s >> 7, w = s & 127;
+    const uint16_t *r = t + ctx * 33;
+    *idx = (int)(ctx * 33) + lo + (w >> 6);
+    return (r[lo] * (128 - w) + r[lo + 1] * w) >> 11;
+}
+
+static inline void apm_update(uint16_t *t, int idx, int bit)
+{
+    int v = t[idx];
+    int target = bit ? 65535 : 0;
+    t[idx] = (uint16_t)(v + ((target - v) >> APM_RATE));
+}
+
+/* ------------------------------------------------------------------ hashing */
+
+static inline uint32_t hash2(uint32_t a, uint32_t b)
+{
+    uint32_t h = a * 0x9E3779B1u ^ (b + 0x7F4A7C15u) * 0x85EBCA77u;
+    h ^= h >> 15;
+    h *= 0xC2B2AE3Du;
+    h ^= h >> 13;
+    return h;
+}
+
+static uint32_t *bucket(mbz_cm *cm, uint32_t h)
+{
+    uint32_t tag = h | 1u;
+    uint32_t i = (h >> 7) & cm->ht_mask;
+    uint32_t *a = cm->ht + (size_t)i * 16, *b = cm->ht + (size_t)(i ^ 1u) * 16;
+    if (a[0] == tag)
+        return a;
+    if (b[0] == tag)
+        return b;
+    uint32_t *v = (b[1] & 1023) < (a[1] & 1023) ? b : a;
+    memset(v, 0, 16 * sizeof *v);
+    v[0] = tag;
+    return v;
+}
+
+/* ------------------------------------------------------------------ create */
+
+static unsigned ceil_log2(size_t n)
+{
+    unsigned b = 0;
+    while (((size_t)1 << b) < n)
+        b++;
+    return b;
+}
+
+static unsigned clampu(unsigned v, unsigned lo, unsigned hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void mbz_cm_free(mbz_cm *cm)
+{
+    if (!cm)
+        return;
+    free(cm->hist);
+    free(cm->ht);
+    free(cm->mt);
+    free(cm->apm_base);
+    free(cm->apm1);
+    free(cm->apm2);
+    for (int m = 0; m < NMIX; m++)
+        free(cm->w[m]);
+    free(cm);
+}
+
+static void set_weights(int32_t *w, int sets)
+{
+    for (int s = 0; s < sets; s++)
+        for (int i = 0; i < NIN; i++)
+            w[s * NIN + i] = i >= IN_BASE && i < IN_BIAS ? W_ONE / 2 : W_ONE / 5;
+}
+
+int mbz_cm_create(size_t window, mbz_cm **out)
+{
+    pthread_once(&tabs_once, tabs_init);
+    static pthread_once_t rates_once = PTHREAD_ONCE_INIT;
+    pthread_once(&rates_once, rates_init);
+    *out = NULL;
+    mbz_cm *cm = calloc(1, sizeof *cm);
+    if (!cm)
+        return MBZ_ERR_NOMEM;
+    cm->cap = window ? window : 1;
+    unsigned lw = ceil_log2(cm->cap);
+    unsigned hb = clampu(lw, 16, 25) - 4;                  /* 2^hb buckets of 64 bytes */
+    cm->ht_mask = (1u << hb) - 1;
+    cm->mt_bits = clampu(lw, 12, 24) - 2;
+    cm->hist = malloc(cm->cap);
+    cm->ht = calloc((size_t)1 << hb, 16 * sizeof *cm->ht);
+    cm->mt = calloc((size_t)1 << cm->mt_bits, sizeof *cm->mt);
+    cm->apm_base = apm_new(256);
+    cm->apm1 = apm_new(256);
+    cm->apm2 = apm_new(65536);
+    static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3 };
+    for (int m = 0; m < NMIX; m++)
+        cm->w[m] = malloc((size_t)sets[m] * NIN * sizeof *cm->w[m]);
+    int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2;
+    for (int m = 0; m < NMIX; m++)
+        ok = ok && cm->w[m];
+    if (!ok) {
+        mbz_cm_free(cm);
+        return MBZ_ERR_NOMEM;
+    }
+    for (int m = 0; m < NMIX; m++)
+        set_weights(cm->w[m], sets[m]);
+    for (int i = 0; i < 8 * NMIX; i++)
+        cm->wf[i] = W_ONE / NMIX;
+    cm->c0 = 1;
+    cm->nib = 1;
+    cm->mbit = -1;
+    for (int i = 0; i < NCTX; i++)
+        cm->h[i] = hash2((uint32_t)i + 1, 0);
+    for (int i = 0; i < NCTX; i++)
+        cm->bk[i] = bucket(cm, cm->h[i]);
+    *out = cm;
+    return MBZ_OK;
+}
+
+/* ------------------------------------------------------------------ per byte */
+
+static int is_letter(unsigned c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 128;
+}
+
+/* The byte c is complete: history, word, match model, the next byte's contexts. */
+static void byte_done(mbz_cm *cm, unsigned c)
+{
+    if (cm->pos < cm->cap)
+        cm->hist[cm->pos] = (uint8_t)c;
+    cm->pos++;
+    cm->c8 = (cm->c8 << 8) | (cm->c4 >> 24);
+    cm->c4 = (cm->c4 << 8) | c;
+    if (is_letter(c)) {
+        unsigned l = c >= 'A' && c <= 'Z' ? c + 32 : c;
+        cm->word0 = (cm->word0 + l + 1) * 0x2F0B4F27u;
+    } else if (cm->word0) {
+        cm->word1 = cm->word0;
+        cm->word0 = 0;
+    }
+
+    /* match model (only while the history fits its buffer) */
+    if (cm->mlen) {
+        if (cm->hist[cm->mptr] == c) {
+            cm->mptr++;
+            if (cm->mlen < 65535)
+                cm->mlen++;
+        } else {
+            cm->mlen = 0;
+        }
+    }
+    if (cm->pos >= MATCH_MIN && cm->pos <= cm->cap) {
+        uint32_t hm = (cm->c4 * 0x2C9277B5u + (cm->c8 & 0xffff) * 0xAC564B05u) >> (32 - cm->mt_bits);
+        if (cm->mlen == 0) {
+            size_t cand = cm->mt[hm];
+            if (cand > 0) {
+                uint32_t len = 0;
+                while (len < MATCH_VERIFY && len < cand &&
+                       cm->hist[cand - 1 - len] == cm->hist[cm->pos - 1 - len])
+                    len++;
+                if (len >= MATCH_MIN) {
+                    cm->mlen = len;
+                    cm->mptr = cand;
+                }
+            }
+        }
+        cm->mt[hm] = (uint32_t)cm->pos;
+    }
+    if (cm->pos >= cm->cap)
+        cm->mlen = 0;
+
+    /* contexts of the next byte */
+    uint32_t c4 = cm->c4;
+    cm->h[0] = hash2(1, c4 & 0xff);
+    cm->h[1] = hash2(2, c4 & 0xffff);
+    cm->h[2] = hash2(3, c4 & 0xffffff);
+    cm->h[3] = hash2(4, c4);
+    cm->h[4] = hash2(hash2(6, c4), cm->c8 & 0xffff);
+    cm->h[5] = hash2(hash2(7, cm->word0), c4 & 0xff);
+    cm->h[6] = hash2(hash2(8, cm->word0), cm->word1);
+    cm->h[7] = hash2(9, c4 & 0xff00);
+    cm->h[8] = hash2(10, c4 & 0xff0000);
+    cm->h[9] = hash2(11, c4 & 0xffff0000);
+    if (c == '\n') {
+        cm->line1 = cm->line0;
+        cm->line0 = cm->pos;
+    }
+    {
+        size_t col = cm->pos - cm->line0;
+        size_t ab = cm->line1 + col;
+        unsigned above = ab < cm->line0 && ab < cm->cap ? cm->hist[ab] : 0;
+        cm->h[10] = hash2(hash2(12, above), (uint32_t)(col < 255 ? col : 255));
+        cm->h[11] = hash2(hash2(13, above), c4 & 0xff);
+    }
+    for (int i = 0; i < NCTX; i++)
+        cm->bk[i] = bucket(cm, cm->h[i]);
+}
+
+void mbz_cm_byte(mbz_cm *cm, const uint16_t *freq)
+{
+    cm->have_base = freq != NULL;
+    if (freq) {
+        uint32_t s = 0;
+        cm->cum[0] = 0;
+        for (int i = 0; i < MBZ_SYMBOLS; i++) {
+            s += freq[i];
+            cm->cum[i + 1] = s;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ per bit */
+
+static inline int32_t dot(const int32_t *x, const int32_t *w, int n)
+{
+    int64_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += (int64_t)x[i] * w[i];
+    s >>= 16;
+    return (int32_t)(s > 2047 ? 2047 : s < -2047 ? -2047 : s);
+}
+
+static inline void train(const int32_t *x, int32_t *w, int n, int err)
+{
+    for (int i = 0; i < n; i++) {
+        int64_t v = w[i] + (((int64_t)x[i] * err) >> 14);
+        w[i] = (int32_t)(v > W_MAX ? W_MAX : v < -W_MAX ? -W_MAX : v);
+    }
+}
+
+uint32_t mbz_cm_p(mbz_cm *cm)
+{
+    int32_t *x = cm->x;
+    uint32_t node = cm->nib;
+    for (int i = 0; i < NCTX; i++) {
+        uint32_t c = cm->bk[i][node];
+        if (c & 1023) {
+            int p = ctr_p12(c);
+            x[2 * i] = stretch(p);
+            x[2 * i + 1] = (p - 2048) >> 1;
+        } else {
+            x[2 * i] = x[2 * i + 1] = 0;
+        }
+    }
+
+    /* match model */
+    cm->mbit = -1;
+    x[IN_MATCH] = x[IN_MATCH + 1] = 0;
+    if (cm->mlen) {
+        unsigned pb = (unsigned)cm->hist[cm->mptr] | 256u;
+        if ((pb >> (8 - cm->bitpos)) == cm->c0) {
+            int e = (int)(pb >> (7 - cm->bitpos)) & 1;
+            cm->mbit = e;
+            unsigned lb = cm->mlen < 16 ? cm->mlen : 16 + (cm->mlen >> 4 < 15 ? cm->mlen >> 4 : 15);
+            cm->msm_i = (int)(lb * 2 + (unsigned)e);
+            x[IN_MATCH] = stretch(ctr_p12(cm->msm[cm->msm_i]));
+            int v = (int)(cm->mlen < 32 ? cm->mlen : 32) * 32;
+            x[IN_MATCH + 1] = e ? v : -v;
+        }
+    }
+
+    /* base model: P(bit = 1 | bits so far) from its table */
+    x[IN_BASE] = x[IN_BASE + 1] = 0;
+    if (cm->have_base) {
+        unsigned k = (unsigned)cm->bitpos;
+        unsigned lo = (cm->c0 - (1u << k)) << (8 - k);
+        unsigned hi = lo + (256u >> k), mid = lo + (128u >> k);
+        uint32_t tot = cm->cum[hi] - cm->cum[lo], one = cm->cum[hi] - cm->cum[mid];
+        int p = (int)(((uint64_t)one * 4096 + tot / 2) / tot);
+        p = p < 1 ? 1 : p > 4095 ? 4095 : p;
+        cm->p_base = p;
+        x[IN_BASE] = stretch(p);
+        x[IN_BASE + 1] = stretch(apm_p(cm->apm_base, cm->c0, p, &cm->apm_base_i));
+    }
+    x[IN_BIAS] = 256;
+
+    /* mixers */
+    unsigned mb = cm->mlen == 0 ? 0 : cm->mlen < 8 ? 1 : cm->mlen < 12 ? 2 : cm->mlen < 16 ? 3 :
+                  cm->mlen < 24 ? 4 : cm->mlen < 32 ? 5 : cm->mlen < 64 ? 6 : 7;
+    if (cm->mbit < 0)
+        mb = 0;
+    cm->set[0] = (int)cm->c0;
+    cm->set[1] = (int)(mb * 8 + (unsigned)cm->bitpos);
+    cm->set[2] = (int)(cm->c4 & 0xff);
+    for (int m = 0; m < NMIX; m++) {
+        cm->s[m] = dot(x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN);
+        cm->pm[m] = squash(cm->s[m]);
+    }
+    int32_t sf = dot(cm->s, cm->wf + cm->bitpos * NMIX, NMIX);
+    cm->pf = squash(sf);
+
+    /* adaptive probability maps */
+    int a1 = apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
+    int a2 = apm_p(cm->apm2, cm->c0 | (cm->c4 & 0xff) << 8, cm->pf, &cm->apm2_i);
+    int p = (2 * cm->pf + a1 + a2 + 2) >> 2;
+    p = p < 1 ? 1 : p > 4095 ? 4095 : p;
+    cm->pr = p;
+    return (uint32_t)p << 4;
+}
+
+void mbz_cm_update(mbz_cm *cm, int bit)
+{
+    uint32_t node = cm->nib;
+    for (int i = 0; i < NCTX; i++)
+        ctr_update(&cm->bk[i][node], bit, CTR_LIMIT);
+    if (cm->mbit >= 0)
+        ctr_update(&cm->msm[cm->msm_i], bit, 1023);
+    if (cm->have_base)
+        apm_update(cm->apm_base, cm->apm_base_i, bit);
+    for (int m = 0; m < NMIX; m++) {
+        int err = ((bit << 12) - cm->pm[m]) * LR_MIX;
+        train(cm->x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN, err);
+    }
+    int errf = ((bit << 12) - cm->pf) * LR_FINAL;
+    train(cm->s, cm->wf + cm->bitpos * NMIX, NMIX, errf);
+    apm_update(cm->apm1, cm->apm1_i, bit);
+    apm_update(cm->apm2, cm->apm2_i, bit);
+
+    cm->c0 = (cm->c0 << 1) | (unsigned)bit;
+    cm->nib = (cm->nib << 1) | (unsigned)bit;
+    cm->bitpos++;
+    if (cm->bitpos == 4) {
+        cm->nib = 1;
+        for (int i = 0; i < NCTX; i++)
+            cm->bk[i] = bucket(cm, hash2(cm->h[i], cm->c0));
+    } else if (cm->bitpos == 8) {
+        unsigned c = cm->c0 & 255;
+        cm->c0 = 1;
+        cm->nib = 1;
+        cm->bitpos = 0;
+        byte_done(cm, c);
+    }
+}

@@ -1,0 +1,46 @@
+/*
+ * cm.h - the binary context-mixing stage (doc/mixing.md, "Binary stage"; cm.c),
+ * library-internal.
+ *
+ * A frame with flag MBZ_FLAG_CM (frame.h) codes each modelled byte as 8 binary
+ * decisions, most significant bit first. For each bit the stage predicts
+ * P(bit = 1) from the base model's 256-entry table (MEGABYTE, or order-2 at level 1),
+ * folded into the probability of the bit given the bits already known, and from
+ * statistics it learns from the bytes it has seen: hashed contexts of orders 1-6 and
+ * words, a match model. A logistic mixer (two layers, weights chosen by small
+ * contexts) and two adaptive probability maps turn them into one probability, which
+ * the binary arithmetic coder (bitcoder.h) codes with. Integer arithmetic only: the
+ * output is a pure function of the tables and of the bytes seen.
+ *
+ * Use, per byte:  mbz_cm_byte(cm, table);  then for each of the 8 bits:
+ *                 p = mbz_cm_p(cm);  code the bit with p;  mbz_cm_update(cm, bit);
+ * The eighth update completes the byte and adds it to the stage's history.
+ */
+#ifndef MBZ_CM_H
+#define MBZ_CM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct mbz_cm mbz_cm;
+
+/* A stage for `window` bytes of history (its tables are sized by it). Returns an
+ * mbz_status (MBZ_ERR_NOMEM). */
+int mbz_cm_create(size_t window, mbz_cm **out);
+void mbz_cm_free(mbz_cm *cm);
+
+/* Begin a byte. freq: the base model's table for it (MBZ_SYMBOLS entries, each >= 1,
+ * sum MBZ_FREQ_TOTAL), or NULL when the stage codes without a base model. The table
+ * is copied (as cumulative counts). */
+void mbz_cm_byte(mbz_cm *cm, const uint16_t *freq);
+
+/* P(next bit = 1) in 1/65536 units, 1 .. 65535. */
+uint32_t mbz_cm_p(mbz_cm *cm);
+
+/* Learn the bit just coded. */
+void mbz_cm_update(mbz_cm *cm, int bit);
+
+/* -log2(p16 / 65536) in Q16 bits (ideal code length of a bit coded with p16). */
+uint32_t mbz_cm_cost_q16(uint32_t p16);
+
+#endif
