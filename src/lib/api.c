@@ -3,12 +3,16 @@
  * decompression, buffer wrappers and statistics. What a level means is levels.c;
  * coding one block is block.c; the threads are pool.c.
  *
- * Compression reads up to `threads` blocks, codes them concurrently (one worker per
- * block), then writes them in order; decompression reads up to threads x G blocks
- * (G > 1 only for models with MBZ_CAP_BATCH), decodes them concurrently, verifies
- * every checksum and writes in order. Each block is coded by a pure function of its
- * bytes and the model, so the output never depends on the thread count, and memory
- * is bounded by (threads x G) x block size whatever the input size.
+ * Compression reads up to `threads` segments of blocks, codes them concurrently
+ * (one worker per segment), then writes them in order; a segment is one block, or in
+ * CM frames one history of 16 blocks (frame.h, mbz_frame_history), whose blocks one
+ * worker codes in order through one context-mixing stage. Decompression reads up to
+ * threads x G blocks (G > 1 only for models with MBZ_CAP_BATCH; in CM frames G is a
+ * history's blocks), decodes them concurrently (CM frames: one worker per history,
+ * decode_histories), verifies every checksum and writes in order. Each segment is
+ * coded by a pure function of its bytes and the model, and batches start on segment
+ * boundaries, so the output never depends on the thread count; memory is bounded by
+ * (threads x G) x block size plus one stage per thread, whatever the input size.
  */
 #include "config.h"
 #include <errno.h>
@@ -439,6 +443,64 @@ static void decompress_worker(void *ctx, int t, int nt)
     mbz_block_decode(mine, n, b->stack, NULL, b->cancel);
 }
 
+/* CM frames: the blocks of a batch fall into histories (a type-4 block starts one;
+ * the first continues the frame's open history, `carry`). Thread t decodes
+ * histories t, t + nt, ... each in block order with its own chain; the last one's
+ * chain is carried to the next batch. */
+typedef struct {
+    mbz_block_job *jobs;
+    const int *start;          /* first block of each history, and nb after the last */
+    int nh;
+    mbz_cm_chain *chains;      /* one per history */
+    const mbz_stack *stack;
+    volatile int *cancel;
+} hbatch;
+
+static void history_worker(void *ctx, int t, int nt)
+{
+    hbatch *b = ctx;
+    for (int h = t; h < b->nh; h += nt) {
+        for (int i = b->start[h]; i < b->start[h + 1]; i++) {
+            mbz_block_job *one = &b->jobs[i];
+            mbz_block_decode(&one, 1, b->stack, &b->chains[h], b->cancel);
+            if (one->status != MBZ_OK)
+                break;
+        }
+        if (h != b->nh - 1)
+            mbz_cm_chain_reset(&b->chains[h]);
+    }
+}
+
+static int decode_histories(mbz_block_job *jobs, int nb, const mbz_stack *stack,
+                            mbz_cm_chain *carry, mbz_pool *pool, int threads,
+                            volatile int *cancel, mbz_error *err)
+{
+    int *start = malloc(((size_t)nb + 2) * sizeof *start);
+    mbz_cm_chain *chains = calloc((size_t)nb + 1, sizeof *chains);
+    if (!start || !chains) {
+        free(start);
+        free(chains);
+        return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
+    }
+    int nh = 0;
+    start[nh++] = 0;
+    for (int i = 1; i < nb; i++)
+        if (jobs[i].h.type == MBZ_BLOCK_MODELLED_FRESH)
+            start[nh++] = i;
+    start[nh] = nb;
+    for (int h = 0; h < nh; h++)
+        chains[h].window = carry->window;
+    chains[0] = *carry;              /* moved: the first history continues it */
+    for (int i = 0; i < nb; i++)     /* a block left undone by an earlier error is never good */
+        jobs[i].status = MBZ_ERR_INTERNAL;
+    hbatch b = { jobs, start, nh, chains, stack, cancel };
+    mbz_pool_run(pool, nh < threads ? nh : threads, history_worker, &b);
+    *carry = chains[nh - 1];
+    free(start);
+    free(chains);
+    return MBZ_OK;
+}
+
 static const mbz_model *find_model(const mbz_options *o, uint64_t fp)
 {
     for (size_t i = 0; i < o->n_models; i++)
@@ -487,7 +549,9 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
     writer w = { .fn = wr, .user = wr_user };
     mbz_stack stack = {0};              /* the current frame's model stack */
     mbz_cm_chain chain = {0};           /* and its history (CM frames) */
-    int nslots = o.threads * MBZ_BLOCK_BATCH_MAX; /* upper bound; a frame uses threads x G */
+    /* upper bound: a frame uses threads x G (batched decoding) or threads x histories'
+     * blocks (CM frames: at most 16 modelled blocks each) */
+    int nslots = o.threads * (MBZ_BLOCK_BATCH_MAX > 16 ? MBZ_BLOCK_BATCH_MAX : 16);
     mbz_block_job *jobs = calloc((size_t)nslots, sizeof *jobs);
     XXH64_state_t *xs = XXH64_createState();
     mbz_pool *pool = mbz_pool_create(o.threads);
@@ -536,6 +600,8 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
         }
         int group = model && (model->caps & MBZ_CAP_BATCH) ? decode_batch_width() : 1;
         int cap = o.threads * group;
+        if (fh.flags & MBZ_FLAG_CM) /* one history per thread (doc/format.md, "History") */
+            cap = o.threads * (int)(mbz_frame_history(fh.block_log) >> fh.block_log);
         stats.frames = frame - 1; /* completed frames so far */
         stats.fingerprint = fh.fingerprint;
         stats.level = fh.level;
@@ -614,15 +680,16 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                     modelled |= mbz_block_is_modelled(jobs[i].h.type);
                 if (modelled && !stack.cm) {
                     mbz_pool_run(pool, nt < o.threads ? nt : o.threads, decompress_worker, &b);
+                } else if (modelled) {
+                    if ((rc = decode_histories(jobs, nb, &stack, &chain, pool, o.threads, o.cancel,
+                                               err)) != MBZ_OK)
+                        goto out;
                 } else {
                     /* stored and RLE blocks only: a copy and a checksum each, cheaper
-                     * here than a hand-over to the threads; CM frames: in order,
-                     * through the frame's history (doc/format.md, "History") */
+                     * here than a hand-over to the threads */
                     for (int i = 0; i < nb; i++) {
                         mbz_block_job *one = &jobs[i];
                         mbz_block_decode(&one, 1, &stack, &chain, o.cancel);
-                        if (one->status != MBZ_OK)
-                            break;
                     }
                 }
             }
