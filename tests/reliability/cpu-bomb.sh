@@ -8,7 +8,8 @@
 # as soon as it has read more than payload_size + 8 bytes (doc/format.md,
 # "Consistency": such a block can never be valid), which bounds the work by the
 # payload size: a model table gives no symbol more than 65281/65536, so each byte of
-# payload (plus the 8 slack) covers at most ~1400 symbols.
+# payload (plus the 8 slack) covers at most ~1400 symbols (~2800 for the binary coder
+# of CM frames, whose bits never exceed 4095/4096: hostile.sh's bomb-cm-* frames).
 #
 # The decoders must reject these within the hang guard (60 s; the fixed decoder
 # needs milliseconds; the unfixed one needs over a minute for order-2 on a fast
