@@ -129,8 +129,10 @@ static int squash(int d)
 /* stretch(p) = the smallest d with squash(d) >= p (the inverse of squash), p 0..4095. */
 static int16_t stretch_tab[4096];
 static uint32_t cost_tab[4097];     /* -log2(p / 4096) in Q16, p = 1..4096 */
+static uint32_t rate_tab[1024];     /* counters: rate[n] = 65536 / (n + 1.5) */
 static pthread_once_t tabs_once = PTHREAD_ONCE_INIT;
 
+/* The stage's tables, made once (mbz_cm_create). */
 static void tabs_init(void)
 {
     int pi = 0;
@@ -144,6 +146,8 @@ static void tabs_init(void)
         stretch_tab[j] = 2047;
     for (int p = 1; p <= 4096; p++)
         cost_tab[p] = (12u << 16) - mbz_log2_q16((uint64_t)p);
+    for (int n = 0; n < 1024; n++)
+        rate_tab[n] = (uint32_t)(131072u / (2u * (uint32_t)n + 3u));
 }
 
 static inline int stretch(int p)
@@ -151,21 +155,17 @@ static inline int stretch(int p)
     return stretch_tab[p];
 }
 
+/* The stage's probabilities are 12-bit values times 16, and log2 of x * 16 is exactly
+ * log2 x + 4 in mbz_log2_q16 (same mantissa), so cost_tab answers for them; other
+ * values take the loop. */
 uint32_t mbz_cm_cost_q16(uint32_t p16)
 {
+    if ((p16 & 15) == 0 && p16 > 0 && p16 <= 65536)
+        return cost_tab[p16 >> 4];
     return (16u << 16) - mbz_log2_q16(p16);
 }
 
 /* ------------------------------------------------------------------ counters */
-
-/* rate[n] = 65536 / (n + 1.5) */
-static uint32_t rate_tab[1024];
-
-static void rates_init(void)
-{
-    for (int n = 0; n < 1024; n++)
-        rate_tab[n] = (uint32_t)(131072u / (2u * (uint32_t)n + 3u));
-}
 
 /* A counter is stored as ((p XOR 2^21) << 10) | n, so that 0 is "p = 1/2, n = 0" and
  * tables start as zeroed memory (the system hands it out lazily: a small input
@@ -289,8 +289,6 @@ static void set_weights(int32_t *w, int sets)
 int mbz_cm_create(size_t window, mbz_cm **out)
 {
     pthread_once(&tabs_once, tabs_init);
-    static pthread_once_t rates_once = PTHREAD_ONCE_INIT;
-    pthread_once(&rates_once, rates_init);
     *out = NULL;
     mbz_cm *cm = calloc(1, sizeof *cm);
     if (!cm)

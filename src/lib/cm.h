@@ -40,7 +40,8 @@ uint32_t mbz_cm_p(mbz_cm *cm);
 /* Learn the bit just coded. */
 void mbz_cm_update(mbz_cm *cm, int bit);
 
-/* -log2(p16 / 65536) in Q16 bits (ideal code length of a bit coded with p16). */
+/* -log2(p16 / 65536) in Q16 bits (ideal code length of a bit coded with p16); a
+ * table lookup for the values mbz_cm_p gives once a stage has been created. */
 uint32_t mbz_cm_cost_q16(uint32_t p16);
 
 #endif
