@@ -3,6 +3,7 @@
  * it as an integer model file. See man/mbtrain.1 and doc/model-format.md.
  *
  *   mbtrain [options] DATA...          train (or --resume CKPT DATA...)
+ *   mbtrain --init CKPT [options] DATA... fine-tune a trained model on DATA
  *   mbtrain export CKPT OUT.mbzm DATA... quantize, calibrate on DATA's held-out part
  */
 #include "config.h"
@@ -243,6 +244,7 @@ static void usage(FILE *f)
     fprintf(f,
 "Usage: mbtrain [OPTIONS] DATA...\n"
 "       mbtrain --resume CKPT [OPTIONS] DATA...\n"
+"       mbtrain --init CKPT [OPTIONS] DATA...   (fine-tune: see below)\n"
 "       mbtrain export [--exclude-dir DIR]... [--no-default-excludes] [--eval-windows N]\n"
 "                      CKPT OUT.mbzm DATA...\n"
 "Train the MEGABYTE model of mbzip on DATA (files, directories, tar archives).\n\n"
@@ -258,14 +260,17 @@ static void usage(FILE *f)
 "        --stop-at STEP (stop there, with a checkpoint, as if interrupted)\n"
 "        --no-default-excludes (check only against --exclude-dir directories)\n"
 "        --check-data (load and check DATA, then exit) --drop-overlap (leave out files\n"
-"        overlapping the benchmarks instead of refusing) --quiet --help\n");
+"        overlapping the benchmarks instead of refusing) --quiet --help\n"
+"Fine-tune: --init CKPT starts from CKPT's weights and shape (a checkpoint, compact or\n"
+"        full) with a new schedule: step 0, fresh optimizer state; unless given,\n"
+"        --lr 2e-4, --warmup 20 and --steps for one pass over DATA (20 .. 5000).\n");
 }
 
 enum {
     O_PATCH = 256, O_DEMB, O_GL, O_GH, O_GFF, O_LD, O_LL, O_LH, O_LFF, O_CTX, O_BATCH, O_STEPS,
     O_BYTES, O_LR, O_LRMIN, O_WARMUP, O_WD, O_CLIP, O_SEED, O_HOLD, O_THREADS, O_CKPT,
     O_CKPT_EVERY, O_CKPT_MIN, O_EVAL_EVERY, O_EVAL_WIN, O_LOG_EVERY, O_RESUME, O_OUT, O_EXCL,
-    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS
+    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS, O_INIT
 };
 
 static const struct option long_opts[] = {
@@ -278,7 +283,7 @@ static const struct option long_opts[] = {
     {"seed", 1, 0, O_SEED}, {"holdout", 1, 0, O_HOLD}, {"threads", 1, 0, O_THREADS},
     {"ckpt", 1, 0, O_CKPT}, {"ckpt-every", 1, 0, O_CKPT_EVERY}, {"ckpt-minutes", 1, 0, O_CKPT_MIN},
     {"eval-every", 1, 0, O_EVAL_EVERY}, {"eval-windows", 1, 0, O_EVAL_WIN},
-    {"log-every", 1, 0, O_LOG_EVERY}, {"resume", 1, 0, O_RESUME}, {"out", 1, 0, O_OUT},
+    {"log-every", 1, 0, O_LOG_EVERY}, {"resume", 1, 0, O_RESUME}, {"init", 1, 0, O_INIT}, {"out", 1, 0, O_OUT},
     {"exclude-dir", 1, 0, O_EXCL}, {"check-data", 0, 0, O_CHECK}, {"drop-overlap", 0, 0, O_DROP}, {"stop-at", 1, 0, O_STOP},
     {"no-default-excludes", 0, 0, O_NODEF}, {"quiet", 0, 0, O_QUIET},
     {"conv-encoder", 0, 0, O_CONV}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
@@ -385,7 +390,7 @@ int main(int argc, char **argv)
     double bytes = 0, ckpt_minutes = 0;
     int threads = 1, quiet = 0, check_only = 0, drop = 0, no_def = 0, set_sched = 0;
     int64_t ckpt_every = 500, eval_every = 250, log_every = 10, stop_at = 0;
-    const char *ckpt = "mbtrain.ckpt", *resume = NULL, *out = NULL;
+    const char *ckpt = "mbtrain.ckpt", *resume = NULL, *init = NULL, *out = NULL;
     char *excl[64];
     int n_excl = 0;
 
@@ -427,6 +432,7 @@ int main(int argc, char **argv)
         case O_EVAL_WIN: c.eval_windows = (int)num_arg("eval-windows", optarg, 1, 1e6); break;
         case O_LOG_EVERY: log_every = (int64_t)num_arg("log-every", optarg, 1, 1e12); break;
         case O_RESUME: resume = optarg; break;
+        case O_INIT: init = optarg; break;
         case O_OUT: out = optarg; break;
         case O_EXCL: if (n_excl < 60) excl[n_excl++] = optarg; break;
         case O_CHECK: check_only = 1; break;
@@ -443,12 +449,42 @@ int main(int argc, char **argv)
         usage(stderr);
         return 1;
     }
+    if (resume && init) {
+        fprintf(stderr, "mbtrain: --resume continues a run, --init starts a new one from a model: give one\n");
+        return 1;
+    }
     openblas_set_num_threads(threads);
 
     mt_state s;
     memset(&s, 0, sizeof s);
     char err[512];
-    if (resume) {
+    if (init) {
+        /* Fine-tuning: the model (shape and weights) and the batch come from the
+         * checkpoint; the run is new. A short schedule with a small learning rate
+         * moves a trained model towards DATA without forgetting what it knows. */
+        if (mt_ckpt_load(init, &s, 1, err, sizeof err)) {
+            fprintf(stderr, "mbtrain: %s\n", err);
+            return 1;
+        }
+        mt_config given = c;
+        c = s.cfg;
+        c.lr = (set_sched & 4) ? given.lr : 2e-4;
+        c.lr_min = (set_sched & 8) ? given.lr_min : c.lr / 10;
+        c.warmup = (set_sched & 16) ? given.warmup : 20;
+        c.wd = given.wd;
+        c.clip = given.clip;
+        c.seed = given.seed;
+        c.holdout = given.holdout;
+        c.eval_windows = given.eval_windows;
+        c.steps = (set_sched & 1) ? given.steps
+                  : (set_sched & 2) ? (int64_t)ceil(bytes / ((double)c.batch * c.hp.ctx_patches * c.hp.patch))
+                  : 0; /* one pass over DATA, once it is loaded */
+        s.step = 0;
+        memset(s.m, 0, s.model.n_params * sizeof *s.m);
+        memset(s.v, 0, s.model.n_params * sizeof *s.v);
+        mt_rng_seed(&s.rng, c.seed ^ 0x5DEECE66Dull);
+        s.cfg = c;
+    } else if (resume) {
         /* the run's configuration comes from the checkpoint; only the run options
          * (threads, intervals, paths) come from the command line */
         if (mt_ckpt_load(resume, &s, 1, err, sizeof err)) {
@@ -505,12 +541,20 @@ int main(int argc, char **argv)
             fprintf(stderr, "mbtrain: not enough training data (%zu bytes) for one window of %zu bytes\n",
                     data.train.len, T);
         mt_data_free(&data);
-        if (resume) { mt_model_free(&s.model); free(s.m); free(s.v); }
+        if (resume || init) { mt_model_free(&s.model); free(s.m); free(s.v); }
         return check_only ? 0 : 1;
+    }
+    if (init && !c.steps) {
+        double per_step = (double)c.batch * T;
+        c.steps = (int64_t)ceil((double)data.train.len / per_step);
+        c.steps = c.steps < 20 ? 20 : c.steps > 5000 ? 5000 : c.steps;
+        s.cfg.steps = c.steps;
     }
     uint64_t dh = XXH64(data.train.buf, data.train.len, 0);
 
-    if (resume) {
+    if (init) {
+        /* nothing to set up: the model and a fresh optimizer state are loaded */
+    } else if (resume) {
         if (dh != s.data_hash)
             fprintf(stderr, "mbtrain: warning: the training data differ from the checkpoint's; the run will not be identical\n");
     } else {
@@ -539,6 +583,7 @@ int main(int argc, char **argv)
                 c.lr_min, (long long)c.warmup, c.wd, c.clip, (unsigned long long)c.seed, threads,
                 threads == 1 ? "" : "s");
         if (resume) fprintf(stderr, "mbtrain: resuming from %s at step %lld\n", resume, (long long)s.step);
+        if (init) fprintf(stderr, "mbtrain: fine-tuning the model of %s (new schedule from step 0)\n", init);
     }
 
     uint8_t *x = malloc((size_t)c.batch * T);
