@@ -1,0 +1,362 @@
+/*
+ * archive_read.c - reading archives: mbzip -x (secure extraction), -l and -t of .tar.mbz
+ * and anything else libarchive reads.
+ */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <langinfo.h>
+#include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "archive_impl.h"
+
+/* ------------------------------------------------------------------ reading tar */
+
+struct decomp {
+    struct pipe pipe;
+    int fd;
+    int rc;
+    mbz_error err;
+    mbz_stats st;
+    struct progress prog;
+    char buf[IOBUF];
+};
+
+static void *decomp_main(void *arg)
+{
+    struct decomp *d = arg;
+    mbz_options o;
+    struct fdio in = { d->fd, 0 };
+    cli_options(&o, &d->prog);
+    d->rc = mbz_decompress_stream(&o, fdio_read, &in, pipe_write_cb, &d->pipe, &d->st, &d->err);
+    pipe_close_writer(&d->pipe, d->rc != MBZ_OK);
+    return NULL;
+}
+
+static la_ssize_t tar_read_cb(struct archive *a, void *user, const void **buf)
+{
+    struct decomp *d = user;
+    long long n = pipe_get(&d->pipe, d->buf, sizeof d->buf);
+    if (n < 0) {
+        archive_set_error(a, EIO, "the compressed data cannot be decoded");
+        return -1;
+    }
+    *buf = d->buf;
+    return (la_ssize_t)n;
+}
+
+/* A relative name without ".." components (others are for libarchive to refuse). */
+static int plain_relative(const char *p)
+{
+    if (p[0] == '/')
+        return 0;
+    for (const char *s = p; (s = strstr(s, "..")) != NULL; s += 2)
+        if ((s == p || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+            return 0;
+    return 1;
+}
+
+/* Keep only user.* extended attributes: security.* (file capabilities, SELinux
+ * labels) and trusted.* from an archive are not ours to restore. */
+static void keep_user_xattrs(struct archive_entry *e)
+{
+    int n = archive_entry_xattr_reset(e);
+    if (n <= 0)
+        return;
+    struct { char *name; void *value; size_t size; } *keep = calloc((size_t)n, sizeof *keep);
+    int k = 0, dropped = 0;
+    const char *name;
+    const void *value;
+    size_t size;
+    if (!keep)
+        return;
+    while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+        if (strncmp(name, "user.", 5) != 0 || k >= n) {
+            dropped = 1;
+            continue;
+        }
+        keep[k].name = strdup(name);
+        keep[k].value = malloc(size ? size : 1);
+        if (keep[k].name && keep[k].value)
+            memcpy(keep[k].value, value, size);
+        keep[k].size = size;
+        k++;
+    }
+    if (dropped) {
+        archive_entry_xattr_clear(e);
+        for (int i = 0; i < k; i++)
+            if (keep[i].name && keep[i].value)
+                archive_entry_xattr_add_entry(e, keep[i].name, keep[i].value, keep[i].size);
+    }
+    for (int i = 0; i < k; i++) {
+        free(keep[i].name);
+        free(keep[i].value);
+    }
+    free(keep);
+}
+
+/* Extract one entry; 0, or -1 when the archive cannot be read on. */
+static int extract_entry(const char *opname, struct archive *a, struct archive *ext,
+                         struct archive_entry *e)
+{
+    const char *p = entry_name(e);
+    unsigned type = archive_entry_filetype(e);
+    if ((type == AE_IFCHR || type == AE_IFBLK) && geteuid() != 0) {
+        msg_error(opname, "%s: device node not extracted (only root may create devices)", p);
+        return 0;
+    }
+    if (!g.force && plain_relative(p)) {
+        struct stat sb;
+        if (lstat(p, &sb) == 0 && !(type == AE_IFDIR && S_ISDIR(sb.st_mode))) {
+            msg_error(opname, "%s: already exists; use -f to overwrite", p);
+            return 0;
+        }
+    }
+    keep_user_xattrs(e);
+    int r = archive_write_header(ext, e);
+    if (r == ARCHIVE_WARN) {
+        msg_warn(opname, "%s: %s", p, aerr(ext));
+    } else if (r != ARCHIVE_OK) {
+        msg_error(opname, "%s: %s", p, aerr(ext));
+        return r == ARCHIVE_FATAL ? -1 : 0;
+    }
+    if (archive_entry_size(e) > 0) {
+        for (;;) {
+            const void *buf;
+            size_t size;
+            la_int64_t off;
+            r = archive_read_data_block(a, &buf, &size, &off);
+            if (r == ARCHIVE_EOF)
+                break;
+            if (r < ARCHIVE_WARN)
+                return -1;                /* the caller reports the reader's error */
+            if (archive_write_data_block(ext, buf, size, off) < ARCHIVE_WARN) {
+                msg_error(opname, "%s: %s", p, aerr(ext));
+                break;                    /* the reader skips the rest */
+            }
+        }
+    }
+    r = archive_write_finish_entry(ext);
+    if (r == ARCHIVE_WARN)
+        msg_warn(opname, "%s: %s", p, aerr(ext));
+    else if (r != ARCHIVE_OK)
+        msg_error(opname, "%s: %s", p, aerr(ext));
+    if (g.verbose > 1 && !g.quiet)
+        fprintf(stderr, "%s\n", p);
+    return 0;
+}
+
+static void list_entry(struct archive_entry *e)
+{
+    const char *p = entry_name(e);
+    if (!g.verbose) {
+        printf("%s\n", p);
+        return;
+    }
+    char owner[128], date[32];
+    const char *u = archive_entry_uname(e), *gr = archive_entry_gname(e);
+    char ub[24], gb[24];
+    if (!u || !*u) {
+        snprintf(ub, sizeof ub, "%" PRId64, (int64_t)archive_entry_uid(e));
+        u = ub;
+    }
+    if (!gr || !*gr) {
+        snprintf(gb, sizeof gb, "%" PRId64, (int64_t)archive_entry_gid(e));
+        gr = gb;
+    }
+    snprintf(owner, sizeof owner, "%s/%s", u, gr);
+    time_t t = archive_entry_mtime(e);
+    struct tm tm;
+    if (localtime_r(&t, &tm))
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M", &tm);
+    else
+        strcpy(date, "?");
+    unsigned type = archive_entry_filetype(e);
+    printf("%s %-17s %12" PRId64 " %s %s", archive_entry_strmode(e), owner,
+           (int64_t)archive_entry_size(e), date, p);
+    if (archive_entry_hardlink(e))
+        printf(" link to %s", archive_entry_hardlink(e));
+    else if (type == AE_IFLNK && archive_entry_symlink(e))
+        printf(" -> %s", archive_entry_symlink(e));
+    putchar('\n');
+}
+
+/* Decompress fd and read it as a tar archive: extract, list or test it. */
+void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act)
+{
+    struct decomp *d = calloc(1, sizeof *d);
+    struct archive *a = NULL, *ext = NULL;
+    if (!d || pipe_init(&d->pipe) != 0) {
+        msg_error(opname, "%s", strerror(ENOMEM));
+        free(d);
+        return;
+    }
+    d->fd = fd;
+    progress_init(&d->prog, opname, size, 1);
+    pthread_t t;
+    if (start_thread(&t, decomp_main, d) != 0) {
+        msg_error(opname, "cannot start a thread: %s", strerror(errno));
+        pipe_free(&d->pipe);
+        free(d);
+        return;
+    }
+    a = archive_read_new();
+    if (a) {
+        archive_read_support_format_tar(a);
+        archive_read_support_filter_none(a);
+    }
+    if (act == TAR_EXTRACT) {
+        int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL |
+                    ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+        if (!g.force)
+            flags |= ARCHIVE_EXTRACT_NO_OVERWRITE;
+        if (geteuid() == 0)
+            flags |= ARCHIVE_EXTRACT_OWNER;
+        ext = archive_write_disk_new();
+        if (ext) {
+            archive_write_disk_set_options(ext, flags);
+            archive_write_disk_set_standard_lookup(ext);
+        }
+    }
+    int read_failed = 0, reached_end = 0;
+    uint64_t entries = 0;
+    if (!a || (act == TAR_EXTRACT && !ext)) {
+        msg_error(opname, "%s", strerror(ENOMEM));
+        read_failed = -1;
+    } else if (archive_read_open(a, d, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
+        read_failed = 1;
+    } else {
+        for (;;) {
+            struct archive_entry *e;
+            int r = archive_read_next_header(a, &e);
+            if (r == ARCHIVE_EOF) {
+                reached_end = 1;
+                break;
+            }
+            if (r == ARCHIVE_WARN) {
+                msg_warn(opname, "%s: %s", entry_name(e), aerr(a));
+            } else if (r != ARCHIVE_OK) {
+                read_failed = 1;
+                break;
+            }
+            entries++;
+            if (act == TAR_LIST) {
+                list_entry(e);
+            } else if (act == TAR_EXTRACT) {
+                if (extract_entry(opname, a, ext, e) != 0) {
+                    read_failed = 1;
+                    break;
+                }
+            }
+        }
+    }
+    if (reached_end) {
+        /* The end of the tar is not the end of the frame: read on, so that the
+         * whole-content checksum is checked. */
+        while (pipe_get(&d->pipe, d->buf, sizeof d->buf) > 0)
+            ;
+    } else {
+        pipe_close_reader(&d->pipe);
+    }
+    pthread_join(t, NULL);
+    progress_done(&d->prog);
+    if (act == TAR_EXTRACT && ext) {
+        /* Directory modes and times are set last, once their contents exist. */
+        if (archive_write_close(ext) < ARCHIVE_WARN)
+            msg_error(opname, "%s", aerr(ext));
+    }
+    fflush(stdout);
+    if (d->rc != MBZ_OK && !(d->rc == MBZ_ERR_IO && d->err.sys_errno == EPIPE))
+        msg_mbz(opname, d->rc, &d->err);   /* the cause of any reader error */
+    else if (read_failed > 0)
+        msg_error(opname, "%s", a ? aerr(a) : strerror(ENOMEM));
+    else if (d->rc != MBZ_OK)
+        msg_mbz(opname, d->rc, &d->err);
+    else if (g.verbose && !g.quiet)
+        fprintf(stderr, "%s: %s%" PRIu64 " entries, %" PRIu64 " -> %" PRIu64 " bytes\n",
+                opname, act == TAR_TEST ? "OK, " : act == TAR_EXTRACT ? "extracted " : "",
+                entries, d->st.frame_bytes, d->st.content_size);
+    if (ext)
+        archive_write_free(ext);
+    if (a)
+        archive_read_free(a);
+    pipe_free(&d->pipe);
+    free(d);
+}
+
+
+/* ------------------------------------------------------------------ operands */
+
+void read_operand(const char *name)
+{
+    enum tar_action act = g.mode == MODE_LIST ? TAR_LIST
+                        : g.mode == MODE_TEST ? TAR_TEST : TAR_EXTRACT;
+    int fd = STDIN_FILENO;
+    const char *shown = name;
+    if (strcmp(name, "-") == 0) {
+        shown = "(stdin)";
+        if (!g.force && isatty(STDIN_FILENO)) {
+            msg_error(NULL, "compressed data not read from a terminal. "
+                            "Use -f to force decompression.");
+            return;
+        }
+    } else {
+        fd = open(name, O_RDONLY | O_NOCTTY);
+        if (fd < 0) {
+            msg_error(name, "%s", strerror(errno));
+            return;
+        }
+    }
+    struct stat sb;
+    uint64_t size = 0;
+    if (fstat(fd, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            msg_warn(name, "is a directory -- ignored");
+            goto done;
+        }
+        if (S_ISREG(sb.st_mode))
+            size = (uint64_t)sb.st_size;
+    }
+    int cwd = -1;
+    if (act == TAR_EXTRACT && g.dir) {
+#ifdef O_PATH
+        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);   /* no read permission needed */
+#else
+        cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+#endif
+        if (cwd < 0) {
+            msg_error(".", "%s", strerror(errno));
+            goto done;
+        }
+        if (chdir(g.dir) != 0) {
+            msg_error(g.dir, "%s", strerror(errno));
+            close(cwd);
+            goto done;
+        }
+    }
+    read_tar(shown, fd, size, act);
+    if (cwd >= 0) {
+        if (fchdir(cwd) != 0)
+            msg_error(".", "cannot return to the directory: %s", strerror(errno));
+        close(cwd);
+    }
+done:
+    if (fd != STDIN_FILENO)
+        close(fd);
+}
