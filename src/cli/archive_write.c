@@ -416,30 +416,10 @@ static void compress_tar(const char *opname, const char *out, struct producer *p
     int ofd = STDOUT_FILENO;
     struct stat osb;
     if (!out) {
-        if (!g.force && isatty(STDOUT_FILENO)) {
-            msg_error(NULL, "compressed data not written to a terminal. "
-                            "Use -f to force compression.");
+        if (output_terminal_refused())
             return;
-        }
-    } else {
-        if (lstat(out, &osb) == 0) {
-            if (!g.force) {
-                msg_error(out, "already exists; use -f to overwrite");
-                return;
-            }
-            if (S_ISDIR(osb.st_mode)) {
-                msg_error(out, "is a directory; not overwritten");
-                return;
-            }
-        } else if (errno != ENOENT) {
-            msg_error(out, "%s", strerror(errno));
-            return;
-        }
-        ofd = tmp_create(out);
-        if (ofd < 0) {
-            msg_error(out, "cannot create: %s", strerror(errno));
-            return;
-        }
+    } else if ((ofd = output_open(out, opname, NULL)) < 0) {
+        return;
     }
     if (fstat(ofd, &osb) == 0 && S_ISREG(osb.st_mode)) {
         pr->skip_dev = osb.st_dev;
@@ -480,17 +460,7 @@ static void compress_tar(const char *opname, const char *out, struct producer *p
     if (out) {
         if (fchmod(ofd, new_file_mode()) != 0)
             msg_warn(out, "cannot set permissions: %s", strerror(errno));
-        if (fsync(ofd) != 0 && errno != EINVAL && errno != EROFS) {
-            msg_error(out, "%s", strerror(errno));
-            goto fail;
-        }
-        if (close(ofd) != 0) {
-            ofd = -1;
-            msg_error(out, "%s", strerror(errno));
-            goto fail;
-        }
-        ofd = -1;
-        if (tmp_commit_or_report(out, g.force) != 0)
+        if (output_finish(ofd, out) != 0)
             return;
     }
     if (g.verbose && !g.quiet)
@@ -501,11 +471,8 @@ static void compress_tar(const char *opname, const char *out, struct producer *p
                 pr->entries, out ? " -- created " : "", out ? out : "");
     return;
 fail:
-    if (out) {
-        if (ofd >= 0)
-            close(ofd);
-        tmp_discard();
-    }
+    if (out)
+        output_abort(ofd);
 }
 
 /* mbzip -r DIR: DIR.tar.mbz next to DIR (names inside start with DIR's last part). */

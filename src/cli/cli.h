@@ -13,6 +13,7 @@
 #define MBZ_CLI_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 #include "mbz.h"
 
@@ -99,6 +100,17 @@ void tmp_discard(void);
 int tmp_commit(const char *out, int replace);
 /* tmp_commit; on failure discard the temporary and print the reason. 0 or -1. */
 int tmp_commit_or_report(const char *out, int replace);
+/* The one way every command writes a new file (compressed, decompressed, archives,
+ * --explain pages): output_open refuses an existing OUT without -f, a directory,
+ * and (same: the input's stat, or NULL) the input itself, then creates the
+ * temporary file and returns its descriptor (-1 after a one-line message);
+ * output_finish fsyncs, closes and renames it to OUT (0, or -1 after a message, the
+ * temporary removed); output_abort closes and removes it. */
+int output_open(const char *out, const char *in_name, const struct stat *same);
+int output_finish(int ofd, const char *out);
+void output_abort(int ofd);
+/* Refuse (1, with a message) to write compressed data to a terminal without -f. */
+int output_terminal_refused(void);
 
 /* ---------------------------------------------------------------- list.c */
 

@@ -388,14 +388,15 @@ void explain_file(const char *name)
         goto done;
     }
 
+    int ofd = -1;
     if (g.output && strcmp(g.output, "-") != 0) {
-        if (!g.force && access(g.output, F_OK) == 0) {
-            msg_error(g.output, "already exists (use -f to overwrite)");
+        /* a temporary file renamed into place (fileops.c), as every output */
+        if ((ofd = output_open(g.output, name, NULL)) < 0)
             goto done;
-        }
-        out = fopen(g.output, "w");
+        out = fdopen(dup(ofd), "w");
         if (!out) {
             msg_error(g.output, "%s", strerror(errno));
+            output_abort(ofd);
             goto done;
         }
     } else {
@@ -403,8 +404,18 @@ void explain_file(const char *name)
     }
     write_page(out, name, data, n, total, cost, frame, frame_n, &st, model, block_len, bl, nbl);
     if (out != stdout) {
-        if (ferror(out) | (fclose(out) != 0))
+        int bad = ferror(out) | (fclose(out) != 0);
+        if (bad) {
             msg_error(g.output, "write error: %s", strerror(errno));
+            output_abort(ofd);
+            goto done;
+        }
+        mode_t um = umask(022);
+        umask(um);
+        if (fchmod(ofd, 0666 & ~um) != 0)
+            msg_warn(g.output, "cannot set permissions: %s", strerror(errno));
+        if (output_finish(ofd, g.output) != 0)
+            goto done;
     } else if (ferror(out)) {
         msg_error(NULL, "write error");
     }

@@ -182,6 +182,65 @@ int tmp_commit_or_report(const char *out, int replace)
     return -1;
 }
 
+int output_open(const char *out, const char *in_name, const struct stat *same)
+{
+    struct stat osb;
+    if (lstat(out, &osb) == 0) {
+        if (!g.force) {
+            msg_error(out, "already exists; use -f to overwrite");
+            return -1;
+        }
+        if (S_ISDIR(osb.st_mode)) {
+            msg_error(out, "is a directory; not overwritten");
+            return -1;
+        }
+        if (same && osb.st_dev == same->st_dev && osb.st_ino == same->st_ino) {
+            msg_error(out, "is the same file as %s; not overwritten", in_name);
+            return -1;
+        }
+    } else if (errno != ENOENT) {
+        msg_error(out, "%s", strerror(errno));
+        return -1;
+    }
+    int ofd = tmp_create(out);
+    if (ofd < 0)
+        msg_error(out, "cannot create: %s", strerror(errno));
+    return ofd;
+}
+
+int output_finish(int ofd, const char *out)
+{
+    if (fsync(ofd) != 0 && errno != EINVAL && errno != EROFS) {
+        int e = errno;
+        close(ofd);
+        tmp_discard();
+        msg_error(out, "%s", strerror(e));
+        return -1;
+    }
+    if (close(ofd) != 0) {
+        int e = errno;
+        tmp_discard();
+        msg_error(out, "%s", strerror(e));
+        return -1;
+    }
+    return tmp_commit_or_report(out, g.force);
+}
+
+void output_abort(int ofd)
+{
+    if (ofd >= 0)
+        close(ofd);
+    tmp_discard();
+}
+
+int output_terminal_refused(void)
+{
+    if (g.force || !isatty(STDOUT_FILENO))
+        return 0;
+    msg_error(NULL, "compressed data not written to a terminal. Use -f to force compression.");
+    return 1;
+}
+
 /* ------------------------------------------------------------------ names */
 
 static int ends_with(const char *s, const char *suf)
@@ -343,11 +402,8 @@ static void process_stdin(void)
 {
     const char *name = "(stdin)";
     if (g.mode == MODE_COMPRESS) {
-        if (!g.force && isatty(STDOUT_FILENO)) {
-            msg_error(NULL, "compressed data not written to a terminal. "
-                            "Use -f to force compression.");
+        if (output_terminal_refused())
             return;
-        }
     } else if (!g.force && isatty(STDIN_FILENO)) {
         msg_error(NULL, "compressed data not read from a terminal. "
                         "Use -f to force decompression.");
@@ -491,11 +547,8 @@ void process_operand(const char *name)
     mbz_error err;
     if (!file_out) {
         int out_fd = g.mode == MODE_TEST ? -1 : STDOUT_FILENO;
-        if (g.mode == MODE_COMPRESS && !g.force && isatty(STDOUT_FILENO)) {
-            msg_error(NULL, "compressed data not written to a terminal. "
-                            "Use -f to force compression.");
+        if (g.mode == MODE_COMPRESS && output_terminal_refused())
             goto done;
-        }
         uint64_t nread;
         int rc = run_codec(name, fd, size, out_fd, &st, &err, &nread);
         if (rc != MBZ_OK)
@@ -508,60 +561,24 @@ void process_operand(const char *name)
     }
 
     /* File to file. */
-    struct stat osb;
-    if (lstat(out, &osb) == 0) {
-        if (!g.force) {
-            msg_error(out, "already exists; use -f to overwrite");
-            goto done;
-        }
-        if (S_ISDIR(osb.st_mode)) {
-            msg_error(out, "is a directory; not overwritten");
-            goto done;
-        }
-        if (osb.st_dev == sb.st_dev && osb.st_ino == sb.st_ino) {
-            msg_error(out, "is the same file as %s; not overwritten", name);
-            goto done;
-        }
-    } else if (errno != ENOENT) {
-        msg_error(out, "%s", strerror(errno));
+    int ofd = output_open(out, name, &sb);
+    if (ofd < 0)
         goto done;
-    }
-
-    int ofd = tmp_create(out);
-    if (ofd < 0) {
-        msg_error(out, "cannot create: %s", strerror(errno));
-        goto done;
-    }
     uint64_t nread;
     int rc = run_codec(name, fd, size, ofd, &st, &err, &nread);
     if (rc != MBZ_OK) {
-        close(ofd);
-        tmp_discard();
+        output_abort(ofd);
         msg_mbz(name, rc, &err);
         goto done;
     }
     if (input_changed(fd, &sb, nread)) {
-        close(ofd);
-        tmp_discard();
+        output_abort(ofd);
         msg_error(name, "file changed while it was being %s; not replaced",
                   g.mode == MODE_COMPRESS ? "compressed" : "decompressed");
         goto done;
     }
     copy_metadata(ofd, &sb, out);
-    if (fsync(ofd) != 0 && errno != EINVAL && errno != EROFS) {
-        int e = errno;
-        close(ofd);
-        tmp_discard();
-        msg_error(out, "%s", strerror(e));
-        goto done;
-    }
-    if (close(ofd) != 0) {
-        int e = errno;
-        tmp_discard();
-        msg_error(out, "%s", strerror(e));
-        goto done;
-    }
-    if (tmp_commit_or_report(out, g.force) != 0)
+    if (output_finish(ofd, out) != 0)
         goto done;
     verbose_line(name, &st, out);
     /* (Someone else may have removed it meanwhile: that is no error.) */
