@@ -86,14 +86,6 @@ const char *entry_name(struct archive_entry *e)
     return s ? s : "(unnamed entry)";
 }
 
-/* Output file mode for a new archive: what a new file gets (0666 & ~umask). */
-mode_t new_file_mode(void)
-{
-    mode_t m = umask(022);
-    umask(m);
-    return 0666 & ~m;
-}
-
 /* ------------------------------------------------------------------ dispatch */
 
 void archive_operand(const char *name)

@@ -51,7 +51,6 @@ void archive_locale(void);
 int ends_with(const char *s, const char *suf);
 const char *aerr(struct archive *a);
 const char *entry_name(struct archive_entry *e);
-mode_t new_file_mode(void);
 
 /* ------------------------------------------------------------------ the operations */
 

@@ -109,6 +109,9 @@ int tmp_commit_or_report(const char *out, int replace);
 int output_open(const char *out, const char *in_name, const struct stat *same);
 int output_finish(int ofd, const char *out);
 void output_abort(int ofd);
+/* The mode a new file gets (0666 & ~umask): archives and --explain pages, which
+ * have no input file to copy it from. */
+mode_t new_file_mode(void);
 /* Refuse (1, with a message) to write compressed data to a terminal without -f. */
 int output_terminal_refused(void);
 

@@ -404,15 +404,12 @@ void explain_file(const char *name)
     }
     write_page(out, name, data, n, total, cost, frame, frame_n, &st, model, block_len, bl, nbl);
     if (out != stdout) {
-        int bad = ferror(out) | (fclose(out) != 0);
-        if (bad) {
+        if (ferror(out) | (fclose(out) != 0)) {
             msg_error(g.output, "write error: %s", strerror(errno));
             output_abort(ofd);
             goto done;
         }
-        mode_t um = umask(022);
-        umask(um);
-        if (fchmod(ofd, 0666 & ~um) != 0)
+        if (fchmod(ofd, new_file_mode()) != 0)
             msg_warn(g.output, "cannot set permissions: %s", strerror(errno));
         if (output_finish(ofd, g.output) != 0)
             goto done;

@@ -233,6 +233,13 @@ void output_abort(int ofd)
     tmp_discard();
 }
 
+mode_t new_file_mode(void)
+{
+    mode_t m = umask(022);
+    umask(m);
+    return 0666 & ~m;
+}
+
 int output_terminal_refused(void)
 {
     if (g.force || !isatty(STDOUT_FILENO))

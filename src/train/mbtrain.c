@@ -239,6 +239,12 @@ static void fmt_dur(char *buf, size_t n, double s)
 
 /* ------------------------------------------------------------------ CLI */
 
+/* Steps of the run that trains on `bytes` bytes of windows. */
+static int64_t steps_for_bytes(const mt_config *c, double bytes)
+{
+    return (int64_t)ceil(bytes / ((double)c->batch * c->hp.ctx_patches * c->hp.patch));
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -477,7 +483,7 @@ int main(int argc, char **argv)
         c.holdout = given.holdout;
         c.eval_windows = given.eval_windows;
         c.steps = (set_sched & 1) ? given.steps
-                  : (set_sched & 2) ? (int64_t)ceil(bytes / ((double)c.batch * c.hp.ctx_patches * c.hp.patch))
+                  : (set_sched & 2) ? steps_for_bytes(&c, bytes)
                   : 0; /* one pass over DATA, once it is loaded */
         s.step = 0;
         memset(s.m, 0, s.model.n_params * sizeof *s.m);
@@ -498,7 +504,7 @@ int main(int argc, char **argv)
         c = s.cfg;
         if (set_sched) {
             if (set_sched & 1) c.steps = given.steps;
-            if (set_sched & 2) c.steps = (int64_t)ceil(bytes / ((double)c.batch * c.hp.ctx_patches * c.hp.patch));
+            if (set_sched & 2) c.steps = steps_for_bytes(&c, bytes);
             if (set_sched & 4) c.lr = given.lr;
             if (set_sched & 8) c.lr_min = given.lr_min;
             if (set_sched & 16) c.warmup = given.warmup;
@@ -545,19 +551,16 @@ int main(int argc, char **argv)
         return check_only ? 0 : 1;
     }
     if (init && !c.steps) {
-        double per_step = (double)c.batch * T;
-        c.steps = (int64_t)ceil((double)data.train.len / per_step);
+        c.steps = steps_for_bytes(&c, (double)data.train.len);
         c.steps = c.steps < 20 ? 20 : c.steps > 5000 ? 5000 : c.steps;
         s.cfg.steps = c.steps;
     }
     uint64_t dh = XXH64(data.train.buf, data.train.len, 0);
 
-    if (init) {
-        /* nothing to set up: the model and a fresh optimizer state are loaded */
-    } else if (resume) {
+    if (resume) {
         if (dh != s.data_hash)
             fprintf(stderr, "mbtrain: warning: the training data differ from the checkpoint's; the run will not be identical\n");
-    } else {
+    } else if (!init) { /* --init loaded the model and reset the optimizer above */
         s.cfg = c;
         if (mt_model_init(&s.model, &c.hp, c.batch)) return 1;
         mt_model_init_params(&s.model, c.seed);
