@@ -251,6 +251,193 @@ static void test_scan(void **state)
     free(m);
 }
 
+/* mbz_scan_blocks reports every block and end mark with offsets that match the
+ * bytes; a non-zero callback return stops the scan. */
+typedef struct {
+    mbz_block_info b[16];
+    int n;
+    int stop_at;
+} scan_log;
+
+static int log_block(void *user, const mbz_block_info *b)
+{
+    scan_log *l = user;
+    if (l->n < 16)
+        l->b[l->n] = *b;
+    l->n++;
+    return l->stop_at && l->n == l->stop_at;
+}
+
+static void test_scan_blocks(void **state)
+{
+    (void)state;
+    size_t n, cn;
+    uint8_t *m = mixed(&n);
+    mbz_options o = opts(1, 1);
+    mbz_stats cs, st;
+    uint8_t *c = compress(&o, m, n, &cn, &cs);
+    uint8_t *two = malloc(2 * cn);
+    memcpy(two, c, cn);
+    memcpy(two + cn, c, cn);
+    size_t rdst[3] = { (size_t)two, 2 * cn, 0 };
+    scan_log l = { .n = 0 };
+    mbz_error e;
+    assert_int_equal(mbz_scan_blocks(mem_read, rdst, log_block, &l, &st, &e), MBZ_OK);
+    assert_int_equal(st.frames, 2);
+    assert_int_equal(l.n, 2 * ((int)cs.blocks + 1));
+    uint64_t content = 0;
+    for (int i = 0; i < l.n; i++) {
+        const mbz_block_info *b = &l.b[i];
+        assert_int_equal(b->frame, i < l.n / 2 ? 1 : 2);
+        assert_int_equal(b->level, 1);
+        assert_int_equal(b->block_log, 18);
+        assert_int_equal(b->fingerprint, mbz_model_fingerprint(mbz_model_order2()));
+        assert_int_equal(b->content_offset, content);
+        assert_int_equal(two[b->offset], b->type);          /* the header starts here */
+        if (b->type == 0) {
+            assert_int_equal(b->block, 0);
+            assert_int_equal(b->checksum, XXH64(m, n, 0));
+        } else {
+            assert_int_equal(b->block, (uint64_t)(i % (l.n / 2)) + 1);
+            uint64_t in_frame = content - (b->frame - 1) * n;
+            assert_int_equal(b->checksum, XXH64(m + in_frame, b->content_size, 0));
+            assert_int_equal(le32(two + b->offset + 5), b->payload_size);
+        }
+        content += b->content_size;
+    }
+    assert_int_equal(content, 2 * n);
+    /* stopping */
+    scan_log stop = { .n = 0, .stop_at = 2 };
+    rdst[2] = 0;
+    assert_int_equal(mbz_scan_blocks(mem_read, rdst, log_block, &stop, &st, &e), MBZ_ERR_CANCELLED);
+    assert_int_equal(stop.n, 2);
+    free(two);
+    free(c);
+    free(m);
+}
+
+/* Random access: any range equals the same range of the input; damage is found
+ * when a range needs the damaged block; bad streams are refused at open. */
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} mem_at;
+
+static long long mem_pread(void *user, void *buf, size_t n, uint64_t off)
+{
+    mem_at *m = user;
+    if (off >= m->n)
+        return 0;
+    size_t k = m->n - (size_t)off < n ? m->n - (size_t)off : n;
+    memcpy(buf, m->p + off, k);
+    return (long long)k;
+}
+
+static int seek_open(const uint8_t *p, size_t n, mem_at *m, mbz_seekable **s, mbz_error *e)
+{
+    m->p = p;
+    m->n = n;
+    return mbz_seekable_open(NULL, mem_pread, m, n, s, e);
+}
+
+static void test_seekable(void **state)
+{
+    (void)state;
+    size_t n, cn;
+    uint8_t *m = mixed(&n);
+    mbz_options o = opts(1, 1);
+    mbz_stats cs;
+    uint8_t *c = compress(&o, m, n, &cn, &cs);
+    /* two frames: the mixed one and a small text one */
+    size_t sn = 5000, scn;
+    uint8_t *sc = compress(&o, m + n - sn, sn, &scn, &cs);
+    size_t tn = cn + scn, total = n + sn;
+    uint8_t *two = malloc(tn + 8), *want = malloc(total), *got = malloc(total);
+    memcpy(two, c, cn);
+    memcpy(two + cn, sc, scn);
+    memcpy(want, m, n);
+    memcpy(want + n, m + n - sn, sn);
+    mem_at ma;
+    mbz_seekable *s;
+    mbz_error e;
+    assert_int_equal(seek_open(two, tn, &ma, &s, &e), MBZ_OK);
+    assert_int_equal(mbz_seekable_content_size(s), total);
+    uint64_t rs = 7;
+    for (int i = 0; i < 200; i++) {
+        size_t off = (size_t)(test_rand(&rs) % (total + 10));
+        size_t len = (size_t)(test_rand(&rs) % (i < 100 ? 300 : 300000));
+        size_t k;
+        assert_int_equal(mbz_seekable_read(s, off, got, len, &k, &e), MBZ_OK);
+        size_t expect = off >= total ? 0 : total - off < len ? total - off : len;
+        assert_int_equal(k, expect);
+        if (k)
+            assert_memory_equal(got, want + off, k);
+    }
+    size_t k;
+    assert_int_equal(mbz_seekable_read(s, 0, got, total, &k, &e), MBZ_OK);
+    assert_int_equal(k, total);
+    assert_memory_equal(got, want, total);
+    mbz_seekable_close(s);
+
+    /* one history of three modelled blocks, read out of order: each read must
+     * decode the history from its start or continue it, never reuse a wrong state */
+    size_t blk = (size_t)1 << 18, hn = 3 * blk, hcn;
+    uint8_t *h = malloc(hn);
+    for (size_t i = 0; i < hn; i++)
+        h[i] = m[n - 60000 + (i * 7 + i / 60000) % 60000];   /* text, not a plain repeat */
+    uint8_t *hc = compress(&o, h, hn, &hcn, &cs);
+    assert_int_equal(cs.blocks, 3);
+    assert_int_equal(cs.blocks_stored, 0);
+    assert_int_equal(seek_open(hc, hcn, &ma, &s, &e), MBZ_OK);
+    static const int order[] = { 2, 0, 1, 2, 2 };
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        size_t off = (size_t)order[i] * blk + 1000 * i;
+        assert_int_equal(mbz_seekable_read(s, off, got, 5000, &k, &e), MBZ_OK);
+        assert_int_equal(k, 5000);
+        assert_memory_equal(got, h + off, 5000);
+    }
+    mbz_seekable_close(s);
+    free(hc);
+    free(h);
+
+    /* a flipped payload byte in the second frame: ranges of the first still read */
+    two[tn - BH - 10] ^= 0x40;
+    assert_int_equal(seek_open(two, tn, &ma, &s, &e), MBZ_OK);
+    assert_int_equal(mbz_seekable_read(s, 0, got, 1000, &k, &e), MBZ_OK);
+    int rc = mbz_seekable_read(s, total - 10, got, 10, &k, &e);
+    assert_true(rc == MBZ_ERR_CHECKSUM || rc == MBZ_ERR_CORRUPT);
+    assert_int_equal(e.code, rc);
+    assert_null(strchr(e.msg, '\n'));
+    mbz_seekable_close(s);
+    two[tn - BH - 10] ^= 0x40;
+
+    /* refused at open: truncation anywhere, trailing garbage, not a stream, empty */
+    for (size_t cut = 1; cut < tn; cut += 997) {
+        rc = seek_open(two, cut, &ma, &s, &e);
+        assert_true(rc == MBZ_ERR_TRUNCATED || rc == MBZ_ERR_BAD_MAGIC);
+        assert_null(s);
+    }
+    memcpy(two + tn, "garbage!", 8);
+    assert_int_equal(seek_open(two, tn + 8, &ma, &s, &e), MBZ_ERR_BAD_MAGIC);
+    assert_int_equal(seek_open(want, 100, &ma, &s, &e), MBZ_ERR_BAD_MAGIC);
+    assert_int_equal(seek_open(two, 0, &ma, &s, &e), MBZ_ERR_TRUNCATED);
+    /* an empty frame: size 0, reads return nothing */
+    size_t en;
+    uint8_t *ec = compress(&o, "", 0, &en, &cs);
+    assert_int_equal(seek_open(ec, en, &ma, &s, &e), MBZ_OK);
+    assert_int_equal(mbz_seekable_content_size(s), 0);
+    assert_int_equal(mbz_seekable_read(s, 0, got, 10, &k, &e), MBZ_OK);
+    assert_int_equal(k, 0);
+    mbz_seekable_close(s);
+    free(ec);
+    free(two);
+    free(want);
+    free(got);
+    free(sc);
+    free(c);
+    free(m);
+}
+
 static void test_concat_and_garbage(void **state)
 {
     (void)state;
@@ -558,6 +745,8 @@ int main(void)
         cmocka_unit_test(test_random_stored),
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_scan_blocks),
+        cmocka_unit_test(test_seekable),
         cmocka_unit_test(test_concat_and_garbage),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_bitflips),

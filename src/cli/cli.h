@@ -44,6 +44,9 @@ struct cli {
     int bench_runs;         /* -i N: timed runs per file and level (median) */
     int csv;                /* --csv */
     const char *output;     /* -o FILE (--explain) */
+    int range;              /* --offset/--length given: write that range (range.c) */
+    uint64_t range_offset;  /* --offset (default 0) */
+    uint64_t range_length;  /* --length (default: to the end) */
 };
 
 extern struct cli g;
@@ -114,6 +117,11 @@ void output_abort(int ofd);
 mode_t new_file_mode(void);
 /* Refuse (1, with a message) to write compressed data to a terminal without -f. */
 int output_terminal_refused(void);
+
+/* ---------------------------------------------------------------- range.c */
+
+/* mbcat --offset=N --length=M: one range of the decompressed content to stdout. */
+void range_operand(const char *name);
 
 /* ---------------------------------------------------------------- list.c */
 

@@ -102,47 +102,46 @@ static void put_shaded(FILE *f, const uint8_t *data, const uint32_t *cost, size_
     }
 }
 
-struct blockinfo {
-    int type;              /* 1 stored, 2 run-length, 3 modelled, 4 modelled (history start) */
-    uint32_t content, payload;
-};
-
 static const char *type_name(int t)
 {
     return t == 1 ? "stored" : t == 2 ? "run-length" : t == 3 || t == 4 ? "modelled" : "?";
 }
 
-/* Walk the frame's blocks (doc/format.md); returns the count, or -1 if malformed. */
-static long frame_blocks(const uint8_t *fr, size_t n, struct blockinfo **out)
+/* The frame's blocks, as the library's scan reports them (mbz_scan_blocks). */
+struct frame_scan {
+    const uint8_t *p;
+    size_t n, pos;
+    mbz_block_info *b;       /* the blocks; the end mark is kept in `end` */
+    size_t nb, cap;
+    mbz_block_info end;
+};
+
+static long long scan_read(void *user, void *buf, size_t n)
 {
-    size_t pos = 20, cnt = 0, cap = 16;
-    struct blockinfo *b = malloc(cap * sizeof *b);
-    if (!b || n < 20)
-        goto bad;
-    while (pos + 21 <= n && fr[pos] != 0) {
-        if (cnt == cap) {
-            struct blockinfo *nb = realloc(b, 2 * cap * sizeof *b);
-            if (!nb)
-                goto bad;
-            b = nb;
-            cap *= 2;
-        }
-        const uint8_t *h = fr + pos;
-        b[cnt].type = h[0];
-        b[cnt].content = (uint32_t)h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 |
-                         (uint32_t)h[4] << 24;
-        b[cnt].payload = (uint32_t)h[5] | (uint32_t)h[6] << 8 | (uint32_t)h[7] << 16 |
-                         (uint32_t)h[8] << 24;
-        pos += 21 + (size_t)b[cnt].payload;
-        cnt++;
+    struct frame_scan *f = user;
+    size_t k = f->n - f->pos < n ? f->n - f->pos : n;
+    memcpy(buf, f->p + f->pos, k);
+    f->pos += k;
+    return (long long)k;
+}
+
+static int scan_block(void *user, const mbz_block_info *b)
+{
+    struct frame_scan *f = user;
+    if (b->type == 0) {
+        f->end = *b;
+        return 0;
     }
-    if (pos + 21 > n)
-        goto bad;
-    *out = b;
-    return (long)cnt;
-bad:
-    free(b);
-    return -1;
+    if (f->nb == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 16;
+        mbz_block_info *nb = realloc(f->b, cap * sizeof *nb);
+        if (!nb)
+            return 1;
+        f->b = nb;
+        f->cap = cap;
+    }
+    f->b[f->nb++] = *b;
+    return 0;
 }
 
 static const mbz_model *model_by_fingerprint(uint64_t fp)
@@ -155,7 +154,7 @@ static const mbz_model *model_by_fingerprint(uint64_t fp)
 static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
                        uint64_t total, const uint32_t *cost, const uint8_t *frame,
                        size_t frame_n, const mbz_stats *st, const mbz_model *model,
-                       size_t block_len, const struct blockinfo *bl, long nbl)
+                       size_t block_len, const mbz_block_info *bl, long nbl)
 {
     uint64_t all = 0, modelled_cost = 0;
     for (size_t i = 0; i < n; i++)
@@ -163,9 +162,9 @@ static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
     size_t off = 0;
     for (long b = 0; b < nbl; b++) {
         if (bl[b].type == 3 || bl[b].type == 4)
-            for (size_t i = off; i < off + bl[b].content && i < n; i++)
+            for (size_t i = off; i < off + bl[b].content_size && i < n; i++)
                 modelled_cost += cost[i];
-        off += bl[b].content;
+        off += bl[b].content_size;
     }
 
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>mbzip "
@@ -226,14 +225,14 @@ static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
     off = 0;
     for (long b = 0; b < nbl; b++) {
         uint64_t s = 0;
-        for (size_t i = off; i < off + bl[b].content && i < n; i++)
+        for (size_t i = off; i < off + bl[b].content_size && i < n; i++)
             s += cost[i];
         fprintf(f, "<tr><td>%ld</td><td>%zu</td><td>%u</td><td class=l>%s</td><td>%u</td>"
                    "<td>%.4f</td><td>%.4f</td></tr>\n",
-                b, off, bl[b].content, type_name(bl[b].type), bl[b].payload,
-                bl[b].content ? 8.0 * bl[b].payload / bl[b].content : 0.0,
-                bl[b].content ? (double)s / 65536.0 / bl[b].content : 0.0);
-        off += bl[b].content;
+                b, off, bl[b].content_size, type_name(bl[b].type), bl[b].payload_size,
+                bl[b].content_size ? 8.0 * bl[b].payload_size / bl[b].content_size : 0.0,
+                bl[b].content_size ? (double)s / 65536.0 / bl[b].content_size : 0.0);
+        off += bl[b].content_size;
     }
     fputs("</table>\n", f);
 
@@ -361,7 +360,8 @@ void explain_file(const char *name)
     void *frame = NULL;
     size_t frame_n = 0;
     uint32_t *cost = NULL;
-    struct blockinfo *bl = NULL;
+    struct frame_scan fs;
+    memset(&fs, 0, sizeof fs);
     FILE *out = NULL;
     cli_options(&o, NULL);
     memset(&err, 0, sizeof err);
@@ -371,18 +371,24 @@ void explain_file(const char *name)
         goto done;
     }
     const mbz_model *model = model_by_fingerprint(st.fingerprint);
-    long nbl = frame_blocks(frame, frame_n, &bl);
-    if (!model || nbl < 0 || frame_n < 20 || ((const uint8_t *)frame)[7] > 30) {
-        msg_error(name, "cannot explain this frame (unknown model or layout)");
+    fs.p = frame;
+    fs.n = frame_n;
+    mbz_stats scanned;
+    rc = mbz_scan_blocks(scan_read, &fs, scan_block, &fs, &scanned, &err);
+    if (rc != MBZ_OK || !model || scanned.frames != 1) {
+        msg_error(name, "cannot explain this frame (%s)",
+                  rc != MBZ_OK ? err.msg : !model ? "unknown model" : "not one frame");
         goto done;
     }
-    size_t block_len = (size_t)1 << ((const uint8_t *)frame)[7];
+    const mbz_block_info *bl = fs.b;
+    long nbl = (long)fs.nb;
+    size_t block_len = (size_t)1 << fs.end.block_log;
     cost = malloc((n ? n : 1) * sizeof *cost);
     if (!cost) {
         msg_error(name, "out of memory");
         goto done;
     }
-    rc = mbz_explain_costs(model, ((const uint8_t *)frame)[5], data, n, block_len, cost, &err);
+    rc = mbz_explain_costs(model, (unsigned)fs.end.flags, data, n, block_len, cost, &err);
     if (rc != MBZ_OK) {
         msg_mbz(name, rc, &err);
         goto done;
@@ -420,7 +426,7 @@ void explain_file(const char *name)
         fprintf(stderr, "%s: %s: %zu bytes explained, %.3f bits/byte -> %s\n", PROGNAME, name,
                 n, n ? 8.0 * (double)frame_n / (double)n : 0.0, g.output);
 done:
-    free(bl);
+    free(fs.b);
     free(cost);
     free(frame);
     free(data);

@@ -56,6 +56,10 @@ static void usage(FILE *f)
 "  -b[LEVEL]             benchmark FILEs in memory at LEVEL (default: -# or %d),\n"
 "                        verifying each round trip; -e LEVEL: up to LEVEL;\n"
 "                        -i N: median of N runs (default 3); --csv: CSV output\n"
+"      --offset=N        with -dc (mbcat): write the decompressed bytes from\n"
+"                        offset N (k/M/G/T suffixes: KiB...); from a file only\n"
+"                        the blocks that hold them are decoded\n"
+"      --length=M        with -dc (mbcat): write at most M bytes\n"
 "      --explain FILE    write an HTML page of what each byte of FILE cost\n"
 "                        (first 1 MiB) to -o OUT.html (default: stdout)\n"
 "  -h, --help            show this help and exit\n"
@@ -119,7 +123,31 @@ static int parse_threads(const char *s)
 }
 
 enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST, OPT_CSV, OPT_EXPLAIN, OPT_REPACK, OPT_NO_MIX,
-       OPT_LIST_MODELS };
+       OPT_LIST_MODELS, OPT_OFFSET, OPT_LENGTH };
+
+/* A byte count for --offset / --length: decimal, with an optional binary suffix
+ * k, M, G or T (KiB, MiB, GiB, TiB; "KiB"/"MiB"/... also accepted). */
+static uint64_t parse_bytes(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    if (end != s && *end) {
+        const char *u = "kMGT", *p = strchr(u, *end == 'K' ? 'k' : *end);
+        if (p && *end) {
+            shift = 10 * (int)(p - u + 1);
+            end++;
+            if (strcmp(end, "iB") == 0)
+                end += 2;
+        }
+    }
+    if (errno || end == s || *end || *s == '-' || (shift && v > (UINT64_MAX >> shift))) {
+        fprintf(stderr, "%s: invalid byte count for %s: '%s'\n", PROGNAME, opt, s);
+        try_help();
+    }
+    return (uint64_t)v << shift;
+}
 
 /* A level for -b / -e (bench.c), 1..9. */
 static int parse_level(const char *opt, const char *s)
@@ -166,6 +194,8 @@ int main(int argc, char **argv)
         { "repack", no_argument, NULL, OPT_REPACK },
         { "no-mix", no_argument, NULL, OPT_NO_MIX },
         { "list-models", no_argument, NULL, OPT_LIST_MODELS },
+        { "offset", required_argument, NULL, OPT_OFFSET },
+        { "length", required_argument, NULL, OPT_LENGTH },
         { NULL, 0, NULL, 0 },
     };
     int help = 0, show_version = 0, show_models = 0;
@@ -173,6 +203,7 @@ int main(int argc, char **argv)
     g.mode = MODE_COMPRESS;
     g.threads = -1;
     g.suffix = MBZ_SUFFIX;
+    g.range_length = UINT64_MAX;
 
     /* mbunzip = mbzip -d, mbcat = mbzip -dc (by the name we were called with). */
     const char *prog = argv[0] ? strrchr(argv[0], '/') : NULL;
@@ -217,6 +248,8 @@ int main(int argc, char **argv)
         case OPT_MODEL: g.model_path = optarg; break;
         case OPT_NO_MIX: g.no_mix = 1; break;
         case OPT_LIST_MODELS: show_models = 1; break;
+        case OPT_OFFSET: g.range = 1; g.range_offset = parse_bytes("--offset", optarg); break;
+        case OPT_LENGTH: g.range = 1; g.range_length = parse_bytes("--length", optarg); break;
         case 'b':
             g.mode = MODE_BENCH;
             if (optarg)
@@ -278,6 +311,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: -o applies only to --explain\n", PROGNAME);
         try_help();
     }
+    if (g.range && (g.mode != MODE_DECOMPRESS || !g.to_stdout || g.archive)) {
+        fprintf(stderr, "%s: --offset and --length apply only to decompression to standard output (mbcat, mbzip -dc)\n",
+                PROGNAME);
+        try_help();
+    }
     if (g.mode == MODE_EXPLAIN && argc - optind != 1) {
         fprintf(stderr, "%s: --explain takes exactly one FILE\n", PROGNAME);
         try_help();
@@ -325,12 +363,16 @@ int main(int argc, char **argv)
     if (optind >= argc) {
         if (g.archive || g.repack)
             archive_operand("-");
+        else if (g.range)
+            range_operand("-");
         else
             process_operand("-");
     } else {
         for (int i = optind; i < argc; i++) {
             if (g.archive || g.repack)
                 archive_operand(argv[i]);   /* archive.c */
+            else if (g.range)
+                range_operand(argv[i]);     /* range.c */
             else
                 process_operand(argv[i]);
         }

@@ -527,9 +527,29 @@ static int skip_bytes(reader *r, size_t n, size_t *got, mbz_error *err)
     return MBZ_OK;
 }
 
+/* Report one block header (or end mark) to a scan callback. */
+static int report_block(mbz_block_fn fn, void *user, const mbz_frame_header *fh, uint64_t frame,
+                        uint64_t block, const mbz_block_header *h, uint64_t offset,
+                        uint64_t content_offset, mbz_error *err)
+{
+    mbz_block_info b = {
+        .frame = frame, .block = block, .type = h->type,
+        .content_size = h->content_size, .payload_size = h->payload_size,
+        .offset = offset, .content_offset = content_offset, .checksum = h->checksum,
+        .version = fh->version, .flags = fh->flags, .level = fh->level,
+        .block_log = fh->block_log, .fingerprint = fh->fingerprint,
+    };
+    if (h->type == MBZ_BLOCK_END)
+        b.block = 0;
+    return fn(user, &b) ? mbz_fail(err, MBZ_ERR_CANCELLED, "scan stopped by its callback")
+                        : MBZ_OK;
+}
+
+/* Decompression, or with `scan` a walk over the headers that skips the payloads
+ * (calling `fn` for each block when it is not NULL). */
 static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
                            mbz_write_fn wr, void *wr_user, mbz_stats *st, mbz_error *err,
-                           int scan)
+                           int scan, mbz_block_fn fn, void *fn_user)
 {
     mbz_stats stats;
     mbz_options o;
@@ -560,6 +580,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
         goto out;
     }
 
+    uint64_t content_at = 0;            /* scan: decompressed offset of the next block */
     for (uint64_t frame = 1;; frame++) {
         uint8_t hdr[MBZ_FRAME_HEADER_SIZE];
         size_t got;
@@ -618,7 +639,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
             while (nb < cap) {
                 mbz_block_job *j = &jobs[nb];
                 uint8_t bh[MBZ_BLOCK_HEADER_SIZE];
-                uint64_t bn = block_no + (uint64_t)nb + 1;
+                uint64_t bn = block_no + (uint64_t)nb + 1, at = r.count;
                 if (frame > 1)
                     snprintf(j->where, sizeof j->where, "frame %llu, block %llu",
                              (unsigned long long)frame, (unsigned long long)bn);
@@ -632,15 +653,19 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                 }
                 if ((rc = mbz_block_header_read(bh, bs, j->where, &j->h, err)) != MBZ_OK)
                     goto out;
-                if (j->h.type == MBZ_BLOCK_END) {
-                    endh = j->h;
-                    end = 1;
-                    break;
-                }
                 if (j->h.type == MBZ_BLOCK_MODELLED_FRESH && !(fh.flags & MBZ_FLAG_CM)) {
                     rc = mbz_fail(err, MBZ_ERR_CORRUPT, "%s: block type 4 (a history start) in a frame without flag CM",
                                   j->where);
                     goto out;
+                }
+                if (fn && (rc = report_block(fn, fn_user, &fh, frame, bn, &j->h, at, content_at,
+                                             err)) != MBZ_OK)
+                    goto out;
+                content_at += j->h.content_size;
+                if (j->h.type == MBZ_BLOCK_END) {
+                    endh = j->h;
+                    end = 1;
+                    break;
                 }
                 if (mbz_block_is_modelled(j->h.type) && !model && !scan) {
                     rc = mbz_fail(err, MBZ_ERR_MODEL_UNKNOWN,
@@ -761,12 +786,18 @@ out:
 int mbz_decompress_stream(const mbz_options *o, mbz_read_fn rd, void *rd_user,
                           mbz_write_fn wr, void *wr_user, mbz_stats *st, mbz_error *err)
 {
-    return decompress_impl(o, rd, rd_user, wr, wr_user, st, err, 0);
+    return decompress_impl(o, rd, rd_user, wr, wr_user, st, err, 0, NULL, NULL);
 }
 
 int mbz_scan_stream(mbz_read_fn rd, void *rd_user, mbz_stats *st, mbz_error *err)
 {
-    return decompress_impl(NULL, rd, rd_user, NULL, NULL, st, err, 1);
+    return decompress_impl(NULL, rd, rd_user, NULL, NULL, st, err, 1, NULL, NULL);
+}
+
+int mbz_scan_blocks(mbz_read_fn rd, void *rd_user, mbz_block_fn fn, void *fn_user,
+                    mbz_stats *st, mbz_error *err)
+{
+    return decompress_impl(NULL, rd, rd_user, NULL, NULL, st, err, 1, fn, fn_user);
 }
 
 /* ------------------------------------------------------------------ buffers */

@@ -160,11 +160,73 @@ int mbz_decompress_stream(const mbz_options *o, mbz_read_fn rd, void *rd_user,
  * checksums and structure. Fills st (content_size, frame_bytes, frames, blocks, ...). */
 int mbz_scan_stream(mbz_read_fn rd, void *rd_user, mbz_stats *st, mbz_error *err);
 
+/* One block of a stream, as mbz_scan_blocks meets it (doc/format.md). A frame's end
+ * mark is reported too, as type 0 (block 0, sizes 0), so a frame without blocks is
+ * still seen. */
+typedef struct {
+    uint64_t frame;            /* 1-based frame number in the stream */
+    uint64_t block;            /* 1-based block number in the frame; 0 for the end mark */
+    int type;                  /* 1 stored, 2 run-length, 3 modelled, 4 modelled (history
+                                * start); 0 the frame's end mark */
+    uint32_t content_size;     /* uncompressed bytes of the block */
+    uint32_t payload_size;     /* bytes of payload after its 21-byte header */
+    uint64_t offset;           /* where its header starts in the stream (compressed) */
+    uint64_t content_offset;   /* where its content starts in the decompressed stream */
+    uint64_t checksum;         /* XXH64 of its content (end mark: of the frame's content) */
+    /* the frame's header */
+    int version, flags, level, block_log;
+    uint64_t fingerprint;      /* the model the frame names */
+} mbz_block_info;
+
+/* Called for every block header that mbz_scan_blocks has read and checked. Return 0
+ * to go on; anything else stops the scan with MBZ_ERR_CANCELLED. */
+typedef int (*mbz_block_fn)(void *user, const mbz_block_info *b);
+
+/* mbz_scan_stream, also calling fn (when not NULL) for each block and end mark, in
+ * stream order. The headers are checked as decompression checks them; payloads are
+ * skipped, not decoded. */
+int mbz_scan_blocks(mbz_read_fn rd, void *rd_user, mbz_block_fn fn, void *fn_user,
+                    mbz_stats *st, mbz_error *err);
+
 /* In-memory convenience wrappers. *dst is malloc'ed; free() it. */
 int mbz_compress_buffer(const mbz_options *o, const void *src, size_t n,
                         void **dst, size_t *dst_n, mbz_stats *st, mbz_error *err);
 int mbz_decompress_buffer(const mbz_options *o, const void *src, size_t n,
                           void **dst, size_t *dst_n, mbz_stats *st, mbz_error *err);
+
+/* ------------------------------------------------------------------ random access */
+
+/*
+ * Reading any range of a compressed stream that can be read at any offset (a file,
+ * a buffer), decoding only the blocks the range needs. Opening walks the block
+ * headers (one small read per block: a 2 GB file at level 6 has 2,000) and checks
+ * them as decompression does. A read decodes the blocks that hold the range; in a
+ * frame with flag CM (every level since 2026-12-03) a modelled block also needs the
+ * modelled blocks before it in its history (at most 16 blocks, doc/format.md
+ * "History"), and sequential reads continue the history instead of starting it
+ * again. Every block read is checked against its checksum; the whole-frame
+ * checksum is checked only by a full decompression. One thread; a handle is not
+ * for concurrent use.
+ */
+
+/* Read up to n bytes at `offset` into buf. Return the count (0 only at or past the
+ * end), or -1 on error with errno set. */
+typedef long long (*mbz_pread_fn)(void *user, void *buf, size_t n, uint64_t offset);
+
+typedef struct mbz_seekable mbz_seekable;
+
+/* Open the stream of `size` bytes that rd reads. Options: models, n_models and cancel
+ * are used (NULL: defaults). Errors are those of decompression (bad magic, version,
+ * corrupt or truncated headers, trailing garbage). Close with mbz_seekable_close. */
+int mbz_seekable_open(const mbz_options *o, mbz_pread_fn rd, void *rd_user, uint64_t size,
+                      mbz_seekable **out, mbz_error *err);
+/* The decompressed size of the whole stream (the sum of its frames' contents). */
+uint64_t mbz_seekable_content_size(const mbz_seekable *s);
+/* Decode up to n bytes of the decompressed stream from `offset` into buf; *got is
+ * n, or less at the end of the stream (0 at or past it). */
+int mbz_seekable_read(mbz_seekable *s, uint64_t offset, void *buf, size_t n, size_t *got,
+                      mbz_error *err);
+void mbz_seekable_close(mbz_seekable *s);
 
 /* True (1) if the 4 bytes at p start an mbzip frame. */
 int mbz_is_frame(const void *p, size_t n);

@@ -12,7 +12,9 @@
  *   - success means: output size = stats.content_size, mbz_scan_stream also succeeds
  *     and agrees on the size, and (for at most 8 KiB of modelled content) a second decode with 1..8-byte reads and 2 threads
  *     also succeeds with the same output (hash);
- *   - a failure with the first decoder is a failure with the second one too.
+ *   - a failure with the first decoder is a failure with the second one too;
+ *   - random access (mbz_seekable_*) opens exactly what scan accepts, and reading
+ *     a decodable stream in 4099-byte pieces gives the decoded bytes.
  * Frames that declare modelled blocks far larger than their payload could justify
  * (content > 4096 + 2048 * payload), or more than 32 KiB of modelled content in all
  * (16 KiB for MEGABYTE models), are only scanned, not decoded: such a block costs
@@ -60,6 +62,70 @@ static void decode(const uint8_t *d, size_t n, int threads, size_t max_read, fz_
     free(w.p);
 }
 
+/* Random access (mbz_seekable_*): it opens exactly the streams that scan accepts;
+ * when the stream decodes, reading it all in odd-sized pieces gives the same bytes;
+ * every failure has a valid status and a one-line message. */
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} fz_at;
+
+static long long fz_pread(void *user, void *buf, size_t n, uint64_t off)
+{
+    fz_at *a = user;
+    if (off >= a->n)
+        return 0;
+    size_t k = a->n - (size_t)off < n ? a->n - (size_t)off : n;
+    memcpy(buf, a->p + off, k);
+    return (long long)k;
+}
+
+static void seekable_check(const uint8_t *d, size_t n, int scan_rc, const fz_result *a)
+{
+    mbz_options o;
+    mbz_options_init(&o);
+    const mbz_model *models[1] = { tiny };
+    o.models = models;
+    o.n_models = 1;
+    fz_at at = { d, n };
+    mbz_seekable *s;
+    mbz_error e;
+    int rc = mbz_seekable_open(&o, fz_pread, &at, n, &s, &e);
+    fuzz_check_error(rc, &e, "seekable open");
+    if ((rc == MBZ_OK) != (scan_rc == MBZ_OK))
+        fuzz_fail("scan: %d, seekable open: %d (%s)", scan_rc, rc, e.msg);
+    if (rc != MBZ_OK || !a)
+        return;
+    uint64_t size = mbz_seekable_content_size(s);
+    if (a->rc == MBZ_OK && size != a->total)
+        fuzz_fail("seekable size %llu, decoded %llu", (unsigned long long)size,
+                  (unsigned long long)a->total);
+    XXH64_state_t *h = XXH64_createState();
+    XXH64_reset(h, 0);
+    static uint8_t buf[4099];
+    uint64_t off = 0;
+    while (off < size) {
+        size_t got;
+        rc = mbz_seekable_read(s, off, buf, sizeof buf, &got, &e);
+        if (rc != MBZ_OK) {
+            fuzz_check_error(rc, &e, "seekable read");
+            if (a->rc == MBZ_OK)
+                fuzz_fail("decodes, but the seekable read at %llu fails: %s",
+                          (unsigned long long)off, e.msg);
+            break;
+        }
+        if (got == 0)
+            fuzz_fail("seekable read returned nothing at %llu of %llu",
+                      (unsigned long long)off, (unsigned long long)size);
+        XXH64_update(h, buf, got);
+        off += got;
+    }
+    if (rc == MBZ_OK && a->rc == MBZ_OK && XXH64_digest(h) != a->hash)
+        fuzz_fail("seekable reads differ from the decoded stream");
+    XXH64_freeState(h);
+    mbz_seekable_close(s);
+}
+
 static void one(const uint8_t *d, size_t n)
 {
     fz_walk wk;
@@ -72,11 +138,14 @@ static void one(const uint8_t *d, size_t n)
     int src = mbz_scan_stream(fz_read, &sr, &sst, &serr);
     fuzz_check_error(src, &serr, "scan");
 
-    if (wk.worst_ratio || wk.modelled_order2 > 32768 || wk.modelled_other > 16384)
+    if (wk.worst_ratio || wk.modelled_order2 > 32768 || wk.modelled_other > 16384) {
+        seekable_check(d, n, src, NULL);
         return;
+    }
 
     fz_result a;
     decode(d, n, 1, 0, &a);
+    seekable_check(d, n, src, &a);
     if (a.rc == MBZ_OK) {
         if (a.total != a.st.content_size)
             fuzz_fail("decoded %llu bytes but stats say %llu", (unsigned long long)a.total,

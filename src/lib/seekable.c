@@ -1,0 +1,397 @@
+/*
+ * seekable.c - random access to a compressed stream (mbz_seekable_*, mbz.h): read
+ * any range of the decompressed bytes, decoding only the blocks that hold it.
+ *
+ * Opening walks the frame and block headers with positioned reads (one per block),
+ * checks them with the same parsers as decompression (frame.c) and keeps a map:
+ * for each block, where its header is and where its content starts in the
+ * decompressed stream. A read finds its blocks by binary search on that map and
+ * decodes them with the block coder (block.c), so the bytes it returns are the ones
+ * mbz_decompress_stream writes, checked against the same block checksums.
+ *
+ * CM frames (doc/format.md, "History"): a modelled block of type 3 continues the
+ * binary stage's state from the modelled block before it, so decoding block k
+ * means decoding its history from the type-4 block that started it. The handle
+ * keeps the history's state after the last block it decoded; a read of the next
+ * block of the same history continues from there, so reading a file front to back
+ * decodes each block once.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "block.h"
+#include "frame.h"
+#include "internal.h"
+#include "predictor.h"
+
+typedef struct {
+    uint64_t offset;         /* of the block header, in the compressed stream */
+    uint64_t start;          /* of the content, in the decompressed stream */
+    uint32_t content_size;
+    uint32_t frame;          /* index into frames */
+    uint8_t type;
+} sk_block;
+
+typedef struct {
+    mbz_frame_header h;
+    size_t first;            /* index of its first block in blocks (== next frame's if none) */
+} sk_frame;
+
+struct mbz_seekable {
+    mbz_pread_fn rd;
+    void *user;
+    uint64_t size;                       /* compressed */
+    const mbz_model *const *models;
+    size_t n_models;
+    volatile int *cancel;
+    sk_block *blocks;
+    size_t nb, cap;
+    sk_frame *frames;
+    size_t nf, fcap;
+    uint64_t content;                    /* decompressed size */
+    /* decoding state */
+    long stack_frame;                    /* frame whose stack is built, -1 none */
+    mbz_stack stack;
+    mbz_cm_chain chain;                  /* history after block chain_at */
+    size_t chain_at;                     /* valid when chain.cm != NULL */
+    size_t cached;                       /* block whose content job holds; nb = none */
+    mbz_block_job job;
+};
+
+/* Read exactly n bytes at off; a short read is MBZ_ERR_TRUNCATED naming `what`. */
+static int pread_full(mbz_seekable *s, void *buf, size_t n, uint64_t off, const char *what,
+                      mbz_error *err)
+{
+    size_t done = 0;
+    while (done < n) {
+        long long k = s->rd(s->user, (uint8_t *)buf + done, n - done, off + done);
+        if (k < 0)
+            return mbz_fail_errno(err, MBZ_ERR_IO, errno, "read error");
+        if (k == 0 || (size_t)k > n - done)
+            return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s)", what);
+        done += (size_t)k;
+    }
+    return MBZ_OK;
+}
+
+static int add_block(mbz_seekable *s, const sk_block *b, mbz_error *err)
+{
+    if (s->nb == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        sk_block *nbk = realloc(s->blocks, cap * sizeof *nbk);
+        if (!nbk)
+            return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (block map)");
+        s->blocks = nbk;
+        s->cap = cap;
+    }
+    s->blocks[s->nb++] = *b;
+    return MBZ_OK;
+}
+
+static int add_frame(mbz_seekable *s, const mbz_frame_header *h, mbz_error *err)
+{
+    if (s->nf == s->fcap) {
+        size_t cap = s->fcap ? 2 * s->fcap : 4;
+        sk_frame *nf = realloc(s->frames, cap * sizeof *nf);
+        if (!nf)
+            return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (frame map)");
+        s->frames = nf;
+        s->fcap = cap;
+    }
+    s->frames[s->nf].h = *h;
+    s->frames[s->nf].first = s->nb;
+    s->nf++;
+    return MBZ_OK;
+}
+
+static void block_name(const mbz_seekable *s, size_t k, char *buf, size_t n)
+{
+    const sk_block *b = &s->blocks[k];
+    size_t no = k - s->frames[b->frame].first + 1;
+    if (b->frame > 0)
+        snprintf(buf, n, "frame %u, block %zu", b->frame + 1, no);
+    else
+        snprintf(buf, n, "block %zu", no);
+}
+
+static const mbz_model *frame_model(const mbz_seekable *s, uint64_t fingerprint)
+{
+    for (size_t i = 0; i < s->n_models; i++)
+        if (s->models[i] && s->models[i]->fingerprint == fingerprint)
+            return s->models[i];
+    return mbz_model_find(fingerprint);
+}
+
+/* Walk the headers of the whole stream into the block map. */
+static int build_map(mbz_seekable *s, mbz_error *err)
+{
+    uint64_t pos = 0;
+    while (pos < s->size || s->nf == 0) {
+        uint8_t hdr[MBZ_FRAME_HEADER_SIZE];
+        char where[48];
+        snprintf(where, sizeof where, "frame %zu header", s->nf + 1);
+        if (s->size - pos < 4 || pread_full(s, hdr, 4, pos, where, err) != MBZ_OK ||
+            memcmp(hdr, mbz_frame_magic, 4) != 0) {
+            if (s->nf == 0 && s->size == 0)
+                return mbz_fail(err, MBZ_ERR_TRUNCATED, "empty input (no mbzip frame)");
+            if (s->nf == 0)
+                return mbz_fail(err, MBZ_ERR_BAD_MAGIC, "not an mbzip stream (bad magic)");
+            return mbz_fail(err, MBZ_ERR_BAD_MAGIC, "trailing garbage after frame %zu (at byte %llu)",
+                            s->nf, (unsigned long long)pos);
+        }
+        mbz_frame_header fh;
+        int rc;
+        if ((rc = pread_full(s, hdr, sizeof hdr, pos, where, err)) != MBZ_OK ||
+            (rc = mbz_frame_header_read(hdr, &fh, err)) != MBZ_OK ||
+            (rc = add_frame(s, &fh, err)) != MBZ_OK)
+            return rc;
+        pos += sizeof hdr;
+        /* flags the model cannot serve are refused here, as decompression and scan
+         * refuse them at the frame header (mbz_stack_build) */
+        const mbz_model *model = frame_model(s, fh.fingerprint);
+        if (model) {
+            mbz_stack probe;
+            if ((rc = mbz_stack_build(model, fh.flags, &probe, err)) != MBZ_OK)
+                return rc;
+            mbz_stack_free(&probe);
+        }
+        uint32_t bs = UINT32_C(1) << fh.block_log;
+        uint64_t total = 0;
+        for (uint64_t no = 1;; no++) {
+            uint8_t bh[MBZ_BLOCK_HEADER_SIZE];
+            mbz_block_header h;
+            if (s->nf > 1)
+                snprintf(where, sizeof where, "frame %zu, block %llu", s->nf, (unsigned long long)no);
+            else
+                snprintf(where, sizeof where, "block %llu", (unsigned long long)no);
+            char what[64];
+            snprintf(what, sizeof what, "%s header", where);
+            if (s->cancel && *s->cancel)
+                return mbz_fail(err, MBZ_ERR_CANCELLED, "cancelled");
+            if ((rc = pread_full(s, bh, sizeof bh, pos, what, err)) != MBZ_OK ||
+                (rc = mbz_block_header_read(bh, bs, where, &h, err)) != MBZ_OK)
+                return rc;
+            if (h.type == MBZ_BLOCK_END) {
+                if (h.total != total)
+                    return mbz_fail(err, MBZ_ERR_CORRUPT,
+                                    "frame %zu end mark: total size %llu does not match the blocks' %llu",
+                                    s->nf, (unsigned long long)h.total, (unsigned long long)total);
+                pos += sizeof bh;
+                break;
+            }
+            if (h.type == MBZ_BLOCK_MODELLED_FRESH && !(fh.flags & MBZ_FLAG_CM))
+                return mbz_fail(err, MBZ_ERR_CORRUPT,
+                                "%s: block type 4 (a history start) in a frame without flag CM", where);
+            if (h.payload_size > s->size - pos - sizeof bh)
+                return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s payload)", where);
+            sk_block b = { pos, s->content, h.content_size, (uint32_t)(s->nf - 1), h.type };
+            if ((rc = add_block(s, &b, err)) != MBZ_OK)
+                return rc;
+            pos += sizeof bh + h.payload_size;
+            total += h.content_size;
+            s->content += h.content_size;
+        }
+    }
+    return MBZ_OK;
+}
+
+int mbz_seekable_open(const mbz_options *o, mbz_pread_fn rd, void *rd_user, uint64_t size,
+                      mbz_seekable **out, mbz_error *err)
+{
+    mbz_error_clear(err);
+    *out = NULL;
+    if (!rd)
+        return mbz_fail(err, MBZ_ERR_PARAM, "a read callback is required");
+    mbz_seekable *s = calloc(1, sizeof *s);
+    if (!s)
+        return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
+    s->rd = rd;
+    s->user = rd_user;
+    s->size = size;
+    if (o) {
+        s->models = o->models;
+        s->n_models = o->n_models;
+        s->cancel = o->cancel;
+    }
+    s->stack_frame = -1;
+    int rc = build_map(s, err);
+    if (rc != MBZ_OK) {
+        mbz_seekable_close(s);
+        return rc;
+    }
+    s->cached = s->nb;
+    *out = s;
+    return MBZ_OK;
+}
+
+uint64_t mbz_seekable_content_size(const mbz_seekable *s)
+{
+    return s->content;
+}
+
+void mbz_seekable_close(mbz_seekable *s)
+{
+    if (!s)
+        return;
+    mbz_stack_free(&s->stack);
+    mbz_cm_chain_reset(&s->chain);
+    free(s->job.payload);
+    free(s->job.content);
+    free(s->blocks);
+    free(s->frames);
+    free(s);
+}
+
+/* Build the model stack of frame f (kept until a block of another frame is read). */
+static int use_frame(mbz_seekable *s, uint32_t f, mbz_error *err)
+{
+    if (s->stack_frame == (long)f)
+        return MBZ_OK;
+    mbz_stack_free(&s->stack);
+    memset(&s->stack, 0, sizeof s->stack);
+    mbz_cm_chain_reset(&s->chain);
+    s->stack_frame = -1;
+    const mbz_frame_header *h = &s->frames[f].h;
+    const mbz_model *model = frame_model(s, h->fingerprint);
+    if (!model)
+        return mbz_fail(err, MBZ_ERR_MODEL_UNKNOWN,
+                        "frame needs model %016llx, which is not available (use --model FILE, or put it in the model path as %016llx.mbzm: mbzip --list-models)",
+                        (unsigned long long)h->fingerprint, (unsigned long long)h->fingerprint);
+    int rc = mbz_stack_build(model, h->flags, &s->stack, err);
+    if (rc != MBZ_OK)
+        return rc;
+    s->chain.window = mbz_frame_history(h->block_log);
+    s->stack_frame = (long)f;
+    return MBZ_OK;
+}
+
+/* Read block k's header and payload into the job and decode it (through s->chain in
+ * CM frames). The content is in s->job.content on success. */
+static int decode_one(mbz_seekable *s, size_t k, mbz_error *err)
+{
+    const sk_block *b = &s->blocks[k];
+    mbz_block_job *j = &s->job;
+    uint8_t bh[MBZ_BLOCK_HEADER_SIZE];
+    const mbz_frame_header *fh = &s->frames[b->frame].h;
+    block_name(s, k, j->where, sizeof j->where);
+    char what[64];
+    snprintf(what, sizeof what, "%s header", j->where);
+    s->cached = s->nb;
+    /* read again and re-checked: the map keeps only what finding a block needs */
+    int rc = pread_full(s, bh, sizeof bh, b->offset, what, err);
+    if (rc == MBZ_OK)
+        rc = mbz_block_header_read(bh, UINT32_C(1) << fh->block_log, j->where, &j->h, err);
+    if (rc == MBZ_OK && (j->h.type != b->type || j->h.content_size != b->content_size))
+        rc = mbz_fail(err, MBZ_ERR_CORRUPT, "%s: header changed since the stream was opened", j->where);
+    if (rc != MBZ_OK)
+        return rc;
+    int modelled = mbz_block_is_modelled(j->h.type);
+    if (modelled && (rc = use_frame(s, b->frame, err)) != MBZ_OK)
+        return rc;
+    j->content = mbz_grow(j->content, &j->content_cap, j->h.content_size);
+    if (j->content && modelled)
+        j->payload = mbz_grow(j->payload, &j->payload_cap, j->h.payload_size);
+    if (!j->content || (modelled && !j->payload))
+        return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (%s)", j->where);
+    uint8_t *dst = j->h.type == MBZ_BLOCK_STORED ? j->content
+                   : j->h.type == MBZ_BLOCK_RLE  ? &j->rle_byte
+                                                 : j->payload;
+    snprintf(what, sizeof what, "%s payload", j->where);
+    if ((rc = pread_full(s, dst, j->h.payload_size, b->offset + sizeof bh, what, err)) != MBZ_OK)
+        return rc;
+    int cm = modelled && (fh->flags & MBZ_FLAG_CM);
+    mbz_block_decode(&j, 1, &s->stack, cm ? &s->chain : NULL, s->cancel);
+    if (j->status != MBZ_OK) {
+        if (cm)
+            mbz_cm_chain_reset(&s->chain);   /* its state is no longer that of a block end */
+        if (err)
+            *err = j->err;
+        return j->status;
+    }
+    if (cm)
+        s->chain_at = k;
+    s->cached = k;
+    return MBZ_OK;
+}
+
+/* The modelled block before block k in k's frame, or k when there is none. */
+static size_t modelled_before(const mbz_seekable *s, size_t k)
+{
+    size_t first = s->frames[s->blocks[k].frame].first;
+    for (size_t i = k; i > first;)
+        if (mbz_block_is_modelled(s->blocks[--i].type))
+            return i;
+    return k;
+}
+
+/* Make s->job hold block k's content. */
+static int load_block(mbz_seekable *s, size_t k, mbz_error *err)
+{
+    if (s->cached == k)
+        return MBZ_OK;
+    const sk_block *b = &s->blocks[k];
+    if (b->type != MBZ_BLOCK_MODELLED || !(s->frames[b->frame].h.flags & MBZ_FLAG_CM))
+        return decode_one(s, k, err);
+    /* A type-3 block of a CM frame continues the history of the modelled block
+     * before it: go on from there when the handle's history stands right after it,
+     * else decode the history from the type-4 block that started it. */
+    size_t prev = modelled_before(s, k), from = k;
+    int open = s->stack_frame == (long)b->frame && s->chain.cm && s->chain_at == prev;
+    if (prev != k && !open) {
+        from = prev;
+        while (s->blocks[from].type != MBZ_BLOCK_MODELLED_FRESH) {
+            size_t p = modelled_before(s, from);
+            if (p == from)
+                break;     /* no history start: the decoder reports the type-3 block */
+            from = p;
+        }
+    }
+    if (!open)
+        mbz_cm_chain_reset(&s->chain);
+    for (size_t i = from; i <= k; i++) {
+        if (!mbz_block_is_modelled(s->blocks[i].type))
+            continue;      /* stored and run-length blocks leave the history alone */
+        int rc = decode_one(s, i, err);
+        if (rc != MBZ_OK)
+            return rc;
+    }
+    return MBZ_OK;
+}
+
+int mbz_seekable_read(mbz_seekable *s, uint64_t offset, void *buf, size_t n, size_t *got,
+                      mbz_error *err)
+{
+    mbz_error_clear(err);
+    *got = 0;
+    if (offset >= s->content || n == 0)
+        return MBZ_OK;
+    if (n > s->content - offset)
+        n = (size_t)(s->content - offset);
+    /* the last block that starts at or before offset */
+    size_t lo = 0, hi = s->nb;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->blocks[mid].start <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    size_t done = 0;
+    for (size_t k = lo; done < n && k < s->nb; k++) {
+        if (s->cancel && *s->cancel)
+            return mbz_fail(err, MBZ_ERR_CANCELLED, "cancelled");
+        int rc = load_block(s, k, err);
+        if (rc != MBZ_OK)
+            return rc;
+        const sk_block *b = &s->blocks[k];
+        uint64_t at = offset + done - b->start;
+        size_t take = b->content_size - (size_t)at;
+        if (take > n - done)
+            take = n - done;
+        memcpy((uint8_t *)buf + done, s->job.content + at, take);
+        done += take;
+        *got = done;
+    }
+    return MBZ_OK;
+}
