@@ -60,7 +60,10 @@ void repack_file(const char *name);
 
 /* archive_read.c */
 enum tar_action { TAR_EXTRACT, TAR_LIST, TAR_TEST };
-void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act);
+/* at: the archive as a regular file, read through random access (NULL: decompress
+ * it as a stream). g.members: only those entries. */
+struct file_at;
+void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, struct file_at *at);
 void read_operand(const char *name);
 
 #endif

@@ -60,6 +60,66 @@ static la_ssize_t tar_read_cb(struct archive *a, void *user, const void **buf)
     return (la_ssize_t)n;
 }
 
+/* Random access (mbz_seekable, mbz.h) for an archive in a regular file, when only
+ * part of it is wanted (-l, or named members): libarchive skips the data of the
+ * entries it does not need through the skip callback, so only the blocks that
+ * hold tar headers and wanted members are decoded. */
+struct seekin {
+    mbz_seekable *s;
+    uint64_t pos, size;
+    int rc;
+    mbz_error err;
+    char buf[IOBUF];
+};
+
+static la_ssize_t seek_read_cb(struct archive *a, void *user, const void **buf)
+{
+    struct seekin *r = user;
+    size_t got;
+    r->rc = mbz_seekable_read(r->s, r->pos, r->buf, sizeof r->buf, &got, &r->err);
+    if (r->rc != MBZ_OK) {
+        archive_set_error(a, EIO, "the compressed data cannot be decoded");
+        return -1;
+    }
+    r->pos += got;
+    *buf = r->buf;
+    return (la_ssize_t)got;
+}
+
+static la_int64_t seek_skip_cb(struct archive *a, void *user, la_int64_t request)
+{
+    (void)a;
+    struct seekin *r = user;
+    uint64_t left = r->size - r->pos;
+    uint64_t k = request <= 0 ? 0 : (uint64_t)request < left ? (uint64_t)request : left;
+    r->pos += k;
+    return (la_int64_t)k;
+}
+
+/* Is entry `path` one of the named members, or inside one (a directory)? Marks the
+ * members it matches in found[]. With no members, every entry is. */
+static int wanted(const char *path, char *found)
+{
+    if (g.n_members == 0)
+        return 1;
+    int hit = 0;
+    while (path[0] == '.' && path[1] == '/')
+        path += 2;
+    for (int i = 0; i < g.n_members; i++) {
+        const char *m = g.members[i];
+        while (m[0] == '.' && m[1] == '/')
+            m += 2;
+        size_t n = strlen(m);
+        while (n > 1 && m[n - 1] == '/')
+            n--;
+        if (strncmp(path, m, n) == 0 && (path[n] == '\0' || path[n] == '/')) {
+            found[i] = 1;
+            hit = 1;
+        }
+    }
+    return hit;
+}
+
 /* A relative name without ".." components (others are for libarchive to refuse). */
 static int plain_relative(const char *p)
 {
@@ -196,24 +256,51 @@ static void list_entry(struct archive_entry *e)
     putchar('\n');
 }
 
-/* Decompress fd and read it as a tar archive: extract, list or test it. */
-void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act)
+/* Decompress fd and read it as a tar archive: extract, list or test it (the named
+ * members only, when there are). With `at` (a regular file), through random access
+ * instead of a full decompression. */
+void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, struct file_at *at)
 {
     struct decomp *d = calloc(1, sizeof *d);
+    struct seekin *sk = NULL;
     struct archive *a = NULL, *ext = NULL;
-    if (!d || pipe_init(&d->pipe) != 0) {
+    char *found = calloc((size_t)g.n_members + 1, 1);
+    if (!d || !found || pipe_init(&d->pipe) != 0) {
         msg_error(opname, "%s", strerror(ENOMEM));
         free(d);
+        free(found);
         return;
     }
     d->fd = fd;
-    progress_init(&d->prog, opname, size, 1);
     pthread_t t;
-    if (start_thread(&t, decomp_main, d) != 0) {
-        msg_error(opname, "cannot start a thread: %s", strerror(errno));
-        pipe_free(&d->pipe);
-        free(d);
-        return;
+    if (at) {
+        mbz_options o;
+        cli_options(&o, NULL);
+        sk = calloc(1, sizeof *sk);
+        if (!sk) {
+            msg_error(opname, "%s", strerror(ENOMEM));
+        } else if ((sk->rc = mbz_seekable_open(&o, file_pread, at, at->size, &sk->s, &sk->err)) !=
+                   MBZ_OK) {
+            msg_mbz(opname, sk->rc, &sk->err);
+        } else {
+            sk->size = mbz_seekable_content_size(sk->s);
+        }
+        if (!sk || sk->rc != MBZ_OK) {
+            free(sk);
+            pipe_free(&d->pipe);
+            free(d);
+            free(found);
+            return;
+        }
+    } else {
+        progress_init(&d->prog, opname, size, 1);
+        if (start_thread(&t, decomp_main, d) != 0) {
+            msg_error(opname, "cannot start a thread: %s", strerror(errno));
+            pipe_free(&d->pipe);
+            free(d);
+            free(found);
+            return;
+        }
     }
     a = archive_read_new();
     if (a) {
@@ -239,7 +326,11 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act)
     if (!a || (act == TAR_EXTRACT && !ext)) {
         msg_error(opname, "%s", strerror(ENOMEM));
         read_failed = -1;
-    } else if (archive_read_open(a, d, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
+    } else if (sk ? (archive_read_set_read_callback(a, seek_read_cb) != ARCHIVE_OK ||
+                     archive_read_set_skip_callback(a, seek_skip_cb) != ARCHIVE_OK ||
+                     archive_read_set_callback_data(a, sk) != ARCHIVE_OK ||
+                     archive_read_open1(a) != ARCHIVE_OK)
+                  : archive_read_open(a, d, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
         read_failed = 1;
     } else {
         for (;;) {
@@ -255,6 +346,8 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act)
                 read_failed = 1;
                 break;
             }
+            if (!wanted(entry_name(e), found))
+                continue;     /* its data is skipped by the next header read */
             entries++;
             if (act == TAR_LIST) {
                 list_entry(e);
@@ -266,16 +359,24 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act)
             }
         }
     }
-    if (reached_end) {
-        /* The end of the tar is not the end of the frame: read on, so that the
-         * whole-content checksum is checked. */
-        while (pipe_get(&d->pipe, d->buf, sizeof d->buf) > 0)
-            ;
+    if (sk) {
+        /* random access: nothing runs beside us; a decoding error is the cause */
+        d->rc = sk->rc;
+        d->err = sk->err;
+        d->st.frame_bytes = at->size;
+        d->st.content_size = sk->size;
     } else {
-        pipe_close_reader(&d->pipe);
+        if (reached_end) {
+            /* The end of the tar is not the end of the frame: read on, so that the
+             * whole-content checksum is checked. */
+            while (pipe_get(&d->pipe, d->buf, sizeof d->buf) > 0)
+                ;
+        } else {
+            pipe_close_reader(&d->pipe);
+        }
+        pthread_join(t, NULL);
+        progress_done(&d->prog);
     }
-    pthread_join(t, NULL);
-    progress_done(&d->prog);
     if (act == TAR_EXTRACT && ext) {
         /* Directory modes and times are set last, once their contents exist. */
         if (archive_write_close(ext) < ARCHIVE_WARN)
@@ -292,12 +393,21 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act)
         fprintf(stderr, "%s: %s%" PRIu64 " entries, %" PRIu64 " -> %" PRIu64 " bytes\n",
                 opname, act == TAR_TEST ? "OK, " : act == TAR_EXTRACT ? "extracted " : "",
                 entries, d->st.frame_bytes, d->st.content_size);
+    if (reached_end)
+        for (int i = 0; i < g.n_members; i++)
+            if (!found[i])
+                msg_error(opname, "%s: not found in the archive", g.members[i]);
     if (ext)
         archive_write_free(ext);
     if (a)
         archive_read_free(a);
+    if (sk) {
+        mbz_seekable_close(sk->s);
+        free(sk);
+    }
     pipe_free(&d->pipe);
     free(d);
+    free(found);
 }
 
 
@@ -350,7 +460,16 @@ void read_operand(const char *name)
             goto done;
         }
     }
-    read_tar(shown, fd, size, act);
+    /* Listing, or a part of an archive in a regular file: random access (only the
+     * blocks that hold tar headers and the wanted members are decoded). Extracting
+     * or testing all of it decodes the whole stream, which also checks the
+     * checksum of the whole content. */
+    struct file_at at;
+    int partial = act == TAR_LIST || g.n_members > 0;
+    if (partial && file_at_init(&at, fd, fd == STDIN_FILENO) == 0)
+        read_tar(shown, fd, size, act, &at);
+    else
+        read_tar(shown, fd, size, act, NULL);
     if (cwd >= 0) {
         if (fchdir(cwd) != 0)
             msg_error(".", "cannot return to the directory: %s", strerror(errno));

@@ -47,6 +47,8 @@ struct cli {
     int range;              /* --offset/--length given: write that range (range.c) */
     uint64_t range_offset;  /* --offset (default 0) */
     uint64_t range_length;  /* --length (default: to the end) */
+    char **members;         /* -x/-l/-t with -r: the operands after the archive */
+    int n_members;
 };
 
 extern struct cli g;
@@ -68,6 +70,15 @@ struct fdio {
     uint64_t count;
 };
 long long fdio_read(void *user, void *buf, size_t n);
+/* A regular file read at offsets (mbz_pread_fn): the stream starts at `base` (standard
+ * input may have been read in part) and has `size` bytes. file_at_init fills it for
+ * fd, or returns -1 when fd is not a regular file. */
+struct file_at {
+    int fd;
+    uint64_t base, size;
+};
+long long file_pread(void *user, void *buf, size_t n, uint64_t off);
+int file_at_init(struct file_at *f, int fd, int is_stdin);
 int fdio_write(void *user, const void *buf, size_t n);
 
 /* The progress line: shown with -v when stderr is a terminal, after the work has

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -180,4 +181,30 @@ void progress_done(struct progress *p)
         fflush(stderr);
         p->shown = 0;
     }
+}
+
+long long file_pread(void *user, void *buf, size_t n, uint64_t off)
+{
+    struct file_at *f = user;
+    for (;;) {
+        ssize_t r = pread(f->fd, buf, n, (off_t)(f->base + off));
+        if (r >= 0)
+            return (long long)r;
+        if (errno != EINTR)
+            return -1;
+    }
+}
+
+int file_at_init(struct file_at *f, int fd, int is_stdin)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return -1;
+    off_t base = is_stdin ? lseek(fd, 0, SEEK_CUR) : 0;
+    if (base < 0 || base > sb.st_size)
+        return -1;
+    f->fd = fd;
+    f->base = (uint64_t)base;
+    f->size = (uint64_t)(sb.st_size - base);
+    return 0;
 }

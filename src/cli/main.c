@@ -50,7 +50,8 @@ static void usage(FILE *f)
 "  -q, --quiet           suppress warnings\n"
 "  -r, --archive         archives: compress each DIR (or FILE) into DIR.tar" MBZ_SUFFIX ";\n"
 "                        with -d extract, -l list entries, -t test an archive\n"
-"  -x, --extract         extract archives (same as -d -r)\n"
+"  -x, --extract         extract archives (same as -d -r); -x ARCHIVE MEMBER...\n"
+"                        extracts only those members (-l -r lists them)\n"
 "  -C, --directory=DIR   extract into DIR (default: the current directory)\n"
 "      --repack          convert archives (.tar.gz, .zip, ...) to .tar" MBZ_SUFFIX "\n"
 "  -b[LEVEL]             benchmark FILEs in memory at LEVEL (default: -# or %d),\n"
@@ -368,6 +369,13 @@ int main(int argc, char **argv)
         else
             process_operand("-");
     } else {
+        if (g.archive && !g.repack && g.mode != MODE_COMPRESS) {
+            /* -x/-l/-t ARCHIVE [MEMBER]...: as tar, the operands after the archive
+             * name members (archive_read.c) */
+            g.members = argv + optind + 1;
+            g.n_members = argc - optind - 1;
+            argc = optind + 1;
+        }
         for (int i = optind; i < argc; i++) {
             if (g.archive || g.repack)
                 archive_operand(argv[i]);   /* archive.c */

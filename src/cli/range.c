@@ -21,32 +21,14 @@
 
 #include "cli.h"
 
-struct file_at {
-    int fd;
-    uint64_t base;   /* where the stream starts in the file (stdin may be part-read) */
-};
-
-static long long file_pread(void *user, void *buf, size_t n, uint64_t off)
-{
-    struct file_at *f = user;
-    for (;;) {
-        ssize_t r = pread(f->fd, buf, n, (off_t)(f->base + off));
-        if (r >= 0)
-            return (long long)r;
-        if (errno != EINTR)
-            return -1;
-    }
-}
-
-static int range_seekable(const char *name, int fd, uint64_t base, uint64_t size)
+static int range_seekable(const char *name, struct file_at *f)
 {
     mbz_options o;
     cli_options(&o, NULL);
     mbz_error err;
     memset(&err, 0, sizeof err);
-    struct file_at f = { fd, base };
     mbz_seekable *s;
-    int rc = mbz_seekable_open(&o, file_pread, &f, size, &s, &err);
+    int rc = mbz_seekable_open(&o, file_pread, f, f->size, &s, &err);
     if (rc != MBZ_OK) {
         msg_mbz(name, rc, &err);
         return -1;
@@ -141,19 +123,15 @@ void range_operand(const char *name)
         return;
     }
     struct stat sb;
-    off_t base = -1;
-    if (fstat(fd, &sb) != 0) {
+    struct file_at f;
+    if (fstat(fd, &sb) != 0)
         msg_error(shown, "%s", strerror(errno));
-    } else if (S_ISDIR(sb.st_mode)) {
+    else if (S_ISDIR(sb.st_mode))
         msg_error(shown, "is a directory");
-    } else {
-        if (S_ISREG(sb.st_mode))
-            base = is_stdin ? lseek(fd, 0, SEEK_CUR) : 0;
-        if (base >= 0 && base <= sb.st_size)
-            range_seekable(shown, fd, (uint64_t)base, (uint64_t)(sb.st_size - base));
-        else
-            range_stream(shown, fd);
-    }
+    else if (file_at_init(&f, fd, is_stdin) == 0)
+        range_seekable(shown, &f);
+    else
+        range_stream(shown, fd);
     if (!is_stdin)
         close(fd);
 }

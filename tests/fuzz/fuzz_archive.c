@@ -18,7 +18,9 @@
  *          `mbzip -x`: for every input but a ustar/GNU tar, and for a quarter of
  *          those (chosen by the input's bytes), as the order-2 coding of the
  *          repacked tar (at least a 10 KiB record) is slow.
- * The xor of the input's bytes chooses -f (overwrite) for the extractions.
+ * The xor of the input's bytes chooses -f (overwrite) for the extractions. After
+ * each extraction the same file is listed (`mbzip -l -r`, with the member "a" when
+ * -f was chosen), which reads it through random access.
  *
  * Layout (a private directory under $TMPDIR, made once, removed at exit):
  *     BASE/canary  BASE/1/canary  BASE/1/2/canary  BASE/1/2/3/canary   (victims)
@@ -271,6 +273,45 @@ static int run_cli(const char *name, int repack)
     return g.status;
 }
 
+/* mbzip -l -r NAME [a]: the listing path, which reads a regular file through random
+ * access (mbz_seekable) and lets libarchive skip entry data; with the member "a"
+ * when the input's bytes say so. Only the exit status is checked (no file is
+ * written); stdout goes to /dev/null. */
+static void list(const char *name, int with_member)
+{
+    static char member_a[] = "a";
+    static char *members[1] = { member_a };
+    g.status = 0;
+    g.repack = 0;
+    g.mode = MODE_LIST;
+    g.dir = NULL;
+    g.members = with_member ? members : NULL;
+    g.n_members = with_member;
+    if (chdir(work) != 0)
+        fuzz_fail("chdir %s: %s", work, strerror(errno));
+    fflush(stdout);
+    int saved_out = dup(STDOUT_FILENO);
+    dup2(devnull, STDOUT_FILENO);
+    if (!verbose) {
+        fflush(stderr);
+        dup2(devnull, STDERR_FILENO);
+    }
+    archive_operand(name);
+    fflush(stdout);
+    dup2(saved_out, STDOUT_FILENO);
+    close(saved_out);
+    if (!verbose) {
+        fflush(stderr);
+        dup2(saved_err, STDERR_FILENO);
+    }
+    g.members = NULL;
+    g.n_members = 0;
+    if (fchdir(orig_cwd) != 0)
+        fuzz_fail("cannot return to the directory: %s", strerror(errno));
+    if (g.status < 0 || g.status > 2)
+        fuzz_fail("-l -r %s: exit status %d", name, g.status);
+}
+
 /* mbzip -x -C x NAME into a fresh x; `files` are the other names in the working
  * directory (sorted "a/b/" list without canary and x). */
 static void extract(const char *name, const char *files)
@@ -283,6 +324,9 @@ static void extract(const char *name, const char *files)
     snprintf(what, sizeof what, "-x%s %s", g.force ? " -f" : "", name);
     snprintf(expect, sizeof expect, "canary/%sx/", files);
     check_contained(what, expect);
+    int force = g.force;
+    list(name, force);
+    g.force = force;
     rm_tree(x);
     struct stat st;
     if (lstat(x, &st) == 0)
