@@ -337,13 +337,22 @@ static int load_block(mbz_seekable *s, size_t k, mbz_error *err)
      * before it: go on from there when the handle's history stands right after it,
      * else decode the history from the type-4 block that started it. */
     size_t prev = modelled_before(s, k), from = k;
-    int open = s->stack_frame == (long)b->frame && s->chain.cm && s->chain_at == prev;
+    /* the handle's history, when it stands after a block of this frame before k */
+    int have = s->stack_frame == (long)b->frame && s->chain.cm && s->chain_at < k;
+    int open = have && s->chain_at == prev;
     if (prev != k && !open) {
+        /* back to the history's start, or to where the handle's history stands
+         * (then on from there: a skip over blocks of one history, as listing an
+         * archive does, decodes each block once) */
         from = prev;
         while (s->blocks[from].type != MBZ_BLOCK_MODELLED_FRESH) {
             size_t p = modelled_before(s, from);
             if (p == from)
                 break;     /* no history start: the decoder reports the type-3 block */
+            if (have && p == s->chain_at) {
+                open = 1;
+                break;
+            }
             from = p;
         }
     }
