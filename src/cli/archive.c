@@ -88,13 +88,13 @@ const char *entry_name(struct archive_entry *e)
 
 /* ------------------------------------------------------------------ dispatch */
 
-void archive_operand(const char *name)
+void archive_operand(const struct options *opt, const char *name)
 {
     archive_locale();
-    if (g.repack)
-        repack_file(name);
-    else if (g.mode == MODE_COMPRESS)
-        create_archive(name);
+    if (opt->repack)
+        repack_file(opt, name);
+    else if (opt->mode == MODE_COMPRESS)
+        create_archive(opt, name);
     else
-        read_operand(name);
+        read_operand(opt, name);
 }

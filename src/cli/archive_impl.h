@@ -55,15 +55,17 @@ const char *entry_name(struct archive_entry *e);
 /* ------------------------------------------------------------------ the operations */
 
 /* archive_write.c */
-void create_archive(const char *name);
-void repack_file(const char *name);
+void create_archive(const struct options *opt, const char *name);
+void repack_file(const struct options *opt, const char *name);
 
 /* archive_read.c */
 enum tar_action { TAR_EXTRACT, TAR_LIST, TAR_TEST };
 /* at: the archive as a regular file, read through random access (NULL: decompress
  * it as a stream). g.members: only those entries. */
 struct file_at;
-void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, struct file_at *at);
-void read_operand(const char *name);
+struct options;
+void read_tar(const struct options *opt, const char *opname, int fd, uint64_t size,
+              enum tar_action act, struct file_at *at);
+void read_operand(const struct options *opt, const char *name);
 
 #endif

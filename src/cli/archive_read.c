@@ -28,6 +28,7 @@
 /* ------------------------------------------------------------------ reading tar */
 
 struct decomp {
+    const struct options *opt;
     struct pipe pipe;
     int fd;
     int rc;
@@ -42,7 +43,7 @@ static void *decomp_main(void *arg)
     struct decomp *d = arg;
     mbz_options o;
     struct fdio in = { d->fd, 0 };
-    cli_options(&o, &d->prog);
+    cli_options(d->opt, &o, &d->prog);
     d->rc = mbz_decompress_stream(&o, fdio_read, &in, pipe_write_cb, &d->pipe, &d->st, &d->err);
     pipe_close_writer(&d->pipe, d->rc != MBZ_OK);
     return NULL;
@@ -98,15 +99,15 @@ static la_int64_t seek_skip_cb(struct archive *a, void *user, la_int64_t request
 
 /* Is entry `path` one of the named members, or inside one (a directory)? Marks the
  * members it matches in found[]. With no members, every entry is. */
-static int wanted(const char *path, char *found)
+static int wanted(const struct options *opt, const char *path, char *found)
 {
-    if (g.n_members == 0)
+    if (opt->n_members == 0)
         return 1;
     int hit = 0;
     while (path[0] == '.' && path[1] == '/')
         path += 2;
-    for (int i = 0; i < g.n_members; i++) {
-        const char *m = g.members[i];
+    for (int i = 0; i < opt->n_members; i++) {
+        const char *m = opt->members[i];
         while (m[0] == '.' && m[1] == '/')
             m += 2;
         size_t n = strlen(m);
@@ -171,8 +172,8 @@ static void keep_user_xattrs(struct archive_entry *e)
 }
 
 /* Extract one entry; 0, or -1 when the archive cannot be read on. */
-static int extract_entry(const char *opname, struct archive *a, struct archive *ext,
-                         struct archive_entry *e)
+static int extract_entry(const struct options *opt, const char *opname, struct archive *a,
+                         struct archive *ext, struct archive_entry *e)
 {
     const char *p = entry_name(e);
     unsigned type = archive_entry_filetype(e);
@@ -180,7 +181,7 @@ static int extract_entry(const char *opname, struct archive *a, struct archive *
         msg_error(opname, "%s: device node not extracted (only root may create devices)", p);
         return 0;
     }
-    if (!g.force && plain_relative(p)) {
+    if (!opt->force && plain_relative(p)) {
         struct stat sb;
         if (lstat(p, &sb) == 0 && !(type == AE_IFDIR && S_ISDIR(sb.st_mode))) {
             msg_error(opname, "%s: already exists; use -f to overwrite", p);
@@ -216,15 +217,15 @@ static int extract_entry(const char *opname, struct archive *a, struct archive *
         msg_warn(opname, "%s: %s", p, aerr(ext));
     else if (r != ARCHIVE_OK)
         msg_error(opname, "%s: %s", p, aerr(ext));
-    if (g.verbose > 1 && !g.quiet)
+    if (opt->verbose > 1 && !opt->quiet)
         fprintf(stderr, "%s\n", p);
     return 0;
 }
 
-static void list_entry(struct archive_entry *e)
+static void list_entry(const struct options *opt, struct archive_entry *e)
 {
     const char *p = entry_name(e);
-    if (!g.verbose) {
+    if (!opt->verbose) {
         printf("%s\n", p);
         return;
     }
@@ -259,12 +260,13 @@ static void list_entry(struct archive_entry *e)
 /* Decompress fd and read it as a tar archive: extract, list or test it (the named
  * members only, when there are). With `at` (a regular file), through random access
  * instead of a full decompression. */
-void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, struct file_at *at)
+void read_tar(const struct options *opt, const char *opname, int fd, uint64_t size,
+              enum tar_action act, struct file_at *at)
 {
     struct decomp *d = calloc(1, sizeof *d);
     struct seekin *sk = NULL;
     struct archive *a = NULL, *ext = NULL;
-    char *found = calloc((size_t)g.n_members + 1, 1);
+    char *found = calloc((size_t)opt->n_members + 1, 1);
     if (!d || !found || pipe_init(&d->pipe) != 0) {
         msg_error(opname, "%s", strerror(ENOMEM));
         free(d);
@@ -272,10 +274,11 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, st
         return;
     }
     d->fd = fd;
+    d->opt = opt;
     pthread_t t;
     if (at) {
         mbz_options o;
-        cli_options(&o, NULL);
+        cli_options(opt, &o, NULL);
         sk = calloc(1, sizeof *sk);
         if (!sk) {
             msg_error(opname, "%s", strerror(ENOMEM));
@@ -293,7 +296,7 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, st
             return;
         }
     } else {
-        progress_init(&d->prog, opname, size, 1);
+        progress_init(&d->prog, opname, size, 1, opt->verbose > 0 && !opt->quiet);
         if (start_thread(&t, decomp_main, d) != 0) {
             msg_error(opname, "cannot start a thread: %s", strerror(errno));
             pipe_free(&d->pipe);
@@ -311,7 +314,7 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, st
         int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL |
                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                     ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_SECURE_SYMLINKS;
-        if (!g.force)
+        if (!opt->force)
             flags |= ARCHIVE_EXTRACT_NO_OVERWRITE;
         if (geteuid() == 0)
             flags |= ARCHIVE_EXTRACT_OWNER;
@@ -346,13 +349,13 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, st
                 read_failed = 1;
                 break;
             }
-            if (!wanted(entry_name(e), found))
+            if (!wanted(opt, entry_name(e), found))
                 continue;     /* its data is skipped by the next header read */
             entries++;
             if (act == TAR_LIST) {
-                list_entry(e);
+                list_entry(opt, e);
             } else if (act == TAR_EXTRACT) {
-                if (extract_entry(opname, a, ext, e) != 0) {
+                if (extract_entry(opt, opname, a, ext, e) != 0) {
                     read_failed = 1;
                     break;
                 }
@@ -389,14 +392,14 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, st
         msg_error(opname, "%s", a ? aerr(a) : strerror(ENOMEM));
     else if (d->rc != MBZ_OK)
         msg_mbz(opname, d->rc, &d->err);
-    else if (g.verbose && !g.quiet)
+    else if (opt->verbose && !opt->quiet)
         fprintf(stderr, "%s: %s%" PRIu64 " entries, %" PRIu64 " -> %" PRIu64 " bytes\n",
                 opname, act == TAR_TEST ? "OK, " : act == TAR_EXTRACT ? "extracted " : "",
                 entries, d->st.frame_bytes, d->st.content_size);
     if (reached_end)
-        for (int i = 0; i < g.n_members; i++)
+        for (int i = 0; i < opt->n_members; i++)
             if (!found[i])
-                msg_error(opname, "%s: not found in the archive", g.members[i]);
+                msg_error(opname, "%s: not found in the archive", opt->members[i]);
     if (ext)
         archive_write_free(ext);
     if (a)
@@ -413,15 +416,15 @@ void read_tar(const char *opname, int fd, uint64_t size, enum tar_action act, st
 
 /* ------------------------------------------------------------------ operands */
 
-void read_operand(const char *name)
+void read_operand(const struct options *opt, const char *name)
 {
-    enum tar_action act = g.mode == MODE_LIST ? TAR_LIST
-                        : g.mode == MODE_TEST ? TAR_TEST : TAR_EXTRACT;
+    enum tar_action act = opt->mode == MODE_LIST ? TAR_LIST
+                        : opt->mode == MODE_TEST ? TAR_TEST : TAR_EXTRACT;
     int fd = STDIN_FILENO;
     const char *shown = name;
     if (strcmp(name, "-") == 0) {
         shown = "(stdin)";
-        if (!g.force && isatty(STDIN_FILENO)) {
+        if (!opt->force && isatty(STDIN_FILENO)) {
             msg_error(NULL, "compressed data not read from a terminal. "
                             "Use -f to force decompression.");
             return;
@@ -444,7 +447,7 @@ void read_operand(const char *name)
             size = (uint64_t)sb.st_size;
     }
     int cwd = -1;
-    if (act == TAR_EXTRACT && g.dir) {
+    if (act == TAR_EXTRACT && opt->dir) {
 #ifdef O_PATH
         cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);   /* no read permission needed */
 #else
@@ -454,8 +457,8 @@ void read_operand(const char *name)
             msg_error(".", "%s", strerror(errno));
             goto done;
         }
-        if (chdir(g.dir) != 0) {
-            msg_error(g.dir, "%s", strerror(errno));
+        if (chdir(opt->dir) != 0) {
+            msg_error(opt->dir, "%s", strerror(errno));
             close(cwd);
             goto done;
         }
@@ -465,11 +468,11 @@ void read_operand(const char *name)
      * or testing all of it decodes the whole stream, which also checks the
      * checksum of the whole content. */
     struct file_at at;
-    int partial = act == TAR_LIST || g.n_members > 0;
+    int partial = act == TAR_LIST || opt->n_members > 0;
     if (partial && file_at_init(&at, fd, fd == STDIN_FILENO) == 0)
-        read_tar(shown, fd, size, act, &at);
+        read_tar(opt, shown, fd, size, act, &at);
     else
-        read_tar(shown, fd, size, act, NULL);
+        read_tar(opt, shown, fd, size, act, NULL);
     if (cwd >= 0) {
         if (fchdir(cwd) != 0)
             msg_error(".", "cannot return to the directory: %s", strerror(errno));

@@ -410,15 +410,15 @@ out:
 }
 
 /* Run a producer thread and compress what it makes into `out` (NULL: stdout). */
-static void compress_tar(const char *opname, const char *out, struct producer *pr,
-                         void *(*fn)(void *))
+static void compress_tar(const struct options *opt, const char *opname, const char *out,
+                         struct producer *pr, void *(*fn)(void *))
 {
     int ofd = STDOUT_FILENO;
     struct stat osb;
     if (!out) {
-        if (output_terminal_refused())
+        if (output_terminal_refused(opt))
             return;
-    } else if ((ofd = output_open(out, opname, NULL)) < 0) {
+    } else if ((ofd = output_open(opt, out, opname, NULL)) < 0) {
         return;
     }
     if (fstat(ofd, &osb) == 0 && S_ISREG(osb.st_mode)) {
@@ -443,8 +443,8 @@ static void compress_tar(const char *opname, const char *out, struct producer *p
     struct fdio fo = { ofd, 0 };
     memset(&st, 0, sizeof st);
     memset(&err, 0, sizeof err);
-    progress_init(&prog, opname, 0, 0);
-    cli_options(&o, &prog);
+    progress_init(&prog, opname, 0, 0, opt->verbose > 0 && !opt->quiet);
+    cli_options(opt, &o, &prog);
     int rc = mbz_compress_stream(&o, pipe_read_cb, &pr->pipe, fdio_write, &fo, &st, &err);
     progress_done(&prog);
     if (rc != MBZ_OK)
@@ -460,10 +460,10 @@ static void compress_tar(const char *opname, const char *out, struct producer *p
     if (out) {
         if (fchmod(ofd, new_file_mode()) != 0)
             msg_warn(out, "cannot set permissions: %s", strerror(errno));
-        if (output_finish(ofd, out) != 0)
+        if (output_finish(opt, ofd, out) != 0)
             return;
     }
-    if (g.verbose && !g.quiet)
+    if (opt->verbose && !opt->quiet)
         fprintf(stderr, "%s: %5.1f%% (%.3f bits/byte, %" PRIu64 " -> %" PRIu64
                         " bytes, %" PRIu64 " entries)%s%s\n",
                 opname, pct_saved(st.bytes_in, st.bytes_out),
@@ -476,7 +476,7 @@ fail:
 }
 
 /* mbzip -r DIR: DIR.tar.mbz next to DIR (names inside start with DIR's last part). */
-void create_archive(const char *name)
+void create_archive(const struct options *opt, const char *name)
 {
     if (strcmp(name, "-") == 0) {
         msg_error(NULL, "-r archives directories and files, not standard input");
@@ -502,14 +502,14 @@ void create_archive(const char *name)
     pr.path = path;
     pr.strip = (size_t)(base - path);
     char *out = NULL;
-    if (!g.to_stdout) {
+    if (!opt->to_stdout) {
         if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
             msg_error(name, "no archive name can be made from this name; "
                             "give the directory by its name, or use -c");
             free(path);
             return;
         }
-        size_t m = strlen(g.suffix);
+        size_t m = strlen(opt->suffix);
         out = malloc(n + 4 + m + 1);
         if (!out) {
             msg_error(name, "%s", strerror(ENOMEM));
@@ -518,17 +518,17 @@ void create_archive(const char *name)
         }
         memcpy(out, path, n);
         memcpy(out + n, ".tar", 4);
-        memcpy(out + n + 4, g.suffix, m + 1);
+        memcpy(out + n + 4, opt->suffix, m + 1);
     }
     if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
         pr.strip = 0;          /* -c with ".": names as given */
-    compress_tar(name, out, &pr, create_main);
+    compress_tar(opt, name, out, &pr, create_main);
     free(out);
     free(path);
 }
 
 /* mbzip --repack A.tar.gz: A.tar.mbz. */
-void repack_file(const char *name)
+void repack_file(const struct options *opt, const char *name)
 {
     static const char *const sufs[] = {
         ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar.zst",
@@ -558,8 +558,8 @@ void repack_file(const char *name)
         }
     }
     char *out = NULL;
-    if (!g.to_stdout) {
-        size_t m = strlen(g.suffix);
+    if (!opt->to_stdout) {
+        size_t m = strlen(opt->suffix);
         out = malloc(n + 4 + m + 1);
         if (!out) {
             msg_error(name, "%s", strerror(ENOMEM));
@@ -567,9 +567,9 @@ void repack_file(const char *name)
         }
         memcpy(out, name, n);
         memcpy(out + n, ".tar", 4);
-        memcpy(out + n + 4, g.suffix, m + 1);
+        memcpy(out + n + 4, opt->suffix, m + 1);
         if (strcmp(out, name) == 0) {
-            msg_warn(name, "already has %s.tar suffix -- unchanged", g.suffix);
+            msg_warn(name, "already has %s.tar suffix -- unchanged", opt->suffix);
             free(out);
             return;
         }
@@ -577,6 +577,6 @@ void repack_file(const char *name)
     struct producer pr;
     memset(&pr, 0, sizeof pr);
     pr.src_name = name;
-    compress_tar(name, out, &pr, repack_main);
+    compress_tar(opt, name, out, &pr, repack_main);
     free(out);
 }

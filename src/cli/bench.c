@@ -103,7 +103,7 @@ static int read_all(int fd, uint8_t **out, size_t *out_n)
 }
 
 /* The child's work: RUNS compressions and RUNS verified decompressions. */
-static void bench_one(const uint8_t *src, size_t n, int level, int runs,
+static void bench_one(const struct options *opt, const uint8_t *src, size_t n, int level, int runs,
                       struct bench_result *r)
 {
     mbz_options o;
@@ -120,7 +120,7 @@ static void bench_one(const uint8_t *src, size_t n, int level, int runs,
         snprintf(r->msg, sizeof r->msg, "out of memory");
         goto done;
     }
-    cli_options(&o, NULL);
+    cli_options(opt, &o, NULL);
     o.level = level;
     for (int i = 0; i < runs; i++) {
         free(comp);
@@ -190,7 +190,7 @@ static int write_full(int fd, const void *p, size_t n)
 }
 
 /* Run bench_one in a child; fill *r and the child's peak RSS in KiB. */
-static int bench_fork(const uint8_t *src, size_t n, int level, int runs,
+static int bench_fork(const struct options *opt, const uint8_t *src, size_t n, int level, int runs,
                       struct bench_result *r, long *maxrss_kib)
 {
     int pfd[2];
@@ -208,7 +208,7 @@ static int bench_fork(const uint8_t *src, size_t n, int level, int runs,
     if (pid == 0) {
         close(pfd[0]);
         struct bench_result res;
-        bench_one(src, n, level, runs, &res);
+        bench_one(opt, src, n, level, runs, &res);
         _exit(write_full(pfd[1], &res, sizeof res) == 0 ? 0 : 3);
     }
     close(pfd[1]);
@@ -254,10 +254,10 @@ static void csv_string(const char *s)
     putchar('"');
 }
 
-static void print_header(int runs, int threads)
+static void print_header(const struct options *opt, int runs, int threads)
 {
-    const mbz_model *m = g.model ? g.model : mbz_model_default();
-    if (g.csv) {
+    const mbz_model *m = opt->model ? opt->model : mbz_model_default();
+    if (opt->csv) {
         printf("level,file,size,compressed,ratio,bpb,modelled_bytes,ideal_bits,ideal_bpb,"
                "modelled_payload,coded_bpb,blocks,blocks_stored,compress_mbps,decompress_mbps,"
                "compress_s,decompress_s,peak_rss_kib,runs,threads,check\n");
@@ -266,15 +266,15 @@ static void print_header(int runs, int threads)
     printf("# mbzip -b: median of %d run%s, %d thread%s; %s %016" PRIx64 " %s%s;"
            " MB/s = 10^6 input bytes/s, wall clock (noisy on a shared machine)\n",
            runs, runs == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
-           g.model ? "model" : "levels 2-9: model", mbz_model_fingerprint(m),
-           mbz_model_describe(m), g.model ? "" : "; level 1: order2");
+           opt->model ? "model" : "levels 2-9: model", mbz_model_fingerprint(m),
+           mbz_model_describe(m), opt->model ? "" : "; level 1: order2");
     printf("%-3s %11s %11s %7s %6s %9s %9s %9s %9s %8s %5s  %s\n", "lvl", "size", "compressed",
            "ratio", "bpb", "ideal-bpb", "coded-bpb", "comp-MB/s", "dec-MB/s", "peak-MiB",
            "check", "file");
 }
 
-static void print_line(const char *name, int level, size_t n, const struct bench_result *r,
-                       long maxrss, int runs, int threads)
+static void print_line(const struct options *opt, const char *name, int level, size_t n,
+                       const struct bench_result *r, long maxrss, int runs, int threads)
 {
     double ratio = r->compressed ? (double)n / (double)r->compressed : 0;
     double bpb = n ? 8.0 * (double)r->compressed / (double)n : 0;
@@ -283,7 +283,7 @@ static void print_line(const char *name, int level, size_t n, const struct bench
     double coded = mb ? 8.0 * (double)r->st.modelled_payload / (double)mb : 0;
     double cs = r->c_sec > 0 ? (double)n / 1e6 / r->c_sec : 0;
     double ds = r->d_sec > 0 ? (double)n / 1e6 / r->d_sec : 0;
-    if (g.csv) {
+    if (opt->csv) {
         printf("%d,", level);
         csv_string(name);
         printf(",%zu,%" PRIu64 ",%.4f,%.4f,%" PRIu64 ",%.1f,", n, r->compressed, ratio, bpb, mb,
@@ -310,12 +310,13 @@ static void print_line(const char *name, int level, size_t n, const struct bench
            r->ok ? "ok" : "FAIL", name);
 }
 
-void bench_files(int n, char **names)
+void bench_files(const struct options *opt, int n, char **names)
 {
-    int first = g.bench_first ? g.bench_first : (g.level ? g.level : MBZ_LEVEL_DEFAULT);
-    int last = g.bench_last ? g.bench_last : first;
-    int runs = g.bench_runs > 0 ? g.bench_runs : BENCH_RUNS_DEFAULT;
-    int threads = g.threads;
+    int first = opt->bench_first ? opt->bench_first
+                                 : (opt->level ? opt->level : MBZ_LEVEL_DEFAULT);
+    int last = opt->bench_last ? opt->bench_last : first;
+    int runs = opt->bench_runs > 0 ? opt->bench_runs : BENCH_RUNS_DEFAULT;
+    int threads = opt->threads;
     if (threads <= 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         threads = c > 0 ? (int)c : 1;
@@ -328,7 +329,7 @@ void bench_files(int n, char **names)
         msg_error(NULL, "-b needs FILE operands");
         return;
     }
-    print_header(runs, threads);
+    print_header(opt, runs, threads);
     for (int i = 0; i < n; i++) {
         const char *name = names[i];
         int fd = strcmp(name, "-") == 0 ? STDIN_FILENO : open(name, O_RDONLY);
@@ -355,7 +356,7 @@ void bench_files(int n, char **names)
         for (int level = first; level <= last; level++) {
             struct bench_result r;
             long maxrss = 0;
-            e = bench_fork(buf, len, level, runs, &r, &maxrss);
+            e = bench_fork(opt, buf, len, level, runs, &r, &maxrss);
             if (e) {
                 msg_error(name, "cannot start the benchmark process: %s", strerror(e));
                 break;
@@ -365,7 +366,7 @@ void bench_files(int n, char **names)
                 msg_error(name, "%s", r.msg);
                 continue;
             }
-            print_line(name, level, len, &r, maxrss, runs, threads);
+            print_line(opt, name, level, len, &r, maxrss, runs, threads);
             if (!r.ok)
                 msg_error(name, "%s", r.msg);
         }

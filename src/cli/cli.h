@@ -4,10 +4,16 @@
  * main.c      options, usage, version, dispatch
  * fileops.c   one operand: names, checks, temporary output, metadata, signals
  * list.c      the -l table
- * io.c        fd callbacks for libmbz, messages, progress line
- * archive.c   -r/-x/--repack: tar archives of directories (libarchive)
+ * range.c     --offset/--length: one range of the decompressed content
+ * io.c        fd callbacks for libmbz, messages and the exit status, progress line
+ * archive*.c  -r/-x/--repack: tar archives of directories (libarchive)
  * bench.c     -b: in-memory benchmark (mbzip -b1 -e9 FILE...)
  * explain.c   --explain: HTML page of what each byte cost
+ *
+ * main.c parses the command line into a struct options, which every other part
+ * receives as `const struct options *opt`: there is no global option state. What
+ * is process-wide is what belongs to the process: stderr messages and the exit
+ * status they build up (io.c), the temporary output file and signals (fileops.c).
  */
 #ifndef MBZ_CLI_H
 #define MBZ_CLI_H
@@ -21,7 +27,9 @@
 
 enum cli_mode { MODE_COMPRESS, MODE_DECOMPRESS, MODE_TEST, MODE_LIST, MODE_BENCH, MODE_EXPLAIN };
 
-struct cli {
+/* The command line as main.c parsed it: read-only everywhere else, passed as
+ * `const struct options *opt` to what needs it. */
+struct options {
     enum cli_mode mode;
     int to_stdout;          /* -c */
     int keep;               /* -k */
@@ -35,7 +43,6 @@ struct cli {
     const char *model_path; /* --model or MBZIP_MODEL */
     int no_mix;             /* --no-mix: code with the model alone (no mixing stage) */
     mbz_model *model;       /* loaded model_path */
-    int status;             /* exit status so far: 0, 1 (error) or 2 (warning) */
     int archive;            /* -r, --archive (-x: extract) */
     int repack;             /* --repack */
     const char *dir;        /* -C DIR: extract there */
@@ -51,10 +58,13 @@ struct cli {
     int n_members;
 };
 
-extern struct cli g;
-
 /* ---------------------------------------------------------------- io.c */
 
+/* Messages and the exit status they build up (process-wide, as stderr is):
+ * msg_init starts over, with warnings shown or not (-q); msg_exit_status is 0, 1
+ * (an error was reported) or 2 (a warning, and no error). */
+void msg_init(int quiet);
+int msg_exit_status(void);
 /* "mbzip: NAME: text" on stderr; sets the exit status to 1. name may be NULL. */
 void msg_error(const char *name, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -92,7 +102,9 @@ struct progress {
     struct timespec start;
     struct timespec last;
 };
-void progress_init(struct progress *p, const char *name, uint64_t total, int decompress);
+/* show: -v and not -q (the line also needs stderr to be a terminal) */
+void progress_init(struct progress *p, const char *name, uint64_t total, int decompress,
+                   int show);
 void progress_cb(void *user, uint64_t bytes_in, uint64_t bytes_out);
 void progress_done(struct progress *p);
 
@@ -104,9 +116,9 @@ double bits_per_byte(uint64_t uncompressed, uint64_t compressed);
 
 void signals_install(void);
 /* Process one operand; name "-" is standard input. */
-void process_operand(const char *name);
+void process_operand(const struct options *opt, const char *name);
 /* Fill opts from the command line. */
-void cli_options(mbz_options *o, struct progress *p);
+void cli_options(const struct options *opt, mbz_options *o, struct progress *p);
 /* The temporary output file (one at a time), removed on a signal: create it for
  * OUT (fd or -1), remove it, or rename it to OUT (replace: may replace OUT). */
 int tmp_create(const char *out);
@@ -120,39 +132,40 @@ int tmp_commit_or_report(const char *out, int replace);
  * temporary file and returns its descriptor (-1 after a one-line message);
  * output_finish fsyncs, closes and renames it to OUT (0, or -1 after a message, the
  * temporary removed); output_abort closes and removes it. */
-int output_open(const char *out, const char *in_name, const struct stat *same);
-int output_finish(int ofd, const char *out);
+int output_open(const struct options *opt, const char *out, const char *in_name,
+                const struct stat *same);
+int output_finish(const struct options *opt, int ofd, const char *out);
 void output_abort(int ofd);
 /* The mode a new file gets (0666 & ~umask): archives and --explain pages, which
  * have no input file to copy it from. */
 mode_t new_file_mode(void);
 /* Refuse (1, with a message) to write compressed data to a terminal without -f. */
-int output_terminal_refused(void);
+int output_terminal_refused(const struct options *opt);
 
 /* ---------------------------------------------------------------- range.c */
 
 /* mbcat --offset=N --length=M: one range of the decompressed content to stdout. */
-void range_operand(const char *name);
+void range_operand(const struct options *opt, const char *name);
 
 /* ---------------------------------------------------------------- list.c */
 
-void list_file(const char *name, int fd);
-void list_totals(void);
+void list_file(const struct options *opt, const char *name, int fd);
+void list_totals(const struct options *opt);
 
 /* ---------------------------------------------------------------- archive.c */
 
 /* One operand with -r (create DIR.tar.mbz; with -d/-x extract, -l list, -t test)
  * or --repack. */
-void archive_operand(const char *name);
+void archive_operand(const struct options *opt, const char *name);
 
 /* ---------------------------------------------------------------- bench.c */
 
 /* mbzip -b: benchmark the operands; returns the exit status contribution via g.status. */
-void bench_files(int n, char **names);
+void bench_files(const struct options *opt, int n, char **names);
 
 /* ---------------------------------------------------------------- explain.c */
 
 /* mbzip --explain FILE [-o OUT.html] */
-void explain_file(const char *name);
+void explain_file(const struct options *opt, const char *name);
 
 #endif

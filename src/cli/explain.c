@@ -144,10 +144,10 @@ static int scan_block(void *user, const mbz_block_info *b)
     return 0;
 }
 
-static const mbz_model *model_by_fingerprint(uint64_t fp)
+static const mbz_model *model_by_fingerprint(const struct options *opt, uint64_t fp)
 {
-    if (g.model && mbz_model_fingerprint(g.model) == fp)
-        return g.model;
+    if (opt->model && mbz_model_fingerprint(opt->model) == fp)
+        return opt->model;
     return mbz_model_find(fp);
 }
 
@@ -311,7 +311,7 @@ static void write_page(FILE *f, const char *name, const uint8_t *data, size_t n,
             "by mbzip --explain");
 }
 
-void explain_file(const char *name)
+void explain_file(const struct options *opt, const char *name)
 {
     int fd = strcmp(name, "-") == 0 ? STDIN_FILENO : open(name, O_RDONLY);
     if (fd < 0) {
@@ -363,14 +363,14 @@ void explain_file(const char *name)
     struct frame_scan fs;
     memset(&fs, 0, sizeof fs);
     FILE *out = NULL;
-    cli_options(&o, NULL);
+    cli_options(opt, &o, NULL);
     memset(&err, 0, sizeof err);
     int rc = mbz_compress_buffer(&o, data, n, &frame, &frame_n, &st, &err);
     if (rc != MBZ_OK) {
         msg_mbz(name, rc, &err);
         goto done;
     }
-    const mbz_model *model = model_by_fingerprint(st.fingerprint);
+    const mbz_model *model = model_by_fingerprint(opt, st.fingerprint);
     fs.p = frame;
     fs.n = frame_n;
     mbz_stats scanned;
@@ -395,13 +395,13 @@ void explain_file(const char *name)
     }
 
     int ofd = -1;
-    if (g.output && strcmp(g.output, "-") != 0) {
+    if (opt->output && strcmp(opt->output, "-") != 0) {
         /* a temporary file renamed into place (fileops.c), as every output */
-        if ((ofd = output_open(g.output, name, NULL)) < 0)
+        if ((ofd = output_open(opt, opt->output, name, NULL)) < 0)
             goto done;
         out = fdopen(dup(ofd), "w");
         if (!out) {
-            msg_error(g.output, "%s", strerror(errno));
+            msg_error(opt->output, "%s", strerror(errno));
             output_abort(ofd);
             goto done;
         }
@@ -411,20 +411,20 @@ void explain_file(const char *name)
     write_page(out, name, data, n, total, cost, frame, frame_n, &st, model, block_len, bl, nbl);
     if (out != stdout) {
         if (ferror(out) | (fclose(out) != 0)) {
-            msg_error(g.output, "write error: %s", strerror(errno));
+            msg_error(opt->output, "write error: %s", strerror(errno));
             output_abort(ofd);
             goto done;
         }
         if (fchmod(ofd, new_file_mode()) != 0)
-            msg_warn(g.output, "cannot set permissions: %s", strerror(errno));
-        if (output_finish(ofd, g.output) != 0)
+            msg_warn(opt->output, "cannot set permissions: %s", strerror(errno));
+        if (output_finish(opt, ofd, opt->output) != 0)
             goto done;
     } else if (ferror(out)) {
         msg_error(NULL, "write error");
     }
-    if (g.verbose && g.output)
+    if (opt->verbose && opt->output)
         fprintf(stderr, "%s: %s: %zu bytes explained, %.3f bits/byte -> %s\n", PROGNAME, name,
-                n, n ? 8.0 * (double)frame_n / (double)n : 0.0, g.output);
+                n, n ? 8.0 * (double)frame_n / (double)n : 0.0, opt->output);
 done:
     free(fs.b);
     free(cost);

@@ -182,11 +182,12 @@ int tmp_commit_or_report(const char *out, int replace)
     return -1;
 }
 
-int output_open(const char *out, const char *in_name, const struct stat *same)
+int output_open(const struct options *opt, const char *out, const char *in_name,
+                const struct stat *same)
 {
     struct stat osb;
     if (lstat(out, &osb) == 0) {
-        if (!g.force) {
+        if (!opt->force) {
             msg_error(out, "already exists; use -f to overwrite");
             return -1;
         }
@@ -208,7 +209,7 @@ int output_open(const char *out, const char *in_name, const struct stat *same)
     return ofd;
 }
 
-int output_finish(int ofd, const char *out)
+int output_finish(const struct options *opt, int ofd, const char *out)
 {
     if (fsync(ofd) != 0 && errno != EINVAL && errno != EROFS) {
         int e = errno;
@@ -223,7 +224,7 @@ int output_finish(int ofd, const char *out)
         msg_error(out, "%s", strerror(e));
         return -1;
     }
-    return tmp_commit_or_report(out, g.force);
+    return tmp_commit_or_report(out, opt->force);
 }
 
 void output_abort(int ofd)
@@ -240,9 +241,9 @@ mode_t new_file_mode(void)
     return 0666 & ~m;
 }
 
-int output_terminal_refused(void)
+int output_terminal_refused(const struct options *opt)
 {
-    if (g.force || !isatty(STDOUT_FILENO))
+    if (opt->force || !isatty(STDOUT_FILENO))
         return 0;
     msg_error(NULL, "compressed data not written to a terminal. Use -f to force compression.");
     return 1;
@@ -263,27 +264,27 @@ static const char *base_name(const char *s)
 }
 
 /* The output name for compressing `in`, malloc'ed. */
-static char *compressed_name(const char *in)
+static char *compressed_name(const struct options *opt, const char *in)
 {
-    size_t n = strlen(in), m = strlen(g.suffix);
+    size_t n = strlen(in), m = strlen(opt->suffix);
     char *out = malloc(n + m + 1);
     if (out) {
         memcpy(out, in, n);
-        memcpy(out + n, g.suffix, m + 1);
+        memcpy(out + n, opt->suffix, m + 1);
     }
     return out;
 }
 
 /* The output name for decompressing `in` (malloc'ed), or NULL with *unknown set
  * when the name has none of the suffixes: -S SUF, .mbz, .tmbz (-> .tar). */
-static char *decompressed_name(const char *in, int *unknown)
+static char *decompressed_name(const struct options *opt, const char *in, int *unknown)
 {
     const char *base = base_name(in);
     size_t blen = strlen(base), n = strlen(in);
     struct { const char *suf; const char *repl; } rules[3];
     int nr = 0;
-    if (g.suffix_given)
-        rules[nr].suf = g.suffix, rules[nr++].repl = "";
+    if (opt->suffix_given)
+        rules[nr].suf = opt->suffix, rules[nr++].repl = "";
     rules[nr].suf = MBZ_SUFFIX, rules[nr++].repl = "";
     rules[nr].suf = ".tmbz", rules[nr++].repl = ".tar";
 
@@ -305,26 +306,26 @@ static char *decompressed_name(const char *in, int *unknown)
     return NULL;
 }
 
-static int has_any_suffix(const char *in)
+static int has_any_suffix(const struct options *opt, const char *in)
 {
     const char *base = base_name(in);
-    return (ends_with(base, g.suffix) && strlen(base) > strlen(g.suffix)) ||
+    return (ends_with(base, opt->suffix) && strlen(base) > strlen(opt->suffix)) ||
            (ends_with(base, ".tmbz") && strlen(base) > 5);
 }
 
 /* ------------------------------------------------------------------ coding */
 
-void cli_options(mbz_options *o, struct progress *p)
+void cli_options(const struct options *opt, mbz_options *o, struct progress *p)
 {
     mbz_options_init(o);
-    if (g.level)
-        o->level = g.level;
-    if (g.threads >= 0)
-        o->threads = g.threads;
-    o->no_mix = g.no_mix;
-    if (g.model) {
-        o->model = g.model;
-        o->models = (const mbz_model *const *)&g.model;
+    if (opt->level)
+        o->level = opt->level;
+    if (opt->threads >= 0)
+        o->threads = opt->threads;
+    o->no_mix = opt->no_mix;
+    if (opt->model) {
+        o->model = opt->model;
+        o->models = (const mbz_model *const *)&opt->model;
         o->n_models = 1;
     }
     if (p) {
@@ -335,19 +336,19 @@ void cli_options(mbz_options *o, struct progress *p)
 
 /* Run the mode's library call from in_fd to out_fd (-1: no output). The number
  * of bytes read goes to *nread (may be NULL). */
-static int run_codec(const char *name, int in_fd, uint64_t in_size, int out_fd,
-                     mbz_stats *st, mbz_error *err, uint64_t *nread)
+static int run_codec(const struct options *opt, const char *name, int in_fd, uint64_t in_size,
+                     int out_fd, mbz_stats *st, mbz_error *err, uint64_t *nread)
 {
     struct progress pr;
     mbz_options o;
     struct fdio in = { in_fd, 0 }, out = { out_fd, 0 };
     int rc;
 
-    progress_init(&pr, name, in_size, g.mode != MODE_COMPRESS);
-    cli_options(&o, &pr);
+    progress_init(&pr, name, in_size, opt->mode != MODE_COMPRESS, opt->verbose > 0 && !opt->quiet);
+    cli_options(opt, &o, &pr);
     memset(st, 0, sizeof *st);
     memset(err, 0, sizeof *err);
-    if (g.mode == MODE_COMPRESS)
+    if (opt->mode == MODE_COMPRESS)
         rc = mbz_compress_stream(&o, fdio_read, &in, fdio_write, &out, st, err);
     else
         rc = mbz_decompress_stream(&o, fdio_read, &in, out_fd >= 0 ? fdio_write : NULL,
@@ -375,9 +376,9 @@ static int input_changed(int fd, const struct stat *before, uint64_t nread)
 }
 
 /* Sizes for the -v line: (uncompressed, compressed). */
-static void verbose_sizes(const mbz_stats *st, uint64_t *u, uint64_t *c)
+static void verbose_sizes(const struct options *opt, const mbz_stats *st, uint64_t *u, uint64_t *c)
 {
-    if (g.mode == MODE_COMPRESS) {
+    if (opt->mode == MODE_COMPRESS) {
         *u = st->bytes_in;
         *c = st->bytes_out;
     } else {
@@ -386,38 +387,39 @@ static void verbose_sizes(const mbz_stats *st, uint64_t *u, uint64_t *c)
     }
 }
 
-static void verbose_line(const char *name, const mbz_stats *st, const char *replaced)
+static void verbose_line(const struct options *opt, const char *name, const mbz_stats *st,
+                         const char *replaced)
 {
-    if (!g.verbose || g.quiet)
+    if (!opt->verbose || opt->quiet)
         return;
     uint64_t u, c;
-    verbose_sizes(st, &u, &c);
-    if (g.mode == MODE_TEST) {
+    verbose_sizes(opt, st, &u, &c);
+    if (opt->mode == MODE_TEST) {
         fprintf(stderr, "%s: OK\n", name);
         return;
     }
     fprintf(stderr, "%s: %5.1f%% (%.3f bits/byte, %" PRIu64 " -> %" PRIu64 " bytes)", name,
-            pct_saved(u, c), bits_per_byte(u, c), g.mode == MODE_COMPRESS ? u : c,
-            g.mode == MODE_COMPRESS ? c : u);
+            pct_saved(u, c), bits_per_byte(u, c), opt->mode == MODE_COMPRESS ? u : c,
+            opt->mode == MODE_COMPRESS ? c : u);
     if (replaced)
-        fprintf(stderr, " -- %s %s", g.keep ? "created" : "replaced with", replaced);
+        fprintf(stderr, " -- %s %s", opt->keep ? "created" : "replaced with", replaced);
     fputc('\n', stderr);
 }
 
 /* Standard input to standard output (or nowhere for -t, a table for -l). */
-static void process_stdin(void)
+static void process_stdin(const struct options *opt)
 {
     const char *name = "(stdin)";
-    if (g.mode == MODE_COMPRESS) {
-        if (output_terminal_refused())
+    if (opt->mode == MODE_COMPRESS) {
+        if (output_terminal_refused(opt))
             return;
-    } else if (!g.force && isatty(STDIN_FILENO)) {
+    } else if (!opt->force && isatty(STDIN_FILENO)) {
         msg_error(NULL, "compressed data not read from a terminal. "
                         "Use -f to force decompression.");
         return;
     }
-    if (g.mode == MODE_LIST) {
-        list_file(name, STDIN_FILENO);
+    if (opt->mode == MODE_LIST) {
+        list_file(opt, name, STDIN_FILENO);
         return;
     }
     struct stat sb;
@@ -429,13 +431,13 @@ static void process_stdin(void)
     }
     mbz_stats st;
     mbz_error err;
-    int rc = run_codec(name, STDIN_FILENO, size, g.mode == MODE_TEST ? -1 : STDOUT_FILENO,
+    int rc = run_codec(opt, name, STDIN_FILENO, size, opt->mode == MODE_TEST ? -1 : STDOUT_FILENO,
                        &st, &err, NULL);
     if (rc != MBZ_OK) {
         msg_mbz(name, rc, &err);
         return;
     }
-    verbose_line(name, &st, NULL);
+    verbose_line(opt, name, &st, NULL);
 }
 
 /* Give the output the input's owner, mode and times. */
@@ -453,15 +455,15 @@ static void copy_metadata(int fd, const struct stat *sb, const char *out)
         msg_warn(out, "cannot set times: %s", strerror(errno));
 }
 
-void process_operand(const char *name)
+void process_operand(const struct options *opt, const char *name)
 {
     if (strcmp(name, "-") == 0) {
-        process_stdin();
+        process_stdin(opt);
         return;
     }
 
     /* Write a file (not stdout, not -t/-l)? Then the input is replaced. */
-    int file_out = (g.mode == MODE_COMPRESS || g.mode == MODE_DECOMPRESS) && !g.to_stdout;
+    int file_out = (opt->mode == MODE_COMPRESS || opt->mode == MODE_DECOMPRESS) && !opt->to_stdout;
     struct stat lsb;
     if (lstat(name, &lsb) != 0) {
         msg_error(name, "%s", strerror(errno));
@@ -471,7 +473,7 @@ void process_operand(const char *name)
         msg_warn(name, "is a directory -- ignored");
         return;
     }
-    if (file_out && S_ISLNK(lsb.st_mode) && !g.force) {
+    if (file_out && S_ISLNK(lsb.st_mode) && !opt->force) {
         msg_warn(name, "is a symbolic link -- ignored");
         return;
     }
@@ -495,16 +497,16 @@ void process_operand(const char *name)
 
     char *out = NULL;
     if (file_out) {
-        if (g.mode == MODE_COMPRESS) {
-            if (has_any_suffix(name)) {
+        if (opt->mode == MODE_COMPRESS) {
+            if (has_any_suffix(opt, name)) {
                 msg_warn(name, "already has %s suffix -- unchanged",
-                         ends_with(name, g.suffix) ? g.suffix : ".tmbz");
+                         ends_with(name, opt->suffix) ? opt->suffix : ".tmbz");
                 return;
             }
-            out = compressed_name(name);
+            out = compressed_name(opt, name);
         } else {
             int unknown;
-            out = decompressed_name(name, &unknown);
+            out = decompressed_name(opt, name, &unknown);
             if (unknown) {
                 msg_warn(name, "unknown suffix -- ignored");
                 return;
@@ -516,9 +518,9 @@ void process_operand(const char *name)
         }
     }
 
-    int fd = open(name, O_RDONLY | O_NOCTTY | (file_out && !g.force ? O_NOFOLLOW : 0));
+    int fd = open(name, O_RDONLY | O_NOCTTY | (file_out && !opt->force ? O_NOFOLLOW : 0));
     if (fd < 0) {
-        if (errno == ELOOP && file_out && !g.force)
+        if (errno == ELOOP && file_out && !opt->force)
             msg_warn(name, "is a symbolic link -- ignored");
         else
             msg_error(name, "%s", strerror(errno));
@@ -538,41 +540,41 @@ void process_operand(const char *name)
         msg_warn(name, "is not a regular file -- ignored");
         goto done;
     }
-    if (file_out && !g.keep && !g.force && sb.st_nlink > 1) {
+    if (file_out && !opt->keep && !opt->force && sb.st_nlink > 1) {
         msg_warn(name, "has %ju other link%s -- unchanged", (uintmax_t)(sb.st_nlink - 1),
                  sb.st_nlink > 2 ? "s" : "");
         goto done;
     }
     uint64_t size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
 
-    if (g.mode == MODE_LIST) {
-        list_file(name, fd);
+    if (opt->mode == MODE_LIST) {
+        list_file(opt, name, fd);
         goto done;
     }
 
     mbz_stats st;
     mbz_error err;
     if (!file_out) {
-        int out_fd = g.mode == MODE_TEST ? -1 : STDOUT_FILENO;
-        if (g.mode == MODE_COMPRESS && output_terminal_refused())
+        int out_fd = opt->mode == MODE_TEST ? -1 : STDOUT_FILENO;
+        if (opt->mode == MODE_COMPRESS && output_terminal_refused(opt))
             goto done;
         uint64_t nread;
-        int rc = run_codec(name, fd, size, out_fd, &st, &err, &nread);
+        int rc = run_codec(opt, name, fd, size, out_fd, &st, &err, &nread);
         if (rc != MBZ_OK)
             msg_mbz(name, rc, &err);
-        else if (g.mode == MODE_COMPRESS && input_changed(fd, &sb, nread))
+        else if (opt->mode == MODE_COMPRESS && input_changed(fd, &sb, nread))
             msg_error(name, "file changed while it was being compressed");
         else
-            verbose_line(name, &st, NULL);
+            verbose_line(opt, name, &st, NULL);
         goto done;
     }
 
     /* File to file. */
-    int ofd = output_open(out, name, &sb);
+    int ofd = output_open(opt, out, name, &sb);
     if (ofd < 0)
         goto done;
     uint64_t nread;
-    int rc = run_codec(name, fd, size, ofd, &st, &err, &nread);
+    int rc = run_codec(opt, name, fd, size, ofd, &st, &err, &nread);
     if (rc != MBZ_OK) {
         output_abort(ofd);
         msg_mbz(name, rc, &err);
@@ -581,15 +583,15 @@ void process_operand(const char *name)
     if (input_changed(fd, &sb, nread)) {
         output_abort(ofd);
         msg_error(name, "file changed while it was being %s; not replaced",
-                  g.mode == MODE_COMPRESS ? "compressed" : "decompressed");
+                  opt->mode == MODE_COMPRESS ? "compressed" : "decompressed");
         goto done;
     }
     copy_metadata(ofd, &sb, out);
-    if (output_finish(ofd, out) != 0)
+    if (output_finish(opt, ofd, out) != 0)
         goto done;
-    verbose_line(name, &st, out);
+    verbose_line(opt, name, &st, out);
     /* (Someone else may have removed it meanwhile: that is no error.) */
-    if (!g.keep && unlink(name) != 0 && errno != ENOENT)
+    if (!opt->keep && unlink(name) != 0 && errno != ENOENT)
         msg_error(name, "cannot remove input: %s", strerror(errno));
 
 done:

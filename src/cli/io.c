@@ -29,20 +29,36 @@ static void vmsg(const char *name, const char *fmt, va_list ap)
         fprintf(stderr, "%s: %s\n", PROGNAME, text);
 }
 
+/* Messages go to stderr, which is the process's: so are the exit status they
+ * build up and how quiet warnings are. */
+static int exit_status;   /* 0, 1 (an error) or 2 (a warning, no error) */
+static int warnings_off;  /* -q */
+
+void msg_init(int quiet)
+{
+    exit_status = 0;
+    warnings_off = quiet;
+}
+
+int msg_exit_status(void)
+{
+    return exit_status;
+}
+
 void msg_error(const char *name, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vmsg(name, fmt, ap);
     va_end(ap);
-    g.status = 1;
+    exit_status = 1;
 }
 
 void msg_warn(const char *name, const char *fmt, ...)
 {
-    if (g.status == 0)
-        g.status = 2;
-    if (g.quiet)
+    if (exit_status == 0)
+        exit_status = 2;
+    if (warnings_off)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -126,13 +142,14 @@ static double seconds_between(const struct timespec *a, const struct timespec *b
     return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-void progress_init(struct progress *p, const char *name, uint64_t total, int decompress)
+void progress_init(struct progress *p, const char *name, uint64_t total, int decompress,
+                   int show)
 {
     memset(p, 0, sizeof *p);
     p->name = name;
     p->total = total;
     p->decompress = decompress;
-    p->enabled = g.verbose > 0 && !g.quiet && isatty(STDERR_FILENO);
+    p->enabled = show && isatty(STDERR_FILENO);
     clock_gettime(CLOCK_MONOTONIC, &p->start);
     p->last = p->start;
 }

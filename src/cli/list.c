@@ -14,9 +14,9 @@ static int header_done;
 static int files_listed;
 static uint64_t tot_comp, tot_uncomp, tot_blocks, tot_frames, tot_stored;
 
-static void print_header(void)
+static void print_header(int verbose)
 {
-    if (g.verbose)
+    if (verbose)
         printf("%12s %14s %7s %9s %7s %7s %7s %5s  %-16s  %s\n", "compressed", "uncompressed",
                "ratio", "bits/byte", "blocks", "stored", "frames", "level", "model", "name");
     else
@@ -25,7 +25,7 @@ static void print_header(void)
     header_done = 1;
 }
 
-static void print_row(uint64_t comp, uint64_t uncomp, uint64_t blocks, uint64_t stored,
+static void print_row(int verbose, uint64_t comp, uint64_t uncomp, uint64_t blocks, uint64_t stored,
                       uint64_t frames, int level, const char *model, const char *name)
 {
     char ratio[32], bpb[32], lvl[16];
@@ -40,7 +40,7 @@ static void print_row(uint64_t comp, uint64_t uncomp, uint64_t blocks, uint64_t 
         snprintf(lvl, sizeof lvl, "%d", level);
     else
         strcpy(lvl, "-");
-    if (g.verbose)
+    if (verbose)
         printf("%12" PRIu64 " %14" PRIu64 " %7s %9s %7" PRIu64 " %7" PRIu64 " %7" PRIu64
                " %5s  %-16s  %s\n",
                comp, uncomp, ratio, bpb, blocks, stored, frames, lvl, model, name);
@@ -49,7 +49,7 @@ static void print_row(uint64_t comp, uint64_t uncomp, uint64_t blocks, uint64_t 
                ratio, bpb, blocks, model, name);
 }
 
-void list_file(const char *name, int fd)
+void list_file(const struct options *opt, const char *name, int fd)
 {
     struct fdio in = { fd, 0 };
     mbz_stats st;
@@ -63,12 +63,12 @@ void list_file(const char *name, int fd)
         return;
     }
     if (!header_done)
-        print_header();
+        print_header(opt->verbose);
     uint64_t comp = st.frame_bytes ? st.frame_bytes : in.count;
     char model[32];
     snprintf(model, sizeof model, "%016" PRIx64, st.fingerprint);
-    print_row(comp, st.content_size, st.blocks, st.blocks_stored, st.frames, st.level, model,
-              name);
+    print_row(opt->verbose, comp, st.content_size, st.blocks, st.blocks_stored, st.frames,
+              st.level, model, name);
     files_listed++;
     tot_comp += comp;
     tot_uncomp += st.content_size;
@@ -77,10 +77,10 @@ void list_file(const char *name, int fd)
     tot_frames += st.frames;
 }
 
-void list_totals(void)
+void list_totals(const struct options *opt)
 {
     if (files_listed > 1)
-        print_row(tot_comp, tot_uncomp, tot_blocks, tot_stored, tot_frames, 0, "-",
+        print_row(opt->verbose, tot_comp, tot_uncomp, tot_blocks, tot_stored, tot_frames, 0, "-",
                   "(totals)");
     fflush(stdout);
 }

@@ -17,8 +17,6 @@
 
 #include "cli.h"
 
-struct cli g;
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -75,15 +73,15 @@ static void usage(FILE *f)
             MBZ_LEVEL_DEFAULT, MBZ_LEVEL_DEFAULT);
 }
 
-static void version(void)
+static void version(const struct options *opt)
 {
     const mbz_model *m = mbz_model_default();
     printf("mbzip %s (libmbz %s)\n", PACKAGE_VERSION, MBZ_VERSION_STRING);
     printf("default model: %016" PRIx64 " %s\n", mbz_model_fingerprint(m),
            mbz_model_describe(m));
-    if (g.model)
-        printf("selected model: %016" PRIx64 " %s (%s)\n", mbz_model_fingerprint(g.model),
-               mbz_model_describe(g.model), g.model_path);
+    if (opt->model)
+        printf("selected model: %016" PRIx64 " %s (%s)\n", mbz_model_fingerprint(opt->model),
+               mbz_model_describe(opt->model), opt->model_path);
 }
 
 /* --list-models: every model a frame can name and this mbzip can find */
@@ -200,20 +198,22 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     int help = 0, show_version = 0, show_models = 0;
+    struct options opts;
+    memset(&opts, 0, sizeof opts);
 
-    g.mode = MODE_COMPRESS;
-    g.threads = -1;
-    g.suffix = MBZ_SUFFIX;
-    g.range_length = UINT64_MAX;
+    opts.mode = MODE_COMPRESS;
+    opts.threads = -1;
+    opts.suffix = MBZ_SUFFIX;
+    opts.range_length = UINT64_MAX;
 
     /* mbunzip = mbzip -d, mbcat = mbzip -dc (by the name we were called with). */
     const char *prog = argv[0] ? strrchr(argv[0], '/') : NULL;
     prog = prog ? prog + 1 : (argv[0] ? argv[0] : PROGNAME);
     if (strncmp(prog, "mbunzip", 7) == 0) {
-        g.mode = MODE_DECOMPRESS;
+        opts.mode = MODE_DECOMPRESS;
     } else if (strncmp(prog, "mbcat", 5) == 0) {
-        g.mode = MODE_DECOMPRESS;
-        g.to_stdout = 1;
+        opts.mode = MODE_DECOMPRESS;
+        opts.to_stdout = 1;
     }
 
     opterr = 0;
@@ -222,41 +222,41 @@ int main(int argc, char **argv)
         switch (c) {
         case '1': case '2': case '3': case '4': case '5':
         case '6': case '7': case '8': case '9':
-            g.level = c - '0';
+            opts.level = c - '0';
             break;
-        case OPT_FAST: g.level = MBZ_LEVEL_MIN; break;
-        case OPT_BEST: g.level = MBZ_LEVEL_MAX; break;
-        case 'z': g.mode = MODE_COMPRESS; break;
-        case 'd': g.mode = MODE_DECOMPRESS; break;
-        case 't': g.mode = MODE_TEST; break;
-        case 'l': g.mode = MODE_LIST; break;
-        case 'c': g.to_stdout = 1; break;
-        case 'k': g.keep = 1; break;
-        case 'f': g.force = 1; break;
-        case 'v': g.verbose++; break;
-        case 'q': g.quiet++; break;
-        case 'T': g.threads = parse_threads(optarg); break;
+        case OPT_FAST: opts.level = MBZ_LEVEL_MIN; break;
+        case OPT_BEST: opts.level = MBZ_LEVEL_MAX; break;
+        case 'z': opts.mode = MODE_COMPRESS; break;
+        case 'd': opts.mode = MODE_DECOMPRESS; break;
+        case 't': opts.mode = MODE_TEST; break;
+        case 'l': opts.mode = MODE_LIST; break;
+        case 'c': opts.to_stdout = 1; break;
+        case 'k': opts.keep = 1; break;
+        case 'f': opts.force = 1; break;
+        case 'v': opts.verbose++; break;
+        case 'q': opts.quiet++; break;
+        case 'T': opts.threads = parse_threads(optarg); break;
         case 'S':
             if (!*optarg || strchr(optarg, '/')) {
                 fprintf(stderr, "%s: invalid suffix: '%s'\n", PROGNAME, optarg);
                 try_help();
             }
-            g.suffix = optarg;
-            g.suffix_given = 1;
+            opts.suffix = optarg;
+            opts.suffix_given = 1;
             break;
         case 'h': help = 1; break;
         case 'V': show_version = 1; break;
-        case OPT_MODEL: g.model_path = optarg; break;
-        case OPT_NO_MIX: g.no_mix = 1; break;
+        case OPT_MODEL: opts.model_path = optarg; break;
+        case OPT_NO_MIX: opts.no_mix = 1; break;
         case OPT_LIST_MODELS: show_models = 1; break;
-        case OPT_OFFSET: g.range = 1; g.range_offset = parse_bytes("--offset", optarg); break;
-        case OPT_LENGTH: g.range = 1; g.range_length = parse_bytes("--length", optarg); break;
+        case OPT_OFFSET: opts.range = 1; opts.range_offset = parse_bytes("--offset", optarg); break;
+        case OPT_LENGTH: opts.range = 1; opts.range_length = parse_bytes("--length", optarg); break;
         case 'b':
-            g.mode = MODE_BENCH;
+            opts.mode = MODE_BENCH;
             if (optarg)
-                g.bench_first = parse_level("-b", optarg);
+                opts.bench_first = parse_level("-b", optarg);
             break;
-        case 'e': g.bench_last = parse_level("-e", optarg); break;
+        case 'e': opts.bench_last = parse_level("-e", optarg); break;
         case 'i': {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -264,16 +264,16 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s: invalid number of runs: '%s'\n", PROGNAME, optarg);
                 try_help();
             }
-            g.bench_runs = (int)v;
+            opts.bench_runs = (int)v;
             break;
         }
-        case OPT_CSV: g.csv = 1; break;
-        case OPT_EXPLAIN: g.mode = MODE_EXPLAIN; break;
-        case 'o': g.output = optarg; break;
-        case 'r': g.archive = 1; break;                       /* archive.c */
-        case 'x': g.archive = 1; g.mode = MODE_DECOMPRESS; break;
-        case 'C': g.dir = optarg; break;
-        case OPT_REPACK: g.repack = 1; g.mode = MODE_COMPRESS; break;
+        case OPT_CSV: opts.csv = 1; break;
+        case OPT_EXPLAIN: opts.mode = MODE_EXPLAIN; break;
+        case 'o': opts.output = optarg; break;
+        case 'r': opts.archive = 1; break;                       /* archive.c */
+        case 'x': opts.archive = 1; opts.mode = MODE_DECOMPRESS; break;
+        case 'C': opts.dir = optarg; break;
+        case OPT_REPACK: opts.repack = 1; opts.mode = MODE_COMPRESS; break;
         case ':':
             if (optopt && optopt < 256)
                 fprintf(stderr, "%s: option requires an argument -- '%c'\n", PROGNAME, optopt);
@@ -294,99 +294,100 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (g.quiet)
-        g.verbose = 0;
-    if (g.mode != MODE_BENCH && (g.bench_last || g.bench_runs || g.csv)) {
+    if (opts.quiet)
+        opts.verbose = 0;
+    msg_init(opts.quiet);
+    if (opts.mode != MODE_BENCH && (opts.bench_last || opts.bench_runs || opts.csv)) {
         fprintf(stderr, "%s: -e, -i and --csv apply only to -b\n", PROGNAME);
         try_help();
     }
-    if (g.dir && !(g.archive && g.mode == MODE_DECOMPRESS)) {
+    if (opts.dir && !(opts.archive && opts.mode == MODE_DECOMPRESS)) {
         fprintf(stderr, "%s: -C applies only to extraction (-x)\n", PROGNAME);
         try_help();
     }
-    if ((g.archive || g.repack) && g.to_stdout && g.mode != MODE_COMPRESS) {
+    if ((opts.archive || opts.repack) && opts.to_stdout && opts.mode != MODE_COMPRESS) {
         fprintf(stderr, "%s: -c cannot be used with -x (use -dc for the tar stream)\n", PROGNAME);
         try_help();
     }
-    if (g.mode != MODE_EXPLAIN && g.output) {
+    if (opts.mode != MODE_EXPLAIN && opts.output) {
         fprintf(stderr, "%s: -o applies only to --explain\n", PROGNAME);
         try_help();
     }
-    if (g.range && (g.mode != MODE_DECOMPRESS || !g.to_stdout || g.archive)) {
-        fprintf(stderr, "%s: --offset and --length apply only to decompression to standard output (mbcat, mbzip -dc)\n",
-                PROGNAME);
+    if (opts.range && (opts.mode != MODE_DECOMPRESS || !opts.to_stdout || opts.archive)) {
+        fprintf(stderr, "%s: --offset and --length apply only to decompression to standard "
+                        "output (mbcat, mbzip -dc)\n", PROGNAME);
         try_help();
     }
-    if (g.mode == MODE_EXPLAIN && argc - optind != 1) {
+    if (opts.mode == MODE_EXPLAIN && argc - optind != 1) {
         fprintf(stderr, "%s: --explain takes exactly one FILE\n", PROGNAME);
         try_help();
     }
 
     {   /* the library falls back silently (mbz.h); the user hears it from us */
         const char *k = getenv("MBZIP_KERNEL");
-        if (k && *k && strcmp(k, mbz_kernel_name()) != 0 && !g.quiet)
+        if (k && *k && strcmp(k, mbz_kernel_name()) != 0 && !opts.quiet)
             fprintf(stderr, "%s: warning: MBZIP_KERNEL=%s is not available here, using %s\n",
                     PROGNAME, k, mbz_kernel_name());
     }
-    if (!g.model_path) {
+    if (!opts.model_path) {
         const char *env = getenv("MBZIP_MODEL");
         if (env && *env)
-            g.model_path = env;
+            opts.model_path = env;
     }
-    if (g.model_path) {
+    if (opts.model_path) {
         mbz_error err;
         memset(&err, 0, sizeof err);
-        int rc = mbz_model_load_file(g.model_path, &g.model, &err);
+        int rc = mbz_model_load_file(opts.model_path, &opts.model, &err);
         if (rc != MBZ_OK) {
-            msg_mbz(g.model_path, rc, &err);
+            msg_mbz(opts.model_path, rc, &err);
             return 1;
         }
     }
     if (show_models) {
         list_models();
-        mbz_model_free(g.model);
+        mbz_model_free(opts.model);
         return 0;
     }
     if (show_version) {
-        version();
-        mbz_model_free(g.model);
+        version(&opts);
+        mbz_model_free(opts.model);
         return 0;
     }
 
-    if (g.mode == MODE_BENCH || g.mode == MODE_EXPLAIN) {
-        if (g.mode == MODE_BENCH)
-            bench_files(argc - optind, argv + optind); /* bench.c */
+    if (opts.mode == MODE_BENCH || opts.mode == MODE_EXPLAIN) {
+        if (opts.mode == MODE_BENCH)
+            bench_files(&opts, argc - optind, argv + optind); /* bench.c */
         else
-            explain_file(argv[optind]);                /* explain.c */
+            explain_file(&opts, argv[optind]);                /* explain.c */
         goto finish;
     }
     signals_install();
     if (optind >= argc) {
-        if (g.archive || g.repack)
-            archive_operand("-");
-        else if (g.range)
-            range_operand("-");
+        if (opts.archive || opts.repack)
+            archive_operand(&opts, "-");
+        else if (opts.range)
+            range_operand(&opts, "-");
         else
-            process_operand("-");
+            process_operand(&opts, "-");
     } else {
-        if (g.archive && !g.repack && g.mode != MODE_COMPRESS) {
+        if (opts.archive && !opts.repack && opts.mode != MODE_COMPRESS) {
             /* -x/-l/-t ARCHIVE [MEMBER]...: as tar, the operands after the archive
              * name members (archive_read.c) */
-            g.members = argv + optind + 1;
-            g.n_members = argc - optind - 1;
+            opts.members = argv + optind + 1;
+            opts.n_members = argc - optind - 1;
             argc = optind + 1;
         }
         for (int i = optind; i < argc; i++) {
-            if (g.archive || g.repack)
-                archive_operand(argv[i]);   /* archive.c */
-            else if (g.range)
-                range_operand(argv[i]);     /* range.c */
+            if (opts.archive || opts.repack)
+                archive_operand(&opts, argv[i]);   /* archive.c */
+            else if (opts.range)
+                range_operand(&opts, argv[i]);     /* range.c */
             else
-                process_operand(argv[i]);
+                process_operand(&opts, argv[i]);
         }
     }
-    if (g.mode == MODE_LIST && !g.archive)
-        list_totals();
+    if (opts.mode == MODE_LIST && !opts.archive)
+        list_totals(&opts);
 
 finish:
     /* Report a failed write to standard output (a full disk, a closed pipe). */
@@ -394,6 +395,6 @@ finish:
         if (errno != EINTR)
             msg_error(NULL, "write error: %s", strerror(errno));
     }
-    mbz_model_free(g.model);
-    return g.status;
+    mbz_model_free(opts.model);
+    return msg_exit_status();
 }

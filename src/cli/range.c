@@ -21,10 +21,10 @@
 
 #include "cli.h"
 
-static int range_seekable(const char *name, struct file_at *f)
+static int range_seekable(const struct options *opt, const char *name, struct file_at *f)
 {
     mbz_options o;
-    cli_options(&o, NULL);
+    cli_options(opt, &o, NULL);
     mbz_error err;
     memset(&err, 0, sizeof err);
     mbz_seekable *s;
@@ -34,8 +34,8 @@ static int range_seekable(const char *name, struct file_at *f)
         return -1;
     }
     uint64_t total = mbz_seekable_content_size(s);
-    uint64_t at = g.range_offset < total ? g.range_offset : total;
-    uint64_t left = total - at < g.range_length ? total - at : g.range_length;
+    uint64_t at = opt->range_offset < total ? opt->range_offset : total;
+    uint64_t left = total - at < opt->range_length ? total - at : opt->range_length;
     size_t cap = 1 << 20;
     uint8_t *buf = malloc(cap);
     struct fdio out = { STDOUT_FILENO, 0 };
@@ -85,13 +85,13 @@ static int range_write(void *user, const void *buf, size_t n)
     return 0;
 }
 
-static int range_stream(const char *name, int fd)
+static int range_stream(const struct options *opt, const char *name, int fd)
 {
     mbz_options o;
-    cli_options(&o, NULL);
-    struct range_sink r = { { STDOUT_FILENO, 0 }, 0, g.range_offset, 0, 0 };
-    r.hi = UINT64_MAX - g.range_offset < g.range_length ? UINT64_MAX
-                                                         : g.range_offset + g.range_length;
+    cli_options(opt, &o, NULL);
+    struct range_sink r = { { STDOUT_FILENO, 0 }, 0, opt->range_offset, 0, 0 };
+    r.hi = UINT64_MAX - opt->range_offset < opt->range_length ? UINT64_MAX
+                                                     : opt->range_offset + opt->range_length;
     o.cancel = &r.stop;
     struct fdio in = { fd, 0 };
     mbz_error err;
@@ -106,7 +106,7 @@ static int range_stream(const char *name, int fd)
     return 0;
 }
 
-void range_operand(const char *name)
+void range_operand(const struct options *opt, const char *name)
 {
     int is_stdin = strcmp(name, "-") == 0;
     const char *shown = is_stdin ? "(stdin)" : name;
@@ -117,7 +117,7 @@ void range_operand(const char *name)
             msg_error(name, "%s", strerror(errno));
             return;
         }
-    } else if (!g.force && isatty(fd)) {
+    } else if (!opt->force && isatty(fd)) {
         msg_error(NULL, "compressed data not read from a terminal. "
                         "Use -f to force decompression.");
         return;
@@ -129,9 +129,9 @@ void range_operand(const char *name)
     else if (S_ISDIR(sb.st_mode))
         msg_error(shown, "is a directory");
     else if (file_at_init(&f, fd, is_stdin) == 0)
-        range_seekable(shown, &f);
+        range_seekable(opt, shown, &f);
     else
-        range_stream(shown, fd);
+        range_stream(opt, shown, fd);
     if (!is_stdin)
         close(fd);
 }

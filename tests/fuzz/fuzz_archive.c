@@ -70,7 +70,8 @@
 #include "cli.h"
 
 /* The CLI's options (src/cli/main.c defines them in mbzip). */
-struct cli g;
+/* the options a command line would give (main.c is not linked) */
+static struct options g;
 
 /* Sanitizer reports go to the saved stderr while the CLI's is /dev/null. */
 extern void __sanitizer_set_report_fd(void *fd) __attribute__((weak));
@@ -246,7 +247,7 @@ static void check_contained(const char *what, const char *expect)
 /* archive_operand(name) in the working directory; the exit status it set. */
 static int run_cli(const char *name, int repack)
 {
-    g.status = 0;
+    msg_init(0);
     g.repack = repack;
     g.mode = repack ? MODE_COMPRESS : MODE_DECOMPRESS;
     g.dir = repack ? NULL : "x";
@@ -257,7 +258,7 @@ static int run_cli(const char *name, int repack)
         dup2(devnull, STDERR_FILENO);
     }
     fs_nobody();
-    archive_operand(name);
+    archive_operand(&g, name);
     fs_root();
     if (!verbose) {
         fflush(stderr);
@@ -268,9 +269,10 @@ static int run_cli(const char *name, int repack)
         fuzz_fail("%s %s: the working directory changed", repack ? "--repack" : "-x", name);
     if (fchdir(orig_cwd) != 0)
         fuzz_fail("cannot return to the directory: %s", strerror(errno));
-    if (g.status < 0 || g.status > 2)
-        fuzz_fail("exit status %d", g.status);
-    return g.status;
+    int status = msg_exit_status();
+    if (status < 0 || status > 2)
+        fuzz_fail("exit status %d", status);
+    return status;
 }
 
 /* mbzip -l -r NAME [a]: the listing path, which reads a regular file through random
@@ -281,7 +283,7 @@ static void list(const char *name, int with_member)
 {
     static char member_a[] = "a";
     static char *members[1] = { member_a };
-    g.status = 0;
+    msg_init(0);
     g.repack = 0;
     g.mode = MODE_LIST;
     g.dir = NULL;
@@ -296,7 +298,7 @@ static void list(const char *name, int with_member)
         fflush(stderr);
         dup2(devnull, STDERR_FILENO);
     }
-    archive_operand(name);
+    archive_operand(&g, name);
     fflush(stdout);
     dup2(saved_out, STDOUT_FILENO);
     close(saved_out);
@@ -308,8 +310,8 @@ static void list(const char *name, int with_member)
     g.n_members = 0;
     if (fchdir(orig_cwd) != 0)
         fuzz_fail("cannot return to the directory: %s", strerror(errno));
-    if (g.status < 0 || g.status > 2)
-        fuzz_fail("-l -r %s: exit status %d", name, g.status);
+    if (msg_exit_status() < 0 || msg_exit_status() > 2)
+        fuzz_fail("-l -r %s: exit status %d", name, msg_exit_status());
 }
 
 /* mbzip -x -C x NAME into a fresh x; `files` are the other names in the working
@@ -324,9 +326,7 @@ static void extract(const char *name, const char *files)
     snprintf(what, sizeof what, "-x%s %s", g.force ? " -f" : "", name);
     snprintf(expect, sizeof expect, "canary/%sx/", files);
     check_contained(what, expect);
-    int force = g.force;
-    list(name, force);
-    g.force = force;
+    list(name, g.force);
     rm_tree(x);
     struct stat st;
     if (lstat(x, &st) == 0)
