@@ -95,9 +95,22 @@ static int table_ok(const uint16_t *f)
 /* Order-0 entropy above STORE_BITS_Q16 per byte: no model is worth its time here. */
 static int high_entropy(const uint8_t *in, size_t n)
 {
-    uint32_t cnt[MBZ_SYMBOLS] = { 0 };
-    for (size_t i = 0; i < n; i++)
-        cnt[in[i]]++;
+    /* four histograms, summed after: on data where neighbouring bytes repeat, one
+     * histogram serialises its increments through the same counter (store-to-load
+     * forwarding); this pass is most of the time of the stored-block path */
+    uint32_t c4[4][MBZ_SYMBOLS], cnt[MBZ_SYMBOLS];
+    memset(c4, 0, sizeof c4);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        c4[0][in[i]]++;
+        c4[1][in[i + 1]]++;
+        c4[2][in[i + 2]]++;
+        c4[3][in[i + 3]]++;
+    }
+    for (; i < n; i++)
+        c4[0][in[i]]++;
+    for (int s = 0; s < MBZ_SYMBOLS; s++)
+        cnt[s] = c4[0][s] + c4[1][s] + c4[2][s] + c4[3][s];
     uint64_t ln = mbz_log2_q16(n), bits = 0;
     for (int s = 0; s < MBZ_SYMBOLS; s++)
         if (cnt[s])
