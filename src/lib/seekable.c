@@ -68,7 +68,9 @@ static int pread_full(mbz_seekable *s, void *buf, size_t n, uint64_t off, const 
         long long k = s->rd(s->user, (uint8_t *)buf + done, n - done, off + done);
         if (k < 0)
             return mbz_fail_errno(err, MBZ_ERR_IO, errno, "read error");
-        if (k == 0 || (size_t)k > n - done)
+        if ((size_t)k > n - done)
+            return mbz_fail(err, MBZ_ERR_IO, "read error (the read callback returned more than asked)");
+        if (k == 0)
             return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s)", what);
         done += (size_t)k;
     }
@@ -131,8 +133,12 @@ static int build_map(mbz_seekable *s, mbz_error *err)
         uint8_t hdr[MBZ_FRAME_HEADER_SIZE];
         char where[48];
         snprintf(where, sizeof where, "frame %zu header", s->nf + 1);
-        if (s->size - pos < 4 || pread_full(s, hdr, 4, pos, where, err) != MBZ_OK ||
-            memcmp(hdr, mbz_frame_magic, 4) != 0) {
+        if (s->size - pos >= 4) {
+            int rc = pread_full(s, hdr, 4, pos, where, err);
+            if (rc != MBZ_OK)
+                return rc;
+        }
+        if (s->size - pos < 4 || memcmp(hdr, mbz_frame_magic, 4) != 0) {
             if (s->nf == 0 && s->size == 0)
                 return mbz_fail(err, MBZ_ERR_TRUNCATED, "empty input (no mbzip frame)");
             if (s->nf == 0)

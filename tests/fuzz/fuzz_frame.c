@@ -94,8 +94,12 @@ static void seekable_check(const uint8_t *d, size_t n, int scan_rc, const fz_res
     fuzz_check_error(rc, &e, "seekable open");
     if ((rc == MBZ_OK) != (scan_rc == MBZ_OK))
         fuzz_fail("scan: %d, seekable open: %d (%s)", scan_rc, rc, e.msg);
-    if (rc != MBZ_OK || !a)
+    if (rc != MBZ_OK)
         return;
+    if (!a) {
+        mbz_seekable_close(s);
+        return;
+    }
     uint64_t size = mbz_seekable_content_size(s);
     if (a->rc == MBZ_OK && size != a->total)
         fuzz_fail("seekable size %llu, decoded %llu", (unsigned long long)size,
