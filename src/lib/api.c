@@ -501,14 +501,6 @@ static int decode_histories(mbz_block_job *jobs, int nb, const mbz_stack *stack,
     return MBZ_OK;
 }
 
-static const mbz_model *find_model(const mbz_options *o, uint64_t fp)
-{
-    for (size_t i = 0; i < o->n_models; i++)
-        if (o->models[i] && o->models[i]->fingerprint == fp)
-            return o->models[i];
-    return mbz_model_find(fp);   /* built in, or in the model path (model.c) */
-}
-
 /* Discard n payload bytes (scan). Returns bytes skipped in *got. */
 static int skip_bytes(reader *r, size_t n, size_t *got, mbz_error *err)
 {
@@ -610,7 +602,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
         if ((rc = mbz_frame_header_read(hdr, &fh, err)) != MBZ_OK)
             goto out;
         uint32_t bs = UINT32_C(1) << fh.block_log;
-        const mbz_model *model = find_model(&o, fh.fingerprint);
+        const mbz_model *model = mbz_model_lookup(o.models, o.n_models, fh.fingerprint);
         mbz_stack_free(&stack);
         mbz_cm_chain_reset(&chain);
         chain.window = mbz_frame_history(fh.block_log);

@@ -313,3 +313,11 @@ int mbz_model_load_file(const char *path, mbz_model **out, mbz_error *err)
     free(buf);
     return rc;
 }
+
+const mbz_model *mbz_model_lookup(const mbz_model *const *models, size_t n, uint64_t fingerprint)
+{
+    for (size_t i = 0; i < n; i++)
+        if (models[i] && models[i]->fingerprint == fingerprint)
+            return models[i];
+    return mbz_model_find(fingerprint);
+}

@@ -79,4 +79,9 @@ int mbz_predict_many(const mbz_predictor_ops *ops, mbz_predictor **p,
  * freq[i] >= 1, sum == MBZ_FREQ_TOTAL, deterministic. */
 void mbz_freq_from_counts(const uint32_t *counts, uint16_t *freq);
 
+/* The model a frame names: one of `models` (the caller's), else mbz_model_find
+ * (built in, or in the model path). NULL when there is none. */
+const struct mbz_model *mbz_model_lookup(const struct mbz_model *const *models, size_t n,
+                                         uint64_t fingerprint);
+
 #endif

@@ -117,14 +117,6 @@ static void block_name(const mbz_seekable *s, size_t k, char *buf, size_t n)
         snprintf(buf, n, "block %zu", no);
 }
 
-static const mbz_model *frame_model(const mbz_seekable *s, uint64_t fingerprint)
-{
-    for (size_t i = 0; i < s->n_models; i++)
-        if (s->models[i] && s->models[i]->fingerprint == fingerprint)
-            return s->models[i];
-    return mbz_model_find(fingerprint);
-}
-
 /* Walk the headers of the whole stream into the block map. */
 static int build_map(mbz_seekable *s, mbz_error *err)
 {
@@ -155,7 +147,7 @@ static int build_map(mbz_seekable *s, mbz_error *err)
         pos += sizeof hdr;
         /* flags the model cannot serve are refused here, as decompression and scan
          * refuse them at the frame header (mbz_stack_build) */
-        const mbz_model *model = frame_model(s, fh.fingerprint);
+        const mbz_model *model = mbz_model_lookup(s->models, s->n_models, fh.fingerprint);
         if (model) {
             mbz_stack probe;
             if ((rc = mbz_stack_build(model, fh.flags, &probe, err)) != MBZ_OK)
@@ -259,7 +251,7 @@ static int use_frame(mbz_seekable *s, uint32_t f, mbz_error *err)
     mbz_cm_chain_reset(&s->chain);
     s->stack_frame = -1;
     const mbz_frame_header *h = &s->frames[f].h;
-    const mbz_model *model = frame_model(s, h->fingerprint);
+    const mbz_model *model = mbz_model_lookup(s->models, s->n_models, h->fingerprint);
     if (!model)
         return mbz_fail(err, MBZ_ERR_MODEL_UNKNOWN,
                         "frame needs model %016llx, which is not available (use --model FILE, or put it in the model path as %016llx.mbzm: mbzip --list-models)",
