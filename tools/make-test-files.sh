@@ -35,10 +35,11 @@ command -v python3 >/dev/null || { echo "$0: needs python3" >&2; exit 1; }
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # Frames of kinds this mbzip no longer writes (the 256-way mixing stage, flag MIX)
-# are kept as committed: good-text-mix.* and good-text9.*; so is bad-cpu-bomb.mbz
-# (found by tests/reliability, not made here).
+# are kept as committed: good-text-mix.* and good-text9.*; so are the frames made
+# with an earlier default model (good-text9-cm.*: 7662c77d1c6d40c5) and
+# bad-cpu-bomb.mbz (found by tests/reliability, not made here).
 for f in "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz; do
-    case ${f##*/} in good-text-mix.* | good-text9.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
+    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
 done
 cd "$OUT"
 
@@ -78,15 +79,18 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-stored.orig >good-stored.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
-for f in good-text-mix good-text9; do
+for f in good-text-mix good-text9 good-text9-cm; do
     [ -f $f.mbz ] && [ -f $f.orig ] ||
-        { echo "$0: $f.mbz (a MIX frame, made by mbzip before 2026-12-03) is missing: restore it from git" >&2; exit 1; }
+        { echo "$0: $f.mbz (made by an earlier mbzip or with an earlier default model, kept) is missing: restore it from git" >&2; exit 1; }
 done
 # frame version 4 (flag CM, the binary context-mixing stage)
 "$MBZIP" -1 -T1 -c good-text.orig >good-text-cm.mbz && cp good-text.orig good-text-cm.orig
-"$MBZIP" -V | grep -q 'default model: [0-9a-f]* megabyte' ||
-    { echo "$0: good-text9-cm.mbz needs an mbzip with the built-in MEGABYTE model" >&2; exit 1; }
-"$MBZIP" -9 -T1 -c good-text.orig >good-text9-cm.mbz && cp good-text.orig good-text9-cm.orig
+# the default level with the built-in MEGABYTE model of the day: a file per default
+# model, kept when the default is replaced (good-text9-cm.mbz has 7662c77d1c6d40c5,
+# made before 2026-12-04; good-text6-cm.mbz has 355f8524606d011f)
+"$MBZIP" -V | grep -q 'default model: 355f8524606d011f megabyte' ||
+    { echo "$0: good-text6-cm.mbz needs an mbzip whose built-in default model is 355f8524606d011f" >&2; exit 1; }
+"$MBZIP" -6 -T1 -c good-text.orig >good-text6-cm.mbz && cp good-text.orig good-text6-cm.orig
 cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
 cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
 for f in good-*.mbz; do
@@ -262,9 +266,10 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text.mbz | corpora/grammar.lsp, level 1: one modelled block |
 | good-text6.mbz | the same at level 6 (the default level's model at the time it was made) |
 | good-text-mix.mbz | the same at level 1 with the 256-way mixing stage (frame version 2, flag MIX; doc/mixing.md); made before 2026-12-03, kept |
-| good-text9.mbz | the same at level 9 with the built-in MEGABYTE model 7662c77d1c6d40c5 (frame version 3, flags MIX and STRIDED); skipped by builds without that model; made before 2026-12-03, kept |
+| good-text9.mbz | the same at level 9 with MEGABYTE model 7662c77d1c6d40c5 (frame version 3, flags MIX and STRIDED); made before 2026-12-03, kept |
 | good-text-cm.mbz | the same at level 1 with the binary context-mixing stage (frame version 4, flag CM) |
-| good-text9-cm.mbz | the same at level 9 with model 7662c77d1c6d40c5 (frame version 4, flags CM and STRIDED); skipped by builds without that model |
+| good-text9-cm.mbz | the same at level 9 with model 7662c77d1c6d40c5, the default until 2026-12-04 (frame version 4, flags CM and STRIDED); decoded through model/archive/ since the default changed; made before 2026-12-04, kept |
+| good-text6-cm.mbz | the same at level 6 with model 355f8524606d011f, the default since 2026-12-04 (frame version 4, flag CM); skipped by builds without the built-in default model |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |

@@ -11,6 +11,10 @@ set -u
 LC_ALL=C
 export LC_ALL
 unset MBZIP_MODEL MBZIP_MODEL_PATH
+# ... but earlier default models, installed by `make install` (doc/format.md,
+# "Models"), are found in the source tree's model/archive/ before installation
+MBZIP_MODEL_PATH=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/model/archive
+export MBZIP_MODEL_PATH
 
 test_name=$(basename "$0" .sh)
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
