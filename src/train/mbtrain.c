@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "train.h"
+#include "dist.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -264,6 +265,8 @@ static void usage(FILE *f)
 "        --eval-every N (250) --eval-windows N (16) --log-every N (10) --resume CKPT\n"
 "        --out FILE.mbzm (export at the end) --exclude-dir DIR (repeatable)\n"
 "        --stop-at STEP (stop there, with a checkpoint, as if interrupted)\n"
+"        --blas-core CORE (run OpenBLAS's CORE kernels, e.g. SkylakeX, after an sgemm\n"
+"        self-test; default: the environment's OPENBLAS_CORETYPE or the CPU's)\n"
 "        --no-default-excludes (check only against --exclude-dir directories)\n"
 "        --check-data (load and check DATA, then exit) --drop-overlap (leave out files\n"
 "        overlapping the benchmarks instead of refusing) --quiet --help\n"
@@ -276,7 +279,7 @@ enum {
     O_PATCH = 256, O_DEMB, O_GL, O_GH, O_GFF, O_LD, O_LL, O_LH, O_LFF, O_CTX, O_BATCH, O_STEPS,
     O_BYTES, O_LR, O_LRMIN, O_WARMUP, O_WD, O_CLIP, O_SEED, O_HOLD, O_THREADS, O_CKPT,
     O_CKPT_EVERY, O_CKPT_MIN, O_EVAL_EVERY, O_EVAL_WIN, O_LOG_EVERY, O_RESUME, O_OUT, O_EXCL,
-    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS, O_INIT
+    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS, O_INIT, O_BLAS
 };
 
 static const struct option long_opts[] = {
@@ -292,6 +295,7 @@ static const struct option long_opts[] = {
     {"log-every", 1, 0, O_LOG_EVERY}, {"resume", 1, 0, O_RESUME}, {"init", 1, 0, O_INIT}, {"out", 1, 0, O_OUT},
     {"exclude-dir", 1, 0, O_EXCL}, {"check-data", 0, 0, O_CHECK}, {"drop-overlap", 0, 0, O_DROP}, {"stop-at", 1, 0, O_STOP},
     {"no-default-excludes", 0, 0, O_NODEF}, {"quiet", 0, 0, O_QUIET},
+    {"blas-core", 1, 0, O_BLAS},
     {"conv-encoder", 0, 0, O_CONV}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
 
 static double num_arg(const char *opt, const char *s, double lo, double hi)
@@ -380,11 +384,26 @@ static int cmd_compact(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+static int train_main(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && !strcmp(argv[1], "export")) return cmd_export(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "compact")) return cmd_compact(argc - 1, argv + 1);
+    if (mt_dist_init(&argc, &argv))
+        return 1;
+    int rc;
+    if (argc > 1 && (!strcmp(argv[1], "export") || !strcmp(argv[1], "compact")))
+        /* one process's work: under mpirun, rank 0 does it */
+        rc = mt_dist_rank() ? 0
+             : !strcmp(argv[1], "export") ? cmd_export(argc - 1, argv + 1) : cmd_compact(argc - 1, argv + 1);
+    else
+        rc = train_main(argc, argv);
+    mt_dist_finish(rc);
+    return rc;
+}
 
+/* Training (data-parallel over MPI ranks in mbtrain-mpi: dist.c says how). */
+static int train_main(int argc, char **argv)
+{
     mt_config c;
     memset(&c, 0, sizeof c);
     c.hp.patch = 8; c.hp.d_emb = 32; c.hp.g_layers = 4; c.hp.g_heads = 4; c.hp.g_ff = 1024;
@@ -394,6 +413,7 @@ int main(int argc, char **argv)
     c.clip = 1.0; c.beta1 = 0.9; c.beta2 = 0.95; c.adam_eps = 1e-8; c.seed = 1;
     c.holdout = 0.02; c.eval_windows = 16;
     double bytes = 0, ckpt_minutes = 0;
+    const char *blas_core = NULL;
     int threads = 1, quiet = 0, check_only = 0, drop = 0, no_def = 0, set_sched = 0;
     int64_t ckpt_every = 500, eval_every = 250, log_every = 10, stop_at = 0;
     const char *ckpt = "mbtrain.ckpt", *resume = NULL, *init = NULL, *out = NULL;
@@ -446,6 +466,7 @@ int main(int argc, char **argv)
         case O_NODEF: no_def = 1; break;
         case O_STOP: stop_at = (int64_t)num_arg("stop-at", optarg, 1, 1e12); break;
         case O_QUIET: quiet = 1; break;
+        case O_BLAS: blas_core = optarg; break;
         case O_HELP: case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -459,6 +480,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "mbtrain: --resume continues a run, --init starts a new one from a model: give one\n");
         return 1;
     }
+    const int rank = mt_dist_rank(), ranks = mt_dist_size();
+    if (rank)
+        quiet = 1; /* rank 0 reports for all */
+    if (mt_blas_choose(blas_core, argv, quiet))
+        return 1;
     openblas_set_num_threads(threads);
 
     mt_state s;
@@ -512,7 +538,7 @@ int main(int argc, char **argv)
             if (set_sched & 64) c.clip = given.clip;
             if ((set_sched & 4) && !(set_sched & 8)) c.lr_min = c.lr / 10;
             s.cfg = c;
-            fprintf(stderr, "mbtrain: note: schedule options changed on resume; the run is no longer an exact continuation\n");
+            if (!quiet) fprintf(stderr, "mbtrain: note: schedule options changed on resume; the run is no longer an exact continuation\n");
         }
     } else {
         if (ctx % c.hp.patch) {
@@ -531,6 +557,12 @@ int main(int argc, char **argv)
         }
     }
     size_t T = (size_t)c.hp.ctx_patches * c.hp.patch;
+    if (c.batch % ranks) {
+        fprintf(stderr, "mbtrain: the batch (%d windows) must be a multiple of the number of ranks (%d)\n",
+                c.batch, ranks);
+        return 1;
+    }
+    const int local_batch = c.batch / ranks; /* this rank's share of every batch */
 
     if (!no_def) n_excl = default_excludes(excl, n_excl);
     mt_excl *ex = mt_excl_build(excl, n_excl, !quiet);
@@ -585,6 +617,9 @@ int main(int argc, char **argv)
                 m->n_params, c.batch, T, (long long)c.steps, (double)c.steps * c.batch * T, c.lr,
                 c.lr_min, (long long)c.warmup, c.wd, c.clip, (unsigned long long)c.seed, threads,
                 threads == 1 ? "" : "s");
+        if (ranks > 1)
+            fprintf(stderr, "mbtrain: %d MPI ranks, %d window%s of each batch per rank\n", ranks, local_batch,
+                    local_batch == 1 ? "" : "s");
         if (resume) fprintf(stderr, "mbtrain: resuming from %s at step %lld\n", resume, (long long)s.step);
         if (init) fprintf(stderr, "mbtrain: fine-tuning the model of %s (new schedule from step 0)\n", init);
     }
@@ -596,9 +631,12 @@ int main(int argc, char **argv)
     double log_loss = 0;
     int64_t end = stop_at && stop_at < c.steps ? stop_at : c.steps;
     while (s.step < end) {
+        /* every rank draws the same batch and trains on its share */
         mt_data_batch(&data, &s.rng, x, c.batch, (int)T);
-        double loss = mt_forward(m, x, c.batch);
+        double loss = mt_forward(m, x + (size_t)rank * local_batch * T, local_batch);
         mt_backward(m);
+        mt_dist_mean(m->grads, m->n_params);
+        loss = mt_dist_mean1(loss);
         double lr = lr_at(&c, s.step);
         double gnorm = adamw_step(&s, lr);
         s.step++;
@@ -623,7 +661,7 @@ int main(int argc, char **argv)
             log_steps = 0;
             last_log = t;
         }
-        if (eval_every && (s.step % eval_every == 0 || s.step == c.steps) && data.held.len) {
+        if (rank == 0 && eval_every && (s.step % eval_every == 0 || s.step == c.steps) && data.held.len) {
             double bpb = mt_eval_bpb(m, &data, c.eval_windows);
             if (!quiet) {
                 printf("eval step %lld | held-out %.4f bpb (%d windows of %zu bytes)\n", (long long)s.step,
@@ -631,20 +669,32 @@ int main(int argc, char **argv)
                 fflush(stdout);
             }
         }
-        if ((ckpt_every && s.step % ckpt_every == 0) ||
-            (ckpt_minutes > 0 && now_s() - last_ckpt >= ckpt_minutes * 60) || s.step == end) {
-            if (mt_ckpt_save(ckpt, &s, err, sizeof err)) {
+        /* rank 0's clock decides, so that all ranks meet in the weight check */
+        if (mt_dist_bcast_int((ckpt_every && s.step % ckpt_every == 0) ||
+                              (ckpt_minutes > 0 && now_s() - last_ckpt >= ckpt_minutes * 60) || s.step == end)) {
+            if (!mt_dist_agree(XXH64(m->params, m->n_params * sizeof *m->params, 0))) {
+                fprintf(stderr, "mbtrain: step %lld: the ranks' weights differ; stopping without a checkpoint\n",
+                        (long long)s.step);
+                return 1;
+            }
+            if (rank == 0 && mt_ckpt_save(ckpt, &s, err, sizeof err)) {
                 fprintf(stderr, "mbtrain: %s\n", err);
                 return 1;
             }
             last_ckpt = now_s();
-            if (!quiet) { printf("checkpoint step %lld -> %s\n", (long long)s.step, ckpt); fflush(stdout); }
+            if (!quiet) {
+                printf("checkpoint step %lld -> %s\n", (long long)s.step, ckpt);
+                if (ranks > 1)
+                    printf("ranks agree: the weights of all %d ranks are identical (xxh64 %016llx)\n", ranks,
+                           (unsigned long long)XXH64(m->params, m->n_params * sizeof *m->params, 0));
+                fflush(stdout);
+            }
         }
     }
     free(x);
     mt_data_free(&data);
     int ret = 0;
-    if (out && s.step == c.steps) {
+    if (out && s.step == c.steps && rank == 0) {
         /* export from the final checkpoint (written above), calibrated on DATA */
         char *ex2[64];
         int n2 = 0;

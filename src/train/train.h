@@ -41,4 +41,9 @@ double mt_eval_bpb(mt_model *m, const mt_data *d, int n);
 int mt_export(const char *ckpt, const char *out, char *const *data, int n_data,
               char *const *excl_dirs, int n_excl, int eval_windows, int verbose);
 
+/* blas.c: --blas-core (re-executes mbtrain with other OpenBLAS kernels, checked by
+ * an sgemm self-test); 0 = go on, 1 = bad argument */
+int mt_blas_choose(const char *core, char **argv, int quiet);
+int mt_blas_selftest(char *why, size_t whylen);
+
 #endif
