@@ -175,7 +175,30 @@ static mbz_model *make_model(const mbzm_hparams *hp, uint64_t seed)
     return m;
 }
 
-/* score (several chunk sizes) == predict == predict_batch on data[0..len). */
+/* seek to `start`, then score data[start..len) in chunks into f + start * 256 */
+static int run_seek_score(mbz_model *m, const uint8_t *data, size_t len, size_t start, size_t chunk,
+                          uint16_t *f)
+{
+    mbz_predictor *p;
+    int rc = m->ops->create(m->impl, len, &p);
+    if (rc)
+        return rc;
+    rc = m->ops->seek(p, data, len, start);
+    for (size_t pos = start; pos < len && !rc; pos += chunk) {
+        size_t n = len - pos < chunk ? len - pos : chunk;
+        rc = m->ops->score(p, data, len, pos, n, f + pos * 256);
+    }
+    m->ops->destroy(p);
+    return rc;
+}
+
+/* models with cross-patch local attention cannot seek (megabyte.c, mb_seek) */
+static int expect_no_seek;
+
+/* score (several chunk sizes) == predict == predict_batch on data[0..len); and a
+ * score that seeks to a patch boundary first gives the tables from there on (at the
+ * first patches, in the middle, at the last patch: before and past the global
+ * model's receptive field, so that the warm-up starts at 0 or later). */
 static void consistency(mbz_model *m, const uint8_t *data, size_t len, const size_t *chunks,
                         int nchunks, uint16_t *ref, const char *what)
 {
@@ -186,6 +209,24 @@ static void consistency(mbz_model *m, const uint8_t *data, size_t len, const siz
         memset(f, 0, len * 512);
         CHECK(run_score(m, data, len, chunks[c], f) == MBZ_OK, "%s: score failed", what);
         CHECK(!memcmp(f, ref, len * 512), "%s: score (chunk %zu) != predict", what, chunks[c]);
+    }
+    size_t P = m->patch;
+    if (m->ops->seek && P) {
+        size_t starts[] = {P, 2 * P, len / 3, len / 2 + 7, len - 1};
+        for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+            size_t st = starts[i] - starts[i] % P;
+            if (st == 0 || st >= len)
+                continue;
+            memset(f, 0, len * 512);
+            int rc = run_seek_score(m, data, len, st, chunks[nchunks - 1], f);
+            if (expect_no_seek) {
+                CHECK(rc == MBZ_ERR_PARAM, "%s: seek to %zu should be refused (rc %d)", what, st, rc);
+                continue;
+            }
+            CHECK(rc == MBZ_OK, "%s: seek to %zu failed (rc %d)", what, st, rc);
+            CHECK(!memcmp(f + st * 256, ref + st * 256, (len - st) * 512),
+                  "%s: score after seek to %zu != predict", what, st);
+        }
     }
     free(f);
 }
@@ -506,6 +547,7 @@ static void parse_tests(void)
  * changes later tables (the weights of the same seed are the same). */
 static void cross_patch_tests(const uint8_t *data, size_t len)
 {
+    expect_no_seek = 1;
     mbzm_hparams hp;
     mkmodel_preset(&hp, "tiny");
     mbz_model *plain = make_model(&hp, 1);
@@ -516,6 +558,7 @@ static void cross_patch_tests(const uint8_t *data, size_t len)
     if (!m || !plain) {
         free_model(m);
         free_model(plain);
+        expect_no_seek = 0;
         return;
     }
     uint16_t *ref = malloc(len * 512), *f0 = malloc(len * 512);
@@ -574,6 +617,7 @@ static void cross_patch_tests(const uint8_t *data, size_t len)
     }
     free(ref);
     free(f0);
+    expect_no_seek = 0;
 }
 
 int main(void)

@@ -6,7 +6,11 @@
  * Compression reads up to `threads` segments of blocks, codes them concurrently
  * (one worker per segment), then writes them in order; a segment is one block, or in
  * CM frames one history of 16 blocks (frame.h, mbz_frame_history), whose blocks one
- * worker codes in order through one context-mixing stage. Decompression reads up to
+ * worker codes in order through one context-mixing stage. When there are fewer
+ * segments than threads, a worker lends the spare thread to its blocks: the base
+ * model scores each block's second half on it (block.c, cm_pass), which is how a file
+ * of one segment (up to 16 MiB at the default level) uses two cores; the coded bytes
+ * are the same (predictor.h, seek). Decompression reads up to
  * threads x G blocks (G > 1 only for models with MBZ_CAP_BATCH; in CM frames G is a
  * history's blocks), decodes them concurrently (CM frames: one worker per history,
  * decode_histories), verifies every checksum and writes in order. Each segment is
@@ -231,6 +235,8 @@ typedef struct {
     mbz_block_scratch *tables; /* one per thread: the model's tables (a job keeps
                                 * only its payload until it is written) */
     volatile int *cancel;
+    int spare;                 /* threads beyond one per segment: workers t < spare
+                                * may score a block's second half on a helper */
 } cbatch;
 
 /* Thread t codes segments t, t + nt, ... of the batch, each segment's blocks in
@@ -249,7 +255,7 @@ static void compress_worker(void *ctx, int t, int nt)
             j->scratch.freq = ts->freq;
             j->scratch.freq_cap = ts->freq_cap;
             j->status = mbz_block_encode(b->stack, chain, j->in, j->n, &j->scratch, b->cancel,
-                                         j->where, &j->coded, &j->err);
+                                         t < b->spare, j->where, &j->coded, &j->err);
             ts->freq = j->scratch.freq;
             ts->freq_cap = j->scratch.freq_cap;
             j->scratch.freq = NULL;
@@ -360,9 +366,9 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
         }
         if (nb == 0)
             break;
-        cbatch batch = { jobs, nb, &stack, seg, chains, tables, o.cancel };
-        int nseg = (nb + seg - 1) / seg;
-        mbz_pool_run(pool, nseg < o.threads ? nseg : o.threads, compress_worker, &batch);
+        int nseg = (nb + seg - 1) / seg, workers = nseg < o.threads ? nseg : o.threads;
+        cbatch batch = { jobs, nb, &stack, seg, chains, tables, o.cancel, o.threads - workers };
+        mbz_pool_run(pool, workers, compress_worker, &batch);
         for (int i = 0; i < nb; i++) {
             cjob *j = &jobs[i];
             if (j->status != MBZ_OK) {

@@ -4,6 +4,7 @@
  * of api.c and the range coder is here, once.
  */
 #include "config.h"
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,9 +121,11 @@ static int high_entropy(const uint8_t *in, size_t n)
 
 /* ------------------------------------------------------------------ scoring */
 
-int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
-                    mbz_block_scratch *s, volatile int *cancel, mbz_table_sink sink,
-                    void *user, const char *where, mbz_error *err)
+/* The tables of data[start .. end-1] of a block of n bytes (start > 0: through the
+ * model's seek, predictor.h). */
+static int score_range(const mbz_model *model, const uint8_t *data, size_t n, size_t start,
+                       size_t end, mbz_block_scratch *s, volatile int *cancel, mbz_table_sink sink,
+                       void *user, const char *where, mbz_error *err)
 {
     const mbz_predictor_ops *ops = model->ops;
     size_t chunk = mbz_block_chunk(model, n);
@@ -133,9 +136,13 @@ int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
     int rc = ops->create(model->impl, n, &p);
     if (rc != MBZ_OK)
         return mbz_fail(err, rc, "%s: model %s failed to start", where, ops->name);
+    if (start > 0 && (rc = ops->seek(p, data, n, start)) != MBZ_OK) {
+        ops->destroy(p);
+        return mbz_fail(err, rc, "%s: model %s failed to start at byte %zu", where, ops->name, start);
+    }
     size_t since_check = 0;
-    for (size_t pos = 0; pos < n;) {
-        size_t k = n - pos < chunk ? n - pos : chunk;
+    for (size_t pos = start; pos < end;) {
+        size_t k = end - pos < chunk ? end - pos : chunk;
         if (since_check >= CANCEL_STRIDE) {
             since_check = 0;
             if (cancel && *cancel) {
@@ -163,6 +170,13 @@ int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
     }
     ops->destroy(p);
     return rc;
+}
+
+int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
+                    mbz_block_scratch *s, volatile int *cancel, mbz_table_sink sink,
+                    void *user, const char *where, mbz_error *err)
+{
+    return score_range(model, data, n, 0, n, s, cancel, sink, user, where, err);
 }
 
 /* ------------------------------------------------------------------ encoding */
@@ -234,14 +248,113 @@ static int chain_open(mbz_cm_chain *c, size_t n)
     return mbz_cm_create(c->window, &c->cm) == MBZ_OK ? 1 : -1;
 }
 
-/* Score one block through the stack and the stage of `chain` into sink `cs`. */
+/* The second half of a block, scored on a helper thread: the base model's tables
+ * of in[split .. n-1], kept as the stage's 8 inputs per byte (mbz_cm_base_path:
+ * 16 bytes per byte instead of a 512-byte table), for the stage to consume once
+ * it has coded the first half. */
+typedef struct {
+    const mbz_model *model;
+    const uint8_t *in;
+    size_t n, split;
+    uint16_t *paths;              /* 8 per byte of the second half */
+    volatile int *cancel;
+    volatile int stop;            /* the first half failed: give up */
+    const char *where;
+    mbz_block_scratch scratch;
+    int rc;
+    mbz_error err;
+} half_job;
+
+static int half_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
+{
+    half_job *h = user;
+    if (h->stop)
+        return SINK_STOP;
+    for (size_t i = 0; i < k; i++)
+        mbz_cm_base_path(freq + i * MBZ_SYMBOLS, h->in[pos + i], h->paths + (pos + i - h->split) * 8);
+    return MBZ_OK;
+}
+
+static void *half_main(void *arg)
+{
+    half_job *h = arg;
+    h->rc = score_range(h->model, h->in, h->n, h->split, h->n, &h->scratch, h->cancel, half_tables, h,
+                        h->where, &h->err);
+    return NULL;
+}
+
+/* Where to split a block of n bytes between this thread and a helper (0: not at
+ * all): blocks of SPLIT_MIN bytes or more, models that can seek (MEGABYTE), at a
+ * patch boundary near the middle. The helper's half starts with the model's warm-up
+ * (seek: for the default model, 32 KiB of global steps), so the halves' costs are
+ * about equal when the second one is a little shorter. */
+#define SPLIT_MIN (256u * 1024u)
+static size_t split_point(const mbz_model *m, size_t n)
+{
+    if (n < SPLIT_MIN || !m->ops->seek || m->patch == 0)
+        return 0;
+    size_t at = n / 2 + n / 64;
+    return at - at % m->patch;
+}
+
+/* Score one block through the stack and the stage of `chain` into sink `cs`. With
+ * `helpers` > 0 and a model that can seek, the block's second half is scored on a
+ * helper thread while this one scores the first half and runs the stage over it
+ * (mbz_block_encode); the bytes coded are the same either way (predictor.h, seek). */
 static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
-                   mbz_block_scratch *s, volatile int *cancel, cm_sink *cs, const char *where,
-                   mbz_error *err)
+                   mbz_block_scratch *s, volatile int *cancel, cm_sink *cs, int helpers,
+                   const char *where, mbz_error *err)
 {
     cs->cm = chain->cm;
     cs->in = in;
-    int rc = mbz_block_score(stack->top, in, n, s, cancel, cm_tables, cs, where, err);
+    size_t split = helpers > 0 ? split_point(stack->top, n) : 0;
+    half_job h;
+    pthread_t tid;
+    if (split) {
+        memset(&h, 0, sizeof h);
+        h.model = stack->top;
+        h.in = in;
+        h.n = n;
+        h.split = split;
+        h.cancel = cancel;
+        h.where = where;
+        h.paths = malloc((n - split) * 8 * sizeof *h.paths);
+        if (!h.paths || pthread_create(&tid, NULL, half_main, &h) != 0) {
+            free(h.paths);
+            split = 0; /* on one thread, as without helpers */
+        }
+    }
+    int rc = score_range(stack->top, in, n, 0, split ? split : n, s, cancel, cm_tables, cs, where, err);
+    if (split) {
+        if (rc != MBZ_OK)
+            h.stop = 1;
+        pthread_join(tid, NULL);
+        if (rc == MBZ_OK && h.rc != MBZ_OK) {
+            rc = h.rc;
+            if (err)
+                *err = h.err;
+        }
+        for (size_t i = split; rc == MBZ_OK && i < n; i++) {
+            unsigned c = in[i];
+            mbz_cm_byte_path(cs->cm, h.paths + (i - split) * 8);
+            uint32_t bytecost = 0;
+            for (int b = 7; b >= 0; b--) {
+                int bit = (int)(c >> b) & 1;
+                uint32_t p = mbz_cm_p(cs->cm);
+                if (cs->enc)
+                    mbz_bc_encode(cs->enc, bit, p);
+                bytecost += mbz_cm_cost_q16(bit ? p : 65536 - p);
+                mbz_cm_update(cs->cm, bit);
+            }
+            cs->ideal += bytecost;
+            if (cs->cost)
+                cs->cost[i] = bytecost;
+            if (cs->enc && cs->enc->overflow)
+                rc = SINK_STOP;
+        }
+        free(h.paths);
+        mbz_block_scratch_free(&h.scratch);
+    }
     chain->used += n;
     return rc;
 }
@@ -266,14 +379,14 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
         if (chain_open(chain, n) < 0)
             return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (context-mixing stage)", where);
         cm_sink cs = { .cost = cost };
-        return cm_pass(stack, chain, data, n, s, NULL, &cs, where, err);
+        return cm_pass(stack, chain, data, n, s, NULL, &cs, 0, where, err);
     }
     cost_sink cs = { cost, data };
     return mbz_block_score(stack->top, data, n, s, NULL, table_costs, &cs, where, err);
 }
 
 int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
-                     mbz_block_scratch *s, volatile int *cancel, const char *where,
+                     mbz_block_scratch *s, volatile int *cancel, int helpers, const char *where,
                      mbz_block_coded *out, mbz_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -299,7 +412,7 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t 
             mbz_bc_enc be;
             mbz_bc_enc_init(&be, s->out, n - 1); /* a payload >= content is stored instead */
             cm_sink cs = { .enc = &be };
-            int rc = cm_pass(stack, chain, in, n, s, cancel, &cs, where, err);
+            int rc = cm_pass(stack, chain, in, n, s, cancel, &cs, helpers, where, err);
             if (rc != MBZ_OK && rc != SINK_STOP)
                 return rc;
             size_t len = be.overflow ? 0 : mbz_bc_enc_finish(&be);

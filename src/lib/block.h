@@ -89,9 +89,11 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
  * through the model stack, stored after all when modelling does not make it smaller.
  * CM frames: `chain` carries the history; a modelled block continues it (type 3)
  * or, when it is empty or full, starts it afresh (type 4); a block stored after
- * modelling empties it. Other frames: chain is NULL. */
+ * modelling empties it. Other frames: chain is NULL. `helpers`: threads this call
+ * may add (0 or 1 used): a CM block of 256 KiB or more whose model can seek has its
+ * second half scored on a helper thread; the coded bytes do not depend on it. */
 int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
-                     mbz_block_scratch *s, volatile int *cancel, const char *where,
+                     mbz_block_scratch *s, volatile int *cancel, int helpers, const char *where,
                      mbz_block_coded *out, mbz_error *err);
 
 /* One block to decode: its header, its payload, and where its content goes. */

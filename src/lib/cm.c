@@ -87,8 +87,9 @@ struct mbz_cm {
     uint32_t msm[64 * 2];           /* counters by (length bucket, expected bit) */
     int msm_i;
     /* base model */
-    int have_base;
+    int have_base;                  /* 0 none, 1 from cum, 2 from path */
     uint32_t cum[MBZ_SYMBOLS + 1];
+    uint16_t path[8];               /* have_base == 2: the bits' inputs (mbz_cm_base_path) */
     int p_base;                     /* 12-bit */
     uint16_t *apm_base;             /* 256 contexts x 33 */
     int apm_base_i;
@@ -409,6 +410,35 @@ static void byte_done(mbz_cm *cm, unsigned c)
         cm->bk[i] = bucket(cm, cm->h[i]);
 }
 
+/* P(bit k = 1 | the k bits of partial byte c0 before it), 12 bits, from cumulative
+ * counts: the one place that folds a table into a bit (both paths use it). */
+static inline int fold_p(const uint32_t *cum, unsigned c0, unsigned k)
+{
+    unsigned lo = (c0 - (1u << k)) << (8 - k);
+    unsigned hi = lo + (256u >> k), mid = lo + (128u >> k);
+    uint32_t tot = cum[hi] - cum[lo], one = cum[hi] - cum[mid];
+    int p = (int)(((uint64_t)one * 4096 + tot / 2) / tot);
+    return p < 1 ? 1 : p > 4095 ? 4095 : p;
+}
+
+void mbz_cm_base_path(const uint16_t *freq, unsigned c, uint16_t path[8])
+{
+    uint32_t cum[MBZ_SYMBOLS + 1], s = 0;
+    cum[0] = 0;
+    for (int i = 0; i < MBZ_SYMBOLS; i++) {
+        s += freq[i];
+        cum[i + 1] = s;
+    }
+    for (unsigned k = 0; k < 8; k++)
+        path[k] = (uint16_t)fold_p(cum, (c | 256u) >> (8 - k), k);
+}
+
+void mbz_cm_byte_path(mbz_cm *cm, const uint16_t path[8])
+{
+    cm->have_base = 2;
+    memcpy(cm->path, path, sizeof cm->path);
+}
+
 void mbz_cm_byte(mbz_cm *cm, const uint16_t *freq)
 {
     cm->have_base = freq != NULL;
@@ -475,12 +505,7 @@ uint32_t mbz_cm_p(mbz_cm *cm)
     /* base model: P(bit = 1 | bits so far) from its table */
     x[IN_BASE] = x[IN_BASE + 1] = 0;
     if (cm->have_base) {
-        unsigned k = (unsigned)cm->bitpos;
-        unsigned lo = (cm->c0 - (1u << k)) << (8 - k);
-        unsigned hi = lo + (256u >> k), mid = lo + (128u >> k);
-        uint32_t tot = cm->cum[hi] - cm->cum[lo], one = cm->cum[hi] - cm->cum[mid];
-        int p = (int)(((uint64_t)one * 4096 + tot / 2) / tot);
-        p = p < 1 ? 1 : p > 4095 ? 4095 : p;
+        int p = cm->have_base == 2 ? cm->path[cm->bitpos] : fold_p(cm->cum, cm->c0, (unsigned)cm->bitpos);
         cm->p_base = p;
         x[IN_BASE] = stretch(p);
         x[IN_BASE + 1] = stretch(apm_p(cm->apm_base, cm->c0, p, &cm->apm_base_i));

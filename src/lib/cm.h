@@ -34,6 +34,15 @@ void mbz_cm_free(mbz_cm *cm);
  * is copied (as cumulative counts). */
 void mbz_cm_byte(mbz_cm *cm, const uint16_t *freq);
 
+/* The base model's input for the 8 bits of a known byte c (compression), computed
+ * from its table freq apart from the stage: path[k] is what the stage derives from
+ * freq for bit k of c (the probability of a 1 given the bits of c before it, 12
+ * bits). mbz_cm_byte_path(cm, path) then begins byte c as mbz_cm_byte(cm, freq)
+ * would, with 16 bytes kept per byte instead of a table: so a block's tables can be
+ * computed on another thread ahead of the stage (block.c). */
+void mbz_cm_base_path(const uint16_t *freq, unsigned c, uint16_t path[8]);
+void mbz_cm_byte_path(mbz_cm *cm, const uint16_t path[8]);
+
 /* P(next bit = 1) in 1/65536 units, 1 .. 65535. */
 uint32_t mbz_cm_p(mbz_cm *cm);
 

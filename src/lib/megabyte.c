@@ -310,6 +310,38 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
     return MBZ_OK;
 }
 
+/* Seek (predictor.h): start a fresh predictor at patch s = pos/P. The global model
+ * at patch s depends on patches back to s - NGL * (CTX - 1) only: layer l's output
+ * at patch j depends on layer l-1's outputs at patches j-CTX+1 .. j (its attention
+ * band), so the receptive field of the last layer spans NGL bands. Running the
+ * global layers from patch s0 = s - NGL * (CTX - 1) with an empty ring makes layer
+ * 1 exact from patch s0 + CTX - 1 on, layer 2 from s0 + 2 (CTX - 1), ..., the last
+ * layer from s: what the earlier patches' keys held (zeros) no longer reaches any
+ * band by then. The key skipping of global_attend is exact whatever the ring holds.
+ * The local model needs only a patch's global output and bytes, except with
+ * cross-patch attention (XR), which needs the previous patch's local rows: not
+ * offered then. Cost: NGL * (CTX - 1) patches of the global model (32 KiB of bytes
+ * for the default model), no local model. */
+static int mb_seek(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos)
+{
+    mb_state *st = mb_of(p);
+    const mb_model *M = st->M;
+    scratch *sc = &st->sc;
+    if (M->XR || pos % M->P || pos > len || len > st->block_len || st->g_done != 0)
+        return MBZ_ERR_PARAM;
+    size_t s = pos / M->P, reach = M->NGL * (M->CTX - 1);
+    size_t k = s > reach ? s - reach : 0;
+    st->g_done = k;
+    while (k < s) {
+        size_t kb = s < k + M->GB ? s : k + M->GB;
+        gseg g = {st, k, kb - k};
+        mbz_mb_global_inputs(M, st->K, sc, data, k, kb, sc->gh);
+        mbz_mb_global_forward(M, st->K, sc, &g, 1, sc->gh, sc->gout);
+        k = kb;
+    }
+    return MBZ_OK;
+}
+
 const mbz_predictor_ops mbz_mb_ops = {
-    "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy,
+    "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, mb_seek,
 };

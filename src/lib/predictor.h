@@ -44,6 +44,11 @@ typedef struct mbz_predictor_ops {
     int (*predict_batch)(mbz_predictor **p, const uint8_t *const *data, const size_t *pos,
                          int nb, uint16_t *freq);
     void (*destroy)(mbz_predictor *p);
+    /* Optional (may be NULL): on a fresh predictor, prepare score() to start at
+     * `pos` (a multiple of the model's patch) instead of 0, without returning the
+     * tables before it; the tables from pos on are those of a pass from 0. Lets
+     * compression score the two halves of one block on two threads (block.c). */
+    int (*seek)(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos);
 } mbz_predictor_ops;
 
 /* The library-internal view of a model (the public type is opaque). Besides its
