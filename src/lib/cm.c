@@ -42,6 +42,7 @@
 #include <string.h>
 #include "cm.h"
 #include "internal.h"
+#include "kernels.h"
 #include "predictor.h"
 #include "qmath.h"
 
@@ -105,7 +106,12 @@ struct mbz_cm {
     uint16_t *apm1, *apm2;
     int apm1_i, apm2_i;
     int pr;                         /* the stage's 12-bit prediction */
+    /* the per-bit functions for this CPU (variants, at the end of this file) */
+    uint32_t (*p_fn)(struct mbz_cm *cm);
+    void (*update_fn)(struct mbz_cm *cm, int bit);
 };
+
+static void cm_choose(mbz_cm *cm);
 
 /* ------------------------------------------------------------------ squash/stretch */
 
@@ -117,7 +123,9 @@ static const int squash_pts[33] = {
     4092, 4094, 4095
 };
 
-static int squash(int d)
+#define CM_INLINE static inline __attribute__((always_inline))
+
+CM_INLINE int squash(int d)
 {
     if (d > 2047)
         d = 2047;
@@ -151,7 +159,7 @@ static void tabs_init(void)
         rate_tab[n] = (uint32_t)(131072u / (2u * (uint32_t)n + 3u));
 }
 
-static inline int stretch(int p)
+CM_INLINE int stretch(int p)
 {
     return stretch_tab[p];
 }
@@ -173,12 +181,12 @@ uint32_t mbz_cm_cost_q16(uint32_t p16)
  * touches only what it uses). */
 #define CTR_HALF (1u << 21)
 
-static inline int ctr_p12(uint32_t c)
+CM_INLINE int ctr_p12(uint32_t c)
 {
     return (int)(((c >> 10) ^ CTR_HALF) >> 10);
 }
 
-static inline void ctr_update(uint32_t *c, int bit, uint32_t limit)
+CM_INLINE void ctr_update(uint32_t *c, int bit, uint32_t limit)
 {
     uint32_t v = *c, n = v & 1023;
     int32_t p = (int32_t)((v >> 10) ^ CTR_HALF);
@@ -208,7 +216,7 @@ static uint16_t *apm_new(size_t contexts)
 }
 
 /* p: 12-bit. Returns a 12-bit probability; *idx remembers the point to train. */
-static inline int apm_p(const uint16_t *t, size_t ctx, int p, int *idx)
+CM_INLINE int apm_p(const uint16_t *t, size_t ctx, int p, int *idx)
 {
     int s = stretch(p) + 2048;                 /* 1 .. 4095 */
     int lo = s >> 7, w = s & 127;
@@ -217,7 +225,7 @@ static inline int apm_p(const uint16_t *t, size_t ctx, int p, int *idx)
     return (r[lo] * (128 - w) + r[lo + 1] * w) >> 11;
 }
 
-static inline void apm_update(uint16_t *t, int idx, int bit)
+CM_INLINE void apm_update(uint16_t *t, int idx, int bit)
 {
     int v = t[idx];
     int target = bit ? 65535 : 0;
@@ -226,7 +234,7 @@ static inline void apm_update(uint16_t *t, int idx, int bit)
 
 /* ------------------------------------------------------------------ hashing */
 
-static inline uint32_t hash2(uint32_t a, uint32_t b)
+CM_INLINE uint32_t hash2(uint32_t a, uint32_t b)
 {
     uint32_t h = a * 0x9E3779B1u ^ (b + 0x7F4A7C15u) * 0x85EBCA77u;
     h ^= h >> 15;
@@ -235,7 +243,7 @@ static inline uint32_t hash2(uint32_t a, uint32_t b)
     return h;
 }
 
-static uint32_t *bucket(mbz_cm *cm, uint32_t h)
+CM_INLINE uint32_t *bucket(mbz_cm *cm, uint32_t h)
 {
     uint32_t tag = h | 1u;
     uint32_t i = (h >> 7) & cm->ht_mask;
@@ -326,19 +334,20 @@ int mbz_cm_create(size_t window, mbz_cm **out)
         cm->h[i] = hash2((uint32_t)i + 1, 0);
     for (int i = 0; i < NCTX; i++)
         cm->bk[i] = bucket(cm, cm->h[i]);
+    cm_choose(cm);
     *out = cm;
     return MBZ_OK;
 }
 
 /* ------------------------------------------------------------------ per byte */
 
-static int is_letter(unsigned c)
+CM_INLINE int is_letter(unsigned c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 128;
 }
 
 /* The byte c is complete: history, word, match model, the next byte's contexts. */
-static void byte_done(mbz_cm *cm, unsigned c)
+CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
 {
     if (cm->pos < cm->cap)
         cm->hist[cm->pos] = (uint8_t)c;
@@ -412,7 +421,7 @@ static void byte_done(mbz_cm *cm, unsigned c)
 
 /* P(bit k = 1 | the k bits of partial byte c0 before it), 12 bits, from cumulative
  * counts: the one place that folds a table into a bit (both paths use it). */
-static inline int fold_p(const uint32_t *cum, unsigned c0, unsigned k)
+CM_INLINE int fold_p(const uint32_t *cum, unsigned c0, unsigned k)
 {
     unsigned lo = (c0 - (1u << k)) << (8 - k);
     unsigned hi = lo + (256u >> k), mid = lo + (128u >> k);
@@ -454,7 +463,7 @@ void mbz_cm_byte(mbz_cm *cm, const uint16_t *freq)
 
 /* ------------------------------------------------------------------ per bit */
 
-static inline int32_t dot(const int32_t *x, const int32_t *w, int n)
+CM_INLINE int32_t dot(const int32_t *x, const int32_t *w, int n)
 {
     int64_t s = 0;
     for (int i = 0; i < n; i++)
@@ -463,7 +472,7 @@ static inline int32_t dot(const int32_t *x, const int32_t *w, int n)
     return (int32_t)(s > 2047 ? 2047 : s < -2047 ? -2047 : s);
 }
 
-static inline void train(const int32_t *x, int32_t *w, int n, int err)
+CM_INLINE void train(const int32_t *x, int32_t *w, int n, int err)
 {
     for (int i = 0; i < n; i++) {
         int64_t v = w[i] + (((int64_t)x[i] * err) >> 14);
@@ -471,7 +480,11 @@ static inline void train(const int32_t *x, int32_t *w, int n, int err)
     }
 }
 
-uint32_t mbz_cm_p(mbz_cm *cm)
+/* The per-bit work, written once and compiled once per kernel set (variants, at
+ * the end of this file): it and every helper it calls are always inlined, so that
+ * the variant's target and optimization apply to all of it (GCC does not inline
+ * a function compiled with other optimization options otherwise). */
+CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
 {
     int32_t *x = cm->x;
     uint32_t node = cm->nib;
@@ -536,7 +549,7 @@ uint32_t mbz_cm_p(mbz_cm *cm)
     return (uint32_t)p << 4;
 }
 
-void mbz_cm_update(mbz_cm *cm, int bit)
+CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
 {
     uint32_t node = cm->nib;
     for (int i = 0; i < NCTX; i++)
@@ -568,4 +581,55 @@ void mbz_cm_update(mbz_cm *cm, int bit)
         cm->bitpos = 0;
         byte_done(cm, c);
     }
+}
+
+/* ------------------------------------------------------------------ variants */
+
+/* One copy of the per-bit functions per kernel set of kernels.h, chosen when a stage
+ * is created from mbz_kernel_name() (so MBZIP_KERNEL forces one, as for the MEGABYTE
+ * kernels, and tests/infer_kernels.sh runs test_cm's golden hashes under each).
+ * The same C, compiled for another target and at -O3 (the library's -O2 leaves
+ * these loops scalar): integer arithmetic only, whose sums do not depend on their
+ * order, so every variant gives the same bits. */
+#define MBZ_CM_VARIANT(suffix, attrs)                                         \
+    attrs static uint32_t cm_p_##suffix(mbz_cm *cm) { return cm_p_body(cm); } \
+    attrs static void cm_update_##suffix(mbz_cm *cm, int bit) { cm_update_body(cm, bit); }
+
+MBZ_CM_VARIANT(scalar, )
+#if defined(MBZ_X86_64) && defined(__GNUC__) && !defined(__clang__)
+#define MBZ_CM_SIMD 1
+MBZ_CM_VARIANT(avx2, __attribute__((target("avx2,fma,bmi,bmi2,popcnt"), optimize("O3"))))
+MBZ_CM_VARIANT(avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2,popcnt"),
+                                      optimize("O3"))))
+#elif defined(MBZ_X86_64) && defined(__clang__)
+#define MBZ_CM_SIMD 1 /* clang has no optimize attribute and vectorizes at -O2 */
+MBZ_CM_VARIANT(avx2, __attribute__((target("avx2,fma,bmi,bmi2,popcnt"))))
+MBZ_CM_VARIANT(avx512, __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2,popcnt"))))
+#endif
+
+static void cm_choose(mbz_cm *cm)
+{
+    cm->p_fn = cm_p_scalar;
+    cm->update_fn = cm_update_scalar;
+#ifdef MBZ_CM_SIMD
+    /* the kernel set the MEGABYTE engine runs (kernels.c), which the CPU has */
+    const char *k = mbz_kernel_name();
+    if (!strncmp(k, "avx512", 6)) {
+        cm->p_fn = cm_p_avx512;
+        cm->update_fn = cm_update_avx512;
+    } else if (!strcmp(k, "avx2")) {
+        cm->p_fn = cm_p_avx2;
+        cm->update_fn = cm_update_avx2;
+    }
+#endif
+}
+
+uint32_t mbz_cm_p(mbz_cm *cm)
+{
+    return cm->p_fn(cm);
+}
+
+void mbz_cm_update(mbz_cm *cm, int bit)
+{
+    cm->update_fn(cm, bit);
 }
