@@ -62,6 +62,23 @@ static inline int run_score(const mbz_model *m, const uint8_t *d, size_t len, si
     return rc;
 }
 
+/* seek to `start` (predictor.h), then score d[start..len) in chunks into f + start * 256 */
+static inline int run_seek_score(const mbz_model *m, const uint8_t *d, size_t len, size_t start,
+                                 size_t chunk, uint16_t *f)
+{
+    mbz_predictor *p;
+    int rc = m->ops->create(m->impl, len, &p);
+    if (rc)
+        return rc;
+    rc = m->ops->seek(p, d, len, start);
+    for (size_t pos = start; pos < len && !rc; pos += chunk) {
+        size_t k = len - pos < chunk ? len - pos : chunk;
+        rc = m->ops->score(p, d, len, pos, k, f + pos * 256);
+    }
+    m->ops->destroy(p);
+    return rc;
+}
+
 static inline int run_predict(const mbz_model *m, const uint8_t *d, size_t len, uint16_t *f)
 {
     mbz_predictor *p;
@@ -142,6 +159,20 @@ static inline void consistency(const mbz_model *m, const uint8_t *data, size_t l
         memset(f, 0, len * 512);
         CHECK(run_score(m, data, len, chunks[c], f) == MBZ_OK, "%s: score", what);
         CHECK(!memcmp(f, ref, len * 512), "%s: score (chunk %zu) != predict", what, chunks[c]);
+    }
+    /* a model that can seek: scoring from a patch boundary gives the same tables */
+    size_t P = m->patch;
+    if (m->ops->seek && P) {
+        size_t starts[] = {P, 3 * P, len / 2, len - 1};
+        for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+            size_t st = starts[i] - starts[i] % P;
+            if (st == 0 || st >= len)
+                continue;
+            memset(f, 0, len * 512);
+            CHECK(run_seek_score(m, data, len, st, 1000, f) == MBZ_OK, "%s: seek to %zu", what, st);
+            CHECK(!memcmp(f + st * 256, ref + st * 256, (len - st) * 512), "%s: score after seek to %zu != predict",
+                  what, st);
+        }
     }
     free(f);
 }

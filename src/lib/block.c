@@ -284,7 +284,8 @@ static void *half_main(void *arg)
 }
 
 /* Where to split a block of n bytes between this thread and a helper (0: not at
- * all): blocks of SPLIT_MIN bytes or more, models that can seek (MEGABYTE), at a
+ * all): blocks of SPLIT_MIN bytes or more, models that can seek (MEGABYTE, and the
+ * strided wrapper over it at level 9), at a
  * patch boundary near the middle. The helper's half starts with the model's warm-up
  * (seek: for the default model, 32 KiB of global steps), so the halves' costs are
  * about equal when the second one is a little shorter. */

@@ -49,6 +49,7 @@ static st_state *st_of(mbz_predictor *p)
 typedef struct {
     const mbz_model *base;
     size_t P;
+    mbz_predictor_ops ops;    /* the wrapper's: with seek iff the base has it */
 } strided_impl;
 
 /* the geometric mean of the two passes' tables: logits (log2 a + log2 b) / 2 in the
@@ -116,6 +117,21 @@ static int st_score(mbz_predictor *ps, const uint8_t *data, size_t len, size_t p
     for (size_t j = pos; j < pos + n && rc == MBZ_OK; j++)
         if (j >= s->h)
             blend(freq + (j - pos) * MBZ_SYMBOLS, s->tmp + (j - s->h - b0) * MBZ_SYMBOLS);
+    return rc;
+}
+
+/* Seek (predictor.h) to pos, a multiple of P: pass A seeks there; pass B's first
+ * table is that of position pos - h of its stream, inside its patch pos/P - 1,
+ * which it seeks to (score recomputes the rows of a patch before pos). Offered
+ * only over a base that can seek (mbz_strided_wrap). */
+static int st_seek(mbz_predictor *ps, const uint8_t *data, size_t len, size_t pos)
+{
+    st_state *s = st_of(ps);
+    if (pos % s->P || pos < s->P || pos > len)
+        return MBZ_ERR_PARAM;
+    int rc = s->bops->seek(s->a, data, len, pos);
+    if (rc == MBZ_OK && s->b)
+        rc = s->bops->seek(s->b, data + s->h, len - s->h, pos - s->P);
     return rc;
 }
 
@@ -207,7 +223,10 @@ int mbz_strided_wrap(const mbz_model *base, mbz_model *out)
     si->base = base;
     si->P = patch;
     out->fingerprint = base->fingerprint;
-    out->ops = (base->caps & MBZ_CAP_BATCH) ? &strided_ops_batched : &strided_ops_single;
+    si->ops = (base->caps & MBZ_CAP_BATCH) ? strided_ops_batched : strided_ops_single;
+    if (base->ops->seek)
+        si->ops.seek = st_seek;
+    out->ops = &si->ops;
     out->patch = base->patch;
     out->score_chunk = base->score_chunk;
     out->caps = base->caps & MBZ_CAP_BATCH;

@@ -20,6 +20,13 @@ run 0 "tiny model, -4 -T2" mbz -4 -T2 --model tiny.mbzm -c in
 same "tiny model: -T2 (block split over two threads) == -T1" "$T/.stdout" t1.mbz
 run 0 "tiny model: decode" mbz -dc -T2 --model tiny.mbzm t1.mbz
 same "tiny model: decodes to the input" "$T/.stdout" in
+# level 9: strided inference (two passes, each seeking: strided.c), one block
+run 0 "tiny model, -9 -T1" mbz -9 -T1 --model tiny.mbzm -c in
+cp "$T/.stdout" t9.mbz
+run 0 "tiny model, -9 -T2" mbz -9 -T2 --model tiny.mbzm -c in
+same "tiny model: -9 -T2 (strided, split) == -9 -T1" "$T/.stdout" t9.mbz
+run 0 "tiny model: -9 decode" mbz -dc --model tiny.mbzm t9.mbz
+same "tiny model: -9 decodes to the input" "$T/.stdout" in
 
 if [ "${MBZ_TEST_TIME_SCALE:-1}" -eq 1 ] && mbz -V | grep -q '^default model: [0-9a-f]* megabyte'; then
     head -c 270000 in >in2
