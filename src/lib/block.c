@@ -209,24 +209,30 @@ typedef struct {
     uint64_t ideal;
 } cm_sink;
 
+/* The 8 bits of byte i, once the stage has begun it (mbz_cm_byte or _byte_path). */
+static void cm_code_byte(cm_sink *cs, size_t i)
+{
+    unsigned c = cs->in[i];
+    uint32_t bytecost = 0;
+    for (int b = 7; b >= 0; b--) {
+        int bit = (int)(c >> b) & 1;
+        uint32_t p = mbz_cm_p(cs->cm);
+        if (cs->enc)
+            mbz_bc_encode(cs->enc, bit, p);
+        bytecost += mbz_cm_cost_q16(bit ? p : 65536 - p);
+        mbz_cm_update(cs->cm, bit);
+    }
+    cs->ideal += bytecost;
+    if (cs->cost)
+        cs->cost[i] = bytecost;
+}
+
 static int cm_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
 {
     cm_sink *cs = user;
     for (size_t i = 0; i < k; i++) {
-        unsigned c = cs->in[pos + i];
         mbz_cm_byte(cs->cm, freq + i * MBZ_SYMBOLS);
-        uint32_t bytecost = 0;
-        for (int b = 7; b >= 0; b--) {
-            int bit = (int)(c >> b) & 1;
-            uint32_t p = mbz_cm_p(cs->cm);
-            if (cs->enc)
-                mbz_bc_encode(cs->enc, bit, p);
-            bytecost += mbz_cm_cost_q16(bit ? p : 65536 - p);
-            mbz_cm_update(cs->cm, bit);
-        }
-        cs->ideal += bytecost;
-        if (cs->cost)
-            cs->cost[pos + i] = bytecost;
+        cm_code_byte(cs, pos + i);
     }
     return cs->enc && cs->enc->overflow ? SINK_STOP : MBZ_OK;
 }
@@ -336,20 +342,8 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
                 *err = h.err;
         }
         for (size_t i = split; rc == MBZ_OK && i < n; i++) {
-            unsigned c = in[i];
             mbz_cm_byte_path(cs->cm, h.paths + (i - split) * 8);
-            uint32_t bytecost = 0;
-            for (int b = 7; b >= 0; b--) {
-                int bit = (int)(c >> b) & 1;
-                uint32_t p = mbz_cm_p(cs->cm);
-                if (cs->enc)
-                    mbz_bc_encode(cs->enc, bit, p);
-                bytecost += mbz_cm_cost_q16(bit ? p : 65536 - p);
-                mbz_cm_update(cs->cm, bit);
-            }
-            cs->ideal += bytecost;
-            if (cs->cost)
-                cs->cost[i] = bytecost;
+            cm_code_byte(cs, i);
             if (cs->enc && cs->enc->overflow)
                 rc = SINK_STOP;
         }
