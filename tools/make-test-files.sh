@@ -36,10 +36,11 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # Frames of kinds this mbzip no longer writes (the 256-way mixing stage, flag MIX)
 # are kept as committed: good-text-mix.* and good-text9.*; so are the frames made
-# with an earlier default model (good-text9-cm.*: 7662c77d1c6d40c5) and
-# bad-cpu-bomb.mbz (found by tests/reliability, not made here).
+# with an earlier default model (good-text9-cm.*: 7662c77d1c6d40c5), the version-4
+# frames (flag CM without MEDIA: good-text-cm.*, good-text6-cm.*, written until
+# 2026-12-04) and bad-cpu-bomb.mbz (found by tests/reliability, not made here).
 for f in "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz; do
-    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
+    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | good-text-cm.* | good-text6-cm.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
 done
 cd "$OUT"
 
@@ -79,18 +80,38 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-stored.orig >good-stored.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
-for f in good-text-mix good-text9 good-text9-cm; do
+for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm; do
     [ -f $f.mbz ] && [ -f $f.orig ] ||
         { echo "$0: $f.mbz (made by an earlier mbzip or with an earlier default model, kept) is missing: restore it from git" >&2; exit 1; }
 done
-# frame version 4 (flag CM, the binary context-mixing stage)
-"$MBZIP" -1 -T1 -c good-text.orig >good-text-cm.mbz && cp good-text.orig good-text-cm.orig
-# the default level with the built-in MEGABYTE model of the day: a file per default
-# model, kept when the default is replaced (good-text9-cm.mbz has 7662c77d1c6d40c5,
-# made before 2026-12-04; good-text6-cm.mbz has 355f8524606d011f)
-"$MBZIP" -V | grep -q 'default model: 355f8524606d011f megabyte' ||
-    { echo "$0: good-text6-cm.mbz needs an mbzip whose built-in default model is 355f8524606d011f" >&2; exit 1; }
-"$MBZIP" -6 -T1 -c good-text.orig >good-text6-cm.mbz && cp good-text.orig good-text6-cm.orig
+# frame version 4 (flag CM): good-text-cm.mbz (level 1) and good-text6-cm.mbz (level
+# 6, model 355f8524606d011f), kept as committed (above)
+# frame version 5 (flags CM and MEDIA): text, a WAV file (16-bit stereo, with an odd
+# data size: a partial frame and a pad byte), more text, at level 1: modelled, audio
+# and modelled blocks
+python3 - <<'EOF'
+import struct
+r = 12345
+def rnd():
+    global r
+    r = (r * 6364136223846793005 + 1442695040888963407) % 2**64
+    return r >> 33
+y = [[3000, 0], [2000, 0]]
+frames = []
+for i in range(15000):
+    s = 0
+    for k, c in enumerate((16000, 15500)):
+        v = ((c * y[k][0]) >> 13) - y[k][1]
+        y[k][1] = y[k][0]; y[k][0] = v; s += v
+    frames.append(struct.pack("<hh", s * 4 // 6 + rnd() % 16 - 8, s * 5 // 6 + rnd() % 16 - 8))
+data = b"".join(frames) + b"\x01"
+wav = (b"RIFF" + struct.pack("<I", 4 + 24 + 8 + len(data) + 1) + b"WAVEfmt " +
+       struct.pack("<IHHIIHH", 16, 1, 2, 22050, 22050 * 4, 4, 16) +
+       b"data" + struct.pack("<I", len(data)) + data + b"\0")
+text = open("good-text.orig", "rb").read()
+open("good-audio.orig", "wb").write(text[:3000] + wav + text[3000:6000])
+EOF
+"$MBZIP" -1 -T1 -c good-audio.orig >good-audio.mbz
 cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
 cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
 for f in good-*.mbz; do
@@ -184,7 +205,7 @@ def make(name, b):
     out[name] = bytes(b)
 
 b = text[:]; b[0] ^= 0x01; make("bad-magic.mbz", b)
-b = text[:]; b[4] = 5; fix_frame(b); make("bad-version.mbz", b)
+b = text[:]; b[4] = 99; fix_frame(b); make("bad-version.mbz", b)
 b = text[:]; b[5] = 0x01; fix_frame(b); make("bad-flags-v1.mbz", b)
 b = text[:]; b[4] = 0; fix_frame(b); make("bad-version0.mbz", b)
 b = text[:]; b[5] = 0x80; fix_frame(b); make("bad-flags.mbz", b)
@@ -236,6 +257,15 @@ make("bad-rle-payload.mbz", b)
 b = multi[:]; s = mblocks[2][0]; b[s + BH + 7] ^= 0x20; make("bad-flip-stored.mbz", b)
 # damage in the second block (modelled) of a multi-block stream
 b = multi[:]; m = mblocks[1][0]; b[m + BH + 500] ^= 0x01; make("bad-flip-block2.mbz", b)
+# audio blocks (good-audio.mbz: modelled, audio, modelled)
+au = load("good-audio.mbz")
+ablocks, aend = parse(au)
+assert au[4] == 5 and au[5] == 0x0C and [t for _, t in ablocks] == [4, 5, 3], "good-audio.mbz: modelled, audio, modelled"
+ab = ablocks[1][0]
+b = au[:]; b[4] = 4; b[5] = 0x04; fix_frame(b); make("bad-audio-no-media.mbz", b)
+b = au[:]; b[ab + BH + 1] = 0; make("bad-audio-channels.mbz", b)
+b = au[:]; b[ab + BH] = 0x13; make("bad-audio-format.mbz", b)
+b = au[:]; b[ab + BH + 2000] ^= 0x08; make("bad-flip-audio-payload.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -253,7 +283,7 @@ cat >README <<'EOF'
 Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them. Byte
-positions: doc/format.md (frame versions 1 to 4).
+positions: doc/format.md (frame versions 1 to 5).
 
 ## Good files
 
@@ -267,9 +297,10 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text6.mbz | the same at level 6 (the default level's model at the time it was made) |
 | good-text-mix.mbz | the same at level 1 with the 256-way mixing stage (frame version 2, flag MIX; doc/mixing.md); made before 2026-12-03, kept |
 | good-text9.mbz | the same at level 9 with MEGABYTE model 7662c77d1c6d40c5 (frame version 3, flags MIX and STRIDED); made before 2026-12-03, kept |
-| good-text-cm.mbz | the same at level 1 with the binary context-mixing stage (frame version 4, flag CM) |
+| good-text-cm.mbz | the same at level 1 with the binary context-mixing stage (frame version 4, flag CM); made before 2026-12-04 (frames since have flag MEDIA too), kept |
 | good-text9-cm.mbz | the same at level 9 with model 7662c77d1c6d40c5, the default until 2026-12-04 (frame version 4, flags CM and STRIDED); decoded through model/archive/ since the default changed; made before 2026-12-04, kept |
-| good-text6-cm.mbz | the same at level 6 with model 355f8524606d011f, the default since 2026-12-04 (frame version 4, flag CM); skipped by builds without the built-in default model |
+| good-text6-cm.mbz | the same at level 6 with model 355f8524606d011f, the default since 2026-12-04 (frame version 4, flag CM); made on 2026-12-04, kept; skipped by builds without the built-in default model |
+| good-audio.mbz | level 1, frame version 5 (flags CM and MEDIA): 3000 bytes of good-text.orig (modelled), a WAV file's samples, 16-bit stereo with a partial frame at the end (audio block, doc/format.md "Audio blocks"), then the WAV's pad byte and 3000 more bytes of text (modelled, continuing the history) |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -287,7 +318,7 @@ starting with `mbzip: ` that contains one of the comma-separated MESSAGE words
 EOF
 cat >>README <<'EOF'
 | bad-magic.mbz | magic | first byte 0x89 -> 0x88 |
-| bad-version.mbz | version | version byte 1 -> 5, header check recomputed |
+| bad-version.mbz | version | version byte 1 -> 99, header check recomputed |
 | bad-version0.mbz | version | version byte 1 -> 0, header check recomputed |
 | bad-flags.mbz | flag,version | flags 0 -> 0x80, header check recomputed |
 | bad-flags-v1.mbz | flag,version | flags 0 -> 0x01 (MIX) in a version-1 frame, header check recomputed |
@@ -326,6 +357,10 @@ cat >>README <<'EOF'
 | bad-rle-payload.mbz | size,corrupt | run-length block with payload_size 2, header check recomputed |
 | bad-flip-stored.mbz | checksum | a bit flipped in a stored block (third block of good-multiblock) |
 | bad-flip-block2.mbz | checksum,corrupt,payload | a bit flipped in the second block's (modelled) payload |
+| bad-audio-no-media.mbz | type 5,MEDIA | good-audio.mbz as a version-4 frame without flag MEDIA, header check recomputed |
+| bad-audio-channels.mbz | corrupt,audio | good-audio.mbz with the audio payload's channel count 2 -> 0 |
+| bad-audio-format.mbz | corrupt,audio | good-audio.mbz with the audio payload's format byte 0x01 -> 0x13 (an undefined bit) |
+| bad-flip-audio-payload.mbz | checksum,corrupt,audio | good-audio.mbz with a bit flipped in the audio payload |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |
 | bad-trailing-zeros.mbz | garbage,magic | good-text.mbz + 512 zero bytes |

@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include "block.h"
+#include "media.h"
 #include "frame.h"
 #include "levels.h"
 #include "pool.h"
@@ -219,6 +220,8 @@ static void count_block(mbz_stats *st, int type, uint64_t content, uint64_t payl
 typedef struct {
     uint8_t *in;               /* the block's bytes (reused from batch to batch) */
     size_t n;
+    const mbz_pcm *pcm;        /* PCM samples (media detector), or NULL */
+    mbz_pcm pcm_copy;
     char where[32];            /* "block 3" */
     mbz_block_scratch scratch; /* the coder's buffers, reused */
     mbz_block_coded coded;
@@ -254,8 +257,8 @@ static void compress_worker(void *ctx, int t, int nt)
             mbz_block_scratch *ts = &b->tables[t];
             j->scratch.freq = ts->freq;
             j->scratch.freq_cap = ts->freq_cap;
-            j->status = mbz_block_encode(b->stack, chain, j->in, j->n, &j->scratch, b->cancel,
-                                         t < b->spare, j->where, &j->coded, &j->err);
+            j->status = mbz_block_encode(b->stack, chain, j->pcm, j->in, j->n, &j->scratch,
+                                         b->cancel, t < b->spare, j->where, &j->coded, &j->err);
             ts->freq = j->scratch.freq;
             ts->freq_cap = j->scratch.freq_cap;
             j->scratch.freq = NULL;
@@ -308,6 +311,8 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     int seg = stack.cm ? (int)(mbz_frame_history(block_log) / bs) : 1;
     int nslots = o.threads * seg;
     mbz_cm_chain *chains = NULL;
+    uint8_t *carry = NULL;     /* bytes a block cut left over for the next (MEDIA) */
+    size_t carry_n = 0;
     mbz_block_scratch *tables = calloc((size_t)o.threads, sizeof *tables);
 
     reader r = { .fn = rd, .user = rd_user };
@@ -334,15 +339,19 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     if (rc != MBZ_OK)
         goto out;
 
-    uint64_t total = 0, block_no = 0;
+    /* MEDIA frames: the detector cuts blocks at the edges of audio samples; what a
+     * cut leaves over starts the next block (carry) */
+    int media = (flags & MBZ_FLAG_MEDIA) != 0;
+    mbz_media det = { .n = 0 };
+    uint64_t total = 0, block_no = 0, offset = 0;
     int eof = 0;
-    while (!eof) {
+    while (!eof || carry_n > 0) {
         if (cancelled(&o)) {
             rc = mbz_fail(err, MBZ_ERR_CANCELLED, "cancelled");
             goto out;
         }
         int nb = 0;
-        while (nb < nslots && !eof) {
+        while (nb < nslots && (!eof || carry_n > 0)) {
             cjob *j = &jobs[nb];
             if (!j->in) {
                 j->in = malloc(bs);
@@ -351,14 +360,40 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
                     goto out;
                 }
             }
-            size_t got;
-            rc = read_full(&r, j->in, bs, &got, err);
-            if (rc != MBZ_OK)
-                goto out;
-            if (got < bs)
-                eof = 1;
+            size_t got = 0;
+            if (carry_n)
+                memcpy(j->in, carry, carry_n);
+            if (!eof) {
+                rc = read_full(&r, j->in + carry_n, bs - carry_n, &got, err);
+                if (rc != MBZ_OK)
+                    goto out;
+                if (got < bs - carry_n)
+                    eof = 1;
+            }
+            got += carry_n;
+            carry_n = 0;
             if (got == 0)
                 break;
+            j->pcm = NULL;
+            if (media) {
+                size_t cut = mbz_media_scan(&det, offset, j->in, got);
+                const mbz_pcm *pcm;
+                size_t n = mbz_media_cut(&det, offset, got, bs, cut, &pcm);
+                if (pcm) {
+                    j->pcm_copy = *pcm;
+                    j->pcm = &j->pcm_copy;
+                }
+                if (n < got) {
+                    if (!carry && !(carry = malloc(bs))) {
+                        rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
+                        goto out;
+                    }
+                    carry_n = got - n;
+                    memcpy(carry, j->in + n, carry_n);
+                    got = n;
+                }
+            }
+            offset += got;
             j->n = got;
             snprintf(j->where, sizeof j->where, "block %llu",
                      (unsigned long long)(block_no + (uint64_t)nb + 1));
@@ -415,6 +450,7 @@ out:
     if (st)
         *st = stats;
     free_cjobs(jobs, nslots);
+    free(carry);
     for (int t = 0; chains && t < o.threads; t++)
         mbz_cm_chain_reset(&chains[t]);
     free(chains);
@@ -447,6 +483,17 @@ static void decompress_worker(void *ctx, int t, int nt)
     for (int i = t; i < b->n && n < MBZ_BLOCK_BATCH_MAX; i += nt)
         mine[n++] = &b->jobs[i];
     mbz_block_decode(mine, n, b->stack, NULL, b->cancel);
+}
+
+/* A batch without modelled blocks, with audio blocks (independent of each other
+ * and of the history): thread t decodes blocks t, t + nt, ..., one at a time. */
+static void independent_worker(void *ctx, int t, int nt)
+{
+    dbatch *b = ctx;
+    for (int i = t; i < b->n; i += nt) {
+        mbz_block_job *one = &b->jobs[i];
+        mbz_block_decode(&one, 1, b->stack, NULL, b->cancel);
+    }
 }
 
 /* CM frames: the blocks of a batch fall into histories (a type-4 block starts one;
@@ -651,11 +698,8 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                 }
                 if ((rc = mbz_block_header_read(bh, bs, j->where, &j->h, err)) != MBZ_OK)
                     goto out;
-                if (j->h.type == MBZ_BLOCK_MODELLED_FRESH && !(fh.flags & MBZ_FLAG_CM)) {
-                    rc = mbz_fail(err, MBZ_ERR_CORRUPT, "%s: block type 4 (a history start) in a frame without flag CM",
-                                  j->where);
+                if ((rc = mbz_block_type_check(fh.flags, j->h.type, j->where, err)) != MBZ_OK)
                     goto out;
-                }
                 if (fn && (rc = report_block(fn, fn_user, &fh, frame, bn, &j->h, at, content_at,
                                              err)) != MBZ_OK)
                     goto out;
@@ -676,9 +720,9 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                     rc = skip_bytes(&r, want, &got, err);
                 } else {
                     j->content = mbz_grow(j->content, &j->content_cap, j->h.content_size);
-                    if (j->content && mbz_block_is_modelled(j->h.type))
+                    if (j->content && mbz_block_is_coded(j->h.type))
                         j->payload = mbz_grow(j->payload, &j->payload_cap, want);
-                    if (!j->content || (mbz_block_is_modelled(j->h.type) && !j->payload)) {
+                    if (!j->content || (mbz_block_is_coded(j->h.type) && !j->payload)) {
                         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (%s)", j->where);
                         goto out;
                     }
@@ -698,10 +742,14 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
 
             if (!scan && nb > 0) {
                 dbatch b = { jobs, nb, &stack, o.cancel };
-                int nt = (nb + group - 1) / group, modelled = 0;
-                for (int i = 0; i < nb; i++)
+                int nt = (nb + group - 1) / group, modelled = 0, audio = 0;
+                for (int i = 0; i < nb; i++) {
                     modelled |= mbz_block_is_modelled(jobs[i].h.type);
-                if (modelled && !stack.cm) {
+                    audio |= jobs[i].h.type == MBZ_BLOCK_AUDIO;
+                }
+                if (!modelled && audio) {
+                    mbz_pool_run(pool, nb < o.threads ? nb : o.threads, independent_worker, &b);
+                } else if (modelled && !stack.cm) {
                     mbz_pool_run(pool, nt < o.threads ? nt : o.threads, decompress_worker, &b);
                 } else if (modelled) {
                     if ((rc = decode_histories(jobs, nb, &stack, &chain, pool, o.threads, o.cancel,

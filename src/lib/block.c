@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#include "audio.h"
 #include "bitcoder.h"
 #include "block.h"
 #include "cm.h"
@@ -380,9 +381,9 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
     return mbz_block_score(stack->top, data, n, s, NULL, table_costs, &cs, where, err);
 }
 
-int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
-                     mbz_block_scratch *s, volatile int *cancel, int helpers, const char *where,
-                     mbz_block_coded *out, mbz_error *err)
+int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_pcm *pcm,
+                     const uint8_t *in, size_t n, mbz_block_scratch *s, volatile int *cancel,
+                     int helpers, const char *where, mbz_block_coded *out, mbz_error *err)
 {
     memset(out, 0, sizeof *out);
     out->hash = XXH64(in, n, 0);
@@ -395,6 +396,21 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t 
         out->payload = in;
         out->payload_size = 1;
         return MBZ_OK;
+    }
+    if (pcm) {
+        /* samples: the audio model, whatever their byte statistics (16-bit noise looks
+         * random byte by byte); the history is not involved */
+        s->out = mbz_grow(s->out, &s->out_cap, n);
+        if (!s->out)
+            return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (payload of %zu bytes)", where, n);
+        size_t len = mbz_audio_encode(pcm, in, n, s->out, n - 1);
+        if (len > 0 && len < n) {
+            out->type = MBZ_BLOCK_AUDIO;
+            out->payload = s->out;
+            out->payload_size = len;
+            return MBZ_OK;
+        }
+        goto stored;
     }
     if (!high_entropy(in, n)) {
         s->out = mbz_grow(s->out, &s->out_cap, n);
@@ -592,10 +608,16 @@ void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
         mbz_block_job *j = jobs[i];
         j->status = MBZ_OK;
         j->ideal_q16 = 0;
-        if (j->h.type == MBZ_BLOCK_RLE)
+        if (j->h.type == MBZ_BLOCK_RLE) {
             memset(j->content, j->rle_byte, j->h.content_size);
-        else if ((j->h.type == MBZ_BLOCK_MODELLED || j->h.type == MBZ_BLOCK_MODELLED_FRESH) &&
-                 nm < MBZ_BLOCK_BATCH_MAX)
+        } else if (j->h.type == MBZ_BLOCK_AUDIO) {
+            int rc = mbz_audio_decode(j->payload, j->h.payload_size, j->content, j->h.content_size);
+            if (rc == -2)
+                decode_fail(j, MBZ_ERR_NOMEM, "out of memory (audio model)");
+            else if (rc != 0)
+                decode_fail(j, MBZ_ERR_CORRUPT, "corrupt audio payload");
+        }
+        else if (mbz_block_is_modelled(j->h.type) && nm < MBZ_BLOCK_BATCH_MAX)
             mod[nm++] = j;
     }
     if (nm)

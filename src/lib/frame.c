@@ -9,7 +9,7 @@
 const uint8_t mbz_frame_magic[4] = { 0x89, 'M', 'B', 'Z' };
 
 /* Version v defines the flag bits below bit v-1 (frame.h): 1 none, 2 MIX, 3 MIX and
- * STRIDED, 4 also CM. Both directions of the map live here, next to each other. */
+ * STRIDED, 4 also CM, 5 also MEDIA. Both directions of the map live here, next to each other. */
 unsigned mbz_frame_flags_known(unsigned version)
 {
     if (version < MBZ_FRAME_VERSION_MIN || version > MBZ_FRAME_VERSION)
@@ -99,7 +99,8 @@ int mbz_block_header_read(const uint8_t in[MBZ_BLOCK_HEADER_SIZE], uint32_t bloc
     case MBZ_BLOCK_STORED:
     case MBZ_BLOCK_RLE:
     case MBZ_BLOCK_MODELLED:
-    case MBZ_BLOCK_MODELLED_FRESH:  /* the frame loop refuses it outside CM frames */
+    case MBZ_BLOCK_MODELLED_FRESH:  /* mbz_block_type_check refuses it outside CM frames */
+    case MBZ_BLOCK_AUDIO:           /* and this outside MEDIA frames */
         break;
     default:
         return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: unknown block type %u", where, h->type);
@@ -120,11 +121,23 @@ int mbz_block_header_read(const uint8_t in[MBZ_BLOCK_HEADER_SIZE], uint32_t bloc
             return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: run-length payload size %u != 1",
                             where, h->payload_size);
         break;
-    default: /* modelled: must be strictly smaller, else it would have been stored */
+    default: /* modelled, audio: must be strictly smaller, else it would have been stored */
         if (h->payload_size == 0 || h->payload_size >= h->content_size)
-            return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: modelled payload size %u outside 1..%u",
-                            where, h->payload_size, h->content_size - 1);
+            return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: %s payload size %u outside 1..%u", where,
+                            h->type == MBZ_BLOCK_AUDIO ? "audio" : "modelled", h->payload_size,
+                            h->content_size - 1);
         break;
     }
+    return MBZ_OK;
+}
+
+int mbz_block_type_check(unsigned flags, uint8_t type, const char *where, mbz_error *err)
+{
+    if (type == MBZ_BLOCK_MODELLED_FRESH && !(flags & MBZ_FLAG_CM))
+        return mbz_fail(err, MBZ_ERR_CORRUPT,
+                        "%s: block type 4 (a history start) in a frame without flag CM", where);
+    if (type == MBZ_BLOCK_AUDIO && !(flags & MBZ_FLAG_MEDIA))
+        return mbz_fail(err, MBZ_ERR_CORRUPT,
+                        "%s: block type 5 (audio) in a frame without flag MEDIA", where);
     return MBZ_OK;
 }

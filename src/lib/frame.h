@@ -17,15 +17,17 @@
  *   4  MBZ_FLAG_CM       modelled blocks are coded bit by bit through the binary
  *                        context-mixing stage (cm.c, bitcoder.h) instead of the
  *                        256-way mixing stage and the range coder
+ *   5  MBZ_FLAG_MEDIA    blocks of type 5 (audio: audio.c) may occur
  * A writer uses the lowest version that has the flags it sets
  * (mbz_frame_version_for_flags), so that older readers decode every frame they can
  * and name the version of those they cannot; a reader refuses flags its version does
  * not define (mbz_frame_flags_known). */
-#define MBZ_FRAME_VERSION 4
+#define MBZ_FRAME_VERSION 5
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02
 #define MBZ_FLAG_CM 0x04
+#define MBZ_FLAG_MEDIA 0x08
 #define MBZ_FRAME_HEADER_SIZE 20
 #define MBZ_BLOCK_HEADER_SIZE 21
 #define MBZ_BLOCK_LOG_MIN 16
@@ -37,12 +39,22 @@ enum {
     MBZ_BLOCK_RLE = 2,
     MBZ_BLOCK_MODELLED = 3,
     /* CM frames only: a modelled block that starts a new history (below) */
-    MBZ_BLOCK_MODELLED_FRESH = 4
+    MBZ_BLOCK_MODELLED_FRESH = 4,
+    /* MEDIA frames only: PCM samples coded by the audio model (audio.h) */
+    MBZ_BLOCK_AUDIO = 5
 };
 
+/* Blocks coded by the frame's model (and its history, in CM frames). */
 static inline int mbz_block_is_modelled(uint8_t type)
 {
     return type == MBZ_BLOCK_MODELLED || type == MBZ_BLOCK_MODELLED_FRESH;
+}
+
+/* Blocks whose payload is a coded form of the content (read into a payload buffer
+ * and decoded): the modelled ones and audio blocks, which need no model. */
+static inline int mbz_block_is_coded(uint8_t type)
+{
+    return mbz_block_is_modelled(type) || type == MBZ_BLOCK_AUDIO;
 }
 
 /* History (CM frames, doc/format.md): the binary stage's state runs on from one
@@ -86,5 +98,8 @@ void mbz_block_header_write(const mbz_block_header *h, uint8_t out[MBZ_BLOCK_HEA
  * `where` names it in messages (e.g. "block 3"). */
 int mbz_block_header_read(const uint8_t in[MBZ_BLOCK_HEADER_SIZE], uint32_t block_size,
                           const char *where, mbz_block_header *h, mbz_error *err);
+/* Whether a frame with these flags may hold a block of this type (type 4 needs CM,
+ * type 5 MEDIA); MBZ_ERR_CORRUPT with a message naming the block if not. */
+int mbz_block_type_check(unsigned flags, uint8_t type, const char *where, mbz_error *err);
 
 #endif

@@ -23,8 +23,8 @@ const mbz_level *mbz_level_get(int level);
 const mbz_model *mbz_level_model(const mbz_level *L);
 
 /* The frame flags (frame.h) that code with `model` at level L: strided inference
- * where the level asks for it and the model has patches, and the mixing stage unless
- * no_mix. */
+ * where the level asks for it and the model has patches, and unless no_mix the
+ * binary context-mixing stage and audio blocks (CM, MEDIA). */
 unsigned mbz_level_flags(const mbz_level *L, const mbz_model *model, int no_mix);
 
 #endif

@@ -178,9 +178,8 @@ static int build_map(mbz_seekable *s, mbz_error *err)
                 pos += sizeof bh;
                 break;
             }
-            if (h.type == MBZ_BLOCK_MODELLED_FRESH && !(fh.flags & MBZ_FLAG_CM))
-                return mbz_fail(err, MBZ_ERR_CORRUPT,
-                                "%s: block type 4 (a history start) in a frame without flag CM", where);
+            if ((rc = mbz_block_type_check(fh.flags, h.type, where, err)) != MBZ_OK)
+                return rc;
             if (h.payload_size > s->size - pos - sizeof bh)
                 return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s payload)", where);
             sk_block b = { pos, s->content, h.content_size, (uint32_t)(s->nf - 1), h.type };
@@ -287,10 +286,11 @@ static int decode_one(mbz_seekable *s, size_t k, mbz_error *err)
     int modelled = mbz_block_is_modelled(j->h.type);
     if (modelled && (rc = use_frame(s, b->frame, err)) != MBZ_OK)
         return rc;
+    int coded = mbz_block_is_coded(j->h.type);
     j->content = mbz_grow(j->content, &j->content_cap, j->h.content_size);
-    if (j->content && modelled)
+    if (j->content && coded)
         j->payload = mbz_grow(j->payload, &j->payload_cap, j->h.payload_size);
-    if (!j->content || (modelled && !j->payload))
+    if (!j->content || (coded && !j->payload))
         return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (%s)", j->where);
     uint8_t *dst = j->h.type == MBZ_BLOCK_STORED ? j->content
                    : j->h.type == MBZ_BLOCK_RLE  ? &j->rle_byte

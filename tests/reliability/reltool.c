@@ -532,8 +532,20 @@ static int cmd_hostile(int argc, char **argv)
         snprintf(name, sizeof name, "bomb-cm-2e%u-payload1", bomb_logs[k]);
         emit(name, b, n);
     }
-    /* version: the order-2 fingerprint but frame versions 0, 5, 255 (1 to 4 are valid) */
-    static const unsigned versions[] = { 0, 5, 255 };
+    /* audio block (frame version 5, flags CM and MEDIA): a 3-byte payload (16-bit
+     * stereo parameters, one coded byte) declaring 2^26 bytes of samples; the coder's
+     * consistency bound stops it at once */
+    n = frame_header(b, 5, 9, 26, ORDER2_FP);
+    b[5] = 0x0C;
+    put32(b + 16, (uint32_t)XXH64(b, 16, 0));
+    n += block_header(b + n, 5, 1u << 26, 3, sum_x);
+    b[n++] = 0x01;
+    b[n++] = 0x02;
+    b[n++] = 0x55;
+    n += end_mark(b + n, 1u << 26, sum_x);
+    emit("bomb-audio-2e26-payload3", b, n);
+    /* version: the order-2 fingerprint but frame versions 0, 6, 255 (1 to 5 are valid) */
+    static const unsigned versions[] = { 0, 6, 255 };
     for (size_t k = 0; k < 3; k++) {
         char name[64];
         n = frame_header(b, versions[k], 1, 18, ORDER2_FP);

@@ -1,0 +1,374 @@
+/*
+ * audio.c - the audio model (audio.h; doc/format.md, "Audio blocks").
+ *
+ * Lossless audio coders (FLAC, Monkey's Audio, OptimFROG, paq8px's audio model, in
+ * their published descriptions) predict each sample from the ones before it and
+ * code the prediction error; the better the predictor adapts to the signal and the
+ * better the error's distribution is modelled, the smaller the file. Ours, per
+ * channel, all in integers:
+ *
+ *   x                 the sample (sign-extended; offset binary made signed)
+ *   d = x - 31/32 x'  a fixed first-order pre-filter (x' the channel's previous
+ *                     sample): whitens speech and music, removes DC
+ *   stage 1           a normalised LMS filter (LONG taps) predicts d from the
+ *                     channel's past d; its error r1
+ *   stage 2           a normalised LMS filter predicts r1 from the channel's past r1
+ *                     and, for stereo and more, from the other channel's r1 (the
+ *                     channel before's current one: it is coded first)
+ *   stage 3           a short normalised LMS filter on stage 2's error
+ *   e                 the final error, coded bit by bit: zero or not, its bit length
+ *                     in unary, the bits below the leading one, the sign. Each
+ *                     decision has adaptive probabilities in contexts of the
+ *                     recent error magnitude (two running means).
+ *
+ * The block starts with every filter at zero and every probability at 1/2: audio
+ * blocks are independent of each other and of the rest of the frame.
+ *
+ * Encoding and decoding run the same function (au_code_block) over a coder that
+ * either writes the bit it is given or reads it, so the two cannot drift apart.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include "audio.h"
+#include "bitcoder.h"
+
+#define LONG 32           /* stage-1 taps */
+#define MID 16            /* stage-2 own taps */
+#define CROSS 4           /* stage-2 taps of the other channel */
+#define SHORT 4           /* stage-3 taps */
+#define NMAX (MID + CROSS)
+#define LMAX 26           /* bit lengths of errors: |e| < 2^24 (24-bit samples) */
+
+/* ------------------------------------------------------------------ parameters */
+
+void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS])
+{
+    out[0] = (uint8_t)((f->bytes - 1) | (f->big_endian ? 4 : 0) | (f->is_unsigned ? 8 : 0));
+    out[1] = f->channels;
+}
+
+int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS], mbz_pcm *f)
+{
+    if (in[0] & 0xf0 || (in[0] & 3) == 3 || in[1] < 1 || in[1] > MBZ_PCM_CHANNELS_MAX)
+        return -1;
+    f->bytes = (uint8_t)((in[0] & 3) + 1);
+    f->big_endian = (in[0] & 4) != 0;
+    f->is_unsigned = (in[0] & 8) != 0;
+    f->channels = in[1];
+    return 0;
+}
+
+/* ------------------------------------------------------------------ bit coder */
+
+typedef struct {
+    int decoding;
+    mbz_bc_enc enc;
+    mbz_bc_dec dec;
+} au_coder;
+
+/* Code `bit` (encoder) or read it (decoder) with P(1) = p16 / 2^16. */
+static inline int au_bit(au_coder *c, int bit, uint32_t p16)
+{
+    if (c->decoding)
+        return mbz_bc_decode(&c->dec, p16);
+    mbz_bc_encode(&c->enc, bit, p16);
+    return bit;
+}
+
+/* An adaptive probability: two estimates of P(1) (Q16), a quick one and a slow one,
+ * averaged. Each moves by 1/(n + 1.5) of its error, n the decisions it has seen, up
+ * to its limit: a new context learns from its first decisions at once (short files
+ * have no time for a warm-up), a seasoned one averages. Starts at 1/2. */
+#define FAST_LIMIT 40
+#define SLOW_LIMIT 255
+typedef struct {
+    uint16_t fast, slow;
+    uint8_t n;
+} au_prob;
+
+static uint32_t rate_tab[256];      /* 2^16 / (n + 1.5) */
+
+static void rate_init(void)
+{
+    for (int n = 0; n < 256; n++)
+        rate_tab[n] = (uint32_t)((2u << 16) / (2u * (unsigned)n + 3u));
+}
+
+static inline uint32_t prob_p(const au_prob *p)
+{
+    uint32_t q = ((uint32_t)p->fast + p->slow + 1) >> 1;
+    return q < 32 ? 32 : q > 65504 ? 65504 : q;
+}
+
+static inline uint16_t prob_move(uint16_t p, int bit, uint32_t rate)
+{
+    int32_t target = bit ? 65535 : 0;
+    return (uint16_t)(p + (int32_t)(((int64_t)(target - p) * rate) >> 16));
+}
+
+static inline void prob_update(au_prob *p, int bit)
+{
+    p->fast = prob_move(p->fast, bit, rate_tab[p->n < FAST_LIMIT ? p->n : FAST_LIMIT]);
+    p->slow = prob_move(p->slow, bit, rate_tab[p->n < SLOW_LIMIT ? p->n : SLOW_LIMIT]);
+    if (p->n < 255)
+        p->n++;
+}
+
+static inline int code_prob(au_coder *c, au_prob *p, int bit)
+{
+    bit = au_bit(c, bit, prob_p(p));
+    prob_update(p, bit);
+    return bit;
+}
+
+/* ------------------------------------------------------------------ filters */
+
+/* A history of the last n values, newest first, readable as one array: each value
+ * is written twice, n apart, so hist + pos is always n contiguous values. */
+typedef struct {
+    int32_t v[2 * LONG];
+    int pos;
+} au_hist;
+
+static inline void hist_push(au_hist *h, int n, int32_t x)
+{
+    h->pos = h->pos == 0 ? n - 1 : h->pos - 1;
+    h->v[h->pos] = x;
+    h->v[h->pos + n] = x;
+}
+
+static inline int32_t clamp32(int64_t x, int32_t lim)
+{
+    return x > lim ? lim : x < -lim ? -lim : (int32_t)x;
+}
+
+/* Normalised LMS over n inputs: prediction sum(w_i x_i) / 2^14; the weights move by
+ * mu * err * x_i / (delta + sum x_i^2), mu = 2^-rate: RATE1 for the long stage,
+ * NL_RATE for the short ones (measured on the training corpus's speech). */
+#define RATE1 5
+#define NL_RATE 4
+typedef struct {
+    int32_t w[LONG > NMAX ? LONG : NMAX];
+} au_nlms;
+
+static inline int64_t nlms_predict(const au_nlms *f, const int32_t *x, int n)
+{
+    int64_t s = 0;
+    for (int i = 0; i < n; i++)
+        s += (int64_t)f->w[i] * x[i];
+    return s >> 14;
+}
+
+static inline void nlms_update(au_nlms *f, const int32_t *x, int n, int32_t err, int rate)
+{
+    int64_t e2 = 256;
+    for (int i = 0; i < n; i++)
+        e2 += (int64_t)x[i] * x[i];
+    /* g = err * 2^(14 + 16 - rate) / e2, bounded so that g * x_i fits */
+    int64_t g = ((int64_t)err * ((int64_t)1 << (30 - rate))) / e2;
+    g = clamp32(g, 1 << 30);
+    for (int i = 0; i < n; i++)
+        f->w[i] = clamp32((int64_t)f->w[i] + ((g * x[i]) >> 16), 1 << 20);
+}
+
+/* ------------------------------------------------------------------ channel */
+
+typedef struct {
+    int32_t prev;           /* previous sample */
+    au_hist h1;             /* pre-filtered samples d */
+    au_nlms s1;
+    au_hist h2;             /* stage-1 errors */
+    au_nlms s2;
+    au_hist h3;             /* stage-2 errors */
+    au_nlms s3;
+    int32_t r1;             /* this sample's stage-1 error (for the next channel) */
+    int32_t cross[CROSS];   /* the other channel's stage-1 errors, newest first */
+    uint32_t avg_fast, avg_slow;  /* running means of |e|, Q4 */
+    int last_sign;          /* 0 none, 1 positive, 2 negative */
+    au_prob zero[16][12];
+    au_prob len[16][LMAX + 1];
+    au_prob mant[LMAX + 1][4];
+    au_prob low[LMAX + 1][LMAX];
+    au_prob sign[3][4];
+} au_chan;
+
+static int ilog2u(uint32_t v)
+{
+    int l = 0;
+    while (v > 1) {
+        v >>= 1;
+        l++;
+    }
+    return l;
+}
+
+/* Code one error e (encoder) or read it (decoder); returns it. */
+static int32_t code_error(au_coder *c, au_chan *ch, int32_t e)
+{
+    int kf = ilog2u((ch->avg_fast >> 4) + 1), ks = ilog2u((ch->avg_slow >> 4) + 1);
+    if (kf > 15)
+        kf = 15;
+    if (ks > 11)
+        ks = 11;
+    uint32_t u = e < 0 ? (uint32_t)-(int64_t)e : (uint32_t)e;
+    if (code_prob(c, &ch->zero[kf][ks], u == 0)) {
+        u = 0;
+    } else {
+        int L = c->decoding ? 0 : ilog2u(u) + 1;   /* 1 .. LMAX */
+        int j = 1;
+        while (j < LMAX && code_prob(c, &ch->len[kf][j], L > j))
+            j++;
+        L = j;
+        uint32_t v = 1;
+        for (int b = L - 2; b >= 0; b--) {
+            int want = (int)(u >> b) & 1;
+            au_prob *p = L - 2 - b < 2 ? &ch->mant[L][v & 3] : &ch->low[L][b];
+            v = (v << 1) | (uint32_t)code_prob(c, p, want);
+        }
+        u = v;
+        int neg = code_prob(c, &ch->sign[ch->last_sign][kf < 3 ? kf : 3], e < 0);
+        e = neg ? -(int32_t)u : (int32_t)u;
+    }
+    if (u == 0)
+        e = 0;
+    ch->last_sign = e > 0 ? 1 : e < 0 ? 2 : 0;
+    uint32_t a = u > (1u << 24) ? (1u << 24) : u;
+    ch->avg_fast += (int32_t)((a << 4) - ch->avg_fast) >> 2;
+    ch->avg_slow += (int32_t)((a << 4) - ch->avg_slow) >> 5;
+    return e;
+}
+
+/* Predict, code (or read) and learn one sample x of channel ch, which lies in
+ * lo .. hi; returns x. */
+static int32_t code_sample(au_coder *c, au_chan *ch, int32_t x, int32_t lo, int32_t hi)
+{
+    int32_t p0 = (int32_t)(((int64_t)ch->prev * 31) >> 5);
+    const int32_t *in1 = ch->h1.v + ch->h1.pos;
+    int32_t p1 = clamp32(nlms_predict(&ch->s1, in1, LONG), 1 << 26);
+    int32_t in2[NMAX];
+    memcpy(in2, ch->h2.v + ch->h2.pos, MID * sizeof *in2);
+    memcpy(in2 + MID, ch->cross, CROSS * sizeof *in2);
+    int32_t p2 = clamp32(nlms_predict(&ch->s2, in2, NMAX), 1 << 26);
+    const int32_t *in3 = ch->h3.v + ch->h3.pos;
+    int32_t p3 = clamp32(nlms_predict(&ch->s3, in3, SHORT), 1 << 26);
+    int32_t pred = p0 + p1 + p2 + p3;
+    pred = pred < lo ? lo : pred > hi ? hi : pred;    /* so |e| < 2^24 */
+    int32_t e = code_error(c, ch, x - pred);
+    x = pred + e;
+    int32_t d = x - p0, r1 = d - p1, r2 = r1 - p2, r3 = r2 - p3;
+    (void)r3;
+    nlms_update(&ch->s1, in1, LONG, r1, RATE1);
+    nlms_update(&ch->s2, in2, NMAX, r2, NL_RATE);
+    nlms_update(&ch->s3, in3, SHORT, r2 - p3, NL_RATE);
+    /* histories: clamp so that products and sums stay far inside 64 bits */
+    hist_push(&ch->h1, LONG, clamp32(d, 1 << 24));
+    hist_push(&ch->h2, MID, clamp32(r1, 1 << 24));
+    hist_push(&ch->h3, SHORT, clamp32(r2, 1 << 24));
+    ch->r1 = clamp32(r1, 1 << 24);
+    ch->prev = x;
+    return x;
+}
+
+/* ------------------------------------------------------------------ blocks */
+
+static int32_t sample_get(const mbz_pcm *f, const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < f->bytes; i++)
+        v |= (uint32_t)p[f->big_endian ? f->bytes - 1 - i : i] << (8 * i);
+    int bits = 8 * f->bytes;
+    if (f->is_unsigned)
+        return (int32_t)v - (int32_t)(1u << (bits - 1));
+    uint32_t sign = 1u << (bits - 1);
+    return (int32_t)((v ^ sign) - sign);
+}
+
+static void sample_put(const mbz_pcm *f, uint8_t *p, int32_t x)
+{
+    int bits = 8 * f->bytes;
+    uint32_t v = f->is_unsigned ? (uint32_t)(x + (int32_t)(1u << (bits - 1))) : (uint32_t)x;
+    for (int i = 0; i < f->bytes; i++)
+        p[f->big_endian ? f->bytes - 1 - i : i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Code (or read) the n bytes of data. Samples are range-checked on decoding: a
+ * value outside the format's range means the payload is not ours. */
+static int au_code_block(au_coder *c, const mbz_pcm *f, uint8_t *data, size_t n)
+{
+    int nc = f->channels, fb = f->bytes * nc;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, rate_init);
+    au_chan *ch = calloc((size_t)nc, sizeof *ch);
+    if (!ch)
+        return -2;
+    for (int k = 0; k < nc; k++) {
+        /* the probabilities, zero .. sign, are one run of au_prob: all at 1/2 */
+        au_prob *p = &ch[k].zero[0][0], *end = &ch[k].sign[2][3] + 1;
+        for (; p < end; p++)
+            p->fast = p->slow = 32768;
+    }
+    int32_t lo = -(int32_t)(1u << (8 * f->bytes - 1)), hi = (int32_t)(1u << (8 * f->bytes - 1)) - 1;
+    size_t frames = n / (size_t)fb, i;
+    int rc = 0;
+    for (i = 0; i < frames && rc == 0; i++) {
+        uint8_t *p = data + i * (size_t)fb;
+        for (int k = 0; k < nc; k++) {
+            au_chan *a = &ch[k];
+            /* the other channel: the one before (coded already), channel 0 the next */
+            if (nc > 1) {
+                memmove(a->cross + 1, a->cross, (CROSS - 1) * sizeof *a->cross);
+                a->cross[0] = ch[k ? k - 1 : 1].r1;
+            }
+            int32_t x = c->decoding ? 0 : sample_get(f, p + k * f->bytes);
+            x = code_sample(c, a, x, lo, hi);
+            if (c->decoding) {
+                if (x < lo || x > hi || c->dec.error) {
+                    rc = -1;
+                    break;
+                }
+                sample_put(f, p + k * f->bytes, x);
+            }
+        }
+    }
+    /* the bytes after the last whole frame, as they are */
+    for (size_t j = frames * (size_t)fb; j < n && rc == 0; j++) {
+        int v = 0;
+        for (int b = 7; b >= 0; b--)
+            v = (v << 1) | au_bit(c, (data[j] >> b) & 1, 32768);
+        data[j] = (uint8_t)v;
+    }
+    free(ch);
+    return rc;
+}
+
+size_t mbz_audio_encode(const mbz_pcm *f, const uint8_t *data, size_t n, uint8_t *out,
+                        size_t cap)
+{
+    if (cap <= MBZ_PCM_PARAMS)
+        return 0;
+    mbz_pcm_pack(f, out);
+    au_coder c;
+    memset(&c, 0, sizeof c);
+    mbz_bc_enc_init(&c.enc, out + MBZ_PCM_PARAMS, cap - MBZ_PCM_PARAMS);
+    /* the encoder only reads data; au_code_block writes it only when decoding */
+    if (au_code_block(&c, f, (uint8_t *)(uintptr_t)data, n) != 0)
+        return 0;
+    size_t k = mbz_bc_enc_finish(&c.enc);
+    return k ? k + MBZ_PCM_PARAMS : 0;
+}
+
+int mbz_audio_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n)
+{
+    mbz_pcm f;
+    if (m < MBZ_PCM_PARAMS + 1 || mbz_pcm_unpack(payload, &f) != 0)
+        return -1;
+    au_coder c;
+    memset(&c, 0, sizeof c);
+    c.decoding = 1;
+    mbz_bc_dec_init(&c.dec, payload + MBZ_PCM_PARAMS, m - MBZ_PCM_PARAMS);
+    int rc = au_code_block(&c, &f, out, n);
+    if (rc == 0 && !mbz_bc_dec_check_end(&c.dec))
+        rc = -1;
+    return rc;
+}

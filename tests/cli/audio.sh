@@ -1,0 +1,53 @@
+#!/bin/sh
+# Audio blocks (doc/format.md, "Audio blocks"; src/lib/media.c, audio.c): the
+# compressor finds a WAV file's samples by its header, in a file or after other
+# bytes (a tar member), cuts blocks at their edges and codes them with the audio
+# model. Round trips from files and pipes, -T1 == -T2, decoding on two threads, a
+# header that straddles a block boundary still found, and a broken header left to
+# the general stage (correct, only larger). Uses tests/files/good-audio.orig: text,
+# a WAV file (16-bit stereo, 60,001 bytes of samples), text.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
+
+cp "$top_srcdir/tests/files/good-audio.orig" wav.in
+chmod u+w wav.in
+
+run 0 "compress -1 -T1" mbz -1 -T1 -c wav.in
+cp "$T/.stdout" a1.mbz
+run 0 "compress -1 -T2" mbz -1 -T2 -c wav.in
+same "-T2 == -T1" "$T/.stdout" a1.mbz
+RUN_STDIN=wav.in run 0 "compress from a pipe" mbz -1 -T1 -c
+same "pipe == file" "$T/.stdout" a1.mbz
+run 0 "decode -T2" mbz -dc -T2 a1.mbz
+same "decodes to the input" "$T/.stdout" wav.in
+# random access into the samples (seekable.c decodes only the audio block)
+run 0 "--offset into the samples" mbz -dc --offset=20000 --length=5000 a1.mbz
+tail -c +20001 wav.in | head -c 5000 >part
+same "--offset/--length: the same bytes" "$T/.stdout" part
+size=$(wc -c <a1.mbz)
+check "the samples are coded by the audio model ($size bytes of 63,767)" [ "$size" -lt 30000 ]
+
+# The WAV header 20 bytes before the end of a level-1 block (256 KiB): the block is
+# cut at the header, which starts the next one.
+head -c 262124 "$top_srcdir/corpora/lcet10.txt" >straddle.in
+tail -c +3001 wav.in >>straddle.in
+run 0 "straddling header: compress" mbz -1 -T1 -c straddle.in
+cp "$T/.stdout" s.mbz
+run 0 "straddling header: decode" mbz -dc s.mbz
+same "straddling header: round trip" "$T/.stdout" straddle.in
+# the same bytes with the signature broken: no audio blocks, a larger file
+sed '1,$ s/RIFF/RIFZ/' straddle.in >broken.in
+run 0 "broken header: compress" mbz -1 -T1 -c broken.in
+cp "$T/.stdout" b.mbz
+run 0 "broken header: decode" mbz -dc b.mbz
+same "broken header: round trip" "$T/.stdout" broken.in
+s=$(wc -c <s.mbz)
+b=$(wc -c <b.mbz)
+check "straddling header found ($s bytes; not found: $b)" [ "$s" -lt $((b - 10000)) ]
+
+# at the default level too (MEGABYTE for the text), one block of audio
+run 0 "-6: compress" mbz -6 -T2 -c wav.in
+cp "$T/.stdout" a6.mbz
+run 0 "-6: decode" mbz -dc a6.mbz
+same "-6: round trip" "$T/.stdout" wav.in
+
+finish

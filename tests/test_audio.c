@@ -1,0 +1,296 @@
+/*
+ * test_audio.c - the audio model (src/lib/audio.c) and the media detector
+ * (src/lib/media.c):
+ *   - round trips of generated signals in every layout the model codes (8-bit
+ *     unsigned, 16-bit little- and big-endian, 24-bit, 1 to 8 channels, a partial
+ *     frame at the end), and tonal audio codes to well under half its size;
+ *   - golden: xxh64 of the payload of a fixed 16-bit stereo signal (pins the
+ *     arithmetic: a change to it must change the format, doc/format.md);
+ *   - damage: flipped bits, truncated and extended payloads, bad parameters, noise
+ *     that does not fit, all fail cleanly or decode to other bytes, never crash;
+ *   - the detector finds the samples of a WAV and an AIFF header at any offset,
+ *     cuts blocks at their edges and keeps frames aligned, and asks for a header
+ *     that straddles the end of a buffer to start the next block.
+ * Plain C test: exit 0 = pass, 1 = fail.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "audio.h"
+#include "media.h"
+
+#include "check.h"
+
+/* xxh64 of the payload of gen(16-bit LE stereo, 20000 frames) */
+#define GOLDEN_AUDIO 0x98bc789c0d52c264ull
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint32_t rnd(void)
+{
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng >> 33);
+}
+
+/* Integer test signal: two resonators (y[n] = 2c y[n-1] - y[n-2]) per channel, the
+ * channels correlated, plus a little noise; amplitude `amp`. No floating point, so
+ * the golden hash does not depend on a libm. */
+static void gen(const mbz_pcm *f, uint8_t *out, size_t n, int32_t amp)
+{
+    int nc = f->channels, bits = 8 * f->bytes;
+    int64_t y1[2] = { amp / 10, amp / 14 }, y0[2] = { 0, 0 };
+    const int64_t c[2] = { 16000, 15500 };       /* 2 cos(w) in Q13 */
+    size_t fb = (size_t)f->bytes * (size_t)nc, frames = n / fb;
+    for (size_t i = 0; i < frames; i++) {
+        int64_t s = 0;
+        for (int k = 0; k < 2; k++) {
+            int64_t y = ((c[k] * y1[k]) >> 13) - y0[k];
+            y0[k] = y1[k];
+            y1[k] = y;
+            s += y;
+        }
+        for (int ch = 0; ch < nc; ch++) {
+            int32_t noise = bits == 8 ? 4 : 16;    /* a few bits of noise */
+            int64_t v = s * (4 + ch) / 6 + (int32_t)(rnd() % (uint32_t)noise) - noise / 2;
+            int64_t lim = ((int64_t)1 << (bits - 1)) - 1;
+            v = v > lim ? lim : v < -lim ? -lim : v;
+            uint32_t u = f->is_unsigned ? (uint32_t)(v + ((int64_t)1 << (bits - 1))) : (uint32_t)v;
+            uint8_t *p = out + i * fb + (size_t)ch * f->bytes;
+            for (int b = 0; b < f->bytes; b++)
+                p[f->big_endian ? f->bytes - 1 - b : b] = (uint8_t)(u >> (8 * b));
+        }
+    }
+    for (size_t j = frames * fb; j < n; j++)
+        out[j] = (uint8_t)rnd();
+}
+
+static size_t roundtrip(const char *name, const mbz_pcm *f, const uint8_t *in, size_t n,
+                        uint8_t *pay, size_t cap)
+{
+    static uint8_t back[1 << 20];
+    size_t m = mbz_audio_encode(f, in, n, pay, cap);
+    CHECK(m > 0, "%s: encode failed", name);
+    if (m == 0)
+        return 0;
+    memset(back, 0xa5, n);
+    CHECK(mbz_audio_decode(pay, m, back, n) == 0, "%s: decode failed", name);
+    CHECK(memcmp(back, in, n) == 0, "%s: round trip differs", name);
+    return m;
+}
+
+static void layouts(void)
+{
+    static uint8_t in[1 << 20], pay[(1 << 20) + 64];
+    struct {
+        mbz_pcm f;
+        size_t n;
+        int32_t amp;
+    } t[] = {
+        { { 2, 2, 0, 0 }, 400000, 12000 },
+        { { 2, 1, 0, 0 }, 200001, 20000 },      /* a partial frame at the end */
+        { { 2, 2, 1, 0 }, 100002, 8000 },
+        { { 1, 1, 0, 1 }, 50000, 100 },
+        { { 1, 2, 0, 0 }, 50003, 100 },
+        { { 3, 2, 0, 0 }, 300000, 3000000 },
+        { { 3, 1, 1, 0 }, 150001, 5000000 },
+        { { 2, 6, 0, 0 }, 240000, 9000 },
+        { { 2, 8, 1, 0 }, 160008, 9000 },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "%d-bit x %d%s%s", 8 * t[i].f.bytes, t[i].f.channels,
+                 t[i].f.big_endian ? " BE" : "", t[i].f.is_unsigned ? " unsigned" : "");
+        gen(&t[i].f, in, t[i].n, t[i].amp);
+        size_t m = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n);
+        CHECK(m < t[i].n / 2, "%s: %zu bytes coded to %zu (tonal audio should halve)", name, t[i].n, m);
+        printf("%-22s %7zu -> %7zu\n", name, t[i].n, m);
+    }
+}
+
+static void golden(void)
+{
+    static uint8_t in[80000], pay[80000];
+    mbz_pcm f = { 2, 2, 0, 0 };
+    rng = 12345;
+    gen(&f, in, sizeof in, 12000);
+    size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay);
+    uint64_t h = XXH64(pay, m, 0);
+    printf("audio payload: %zu bytes, xxh64 %016llx\n", m, (unsigned long long)h);
+    CHECK(h == GOLDEN_AUDIO, "golden payload hash %016llx, expected %016llx", (unsigned long long)h,
+          (unsigned long long)GOLDEN_AUDIO);
+}
+
+static void damage(void)
+{
+    static uint8_t in[60000], pay[60064], bad[60064], back[60000];
+    mbz_pcm f = { 2, 2, 0, 0 };
+    gen(&f, in, sizeof in, 12000);
+    size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay);
+    CHECK(m > 100, "encode");
+    int caught = 0;
+    for (int k = 0; k < 200; k++) {
+        memcpy(bad, pay, m);
+        size_t at = MBZ_PCM_PARAMS + rnd() % (m - MBZ_PCM_PARAMS);
+        bad[at] ^= (uint8_t)(1u << (rnd() % 8));
+        int rc = mbz_audio_decode(bad, m, back, sizeof back);
+        caught += rc != 0 || memcmp(back, in, sizeof in) != 0;
+    }
+    CHECK(caught == 200, "a flipped payload bit went unnoticed (%d of 200 caught)", caught);
+    CHECK(mbz_audio_decode(pay, m - 1, back, sizeof back) != 0 || memcmp(back, in, sizeof in),
+          "truncated payload accepted");
+    memcpy(bad, pay, m);
+    bad[m] = 0;
+    CHECK(mbz_audio_decode(bad, m + 1, back, sizeof back) != 0, "extended payload accepted");
+    const uint8_t params[][2] = { { 0x03, 2 }, { 0x10, 2 }, { 0x01, 0 }, { 0x01, 9 }, { 0x80, 1 } };
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+        memcpy(bad, pay, m);
+        memcpy(bad, params[i], 2);
+        CHECK(mbz_audio_decode(bad, m, back, sizeof back) != 0, "parameters %02x %02x accepted",
+              params[i][0], params[i][1]);
+    }
+    CHECK(mbz_audio_decode(pay, 2, back, sizeof back) != 0, "parameters alone accepted");
+    /* white noise at full scale does not fit in fewer bytes: encode says so */
+    for (size_t i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)rnd();
+    CHECK(mbz_audio_encode(&f, in, sizeof in, pay, sizeof in - 1) == 0, "noise compressed");
+}
+
+static void put32(uint8_t *p, uint32_t v, int be)
+{
+    for (int i = 0; i < 4; i++)
+        p[be ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put16(uint8_t *p, uint32_t v, int be)
+{
+    p[be ? 1 : 0] = (uint8_t)v;
+    p[be ? 0 : 1] = (uint8_t)(v >> 8);
+}
+
+/* A 16-bit stereo WAV header (44 bytes, with a LIST chunk before data: 44 + 12). */
+static size_t wav_header(uint8_t *p, uint32_t data)
+{
+    memcpy(p, "RIFF", 4);
+    put32(p + 4, 4 + 24 + 12 + 8 + data, 0);
+    memcpy(p + 8, "WAVEfmt ", 8);
+    put32(p + 16, 16, 0);
+    put16(p + 20, 1, 0);
+    put16(p + 22, 2, 0);
+    put32(p + 24, 44100, 0);
+    put32(p + 28, 44100 * 4, 0);
+    put16(p + 32, 4, 0);
+    put16(p + 34, 16, 0);
+    memcpy(p + 36, "LIST", 4);
+    put32(p + 40, 4, 0);
+    memcpy(p + 44, "INFO", 4);
+    memcpy(p + 48, "data", 4);
+    put32(p + 52, data, 0);
+    return 56;
+}
+
+/* A 24-bit mono AIFF header (FORM AIFF, COMM, SSND with offset 0). */
+static size_t aiff_header(uint8_t *p, uint32_t data)
+{
+    memcpy(p, "FORM", 4);
+    put32(p + 4, 4 + 26 + 16 + data, 1);
+    memcpy(p + 8, "AIFFCOMM", 8);
+    put32(p + 16, 18, 1);
+    put16(p + 20, 1, 1);
+    put32(p + 22, data / 3, 1);
+    put16(p + 26, 24, 1);
+    memset(p + 28, 0, 10);
+    memcpy(p + 38, "SSND", 4);
+    put32(p + 42, data + 8, 1);
+    put32(p + 46, 0, 1);
+    put32(p + 50, 0, 1);
+    return 54;
+}
+
+static void detector(void)
+{
+    static uint8_t buf[300000];
+    memset(buf, 'x', sizeof buf);
+    mbz_media m = { .n = 0 };
+    const mbz_pcm *pcm;
+    /* a WAV at 1000 in a buffer at stream offset 5000: samples at 6056, 100001 bytes */
+    size_t h = wav_header(buf + 1000, 100001);
+    CHECK(h == 56, "wav header");
+    CHECK(mbz_media_scan(&m, 5000, buf, 200000) == 200000, "complete header reported as cut short");
+    CHECK(m.n == 1 && m.r[0].start == 6056 && m.r[0].end == 106057, "wav region %d %llu %llu", m.n,
+          m.n ? (unsigned long long)m.r[0].start : 0, m.n ? (unsigned long long)m.r[0].end : 0);
+    CHECK(m.n == 1 && m.r[0].pcm.bytes == 2 && m.r[0].pcm.channels == 2 && !m.r[0].pcm.big_endian &&
+          !m.r[0].pcm.is_unsigned, "wav layout");
+    mbz_media_scan(&m, 5000, buf, 200000);
+    CHECK(m.n == 1, "a region found twice is added twice");
+    /* block at 5000: general, up to the samples */
+    CHECK(mbz_media_cut(&m, 5000, 65536, 65536, 65536, &pcm) == 1056 && !pcm, "cut before the samples");
+    /* at the samples: audio, a whole number of 4-byte frames of a 65535-byte block */
+    size_t n = mbz_media_cut(&m, 6056, 65535, 65535, 65535, &pcm);
+    CHECK(n == 65532 && pcm && pcm->channels == 2, "first audio block %zu", n);
+    /* the rest of the region, partial frame included */
+    n = mbz_media_cut(&m, 6056 + 65532, 65536, 65536, 65536, &pcm);
+    CHECK(n == 100001 - 65532 && pcm, "last audio block %zu", n);
+    /* after it: general, and the region is forgotten */
+    n = mbz_media_cut(&m, 106057, 65536, 65536, 65536, &pcm);
+    CHECK(n == 65536 && !pcm && m.n == 0, "after the region: %zu", n);
+
+    /* a header cut short by the end of the buffer starts the next block */
+    memset(buf, 'x', sizeof buf);
+    wav_header(buf + 70000, 100000);
+    mbz_media fresh = { .n = 0 };
+    CHECK(mbz_media_scan(&fresh, 0, buf, 70020) == 70000 && fresh.n == 0, "straddling header");
+    CHECK(mbz_media_cut(&fresh, 0, 70020, 131072, 70000, &pcm) == 70000 && !pcm, "cut at the header");
+    CHECK(mbz_media_scan(&fresh, 70000, buf + 70000, 131072) == 131072 && fresh.n == 1 &&
+          fresh.r[0].start == 70056, "header found at a block start");
+    /* a signature cut after 4 bytes is kept for the next block; after 2 it is not
+     * taken for one (random data would be cut too often) */
+    CHECK(mbz_media_scan(&fresh, 0, buf, 70004) == 70000, "signature cut short");
+    CHECK(mbz_media_scan(&fresh, 0, buf, 70002) == 70002, "2 bytes taken for a signature");
+
+    /* AIFF, 24-bit big-endian mono */
+    memset(buf, 0, sizeof buf);
+    aiff_header(buf + 10, 30000);
+    mbz_media a = { .n = 0 };
+    mbz_media_scan(&a, 0, buf, 100000);
+    CHECK(a.n == 1 && a.r[0].start == 64 && a.r[0].end == 30064 && a.r[0].pcm.bytes == 3 &&
+          a.r[0].pcm.big_endian && a.r[0].pcm.channels == 1, "aiff region");
+
+    /* hostile headers: 0 and 9 channels, 32-bit, float, chunk sizes past 4 GiB */
+    static const struct {
+        int at;
+        uint32_t v;
+        int bytes;
+    } bad[] = { { 22, 0, 2 }, { 22, 9, 2 }, { 34, 32, 2 }, { 20, 3, 2 }, { 16, 0xfffffff0u, 4 } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(buf, 0, sizeof buf);
+        wav_header(buf, 100000);
+        if (bad[i].bytes == 2)
+            put16(buf + bad[i].at, bad[i].v, 0);
+        else
+            put32(buf + bad[i].at, bad[i].v, 0);
+        mbz_media b = { .n = 0 };
+        mbz_media_scan(&b, 0, buf, 200000);
+        CHECK(b.n == 0, "hostile wav header %zu accepted", i);
+    }
+    /* a tiny WAV is left to the general stage */
+    memset(buf, 0, sizeof buf);
+    wav_header(buf, 1000);
+    mbz_media t = { .n = 0 };
+    mbz_media_scan(&t, 0, buf, 2000);
+    CHECK(t.n == 0, "tiny wav taken");
+}
+
+int main(void)
+{
+    layouts();
+    golden();
+    damage();
+    detector();
+    if (failures)
+        fprintf(stderr, "test_audio: %d failure(s)\n", failures);
+    return failures != 0;
+}
