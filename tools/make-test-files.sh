@@ -112,6 +112,31 @@ text = open("good-text.orig", "rb").read()
 open("good-audio.orig", "wb").write(text[:3000] + wav + text[3000:6000])
 EOF
 "$MBZIP" -1 -T1 -c good-audio.orig >good-audio.mbz
+# and images: text, a PPM (96 x 64 RGB, with a comment), a BMP (41 x 40, 24-bit,
+# rows padded by one byte), more text: modelled, image, modelled, image, modelled
+python3 - <<'EOF'
+import struct
+r = 4242
+def rnd():
+    global r
+    r = (r * 6364136223846793005 + 1442695040888963407) % 2**64
+    return r >> 33
+def pix(x, y, c):
+    v = (x * 3 + y * 2 + c * 40) % 256
+    if (x // 16 + y // 16) % 3 == 0:
+        v = 255 - v
+    return max(0, min(255, v + rnd() % 5 - 2))
+ppm = b"P6\n# mbzip test image\n96 64\n255\n" + bytes(pix(x, y, c) for y in range(64) for x in range(96) for c in range(3))
+rows = []
+for y in range(40):
+    rows.append(bytes(pix(x, y, c) for x in range(41) for c in range(3)) + b"\0")
+pixels = b"".join(rows)
+bmp = (b"BM" + struct.pack("<IHHI", 54 + len(pixels), 0, 0, 54) +
+       struct.pack("<IiiHHIIiiII", 40, 41, 40, 1, 24, 0, len(pixels), 2835, 2835, 0, 0) + pixels)
+text = open("good-text.orig", "rb").read()
+open("good-image.orig", "wb").write(text[:2000] + ppm + bmp + text[2000:4000])
+EOF
+"$MBZIP" -1 -T1 -c good-image.orig >good-image.mbz
 cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
 cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
 for f in good-*.mbz; do
@@ -266,6 +291,13 @@ b = au[:]; b[4] = 4; b[5] = 0x04; fix_frame(b); make("bad-audio-no-media.mbz", b
 b = au[:]; b[ab + BH + 1] = 0; make("bad-audio-channels.mbz", b)
 b = au[:]; b[ab + BH] = 0x13; make("bad-audio-format.mbz", b)
 b = au[:]; b[ab + BH + 2000] ^= 0x08; make("bad-flip-audio-payload.mbz", b)
+# image blocks (good-image.mbz: modelled, image, modelled, image, modelled)
+im = load("good-image.mbz")
+iblocks, iend = parse(im)
+assert [t for _, t in iblocks] == [4, 6, 3, 6, 3], "good-image.mbz: modelled, image, modelled, image, modelled"
+ib = iblocks[1][0]
+b = im[:]; b[ib + BH + 3:ib + BH + 7] = struct.pack("<I", 0); make("bad-image-width.mbz", b)
+b = im[:]; b[ib + BH + 1000] ^= 0x10; make("bad-flip-image-payload.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -301,6 +333,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text9-cm.mbz | the same at level 9 with model 7662c77d1c6d40c5, the default until 2026-12-04 (frame version 4, flags CM and STRIDED); decoded through model/archive/ since the default changed; made before 2026-12-04, kept |
 | good-text6-cm.mbz | the same at level 6 with model 355f8524606d011f, the default since 2026-12-04 (frame version 4, flag CM); made on 2026-12-04, kept; skipped by builds without the built-in default model |
 | good-audio.mbz | level 1, frame version 5 (flags CM and MEDIA): 3000 bytes of good-text.orig (modelled), a WAV file's samples, 16-bit stereo with a partial frame at the end (audio block, doc/format.md "Audio blocks"), then the WAV's pad byte and 3000 more bytes of text (modelled, continuing the history) |
+| good-image.mbz | level 1, frame version 5 (flags CM and MEDIA): 2000 bytes of good-text.orig and a PPM header (modelled), the PPM's pixels, 96 x 64 RGB (image block, doc/format.md "Image blocks"), a BMP header (modelled), its pixels, 41 x 40 24-bit with rows padded by one byte (image block), 1721 more bytes of text (modelled) |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -361,6 +394,8 @@ cat >>README <<'EOF'
 | bad-audio-channels.mbz | corrupt,audio | good-audio.mbz with the audio payload's channel count 2 -> 0 |
 | bad-audio-format.mbz | corrupt,audio | good-audio.mbz with the audio payload's format byte 0x01 -> 0x13 (an undefined bit) |
 | bad-flip-audio-payload.mbz | checksum,corrupt,audio | good-audio.mbz with a bit flipped in the audio payload |
+| bad-image-width.mbz | corrupt,image | good-image.mbz with the first image payload's width 96 -> 0 |
+| bad-flip-image-payload.mbz | checksum,corrupt,image | good-image.mbz with a bit flipped in the first image payload |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |
 | bad-trailing-zeros.mbz | garbage,magic | good-text.mbz + 512 zero bytes |

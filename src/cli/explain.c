@@ -104,7 +104,7 @@ static void put_shaded(FILE *f, const uint8_t *data, const uint32_t *cost, size_
 
 static const char *type_name(int t)
 {
-    return t == 1 ? "stored" : t == 2 ? "run-length" : t == 3 || t == 4 ? "modelled" : t == 5 ? "audio" : "?";
+    return t == 1 ? "stored" : t == 2 ? "run-length" : t == 3 || t == 4 ? "modelled" : t == 5 ? "audio" : t == 6 ? "image" : "?";
 }
 
 /* The frame's blocks, as the library's scan reports them (mbz_scan_blocks). */

@@ -220,8 +220,8 @@ static void count_block(mbz_stats *st, int type, uint64_t content, uint64_t payl
 typedef struct {
     uint8_t *in;               /* the block's bytes (reused from batch to batch) */
     size_t n;
-    const mbz_pcm *pcm;        /* PCM samples (media detector), or NULL */
-    mbz_pcm pcm_copy;
+    const mbz_media_format *media; /* samples or pixels (media detector), or NULL */
+    mbz_media_format media_copy;
     char where[32];            /* "block 3" */
     mbz_block_scratch scratch; /* the coder's buffers, reused */
     mbz_block_coded coded;
@@ -257,7 +257,7 @@ static void compress_worker(void *ctx, int t, int nt)
             mbz_block_scratch *ts = &b->tables[t];
             j->scratch.freq = ts->freq;
             j->scratch.freq_cap = ts->freq_cap;
-            j->status = mbz_block_encode(b->stack, chain, j->pcm, j->in, j->n, &j->scratch,
+            j->status = mbz_block_encode(b->stack, chain, j->media, j->in, j->n, &j->scratch,
                                          b->cancel, t < b->spare, j->where, &j->coded, &j->err);
             ts->freq = j->scratch.freq;
             ts->freq_cap = j->scratch.freq_cap;
@@ -374,14 +374,13 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
             carry_n = 0;
             if (got == 0)
                 break;
-            j->pcm = NULL;
+            j->media = NULL;
             if (media) {
-                size_t cut = mbz_media_scan(&det, offset, j->in, got);
-                const mbz_pcm *pcm;
-                size_t n = mbz_media_cut(&det, offset, got, bs, cut, &pcm);
-                if (pcm) {
-                    j->pcm_copy = *pcm;
-                    j->pcm = &j->pcm_copy;
+                const mbz_media_format *fmt;
+                size_t n = mbz_media_block(&det, offset, j->in, got, bs, &fmt);
+                if (fmt) {
+                    j->media_copy = *fmt;
+                    j->media = &j->media_copy;
                 }
                 if (n < got) {
                     if (!carry && !(carry = malloc(bs))) {
@@ -485,7 +484,7 @@ static void decompress_worker(void *ctx, int t, int nt)
     mbz_block_decode(mine, n, b->stack, NULL, b->cancel);
 }
 
-/* A batch without modelled blocks, with audio blocks (independent of each other
+/* A batch without modelled blocks, with media blocks (independent of each other
  * and of the history): thread t decodes blocks t, t + nt, ..., one at a time. */
 static void independent_worker(void *ctx, int t, int nt)
 {
@@ -745,7 +744,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                 int nt = (nb + group - 1) / group, modelled = 0, audio = 0;
                 for (int i = 0; i < nb; i++) {
                     modelled |= mbz_block_is_modelled(jobs[i].h.type);
-                    audio |= jobs[i].h.type == MBZ_BLOCK_AUDIO;
+                    audio |= mbz_block_is_media(jobs[i].h.type);
                 }
                 if (!modelled && audio) {
                     mbz_pool_run(pool, nb < o.threads ? nb : o.threads, independent_worker, &b);

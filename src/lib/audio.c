@@ -27,18 +27,16 @@
  * Encoding and decoding run the same function (au_code_block) over a coder that
  * either writes the bit it is given or reads it, so the two cannot drift apart.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "audio.h"
-#include "bitcoder.h"
+#include "residual.h"
 
 #define LONG 32           /* stage-1 taps */
 #define MID 16            /* stage-2 own taps */
 #define CROSS 4           /* stage-2 taps of the other channel */
 #define SHORT 4           /* stage-3 taps */
 #define NMAX (MID + CROSS)
-#define LMAX 26           /* bit lengths of errors: |e| < 2^24 (24-bit samples) */
 
 /* ------------------------------------------------------------------ parameters */
 
@@ -57,69 +55,6 @@ int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS], mbz_pcm *f)
     f->is_unsigned = (in[0] & 8) != 0;
     f->channels = in[1];
     return 0;
-}
-
-/* ------------------------------------------------------------------ bit coder */
-
-typedef struct {
-    int decoding;
-    mbz_bc_enc enc;
-    mbz_bc_dec dec;
-} au_coder;
-
-/* Code `bit` (encoder) or read it (decoder) with P(1) = p16 / 2^16. */
-static inline int au_bit(au_coder *c, int bit, uint32_t p16)
-{
-    if (c->decoding)
-        return mbz_bc_decode(&c->dec, p16);
-    mbz_bc_encode(&c->enc, bit, p16);
-    return bit;
-}
-
-/* An adaptive probability: two estimates of P(1) (Q16), a quick one and a slow one,
- * averaged. Each moves by 1/(n + 1.5) of its error, n the decisions it has seen, up
- * to its limit: a new context learns from its first decisions at once (short files
- * have no time for a warm-up), a seasoned one averages. Starts at 1/2. */
-#define FAST_LIMIT 40
-#define SLOW_LIMIT 255
-typedef struct {
-    uint16_t fast, slow;
-    uint8_t n;
-} au_prob;
-
-static uint32_t rate_tab[256];      /* 2^16 / (n + 1.5) */
-
-static void rate_init(void)
-{
-    for (int n = 0; n < 256; n++)
-        rate_tab[n] = (uint32_t)((2u << 16) / (2u * (unsigned)n + 3u));
-}
-
-static inline uint32_t prob_p(const au_prob *p)
-{
-    uint32_t q = ((uint32_t)p->fast + p->slow + 1) >> 1;
-    return q < 32 ? 32 : q > 65504 ? 65504 : q;
-}
-
-static inline uint16_t prob_move(uint16_t p, int bit, uint32_t rate)
-{
-    int32_t target = bit ? 65535 : 0;
-    return (uint16_t)(p + (int32_t)(((int64_t)(target - p) * rate) >> 16));
-}
-
-static inline void prob_update(au_prob *p, int bit)
-{
-    p->fast = prob_move(p->fast, bit, rate_tab[p->n < FAST_LIMIT ? p->n : FAST_LIMIT]);
-    p->slow = prob_move(p->slow, bit, rate_tab[p->n < SLOW_LIMIT ? p->n : SLOW_LIMIT]);
-    if (p->n < 255)
-        p->n++;
-}
-
-static inline int code_prob(au_coder *c, au_prob *p, int bit)
-{
-    bit = au_bit(c, bit, prob_p(p));
-    prob_update(p, bit);
-    return bit;
 }
 
 /* ------------------------------------------------------------------ filters */
@@ -184,55 +119,21 @@ typedef struct {
     au_nlms s3;
     int32_t r1;             /* this sample's stage-1 error (for the next channel) */
     int32_t cross[CROSS];   /* the other channel's stage-1 errors, newest first */
-    uint32_t avg_fast, avg_slow;  /* running means of |e|, Q4 */
-    int last_sign;          /* 0 none, 1 positive, 2 negative */
-    au_prob zero[16][12];
-    au_prob len[16][LMAX + 1];
-    au_prob mant[LMAX + 1][4];
-    au_prob low[LMAX + 1][LMAX];
-    au_prob sign[3][4];
+    uint32_t avg_fast, avg_slow;  /* running means of |e|, Q4: the error coder's contexts */
+    mbz_res_model res;
 } au_chan;
 
-static int ilog2u(uint32_t v)
+/* Code one error e (encoder) or read it (decoder) in the contexts of the channel's
+ * recent error sizes; returns it. */
+static int32_t code_error(mbz_res_coder *c, au_chan *ch, int32_t e)
 {
-    int l = 0;
-    while (v > 1) {
-        v >>= 1;
-        l++;
-    }
-    return l;
-}
-
-/* Code one error e (encoder) or read it (decoder); returns it. */
-static int32_t code_error(au_coder *c, au_chan *ch, int32_t e)
-{
-    int kf = ilog2u((ch->avg_fast >> 4) + 1), ks = ilog2u((ch->avg_slow >> 4) + 1);
-    if (kf > 15)
-        kf = 15;
-    if (ks > 11)
-        ks = 11;
+    int kf = mbz_res_log2((ch->avg_fast >> 4) + 1), ks = mbz_res_log2((ch->avg_slow >> 4) + 1);
+    if (kf > MBZ_RES_K1 - 1)
+        kf = MBZ_RES_K1 - 1;
+    if (ks > MBZ_RES_K2 - 1)
+        ks = MBZ_RES_K2 - 1;
+    e = mbz_res_code(c, &ch->res, kf, ks, e);
     uint32_t u = e < 0 ? (uint32_t)-(int64_t)e : (uint32_t)e;
-    if (code_prob(c, &ch->zero[kf][ks], u == 0)) {
-        u = 0;
-    } else {
-        int L = c->decoding ? 0 : ilog2u(u) + 1;   /* 1 .. LMAX */
-        int j = 1;
-        while (j < LMAX && code_prob(c, &ch->len[kf][j], L > j))
-            j++;
-        L = j;
-        uint32_t v = 1;
-        for (int b = L - 2; b >= 0; b--) {
-            int want = (int)(u >> b) & 1;
-            au_prob *p = L - 2 - b < 2 ? &ch->mant[L][v & 3] : &ch->low[L][b];
-            v = (v << 1) | (uint32_t)code_prob(c, p, want);
-        }
-        u = v;
-        int neg = code_prob(c, &ch->sign[ch->last_sign][kf < 3 ? kf : 3], e < 0);
-        e = neg ? -(int32_t)u : (int32_t)u;
-    }
-    if (u == 0)
-        e = 0;
-    ch->last_sign = e > 0 ? 1 : e < 0 ? 2 : 0;
     uint32_t a = u > (1u << 24) ? (1u << 24) : u;
     ch->avg_fast += (int32_t)((a << 4) - ch->avg_fast) >> 2;
     ch->avg_slow += (int32_t)((a << 4) - ch->avg_slow) >> 5;
@@ -241,7 +142,7 @@ static int32_t code_error(au_coder *c, au_chan *ch, int32_t e)
 
 /* Predict, code (or read) and learn one sample x of channel ch, which lies in
  * lo .. hi; returns x. */
-static int32_t code_sample(au_coder *c, au_chan *ch, int32_t x, int32_t lo, int32_t hi)
+static int32_t code_sample(mbz_res_coder *c, au_chan *ch, int32_t x, int32_t lo, int32_t hi)
 {
     int32_t p0 = (int32_t)(((int64_t)ch->prev * 31) >> 5);
     const int32_t *in1 = ch->h1.v + ch->h1.pos;
@@ -294,20 +195,15 @@ static void sample_put(const mbz_pcm *f, uint8_t *p, int32_t x)
 
 /* Code (or read) the n bytes of data. Samples are range-checked on decoding: a
  * value outside the format's range means the payload is not ours. */
-static int au_code_block(au_coder *c, const mbz_pcm *f, uint8_t *data, size_t n)
+static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, uint8_t *data, size_t n)
 {
     int nc = f->channels, fb = f->bytes * nc;
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, rate_init);
+    mbz_res_init();
     au_chan *ch = calloc((size_t)nc, sizeof *ch);
     if (!ch)
         return -2;
-    for (int k = 0; k < nc; k++) {
-        /* the probabilities, zero .. sign, are one run of au_prob: all at 1/2 */
-        au_prob *p = &ch[k].zero[0][0], *end = &ch[k].sign[2][3] + 1;
-        for (; p < end; p++)
-            p->fast = p->slow = 32768;
-    }
+    for (int k = 0; k < nc; k++)
+        mbz_res_model_init(&ch[k].res);
     int32_t lo = -(int32_t)(1u << (8 * f->bytes - 1)), hi = (int32_t)(1u << (8 * f->bytes - 1)) - 1;
     size_t frames = n / (size_t)fb, i;
     int rc = 0;
@@ -335,7 +231,7 @@ static int au_code_block(au_coder *c, const mbz_pcm *f, uint8_t *data, size_t n)
     for (size_t j = frames * (size_t)fb; j < n && rc == 0; j++) {
         int v = 0;
         for (int b = 7; b >= 0; b--)
-            v = (v << 1) | au_bit(c, (data[j] >> b) & 1, 32768);
+            v = (v << 1) | mbz_res_bit(c, (data[j] >> b) & 1, 32768);
         data[j] = (uint8_t)v;
     }
     free(ch);
@@ -348,7 +244,7 @@ size_t mbz_audio_encode(const mbz_pcm *f, const uint8_t *data, size_t n, uint8_t
     if (cap <= MBZ_PCM_PARAMS)
         return 0;
     mbz_pcm_pack(f, out);
-    au_coder c;
+    mbz_res_coder c;
     memset(&c, 0, sizeof c);
     mbz_bc_enc_init(&c.enc, out + MBZ_PCM_PARAMS, cap - MBZ_PCM_PARAMS);
     /* the encoder only reads data; au_code_block writes it only when decoding */
@@ -363,7 +259,7 @@ int mbz_audio_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n)
     mbz_pcm f;
     if (m < MBZ_PCM_PARAMS + 1 || mbz_pcm_unpack(payload, &f) != 0)
         return -1;
-    au_coder c;
+    mbz_res_coder c;
     memset(&c, 0, sizeof c);
     c.decoding = 1;
     mbz_bc_dec_init(&c.dec, payload + MBZ_PCM_PARAMS, m - MBZ_PCM_PARAMS);

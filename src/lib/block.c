@@ -11,6 +11,7 @@
 #include <xxhash.h>
 #include "audio.h"
 #include "bitcoder.h"
+#include "image.h"
 #include "block.h"
 #include "cm.h"
 #include "mix.h"
@@ -381,7 +382,7 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
     return mbz_block_score(stack->top, data, n, s, NULL, table_costs, &cs, where, err);
 }
 
-int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_pcm *pcm,
+int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_media_format *media,
                      const uint8_t *in, size_t n, mbz_block_scratch *s, volatile int *cancel,
                      int helpers, const char *where, mbz_block_coded *out, mbz_error *err)
 {
@@ -397,15 +398,17 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_pcm 
         out->payload_size = 1;
         return MBZ_OK;
     }
-    if (pcm) {
-        /* samples: the audio model, whatever their byte statistics (16-bit noise looks
-         * random byte by byte); the history is not involved */
+    if (media) {
+        /* samples or pixels: their own model, whatever their byte statistics (16-bit
+         * noise looks random byte by byte); the history is not involved */
         s->out = mbz_grow(s->out, &s->out_cap, n);
         if (!s->out)
             return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (payload of %zu bytes)", where, n);
-        size_t len = mbz_audio_encode(pcm, in, n, s->out, n - 1);
+        int audio = media->kind == MBZ_MEDIA_AUDIO;
+        size_t len = audio ? mbz_audio_encode(&media->pcm, in, n, s->out, n - 1)
+                           : mbz_image_encode(&media->img, in, n, s->out, n - 1);
         if (len > 0 && len < n) {
-            out->type = MBZ_BLOCK_AUDIO;
+            out->type = audio ? MBZ_BLOCK_AUDIO : MBZ_BLOCK_IMAGE;
             out->payload = s->out;
             out->payload_size = len;
             return MBZ_OK;
@@ -610,12 +613,14 @@ void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
         j->ideal_q16 = 0;
         if (j->h.type == MBZ_BLOCK_RLE) {
             memset(j->content, j->rle_byte, j->h.content_size);
-        } else if (j->h.type == MBZ_BLOCK_AUDIO) {
-            int rc = mbz_audio_decode(j->payload, j->h.payload_size, j->content, j->h.content_size);
+        } else if (mbz_block_is_media(j->h.type)) {
+            int audio = j->h.type == MBZ_BLOCK_AUDIO;
+            int rc = audio ? mbz_audio_decode(j->payload, j->h.payload_size, j->content, j->h.content_size)
+                           : mbz_image_decode(j->payload, j->h.payload_size, j->content, j->h.content_size);
             if (rc == -2)
-                decode_fail(j, MBZ_ERR_NOMEM, "out of memory (audio model)");
+                decode_fail(j, MBZ_ERR_NOMEM, audio ? "out of memory (audio model)" : "out of memory (image model)");
             else if (rc != 0)
-                decode_fail(j, MBZ_ERR_CORRUPT, "corrupt audio payload");
+                decode_fail(j, MBZ_ERR_CORRUPT, audio ? "corrupt audio payload" : "corrupt image payload");
         }
         else if (mbz_block_is_modelled(j->h.type) && nm < MBZ_BLOCK_BATCH_MAX)
             mod[nm++] = j;

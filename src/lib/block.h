@@ -15,8 +15,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "audio.h"
 #include "frame.h"
+#include "media.h"
 #include "predictor.h"
 
 /* ------------------------------------------------------------------ model stack */
@@ -63,7 +63,7 @@ int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
 
 /* The coded form of one block (payload points into the input or the scratch). */
 typedef struct {
-    uint8_t type;          /* MBZ_BLOCK_RLE, _STORED, _MODELLED(_FRESH) or _AUDIO */
+    uint8_t type;          /* MBZ_BLOCK_RLE, _STORED, _MODELLED(_FRESH), _AUDIO or _IMAGE */
     const uint8_t *payload;
     size_t payload_size;
     uint64_t hash;         /* XXH64 of the content */
@@ -86,16 +86,17 @@ void mbz_cm_chain_reset(mbz_cm_chain *c);
 int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *data, size_t n,
                     mbz_block_scratch *s, const char *where, uint32_t *cost, mbz_error *err);
 
-/* Code one block: a run of one byte as RLE; with `pcm` (the media detector's
- * finding: the block is PCM samples) through the audio model; otherwise high-entropy
- * data stored, the rest through the model stack; stored after all when modelling
- * does not make it smaller. Audio blocks leave `chain` alone.
+/* Code one block: a run of one byte as RLE; with `media` (the media detector's
+ * finding: the block is PCM samples or rows of pixels) through the audio or image
+ * model; otherwise high-entropy data stored, the rest through the model stack;
+ * stored after all when modelling does not make it smaller. Media blocks leave
+ * `chain` alone.
  * CM frames: `chain` carries the history; a modelled block continues it (type 3)
  * or, when it is empty or full, starts it afresh (type 4); a block stored after
  * modelling empties it. Other frames: chain is NULL. `helpers`: threads this call
  * may add (0 or 1 used): a CM block of 256 KiB or more whose model can seek has its
  * second half scored on a helper thread; the coded bytes do not depend on it. */
-int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_pcm *pcm,
+int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_media_format *media,
                      const uint8_t *in, size_t n, mbz_block_scratch *s, volatile int *cancel,
                      int helpers, const char *where, mbz_block_coded *out, mbz_error *err);
 

@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "audio.h"
 #include "block.h"
 #include "frame.h"
+#include "image.h"
+#include "media.h"
 #include "mbz_explain.h"
 #include "qmath.h"
 
@@ -36,16 +39,39 @@ int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data
     while (((size_t)1 << block_log) < block_len && block_log < 40)
         block_log++;
     mbz_cm_chain chain = { .window = mbz_frame_history(block_log) };
-    size_t seg = chain.window / block_len ? chain.window / block_len : 1;
-    for (size_t start = 0; start < n && rc == MBZ_OK; start += block_len) {
-        size_t len = n - start < block_len ? n - start : block_len;
+    size_t seg = chain.window / block_len ? chain.window / block_len : 1, len;
+    /* MEDIA frames: the blocks compression cuts (media.c), media blocks through
+     * their own model, outside the history */
+    mbz_media det = { .n = 0 };
+    uint8_t *media_out = NULL;
+    size_t block = 0;
+    for (size_t start = 0; start < n && rc == MBZ_OK; start += len, block++) {
+        len = n - start < block_len ? n - start : block_len;
+        const mbz_media_format *fmt = NULL;
+        if (frame_flags & MBZ_FLAG_MEDIA)
+            len = mbz_media_block(&det, start, in + start, len, block_len, &fmt);
         char where[48];
-        snprintf(where, sizeof where, "explain: block %zu", start / block_len + 1);
-        if ((start / block_len) % seg == 0)
+        snprintf(where, sizeof where, "explain: block %zu", block + 1);
+        if (block % seg == 0)
             mbz_cm_chain_reset(&chain);
+        if (fmt) {
+            /* the media models give no per-byte costs: each byte of the block gets
+             * its share of the payload (or 8 bits, if it would be stored) */
+            if (!media_out && !(media_out = malloc(block_len)))
+                rc = mbz_fail(err, MBZ_ERR_NOMEM, "explain: out of memory");
+            size_t plen = 0;
+            if (rc == MBZ_OK)
+                plen = fmt->kind == MBZ_MEDIA_AUDIO ? mbz_audio_encode(&fmt->pcm, in + start, len, media_out, len - 1)
+                                                    : mbz_image_encode(&fmt->img, in + start, len, media_out, len - 1);
+            uint64_t bits = plen ? (uint64_t)plen * 8 * 65536 : (uint64_t)len * 8 * 65536;
+            for (size_t i = 0; i < len; i++)
+                cost[start + i] = (uint32_t)(bits / len);
+            continue;
+        }
         rc = mbz_block_costs(&stack, stack.cm ? &chain : NULL, in + start, len, &scratch, where,
                              cost + start, err);
     }
+    free(media_out);
     mbz_cm_chain_reset(&chain);
     mbz_block_scratch_free(&scratch);
     mbz_stack_free(&stack);

@@ -100,7 +100,8 @@ int mbz_block_header_read(const uint8_t in[MBZ_BLOCK_HEADER_SIZE], uint32_t bloc
     case MBZ_BLOCK_RLE:
     case MBZ_BLOCK_MODELLED:
     case MBZ_BLOCK_MODELLED_FRESH:  /* mbz_block_type_check refuses it outside CM frames */
-    case MBZ_BLOCK_AUDIO:           /* and this outside MEDIA frames */
+    case MBZ_BLOCK_AUDIO:           /* and these outside MEDIA frames */
+    case MBZ_BLOCK_IMAGE:
         break;
     default:
         return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: unknown block type %u", where, h->type);
@@ -121,11 +122,11 @@ int mbz_block_header_read(const uint8_t in[MBZ_BLOCK_HEADER_SIZE], uint32_t bloc
             return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: run-length payload size %u != 1",
                             where, h->payload_size);
         break;
-    default: /* modelled, audio: must be strictly smaller, else it would have been stored */
+    default: /* modelled, media: must be strictly smaller, else it would have been stored */
         if (h->payload_size == 0 || h->payload_size >= h->content_size)
             return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: %s payload size %u outside 1..%u", where,
-                            h->type == MBZ_BLOCK_AUDIO ? "audio" : "modelled", h->payload_size,
-                            h->content_size - 1);
+                            h->type == MBZ_BLOCK_AUDIO ? "audio" : h->type == MBZ_BLOCK_IMAGE ? "image"
+                            : "modelled", h->payload_size, h->content_size - 1);
         break;
     }
     return MBZ_OK;
@@ -136,8 +137,8 @@ int mbz_block_type_check(unsigned flags, uint8_t type, const char *where, mbz_er
     if (type == MBZ_BLOCK_MODELLED_FRESH && !(flags & MBZ_FLAG_CM))
         return mbz_fail(err, MBZ_ERR_CORRUPT,
                         "%s: block type 4 (a history start) in a frame without flag CM", where);
-    if (type == MBZ_BLOCK_AUDIO && !(flags & MBZ_FLAG_MEDIA))
-        return mbz_fail(err, MBZ_ERR_CORRUPT,
-                        "%s: block type 5 (audio) in a frame without flag MEDIA", where);
+    if (mbz_block_is_media(type) && !(flags & MBZ_FLAG_MEDIA))
+        return mbz_fail(err, MBZ_ERR_CORRUPT, "%s: block type %u (%s) in a frame without flag MEDIA",
+                        where, type, type == MBZ_BLOCK_AUDIO ? "audio" : "image");
     return MBZ_OK;
 }

@@ -17,7 +17,8 @@
  *   4  MBZ_FLAG_CM       modelled blocks are coded bit by bit through the binary
  *                        context-mixing stage (cm.c, bitcoder.h) instead of the
  *                        256-way mixing stage and the range coder
- *   5  MBZ_FLAG_MEDIA    blocks of type 5 (audio: audio.c) may occur
+ *   5  MBZ_FLAG_MEDIA    blocks of types 5 (audio: audio.c) and 6 (image: image.c)
+ *                        may occur
  * A writer uses the lowest version that has the flags it sets
  * (mbz_frame_version_for_flags), so that older readers decode every frame they can
  * and name the version of those they cannot; a reader refuses flags its version does
@@ -41,7 +42,9 @@ enum {
     /* CM frames only: a modelled block that starts a new history (below) */
     MBZ_BLOCK_MODELLED_FRESH = 4,
     /* MEDIA frames only: PCM samples coded by the audio model (audio.h) */
-    MBZ_BLOCK_AUDIO = 5
+    MBZ_BLOCK_AUDIO = 5,
+    /* MEDIA frames only: rows of pixels coded by the image model (image.h) */
+    MBZ_BLOCK_IMAGE = 6
 };
 
 /* Blocks coded by the frame's model (and its history, in CM frames). */
@@ -50,11 +53,18 @@ static inline int mbz_block_is_modelled(uint8_t type)
     return type == MBZ_BLOCK_MODELLED || type == MBZ_BLOCK_MODELLED_FRESH;
 }
 
+/* Media blocks: coded by a model of their own, independent of the frame's model,
+ * history and other blocks. */
+static inline int mbz_block_is_media(uint8_t type)
+{
+    return type == MBZ_BLOCK_AUDIO || type == MBZ_BLOCK_IMAGE;
+}
+
 /* Blocks whose payload is a coded form of the content (read into a payload buffer
- * and decoded): the modelled ones and audio blocks, which need no model. */
+ * and decoded): the modelled ones and media blocks, which need no model. */
 static inline int mbz_block_is_coded(uint8_t type)
 {
-    return mbz_block_is_modelled(type) || type == MBZ_BLOCK_AUDIO;
+    return mbz_block_is_modelled(type) || mbz_block_is_media(type);
 }
 
 /* History (CM frames, doc/format.md): the binary stage's state runs on from one
@@ -99,7 +109,7 @@ void mbz_block_header_write(const mbz_block_header *h, uint8_t out[MBZ_BLOCK_HEA
 int mbz_block_header_read(const uint8_t in[MBZ_BLOCK_HEADER_SIZE], uint32_t block_size,
                           const char *where, mbz_block_header *h, mbz_error *err);
 /* Whether a frame with these flags may hold a block of this type (type 4 needs CM,
- * type 5 MEDIA); MBZ_ERR_CORRUPT with a message naming the block if not. */
+ * types 5 and 6 MEDIA); MBZ_ERR_CORRUPT with a message naming the block if not. */
 int mbz_block_type_check(unsigned flags, uint8_t type, const char *where, mbz_error *err);
 
 #endif

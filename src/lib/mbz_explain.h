@@ -22,7 +22,9 @@ extern "C" {
 /*
  * Cost of every byte of data[0 .. n-1] under model `m`, cut into independent blocks
  * of `block_len` bytes (the frame's block size, 2^block_log; the model restarts at
- * each block as in compression). cost[i] receives the cost of data[i] in 1/65536
+ * each block as in compression; with MBZ_FLAG_MEDIA (0x08) cut where compression
+ * cuts them around audio samples and image pixels, whose blocks go through the
+ * media models and give each byte its share of the block's payload). cost[i] receives the cost of data[i] in 1/65536
  * bit. Every block is scored, including those the compressor would store or
  * run-length code. Single-threaded; memory: one predictor plus one score chunk of
  * tables. `frame_flags` is the frame header's flags byte: with MBZ_FLAG_STRIDED (0x02)

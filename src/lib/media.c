@@ -1,13 +1,17 @@
 /*
  * media.c - the media detector (media.h).
  *
- * It reads the headers audio files carry rather than guessing from statistics: a
- * WAV (RIFF/RIFX "WAVE": a "fmt " chunk of PCM or WAVE_FORMAT_EXTENSIBLE PCM, then
- * "data") or AIFF/AIFC ("FORM": "COMM", then "SSND"; AIFC uncompressed as "NONE",
- * "twos" or little-endian "sowt") anywhere in the stream, which finds them as plain
- * files and as members of a tar archive alike. Anything it does not understand
- * (floating-point or 32-bit samples, more than 8 channels, compressed AIFC, chunks
- * that do not add up) is left to the general stage.
+ * It reads the headers media files carry rather than guessing from statistics,
+ * anywhere in the stream, which finds them as plain files and as members of a tar
+ * archive alike:
+ *   - audio: WAV (RIFF/RIFX "WAVE": a "fmt " chunk of PCM or WAVE_FORMAT_EXTENSIBLE
+ *     PCM, then "data") or AIFF/AIFC ("FORM": "COMM", then "SSND"; AIFC
+ *     uncompressed as "NONE", "twos" or little-endian "sowt");
+ *   - images: binary PNM (P5 grey, P6 RGB, P7 PAM with 1 to 4 channels; 8 or 16
+ *     bits) and BMP (24- or 32-bit, uncompressed, either row order).
+ * Anything it does not understand (floating-point or 32-bit samples, more than 8
+ * channels, compressed AIFC, palettes, chunks that do not add up) is left to the
+ * general stage.
  *
  * Every number in a header is bounded before use; the region it yields only steers
  * the compressor, which writes the layout into each audio block for the decoder.
@@ -127,9 +131,10 @@ static int parse_aiff(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, m
     }
 }
 
-static void add_region(mbz_media *m, uint64_t start, uint64_t len, const mbz_pcm *f)
+static void add_region(mbz_media *m, uint64_t start, uint64_t len, size_t unit,
+                       const mbz_media_format *f)
 {
-    if (len < MBZ_MEDIA_MIN)
+    if (len < MBZ_MEDIA_MIN || unit == 0)
         return;
     for (int i = 0; i < m->n; i++)
         if (m->r[i].start == start)
@@ -143,15 +148,144 @@ static void add_region(mbz_media *m, uint64_t start, uint64_t len, const mbz_pcm
     }
     m->r[i].start = start;
     m->r[i].end = start + len;
-    m->r[i].pcm = *f;
+    m->r[i].unit = unit;
+    m->r[i].fmt = *f;
+}
+
+/* A decimal number of at most 7 digits at p[*pos ..], after whitespace and PNM
+ * comments. NONE if malformed, PARTIAL if buf ends first. */
+static int pnm_number(const uint8_t *p, size_t n, size_t *pos, uint32_t *v)
+{
+    size_t i = *pos;
+    for (;;) {
+        if (i >= n)
+            return PARTIAL;
+        if (p[i] == '#') {
+            while (i < n && p[i] != '\n')
+                i++;
+            continue;
+        }
+        if (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')
+            i++;
+        else
+            break;
+    }
+    uint32_t x = 0;
+    int digits = 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9') {
+        if (++digits > 7)
+            return NONE;
+        x = x * 10 + (uint32_t)(p[i] - '0');
+        i++;
+    }
+    if (i >= n)
+        return PARTIAL;
+    if (!digits)
+        return NONE;
+    *pos = i;
+    *v = x;
+    return FOUND;
+}
+
+static int img_ok(uint32_t width, uint32_t height, uint32_t channels)
+{
+    return width >= 1 && width <= MBZ_IMG_WIDTH_MAX && height >= 1 && channels >= 1 &&
+           channels <= MBZ_IMG_CHANNELS_MAX;
+}
+
+/* A binary PNM header (P5, P6, P7) at p[0 .. n-1]. */
+static int parse_pnm(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mbz_media_format *f)
+{
+    uint32_t w = 0, h = 0, depth = p[1] == '5' ? 1 : 3, maxval = 0;
+    size_t pos = 2;
+    if (n < 3)
+        return PARTIAL;
+    if (p[2] != ' ' && p[2] != '\t' && p[2] != '\n' && p[2] != '\r')
+        return NONE;
+    if (p[1] != '7') {
+        int r;
+        if ((r = pnm_number(p, n, &pos, &w)) != FOUND || (r = pnm_number(p, n, &pos, &h)) != FOUND ||
+            (r = pnm_number(p, n, &pos, &maxval)) != FOUND)
+            return r;
+        if (p[pos] != ' ' && p[pos] != '\t' && p[pos] != '\n' && p[pos] != '\r')
+            return NONE;
+        pos++;
+    } else {
+        /* PAM: lines of KEY VALUE up to ENDHDR */
+        for (;;) {
+            while (pos < n && (p[pos] == '\n' || p[pos] == ' ' || p[pos] == '\r'))
+                pos++;
+            if (pos > 1024)
+                return NONE;
+            if (pos + 7 > n)
+                return PARTIAL;
+            if (!memcmp(p + pos, "ENDHDR\n", 7)) {
+                pos += 7;
+                break;
+            }
+            uint32_t *v = !memcmp(p + pos, "WIDTH ", 6) ? &w : !memcmp(p + pos, "HEIGHT ", 7) ? &h
+                        : !memcmp(p + pos, "DEPTH ", 6) ? &depth : !memcmp(p + pos, "MAXVAL ", 7) ? &maxval
+                        : NULL;
+            if (v) {
+                while (p[pos] != ' ')
+                    pos++;
+                int r = pnm_number(p, n, &pos, v);
+                if (r != FOUND)
+                    return r;
+            } else if (p[pos] == '#' || !memcmp(p + pos, "TUPLTYPE ", 9)) {
+                while (pos < n && p[pos] != '\n')
+                    pos++;
+                if (pos >= n)
+                    return PARTIAL;
+            } else {
+                return NONE;
+            }
+        }
+    }
+    if (!img_ok(w, h, depth) || maxval < 1 || maxval > 65535)
+        return NONE;
+    f->kind = MBZ_MEDIA_IMAGE;
+    f->img.bytes = maxval > 255 ? 2 : 1;
+    f->img.big_endian = maxval > 255;
+    f->img.channels = (uint8_t)depth;
+    f->img.pad = 0;
+    f->img.width = w;
+    *at = pos;
+    *len = (uint64_t)h * mbz_img_stride(&f->img);
+    return FOUND;
+}
+
+/* A BMP header at p[0 .. n-1]: 24- or 32-bit, uncompressed (or bit fields at 32). */
+static int parse_bmp(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mbz_media_format *f)
+{
+    if (n < 34)
+        return PARTIAL;
+    uint32_t off = le32(p + 10), dib = le32(p + 14), bpp = le16(p + 28), comp = le32(p + 30);
+    int32_t w = (int32_t)le32(p + 18), h = (int32_t)le32(p + 22);
+    if ((dib != 40 && dib != 52 && dib != 56 && dib != 108 && dib != 124) || le16(p + 26) != 1 ||
+        (bpp != 24 && bpp != 32) || !(comp == 0 || (comp == 3 && bpp == 32)) || off < 14 + dib ||
+        off > HEADER_MAX || w < 1 || h == 0 || h == INT32_MIN)
+        return NONE;
+    uint32_t height = (uint32_t)(h < 0 ? -h : h);
+    if (!img_ok((uint32_t)w, height, bpp / 8))
+        return NONE;
+    f->kind = MBZ_MEDIA_IMAGE;
+    f->img.bytes = 1;
+    f->img.big_endian = 0;
+    f->img.channels = (uint8_t)(bpp / 8);
+    f->img.width = (uint32_t)w;
+    size_t row = (size_t)w * (bpp / 8);
+    f->img.pad = (uint8_t)((4 - row % 4) % 4);
+    *at = off;
+    *len = (uint64_t)height * mbz_img_stride(&f->img);
+    return FOUND;
 }
 
 size_t mbz_media_scan(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const uint8_t *p = buf + i;
-        int riff = p[0] == 'R' || p[0] == 'F';
-        if (!riff)
+        if (p[0] != 'R' && p[0] != 'F' && p[0] != 'P' && p[0] != 'B')
             continue;
         size_t left = n - i;
         /* a signature whose file type is cut off by the end of buf: keep it for the
@@ -163,24 +297,38 @@ size_t mbz_media_scan(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n)
             continue;
         }
         uint64_t at = 0, len = 0;
-        mbz_pcm f;
+        mbz_media_format f;
+        memset(&f, 0, sizeof f);
         int r = NONE;
-        if ((!memcmp(p, "RIFF", 4) || !memcmp(p, "RIFX", 4)) && !memcmp(p + 8, "WAVE", 4))
-            r = parse_wav(p, left, &at, &len, &f);
-        else if (!memcmp(p, "FORM", 4) && (!memcmp(p + 8, "AIFF", 4) || !memcmp(p + 8, "AIFC", 4)))
-            r = parse_aiff(p, left, &at, &len, &f);
+        size_t unit = 0;
+        if ((!memcmp(p, "RIFF", 4) || !memcmp(p, "RIFX", 4)) && !memcmp(p + 8, "WAVE", 4)) {
+            r = parse_wav(p, left, &at, &len, &f.pcm);
+            f.kind = MBZ_MEDIA_AUDIO;
+        } else if (!memcmp(p, "FORM", 4) && (!memcmp(p + 8, "AIFF", 4) || !memcmp(p + 8, "AIFC", 4))) {
+            r = parse_aiff(p, left, &at, &len, &f.pcm);
+            f.kind = MBZ_MEDIA_AUDIO;
+        } else if (p[0] == 'P' && p[1] >= '5' && p[1] <= '7') {
+            r = parse_pnm(p, left, &at, &len, &f);
+        } else if (p[0] == 'B' && p[1] == 'M') {
+            r = parse_bmp(p, left, &at, &len, &f);
+        }
         if (r == PARTIAL && i > 0)
             return i;
-        if (r == FOUND)
-            add_region(m, off + i + at, len, &f);
+        if (r != FOUND)
+            continue;
+        if (f.kind == MBZ_MEDIA_AUDIO)
+            unit = (size_t)f.pcm.bytes * f.pcm.channels;
+        else
+            unit = mbz_img_stride(&f.img);
+        add_region(m, off + i + at, len, unit, &f);
     }
     return n;
 }
 
 size_t mbz_media_cut(mbz_media *m, uint64_t off, size_t avail, size_t bs, size_t cut,
-                     const mbz_pcm **pcm)
+                     const mbz_media_format **fmt)
 {
-    *pcm = NULL;
+    *fmt = NULL;
     while (m->n > 0 && m->r[0].end <= off) {     /* behind us */
         memmove(m->r, m->r + 1, (size_t)(m->n - 1) * sizeof *m->r);
         m->n--;
@@ -188,18 +336,17 @@ size_t mbz_media_cut(mbz_media *m, uint64_t off, size_t avail, size_t bs, size_t
     for (int i = 0; i < m->n; i++) {
         const mbz_media_region *r = &m->r[i];
         if (r->start <= off && off < r->end) {
-            size_t frame = (size_t)r->pcm.bytes * r->pcm.channels;
             uint64_t left = r->end - off;
             if (left <= avail && left <= bs) {
-                *pcm = &r->pcm;
-                return (size_t)left;          /* the rest, with any partial frame */
+                *fmt = &r->fmt;
+                return (size_t)left;          /* the rest, with any partial unit */
             }
-            size_t n = bs / frame * frame;    /* keep the blocks after it aligned */
+            size_t n = bs / r->unit * r->unit; /* keep the blocks after it aligned */
             if (n > avail)
-                n = avail / frame * frame;
+                n = avail / r->unit * r->unit;
             if (n == 0)
-                break;                        /* less than a frame at hand: general */
-            *pcm = &r->pcm;
+                break;                        /* less than a unit at hand: general */
+            *fmt = &r->fmt;
             return n;
         }
     }
@@ -207,4 +354,11 @@ size_t mbz_media_cut(mbz_media *m, uint64_t off, size_t avail, size_t bs, size_t
         if (m->r[i].start > off && m->r[i].start - off < avail)
             avail = (size_t)(m->r[i].start - off);
     return cut > 0 && cut < avail ? cut : avail;
+}
+
+size_t mbz_media_block(mbz_media *m, uint64_t off, const uint8_t *buf, size_t avail, size_t bs,
+                       const mbz_media_format **fmt)
+{
+    size_t cut = mbz_media_scan(m, off, buf, avail);
+    return mbz_media_cut(m, off, avail, bs, cut, fmt);
 }

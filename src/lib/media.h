@@ -1,7 +1,8 @@
 /*
  * media.h - the media detector (media.c; library-internal): finds the samples of
- * audio files (WAV, AIFF) in the stream being compressed, so that the compressor
- * cuts blocks at their edges and codes them with the audio model (audio.h).
+ * audio files (WAV, AIFF) and the pixels of images (PNM, BMP) in the stream being
+ * compressed, so that the compressor cuts blocks at their edges and codes them with
+ * the audio model (audio.h) or the image model (image.h).
  *
  * Not part of the format: the decoder never detects anything, it reads each block's
  * type and parameters. A wrong guess costs ratio, never correctness.
@@ -12,11 +13,23 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "audio.h"
+#include "image.h"
 
-/* The samples of one audio file: stream offsets [start, end) and their layout. */
+enum { MBZ_MEDIA_AUDIO = 1, MBZ_MEDIA_IMAGE = 2 };
+
+/* What a block of media holds, and how its bytes are laid out. */
+typedef struct {
+    int kind;              /* MBZ_MEDIA_AUDIO or MBZ_MEDIA_IMAGE */
+    mbz_pcm pcm;           /* audio */
+    mbz_img img;           /* image */
+} mbz_media_format;
+
+/* The bytes of one file's samples or pixels: stream offsets [start, end); blocks of
+ * it hold whole units (audio frames, image rows). */
 typedef struct {
     uint64_t start, end;
-    mbz_pcm pcm;
+    size_t unit;
+    mbz_media_format fmt;
 } mbz_media_region;
 
 #define MBZ_MEDIA_REGIONS 16
@@ -29,21 +42,27 @@ typedef struct {
 /* Regions shorter than this are left to the general stage. */
 #define MBZ_MEDIA_MIN 4096
 
-/* Look for audio file headers in buf[0 .. n-1], which sits at stream offset off,
- * and remember the regions they describe (a region already known is not added
- * again). Returns the offset in buf of a header that starts there but does not end
- * inside buf (0 if it starts at 0: nothing to do), or n. */
+/* Look for audio and image file headers in buf[0 .. n-1], which sits at stream
+ * offset off, and remember the regions they describe (a region already known is
+ * not added again). Returns the offset in buf of a header that starts there but
+ * does not end inside buf (0 if it starts at 0: nothing to do), or n. */
 size_t mbz_media_scan(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n);
 
 /* How long the block at stream offset off should be, given avail bytes at hand
  * (the block size or fewer, at the end of the input) and the block size bs:
- *   - inside a region: its samples, a whole number of frames (or up to the
- *     region's end), *pcm set;
- *   - before a region that starts within avail: up to its start, *pcm NULL;
- *   - otherwise avail, *pcm NULL.
+ *   - inside a region: a whole number of its units (or up to the region's end),
+ *     *fmt set;
+ *   - before a region that starts within avail: up to its start, *fmt NULL;
+ *   - otherwise avail, *fmt NULL.
  * `cut` (from mbz_media_scan) shortens a general block so that a header that
  * straddles it starts the next one. Forgets regions that end before off. */
 size_t mbz_media_cut(mbz_media *m, uint64_t off, size_t avail, size_t bs, size_t cut,
-                     const mbz_pcm **pcm);
+                     const mbz_media_format **fmt);
+
+/* Scan buf[0 .. avail-1] (at stream offset off) and choose the block that starts
+ * there: mbz_media_scan then mbz_media_cut. What compression (api.c) and --explain
+ * (explain.c) both call, so that they cut the same blocks. */
+size_t mbz_media_block(mbz_media *m, uint64_t off, const uint8_t *buf, size_t avail, size_t bs,
+                       const mbz_media_format **fmt);
 
 #endif

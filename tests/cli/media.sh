@@ -1,5 +1,6 @@
 #!/bin/sh
-# Audio blocks (doc/format.md, "Audio blocks"; src/lib/media.c, audio.c): the
+# Media blocks (doc/format.md, "Audio blocks", "Image blocks"; src/lib/media.c,
+# audio.c, image.c). Audio: the
 # compressor finds a WAV file's samples by its header, in a file or after other
 # bytes (a tar member), cuts blocks at their edges and codes them with the audio
 # model. Round trips from files and pipes, -T1 == -T2, decoding on two threads, a
@@ -49,5 +50,22 @@ run 0 "-6: compress" mbz -6 -T2 -c wav.in
 cp "$T/.stdout" a6.mbz
 run 0 "-6: decode" mbz -dc a6.mbz
 same "-6: round trip" "$T/.stdout" wav.in
+
+# Images: tests/files/good-image.orig holds a PPM and a BMP between texts
+cp "$top_srcdir/tests/files/good-image.orig" img.in
+chmod u+w img.in
+run 0 "image: compress -1 -T1" mbz -1 -T1 -c img.in
+cp "$T/.stdout" i1.mbz
+run 0 "image: compress -1 -T2" mbz -1 -T2 -c img.in
+same "image: -T2 == -T1" "$T/.stdout" i1.mbz
+RUN_STDIN=img.in run 0 "image: compress from a pipe" mbz -1 -T1 -c
+same "image: pipe == file" "$T/.stdout" i1.mbz
+run 0 "image: decode -T2" mbz -dc -T2 i1.mbz
+same "image: decodes to the input" "$T/.stdout" img.in
+size=$(wc -c <i1.mbz)
+check "image: the pixels are coded by the image model ($size bytes of 27,199)" [ "$size" -lt 13000 ]
+run 0 "image: --offset into the BMP's pixels" mbz -dc --offset=21000 --length=3000 i1.mbz
+tail -c +21001 img.in | head -c 3000 >part
+same "image: --offset/--length: the same bytes" "$T/.stdout" part
 
 finish

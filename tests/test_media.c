@@ -1,6 +1,6 @@
 /*
- * test_audio.c - the audio model (src/lib/audio.c) and the media detector
- * (src/lib/media.c):
+ * test_media.c - the media models (src/lib/audio.c, src/lib/image.c, through
+ * src/lib/residual.h) and the media detector (src/lib/media.c):
  *   - round trips of generated signals in every layout the model codes (8-bit
  *     unsigned, 16-bit little- and big-endian, 24-bit, 1 to 8 channels, a partial
  *     frame at the end), and tonal audio codes to well under half its size;
@@ -10,7 +10,10 @@
  *     that does not fit, all fail cleanly or decode to other bytes, never crash;
  *   - the detector finds the samples of a WAV and an AIFF header at any offset,
  *     cuts blocks at their edges and keeps frames aligned, and asks for a header
- *     that straddles the end of a buffer to start the next block.
+ *     that straddles the end of a buffer to start the next block;
+ *   - the same for images: round trips of grey, RGB, RGBA, 16-bit, padded rows and
+ *     a partial row; a golden payload hash; damage and bad parameters; PNM (P5, P6
+ *     with a comment, P7) and BMP headers found, text that looks like one not.
  * Plain C test: exit 0 = pass, 1 = fail.
  */
 #include "config.h"
@@ -22,12 +25,15 @@
 #include <xxhash.h>
 
 #include "audio.h"
+#include "image.h"
 #include "media.h"
 
 #include "check.h"
 
 /* xxh64 of the payload of gen(16-bit LE stereo, 20000 frames) */
 #define GOLDEN_AUDIO 0x98bc789c0d52c264ull
+/* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes) */
+#define GOLDEN_IMAGE 0x3ec896c4580c703dull
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)
@@ -215,22 +221,22 @@ static void detector(void)
     static uint8_t buf[300000];
     memset(buf, 'x', sizeof buf);
     mbz_media m = { .n = 0 };
-    const mbz_pcm *pcm;
+    const mbz_media_format *pcm;
     /* a WAV at 1000 in a buffer at stream offset 5000: samples at 6056, 100001 bytes */
     size_t h = wav_header(buf + 1000, 100001);
     CHECK(h == 56, "wav header");
     CHECK(mbz_media_scan(&m, 5000, buf, 200000) == 200000, "complete header reported as cut short");
     CHECK(m.n == 1 && m.r[0].start == 6056 && m.r[0].end == 106057, "wav region %d %llu %llu", m.n,
           m.n ? (unsigned long long)m.r[0].start : 0, m.n ? (unsigned long long)m.r[0].end : 0);
-    CHECK(m.n == 1 && m.r[0].pcm.bytes == 2 && m.r[0].pcm.channels == 2 && !m.r[0].pcm.big_endian &&
-          !m.r[0].pcm.is_unsigned, "wav layout");
+    CHECK(m.n == 1 && m.r[0].fmt.pcm.bytes == 2 && m.r[0].fmt.pcm.channels == 2 && !m.r[0].fmt.pcm.big_endian &&
+          !m.r[0].fmt.pcm.is_unsigned, "wav layout");
     mbz_media_scan(&m, 5000, buf, 200000);
     CHECK(m.n == 1, "a region found twice is added twice");
     /* block at 5000: general, up to the samples */
     CHECK(mbz_media_cut(&m, 5000, 65536, 65536, 65536, &pcm) == 1056 && !pcm, "cut before the samples");
     /* at the samples: audio, a whole number of 4-byte frames of a 65535-byte block */
     size_t n = mbz_media_cut(&m, 6056, 65535, 65535, 65535, &pcm);
-    CHECK(n == 65532 && pcm && pcm->channels == 2, "first audio block %zu", n);
+    CHECK(n == 65532 && pcm && pcm->pcm.channels == 2, "first audio block %zu", n);
     /* the rest of the region, partial frame included */
     n = mbz_media_cut(&m, 6056 + 65532, 65536, 65536, 65536, &pcm);
     CHECK(n == 100001 - 65532 && pcm, "last audio block %zu", n);
@@ -256,8 +262,8 @@ static void detector(void)
     aiff_header(buf + 10, 30000);
     mbz_media a = { .n = 0 };
     mbz_media_scan(&a, 0, buf, 100000);
-    CHECK(a.n == 1 && a.r[0].start == 64 && a.r[0].end == 30064 && a.r[0].pcm.bytes == 3 &&
-          a.r[0].pcm.big_endian && a.r[0].pcm.channels == 1, "aiff region");
+    CHECK(a.n == 1 && a.r[0].start == 64 && a.r[0].end == 30064 && a.r[0].fmt.pcm.bytes == 3 &&
+          a.r[0].fmt.pcm.big_endian && a.r[0].fmt.pcm.channels == 1, "aiff region");
 
     /* hostile headers: 0 and 9 channels, 32-bit, float, chunk sizes past 4 GiB */
     static const struct {
@@ -284,13 +290,164 @@ static void detector(void)
     CHECK(t.n == 0, "tiny wav taken");
 }
 
+
+/* ------------------------------------------------------------------ images */
+
+/* Integer test image: smooth gradients and a few edges per channel, plus noise. */
+static void gen_image(const mbz_img *f, uint8_t *out, size_t n)
+{
+    size_t stride = mbz_img_stride(f), rows = n / stride;
+    int32_t maxv = f->bytes == 2 ? 65535 : 255;
+    for (size_t y = 0; y < rows; y++) {
+        uint8_t *row = out + y * stride;
+        for (uint32_t x = 0; x < f->width; x++)
+            for (int c = 0; c < f->channels; c++) {
+                int64_t v = ((int64_t)x * 3 + (int64_t)y * 2 + c * 40) % 256;
+                if ((x / 16 + y / 16) % 3 == 0)
+                    v = 255 - v;
+                v = v * (maxv / 255) + (int32_t)(rnd() % 5) - 2;
+                v = v < 0 ? 0 : v > maxv ? maxv : v;
+                uint8_t *p = row + ((size_t)x * f->channels + c) * f->bytes;
+                if (f->bytes == 2) {
+                    p[f->big_endian ? 0 : 1] = (uint8_t)(v >> 8);
+                    p[f->big_endian ? 1 : 0] = (uint8_t)v;
+                } else {
+                    p[0] = (uint8_t)v;
+                }
+            }
+        memset(row + (size_t)f->width * f->channels * f->bytes, 0, f->pad);
+    }
+    for (size_t j = rows * stride; j < n; j++)
+        out[j] = (uint8_t)rnd();
+}
+
+static void image_layouts(void)
+{
+    static uint8_t in[1 << 20], pay[(1 << 20) + 64], back[1 << 20];
+    struct {
+        mbz_img f;
+        size_t n;
+    } t[] = {
+        { { 1, 0, 1, 0, 300 }, 300 * 200 },
+        { { 1, 0, 3, 0, 257 }, 257 * 3 * 150 + 100 },   /* a partial row at the end */
+        { { 1, 0, 4, 0, 128 }, 128 * 4 * 100 },
+        { { 2, 1, 1, 0, 200 }, 200 * 2 * 100 },
+        { { 2, 0, 3, 0, 64 }, 64 * 6 * 80 },
+        { { 1, 0, 3, 1, 101 }, (101 * 3 + 1) * 120 },    /* BMP-style padding */
+        { { 1, 0, 1, 0, 1 }, 5000 },                     /* one pixel wide */
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "image %u x %d ch x %d B%s pad %d", t[i].f.width, t[i].f.channels,
+                 t[i].f.bytes, t[i].f.big_endian ? " BE" : "", t[i].f.pad);
+        gen_image(&t[i].f, in, t[i].n);
+        size_t m = mbz_image_encode(&t[i].f, in, t[i].n, pay, t[i].n);
+        CHECK(m > 0, "%s: encode failed", name);
+        if (!m)
+            continue;
+        memset(back, 0xa5, t[i].n);
+        CHECK(mbz_image_decode(pay, m, back, t[i].n) == 0, "%s: decode failed", name);
+        CHECK(memcmp(back, in, t[i].n) == 0, "%s: round trip differs", name);
+        printf("%-34s %7zu -> %7zu\n", name, t[i].n, m);
+        CHECK(m < t[i].n / 2 || t[i].f.width == 1, "%s: %zu bytes coded to %zu (should halve)", name,
+              t[i].n, m);
+    }
+}
+
+static void image_golden_damage(void)
+{
+    static uint8_t in[120000], pay[120064], bad[120064], back[120000];
+    mbz_img f = { 1, 0, 3, 0, 200 };
+    rng = 777;
+    gen_image(&f, in, sizeof in);
+    size_t m = mbz_image_encode(&f, in, sizeof in, pay, sizeof pay);
+    uint64_t h = XXH64(pay, m, 0);
+    printf("image payload: %zu bytes, xxh64 %016llx\n", m, (unsigned long long)h);
+    CHECK(h == GOLDEN_IMAGE, "golden image payload hash %016llx, expected %016llx",
+          (unsigned long long)h, (unsigned long long)GOLDEN_IMAGE);
+    int caught = 0;
+    for (int k = 0; k < 100; k++) {
+        memcpy(bad, pay, m);
+        size_t at = MBZ_IMG_PARAMS + rnd() % (m - MBZ_IMG_PARAMS);
+        bad[at] ^= (uint8_t)(1u << (rnd() % 8));
+        int rc = mbz_image_decode(bad, m, back, sizeof back);
+        caught += rc != 0 || memcmp(back, in, sizeof in) != 0;
+    }
+    CHECK(caught == 100, "a flipped image payload bit went unnoticed (%d of 100 caught)", caught);
+    CHECK(mbz_image_decode(pay, m - 1, back, sizeof back) != 0 || memcmp(back, in, sizeof in),
+          "truncated image payload accepted");
+    /* parameters: format bits, 0 and 5 channels, padding 4, width 0 and 2^16 + 1 */
+    const uint8_t params[][MBZ_IMG_PARAMS] = {
+        { 0x04, 3, 0, 200, 0, 0, 0 }, { 0x02, 3, 0, 200, 0, 0, 0 }, { 0x00, 0, 0, 200, 0, 0, 0 },
+        { 0x00, 5, 0, 200, 0, 0, 0 }, { 0x00, 3, 4, 200, 0, 0, 0 }, { 0x00, 3, 0, 0, 0, 0, 0 },
+        { 0x00, 3, 0, 1, 0, 1, 0 },
+    };
+    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+        memcpy(bad, pay, m);
+        memcpy(bad, params[i], MBZ_IMG_PARAMS);
+        CHECK(mbz_image_decode(bad, m, back, sizeof back) != 0, "image parameters %zu accepted", i);
+    }
+}
+
+static void image_detector(void)
+{
+    static uint8_t buf[400000];
+    const mbz_media_format *fmt;
+    /* P6 with a comment, 100 x 50 RGB, at 300 */
+    memset(buf, 'x', sizeof buf);
+    const char *ppm = "P6\n# made here\n100 50\n255\n";
+    memcpy(buf + 300, ppm, strlen(ppm));
+    mbz_media m = { .n = 0 };
+    mbz_media_scan(&m, 0, buf, 100000);
+    uint64_t at = 300 + strlen(ppm);
+    CHECK(m.n == 1 && m.r[0].start == at && m.r[0].end == at + 15000 && m.r[0].unit == 300 &&
+          m.r[0].fmt.kind == MBZ_MEDIA_IMAGE && m.r[0].fmt.img.channels == 3 && m.r[0].fmt.img.width == 100,
+          "ppm region");
+    /* a block in it holds whole rows */
+    size_t n = mbz_media_cut(&m, at, 4096, 4096, 4096, &fmt);
+    CHECK(n == 3900 && fmt && fmt->kind == MBZ_MEDIA_IMAGE, "ppm block %zu", n);
+    /* P5 16-bit, P7 RGBA */
+    memset(buf, 'x', sizeof buf);
+    const char *pgm = "P5 64 64 65535\n";
+    memcpy(buf, pgm, strlen(pgm));
+    const char *pam = "P7\nWIDTH 40\nHEIGHT 30\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n";
+    memcpy(buf + 20000, pam, strlen(pam));
+    mbz_media q = { .n = 0 };
+    mbz_media_scan(&q, 0, buf, 100000);
+    CHECK(q.n == 2 && q.r[0].fmt.img.bytes == 2 && q.r[0].fmt.img.big_endian && q.r[0].unit == 128 &&
+          q.r[1].fmt.img.channels == 4 && q.r[1].end - q.r[1].start == 4800, "pgm 16-bit and pam");
+    /* BMP 24-bit, 33 pixels wide (rows padded by 1), bottom-up */
+    memset(buf, 0, sizeof buf);
+    memcpy(buf + 1000, "BM", 2);
+    put32(buf + 1000 + 10, 54, 0);
+    put32(buf + 1000 + 14, 40, 0);
+    put32(buf + 1000 + 18, 33, 0);
+    put32(buf + 1000 + 22, 60, 0);
+    put16(buf + 1000 + 26, 1, 0);
+    put16(buf + 1000 + 28, 24, 0);
+    mbz_media b = { .n = 0 };
+    mbz_media_scan(&b, 0, buf, 100000);
+    CHECK(b.n == 1 && b.r[0].start == 1054 && b.r[0].fmt.img.pad == 1 && b.r[0].unit == 100 &&
+          b.r[0].end == 1054 + 6000, "bmp region");
+    /* not images: text that starts like a PNM header, a palette BMP */
+    memset(buf, 'x', sizeof buf);
+    memcpy(buf, "P5 is a grade, P6 100 x\n", 24);
+    memcpy(buf + 500, "BM", 2);
+    mbz_media t = { .n = 0 };
+    mbz_media_scan(&t, 0, buf, 100000);
+    CHECK(t.n == 0, "text taken for an image");
+}
+
 int main(void)
 {
     layouts();
     golden();
     damage();
     detector();
+    image_layouts();
+    image_golden_damage();
+    image_detector();
     if (failures)
-        fprintf(stderr, "test_audio: %d failure(s)\n", failures);
+        fprintf(stderr, "test_media: %d failure(s)\n", failures);
     return failures != 0;
 }

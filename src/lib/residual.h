@@ -1,0 +1,132 @@
+/*
+ * residual.h - coding of prediction errors (library-internal), shared by the media
+ * models: audio.c (samples) and image.c (pixels). A model predicts a value, and
+ * the error e = value - prediction is coded here as binary decisions through the
+ * binary coder (bitcoder.h): zero or not; its bit length L in unary; the two bits
+ * below the leading one (by L and the bits so far); the other bits (by L and
+ * position); the sign (by the previous error's sign). Every decision has an
+ * adaptive probability in a context the model chooses: two buckets, `k1` (0..15)
+ * and `k2` (0..11), of how large the errors are around this one.
+ *
+ * Encoder and decoder run the same functions over a coder that either writes the
+ * bit it is given or reads it, so the two cannot drift apart. Integer arithmetic
+ * only.
+ */
+#ifndef MBZ_RESIDUAL_H
+#define MBZ_RESIDUAL_H
+
+#include <stdint.h>
+#include "bitcoder.h"
+
+#define MBZ_RES_LMAX 26    /* bit lengths of errors: |e| < 2^25 */
+#define MBZ_RES_K1 16
+#define MBZ_RES_K2 12
+
+typedef struct {
+    int decoding;
+    mbz_bc_enc enc;
+    mbz_bc_dec dec;
+} mbz_res_coder;
+
+/* Code `bit` (encoder) or read it (decoder) with P(1) = p16 / 2^16. */
+static inline int mbz_res_bit(mbz_res_coder *c, int bit, uint32_t p16)
+{
+    if (c->decoding)
+        return mbz_bc_decode(&c->dec, p16);
+    mbz_bc_encode(&c->enc, bit, p16);
+    return bit;
+}
+
+/* An adaptive probability: two estimates of P(1) (Q16), a quick one and a slow one,
+ * averaged. Each moves by 1/(n + 1.5) of its error, n the decisions it has seen, up
+ * to its limit: a new context learns from its first decisions at once (short files
+ * have no time for a warm-up), a seasoned one averages. Starts at 1/2. */
+#define MBZ_RES_FAST_LIMIT 40
+#define MBZ_RES_SLOW_LIMIT 255
+typedef struct {
+    uint16_t fast, slow;
+    uint8_t n;
+} mbz_res_prob;
+
+/* 2^17 / (2n + 3) = 2^16 / (n + 1.5); filled by mbz_res_init */
+extern uint32_t mbz_res_rate[256];
+
+/* Fill mbz_res_rate (once; thread-safe). Call before coding. */
+void mbz_res_init(void);
+
+static inline uint32_t mbz_res_prob_p(const mbz_res_prob *p)
+{
+    uint32_t q = ((uint32_t)p->fast + p->slow + 1) >> 1;
+    return q < 32 ? 32 : q > 65504 ? 65504 : q;
+}
+
+static inline uint16_t mbz_res_move(uint16_t p, int bit, uint32_t rate)
+{
+    int32_t target = bit ? 65535 : 0;
+    return (uint16_t)(p + (int32_t)(((int64_t)(target - p) * rate) >> 16));
+}
+
+static inline int mbz_res_code_bit(mbz_res_coder *c, mbz_res_prob *p, int bit)
+{
+    bit = mbz_res_bit(c, bit, mbz_res_prob_p(p));
+    p->fast = mbz_res_move(p->fast, bit, mbz_res_rate[p->n < MBZ_RES_FAST_LIMIT ? p->n : MBZ_RES_FAST_LIMIT]);
+    p->slow = mbz_res_move(p->slow, bit, mbz_res_rate[p->n < MBZ_RES_SLOW_LIMIT ? p->n : MBZ_RES_SLOW_LIMIT]);
+    if (p->n < 255)
+        p->n++;
+    return bit;
+}
+
+/* The probabilities of one stream of errors (a channel, a colour plane). */
+typedef struct {
+    int last_sign;        /* of the previous error: 0 none, 1 positive, 2 negative */
+    mbz_res_prob zero[MBZ_RES_K1][MBZ_RES_K2];
+    mbz_res_prob len[MBZ_RES_K1][MBZ_RES_LMAX + 1];
+    mbz_res_prob mant[MBZ_RES_LMAX + 1][4];
+    mbz_res_prob low[MBZ_RES_LMAX + 1][MBZ_RES_LMAX];
+    mbz_res_prob sign[3][4];
+} mbz_res_model;
+
+/* Every probability at 1/2, no previous error. */
+void mbz_res_model_init(mbz_res_model *m);
+
+/* floor(log2 v) for v >= 1, 0 for 0. */
+static inline int mbz_res_log2(uint32_t v)
+{
+    int l = 0;
+    while (v > 1) {
+        v >>= 1;
+        l++;
+    }
+    return l;
+}
+
+/* Code the error e (encoder) or read it (decoder) in contexts k1 < MBZ_RES_K1,
+ * k2 < MBZ_RES_K2; returns it. The encoder's |e| must be below 2^25. */
+static inline int32_t mbz_res_code(mbz_res_coder *c, mbz_res_model *m, int k1, int k2, int32_t e)
+{
+    uint32_t u = e < 0 ? (uint32_t)-(int64_t)e : (uint32_t)e;
+    if (mbz_res_code_bit(c, &m->zero[k1][k2], u == 0)) {
+        u = 0;
+    } else {
+        int L = c->decoding ? 0 : mbz_res_log2(u) + 1;   /* 1 .. LMAX */
+        int j = 1;
+        while (j < MBZ_RES_LMAX && mbz_res_code_bit(c, &m->len[k1][j], L > j))
+            j++;
+        L = j;
+        uint32_t v = 1;
+        for (int b = L - 2; b >= 0; b--) {
+            int want = (int)(u >> b) & 1;
+            mbz_res_prob *p = L - 2 - b < 2 ? &m->mant[L][v & 3] : &m->low[L][b];
+            v = (v << 1) | (uint32_t)mbz_res_code_bit(c, p, want);
+        }
+        u = v;
+        int neg = mbz_res_code_bit(c, &m->sign[m->last_sign][k1 < 3 ? k1 : 3], e < 0);
+        e = neg ? -(int32_t)u : (int32_t)u;
+    }
+    if (u == 0)
+        e = 0;
+    m->last_sign = e > 0 ? 1 : e < 0 ? 2 : 0;
+    return e;
+}
+
+#endif
