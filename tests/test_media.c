@@ -13,7 +13,10 @@
  *     that straddles the end of a buffer to start the next block;
  *   - the same for images: round trips of grey, RGB, RGBA, 16-bit, padded rows and
  *     a partial row; a golden payload hash; damage and bad parameters; PNM (P5, P6
- *     with a comment, P7) and BMP headers found, text that looks like one not.
+ *     with a comment, P7), BMP and TIFF headers found, text that looks like one,
+ *     TIFF strips apart and compressed TIFF not;
+ *   - the block coder's choice: a noisy field goes to the image model, the same
+ *     field pixel-doubled to the general stage.
  * Plain C test: exit 0 = pass, 1 = fail.
  */
 #include "config.h"
@@ -25,6 +28,8 @@
 #include <xxhash.h>
 
 #include "audio.h"
+#include "block.h"
+#include "frame.h"
 #include "image.h"
 #include "media.h"
 
@@ -429,6 +434,41 @@ static void image_detector(void)
     mbz_media_scan(&b, 0, buf, 100000);
     CHECK(b.n == 1 && b.r[0].start == 1054 && b.r[0].fmt.img.pad == 1 && b.r[0].unit == 100 &&
           b.r[0].end == 1054 + 6000, "bmp region");
+    /* TIFF, little-endian, 80 x 60 grey, two strips one after the other at 512 */
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, "II*\0", 4);
+    put32(buf + 4, 8, 0);
+    static const uint16_t tags[][4] = {           /* tag, type, count, value */
+        { 256, 3, 1, 80 }, { 257, 3, 1, 60 }, { 258, 3, 1, 8 }, { 259, 3, 1, 1 }, { 262, 3, 1, 1 },
+        { 273, 4, 2, 300 }, { 277, 3, 1, 1 }, { 279, 4, 2, 308 }, { 284, 3, 1, 1 },
+    };
+    put16(buf + 8, 9, 0);
+    for (int k = 0; k < 9; k++) {
+        uint8_t *e = buf + 10 + 12 * k;
+        put16(e, tags[k][0], 0);
+        put16(e + 2, tags[k][1], 0);
+        put32(e + 4, tags[k][2], 0);
+        put32(e + 8, tags[k][3], 0);
+    }
+    put32(buf + 300, 512, 0);        /* strip offsets */
+    put32(buf + 304, 512 + 2400, 0);
+    put32(buf + 308, 2400, 0);       /* strip byte counts */
+    put32(buf + 312, 2400, 0);
+    mbz_media tf = { .n = 0 };
+    mbz_media_scan(&tf, 1000, buf, 100000);
+    CHECK(tf.n == 1 && tf.r[0].start == 1512 && tf.r[0].end == 1512 + 4800 && tf.r[0].unit == 80 &&
+          tf.r[0].fmt.img.channels == 1, "tiff region");
+    /* strips apart: not one run of rows */
+    put32(buf + 304, 512 + 2401, 0);
+    mbz_media tg = { .n = 0 };
+    mbz_media_scan(&tg, 0, buf, 100000);
+    CHECK(tg.n == 0, "tiff with strips apart taken");
+    /* compressed */
+    put32(buf + 304, 512 + 2400, 0);
+    put32(buf + 10 + 12 * 3 + 8, 5, 0);
+    mbz_media th = { .n = 0 };
+    mbz_media_scan(&th, 0, buf, 100000);
+    CHECK(th.n == 0, "compressed tiff taken");
     /* not images: text that starts like a PNM header, a palette BMP */
     memset(buf, 'x', sizeof buf);
     memcpy(buf, "P5 is a grade, P6 100 x\n", 24);
@@ -436,6 +476,56 @@ static void image_detector(void)
     mbz_media t = { .n = 0 };
     mbz_media_scan(&t, 0, buf, 100000);
     CHECK(t.n == 0, "text taken for an image");
+}
+
+/* The choice between the image model and the general stage (block.c): a smooth
+ * noisy field goes to the image model, the same field pixel-doubled (exact repeats)
+ * to the general stage. */
+static void image_choice(void)
+{
+    static uint8_t field[128 * 128], img[256 * 256];
+    mbz_stack st;
+    mbz_error err;
+    if (mbz_stack_build(mbz_model_order2(), MBZ_FLAG_CM, &st, &err) != MBZ_OK) {
+        CHECK(0, "stack: %s", err.msg);
+        return;
+    }
+    rng = 99;
+    for (int y = 0; y < 256; y++)
+        for (int x = 0; x < 256; x++) {
+            int up = y ? img[(y - 1) * 256 + x] : 128, left = x ? img[y * 256 + x - 1] : 128;
+            int v = (up + left) / 2 + (int)(rnd() % 13) - 6;
+            img[y * 256 + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    for (int y = 0; y < 128; y++)
+        for (int x = 0; x < 128; x++)
+            field[y * 128 + x] = img[y * 256 + x];
+    mbz_media_format fmt;
+    memset(&fmt, 0, sizeof fmt);
+    fmt.kind = MBZ_MEDIA_IMAGE;
+    fmt.img.bytes = 1;
+    fmt.img.channels = 1;
+    fmt.img.width = 256;
+    mbz_block_scratch scr = { 0 };
+    mbz_block_coded out;
+    for (int doubled = 0; doubled < 2; doubled++) {
+        if (doubled)
+            for (int y = 0; y < 256; y++)
+                for (int x = 0; x < 256; x++)
+                    img[y * 256 + x] = field[(y / 2) * 128 + x / 2];
+        mbz_cm_chain chain = { .window = 1 << 20 };
+        int rc = mbz_block_encode(&st, &chain, &fmt, img, sizeof img, &scr, NULL, 0, "choice", &out, &err);
+        CHECK(rc == MBZ_OK, "encode: %s", err.msg);
+        printf("image choice, %s: block type %d, %zu bytes\n", doubled ? "pixel-doubled" : "noisy field",
+               out.type, out.payload_size);
+        if (doubled)
+            CHECK(mbz_block_is_modelled(out.type), "pixel-doubled image: type %d, not the general stage", out.type);
+        else
+            CHECK(out.type == MBZ_BLOCK_IMAGE, "noisy field: type %d, not the image model", out.type);
+        mbz_cm_chain_reset(&chain);
+    }
+    mbz_block_scratch_free(&scr);
+    mbz_stack_free(&st);
 }
 
 int main(void)
@@ -447,6 +537,7 @@ int main(void)
     image_layouts();
     image_golden_damage();
     image_detector();
+    image_choice();
     if (failures)
         fprintf(stderr, "test_media: %d failure(s)\n", failures);
     return failures != 0;

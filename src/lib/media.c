@@ -8,7 +8,9 @@
  *     PCM, then "data") or AIFF/AIFC ("FORM": "COMM", then "SSND"; AIFC
  *     uncompressed as "NONE", "twos" or little-endian "sowt");
  *   - images: binary PNM (P5 grey, P6 RGB, P7 PAM with 1 to 4 channels; 8 or 16
- *     bits) and BMP (24- or 32-bit, uncompressed, either row order).
+ *     bits), BMP (24- or 32-bit, uncompressed, either row order) and uncompressed
+ *     TIFF (chunky, 8 or 16 bits, 1 to 4 samples per pixel, contiguous strips,
+ *     the directory before the pixels).
  * Anything it does not understand (floating-point or 32-bit samples, more than 8
  * channels, compressed AIFC, palettes, chunks that do not add up) is left to the
  * general stage.
@@ -281,6 +283,97 @@ static int parse_bmp(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
     return FOUND;
 }
 
+/* One value of a TIFF directory entry at e (SHORT or LONG, index i), whose data lie
+ * in p[0 .. n-1]; NONE or PARTIAL if they do not. */
+static int tiff_value(const uint8_t *p, size_t n, const uint8_t *e, int be, uint32_t i, uint32_t *v)
+{
+    uint32_t (*g16)(const uint8_t *) = be ? be16 : le16;
+    uint32_t (*g32)(const uint8_t *) = be ? be32 : le32;
+    uint32_t type = g16(e + 2), count = g32(e + 4), size = type == 3 ? 2 : type == 4 ? 4 : 0;
+    if (!size || i >= count || count > 65536)
+        return NONE;
+    const uint8_t *d = e + 8;
+    if ((uint64_t)count * size > 4) {
+        uint64_t at = (uint64_t)g32(e + 8) + (uint64_t)i * size;
+        if (at + size > HEADER_MAX)
+            return NONE;
+        if (at + size > n)
+            return PARTIAL;
+        d = p + at;
+    } else {
+        d += i * size;
+    }
+    *v = size == 2 ? g16(d) : g32(d);
+    return FOUND;
+}
+
+/* An uncompressed TIFF (one image, chunky samples of 8 or 16 bits, 1 to 4 per pixel,
+ * strips one after the other) at p[0 .. n-1], whose first directory comes before its
+ * pixels; a directory after them (some writers put it last) is not seen. */
+static int parse_tiff(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mbz_media_format *f)
+{
+    int be = p[0] == 'M';
+    uint32_t (*g16)(const uint8_t *) = be ? be16 : le16;
+    uint32_t ifd = (be ? be32 : le32)(p + 4);
+    if (ifd < 8 || ifd > HEADER_MAX)
+        return NONE;
+    if (ifd + 2 > n)
+        return PARTIAL;
+    uint32_t entries = g16(p + ifd);
+    if (entries == 0 || entries > 200)
+        return NONE;
+    if (ifd + 2 + 12 * entries > n)
+        return PARTIAL;
+    uint32_t w = 0, h = 0, bits = 0, comp = 0, spp = 1, planar = 1, photo = 99;
+    const uint8_t *offs = NULL, *cnts = NULL;
+    for (uint32_t k = 0; k < entries; k++) {
+        const uint8_t *e = p + ifd + 2 + 12 * k;
+        uint32_t tag = g16(e), *dst = tag == 256 ? &w : tag == 257 ? &h : tag == 258 ? &bits
+                                   : tag == 259 ? &comp : tag == 262 ? &photo : tag == 277 ? &spp
+                                   : tag == 284 ? &planar : NULL;
+        if (tag == 273)
+            offs = e;
+        else if (tag == 279)
+            cnts = e;
+        if (!dst)
+            continue;
+        int r = tiff_value(p, n, e, be, 0, dst);
+        if (r != FOUND)
+            return r;
+    }
+    if (!offs || !cnts || comp != 1 || planar != 1 || photo > 2 || (bits != 8 && bits != 16) ||
+        !img_ok(w, h, spp))
+        return NONE;
+    f->kind = MBZ_MEDIA_IMAGE;
+    f->img.bytes = (uint8_t)(bits / 8);
+    f->img.big_endian = (uint8_t)(be && bits == 16);
+    f->img.channels = (uint8_t)spp;
+    f->img.pad = 0;
+    f->img.width = w;
+    uint64_t want = (uint64_t)h * mbz_img_stride(&f->img), have = 0;
+    uint32_t first = 0, strips = (be ? be32 : le32)(offs + 4);
+    if (strips == 0 || strips != (be ? be32 : le32)(cnts + 4))
+        return NONE;
+    for (uint32_t i = 0; i < strips && have < want; i++) {
+        uint32_t o, c;
+        int r = tiff_value(p, n, offs, be, i, &o);
+        if (r == FOUND)
+            r = tiff_value(p, n, cnts, be, i, &c);
+        if (r != FOUND)
+            return r;
+        if (i == 0)
+            first = o;
+        else if (o != first + have)
+            return NONE;          /* strips apart: not one run of rows */
+        have += c;
+    }
+    if (have < want)
+        return NONE;
+    *at = first;
+    *len = want;
+    return FOUND;
+}
+
 /* Whether a header starts at buf[i] (of n): a region is remembered; returns 1 when
  * the header is cut short by the end of buf (the caller stops there), else 0. */
 static int header_at(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n, size_t i)
@@ -306,6 +399,8 @@ static int header_at(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n, s
         r = parse_pnm(p, left, &at, &len, &f);
     } else if (p[0] == 'B' && p[1] == 'M') {
         r = parse_bmp(p, left, &at, &len, &f);
+    } else if (!memcmp(p, "II*\0", 4) || !memcmp(p, "MM\0*", 4)) {
+        r = parse_tiff(p, left, &at, &len, &f);
     }
     if (r == PARTIAL)
         return i > 0;
@@ -319,15 +414,16 @@ static int header_at(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n, s
 
 size_t mbz_media_scan(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n)
 {
-    /* Every header starts with one of R (RIFF, RIFX), F (FORM), P (PNM), B (BMP).
+    /* Every header starts with one of R (RIFF, RIFX), F (FORM), P (PNM), B (BMP),
+     * I or M (TIFF).
      * The scan runs over every byte compressed, stored blocks included, so each
      * letter is found with memchr (vectorised by the C library: random data has one
      * of each per 256 bytes), rather than byte by byte (which was half of the
      * stored-block path's time). The block ends before the first header that the
      * end of buf cuts short. */
-    static const char lead[4] = { 'R', 'F', 'P', 'B' };
+    static const char lead[6] = { 'R', 'F', 'P', 'B', 'I', 'M' };
     size_t stop = n;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 6; k++) {
         const uint8_t *p = buf;
         while ((p = memchr(p, lead[k], (size_t)(buf + stop - p))) != NULL) {
             size_t i = (size_t)(p - buf);
