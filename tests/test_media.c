@@ -38,7 +38,7 @@
 /* xxh64 of the payload of gen(16-bit LE stereo, 20000 frames) */
 #define GOLDEN_AUDIO 0x98bc789c0d52c264ull
 /* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes) */
-#define GOLDEN_IMAGE 0x3ec896c4580c703dull
+#define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)
