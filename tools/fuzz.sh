@@ -31,7 +31,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_DIR=${FUZZ_DIR:-$PWD/fuzz-work}
 mkdir -p "$FUZZ_DIR" && FUZZ_DIR=$(cd "$FUZZ_DIR" && pwd)
 targets=("$@")
-all_targets=(frame modelfile roundtrip archive)
+all_targets=(frame modelfile roundtrip archive media)
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
 CC=${FUZZ_CC:-}
@@ -101,7 +101,7 @@ compile "$B/obj-cli" "-fsanitize=fuzzer-no-link $LA_CFLAGS" \
 cli_objs=("${built[@]}")
 compile "$B/obj-edge" "-fsanitize-coverage=inline-8bit-counters,pc-table" "$top_srcdir"/src/lib/*.c
 edge_objs=("${built[@]}" "${model_obj[@]}")
-for t in frame modelfile roundtrip; do
+for t in frame modelfile roundtrip media; do
     $CC $CFLAGS -fsanitize=fuzzer "$top_srcdir/tests/fuzz/fuzz_$t.c" "${objs[@]}" $XXH_LIBS \
         -o "$B/fuzz_$t" || exit 2
 done
@@ -133,6 +133,7 @@ for t in "${targets[@]}"; do
         modelfile) maxlen=131072 ;;
         roundtrip) maxlen=16384 ;;
         archive) maxlen=32768 ;;
+        media) maxlen=65536 ;;
         *) echo "fuzz.sh: unknown target $t" >&2; exit 2 ;;
     esac
     C=$FUZZ_DIR/corpus/$t

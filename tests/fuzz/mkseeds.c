@@ -577,6 +577,37 @@ int main(int argc, char **argv)
     mbz_model_free(tiny);
 
     archive_seeds();
+
+    /* media (fuzz_media): a WAV header and a PGM header before tones, for the
+     * detector; a tone for each model's round trip */
+    {
+        static uint8_t md[1 + 60 + 6000];
+        size_t k = 0;
+        md[k++] = 0;
+        static const uint8_t wav[44] = { 'R', 'I', 'F', 'F', 0x24, 0x10, 0, 0, 'W', 'A', 'V', 'E', 'f', 'm', 't', ' ',
+                                         16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0,
+                                         2, 0, 16, 0, 'd', 'a', 't', 'a', 0, 0x10, 0, 0 };
+        memcpy(md + k, wav, sizeof wav);
+        k += sizeof wav;
+        for (int i = 0; i < 2048; i++) {
+            int v = (i * 37 % 200) - 100;
+            md[k++] = (uint8_t)v;
+            md[k++] = (uint8_t)(v >> 8);
+        }
+        put("media", "detect-wav", md, k);
+        k = 1;
+        memcpy(md + k, "P5 64 70 255\n", 13);
+        k += 13;
+        for (int i = 0; i < 64 * 70; i++)
+            md[k++] = (uint8_t)(i % 64 + i / 64);
+        put("media", "detect-pgm", md, k);
+        md[0] = 128;
+        put("media", "audio-roundtrip", md, 1 + 7 + 2000);
+        md[0] = 129;
+        put("media", "image-roundtrip", md, 1 + 7 + 3000);
+        md[0] = 64;
+        put("media", "decode", md, 600);
+    }
     printf("seeds written to %s\n", dir);
     return 0;
 }

@@ -6,12 +6,12 @@
 # property aborts the harness (status >= 128).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 
-for p in replay_frame replay_modelfile replay_roundtrip replay_archive mkseeds; do
+for p in replay_frame replay_modelfile replay_roundtrip replay_archive replay_media mkseeds; do
     [ -x "$top_builddir/$p" ] || { echo "SKIP: $p is not built"; exit 77; }
 done
 run 0 "mkseeds" "$top_builddir/mkseeds" seeds
 C=$top_srcdir/tests/fuzz/corpus
-for h in frame modelfile roundtrip archive; do
+for h in frame modelfile roundtrip archive media; do
     set -- seeds/$h
     [ -d "$C/$h" ] && set -- "$@" "$C/$h"
     [ $h = frame ] && set -- "$@" "$FILES"
@@ -21,7 +21,7 @@ for h in frame modelfile roundtrip archive; do
         [ -f "$c" ] || continue
         case $h:${c##*/} in
             modelfile:*.mbzm|archive:archive-*) set -- "$@" "$c" ;;
-            frame:*.mbzm|frame:archive-*|modelfile:*|roundtrip:*|archive:*) ;;
+            frame:*.mbzm|frame:archive-*|modelfile:*|roundtrip:*|archive:*|media:*) ;;
             frame:*) set -- "$@" "$c" ;;
         esac
     done
