@@ -35,7 +35,7 @@
 #define LONG 32           /* stage-1 taps */
 #define MID 16            /* stage-2 own taps */
 #define CROSS 4           /* stage-2 taps of the other channel */
-#define SHORT 4           /* stage-3 taps */
+#define SHORT 8           /* stage-3 taps */
 #define NMAX (MID + CROSS)
 
 /* ------------------------------------------------------------------ parameters */
@@ -135,7 +135,7 @@ static int32_t code_error(mbz_res_coder *c, au_chan *ch, int32_t e)
     e = mbz_res_code(c, &ch->res, kf, ks, e);
     uint32_t u = e < 0 ? (uint32_t)-(int64_t)e : (uint32_t)e;
     uint32_t a = u > (1u << 24) ? (1u << 24) : u;
-    ch->avg_fast += (int32_t)((a << 4) - ch->avg_fast) >> 2;
+    ch->avg_fast += (int32_t)((a << 4) - ch->avg_fast) >> 3;
     ch->avg_slow += (int32_t)((a << 4) - ch->avg_slow) >> 5;
     return e;
 }
