@@ -9,6 +9,9 @@
  *     ->  mixing stage (flag MIX)  ->  frequency table  ->  range coder
  *     or  binary context mixing (flag CM, cm.c)  ->  8 bit probabilities
  *                                                 ->  binary coder (bitcoder.h)
+ * except media blocks (flag MEDIA), which the media detector (media.c) marks and
+ * the audio or image model (audio.c, image.c) codes on its own, through residual.h
+ * and the binary coder.
  */
 #ifndef MBZ_BLOCK_H
 #define MBZ_BLOCK_H
