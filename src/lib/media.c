@@ -219,7 +219,7 @@ static int parse_pnm(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
                 pos++;
             if (pos > 1024)
                 return NONE;
-            if (pos + 7 > n)
+            if (pos + 9 > n)        /* the longest key compared below, "TUPLTYPE " */
                 return PARTIAL;
             if (!memcmp(p + pos, "ENDHDR\n", 7)) {
                 pos += 7;
