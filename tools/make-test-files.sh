@@ -36,11 +36,13 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 # Frames of kinds this mbzip no longer writes (the 256-way mixing stage, flag MIX)
 # are kept as committed: good-text-mix.* and good-text9.*; so are the frames made
-# with an earlier default model (good-text9-cm.*: 7662c77d1c6d40c5), the version-4
-# frames (flag CM without MEDIA: good-text-cm.*, good-text6-cm.*, written until
-# 2026-12-04) and bad-cpu-bomb.mbz (found by tests/reliability, not made here).
+# with an earlier default model (good-text9-cm.*: 7662c77d1c6d40c5; good-text6-cm.*:
+# 355f8524606d011f), the version-4 frames (flag CM without MEDIA: good-text-cm.*,
+# good-text6-cm.*, written until 2026-12-04), the version-5 frame of the default
+# model (good-text6-v5.*: 36ca1b19def4a03f, written until the record model came)
+# and bad-cpu-bomb.mbz (found by tests/reliability, not made here).
 for f in "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz; do
-    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | good-text-cm.* | good-text6-cm.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
+    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | good-text-cm.* | good-text6-cm.* | good-text6-v5.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
 done
 cd "$OUT"
 
@@ -80,12 +82,13 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-stored.orig >good-stored.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
-for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm; do
+for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5; do
     [ -f $f.mbz ] && [ -f $f.orig ] ||
         { echo "$0: $f.mbz (made by an earlier mbzip or with an earlier default model, kept) is missing: restore it from git" >&2; exit 1; }
 done
 # frame version 4 (flag CM): good-text-cm.mbz (level 1) and good-text6-cm.mbz (level
-# 6, model 355f8524606d011f), kept as committed (above)
+# 6, model 355f8524606d011f), and frame version 5 with the default model:
+# good-text6-v5.mbz (level 6, model 36ca1b19def4a03f), kept as committed (above)
 # frame version 5 (flags CM and MEDIA): text, a WAV file (16-bit stereo, with an odd
 # data size: a partial frame and a pad byte), more text, at level 1: modelled, audio
 # and modelled blocks
@@ -331,7 +334,8 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text9.mbz | the same at level 9 with MEGABYTE model 7662c77d1c6d40c5 (frame version 3, flags MIX and STRIDED); made before 2026-12-03, kept |
 | good-text-cm.mbz | the same at level 1 with the binary context-mixing stage (frame version 4, flag CM); made before 2026-12-04 (frames since have flag MEDIA too), kept |
 | good-text9-cm.mbz | the same at level 9 with model 7662c77d1c6d40c5, the default until 2026-12-04 (frame version 4, flags CM and STRIDED); decoded through model/archive/ since the default changed; made before 2026-12-04, kept |
-| good-text6-cm.mbz | the same at level 6 with model 355f8524606d011f, the default since 2026-12-04 (frame version 4, flag CM); made on 2026-12-04, kept; skipped by builds without the built-in default model |
+| good-text6-cm.mbz | the same at level 6 with model 355f8524606d011f, the default of 2026-12-04 (frame version 4, flag CM); decoded through model/archive/ since the default changed; made on 2026-12-04, kept |
+| good-text6-v5.mbz | the same at level 6 with model 36ca1b19def4a03f, the default since 2026-12-04, stage 2 (frame version 5, flags CM and MEDIA); made on 2026-12-04, kept; skipped by builds without the built-in default model |
 | good-audio.mbz | level 1, frame version 5 (flags CM and MEDIA): 3000 bytes of good-text.orig (modelled), a WAV file's samples, 16-bit stereo with a partial frame at the end (audio block, doc/format.md "Audio blocks"), then the WAV's pad byte and 3000 more bytes of text (modelled, continuing the history) |
 | good-image.mbz | level 1, frame version 5 (flags CM and MEDIA): 2000 bytes of good-text.orig and a PPM header (modelled), the PPM's pixels, 96 x 64 RGB (image block, doc/format.md "Image blocks"), a BMP header (modelled), its pixels, 41 x 40 24-bit with rows padded by one byte (image block), 1721 more bytes of text (modelled) |
 | good-stored.mbz | 20000 random bytes: one stored block |
