@@ -18,10 +18,13 @@
 # ../build-train/mbtrain-mpi). A run may be resumed with another RANKS.
 #
 # Stage 1 (2026-11-22 to 2026-12-04): 9000 steps, the default model 355f8524606d011f.
-# Stage 2: the schedule stretched to 18500 steps (18500 x 4 x 8 KiB = 606 MB of
-# windows). Resuming the step-9000 checkpoint with the longer cosine raises the
-# learning rate from its floor (1e-4) to where the longer schedule is at step 9000
-# (5.8e-4), a warm restart, and decays it again to 1e-4 at step 18500.
+# Stage 2 (2026-12-04): the schedule stretched to 18500 steps (18500 x 4 x 8 KiB =
+# 606 MB of windows). Resuming the step-9000 checkpoint with the longer cosine raises
+# the learning rate from its floor (1e-4) to where the longer schedule is at step
+# 9000 (5.8e-4), a warm restart, and decays it again to 1e-4 at step 18500: the
+# default model 36ca1b19def4a03f.
+# Stage 3 (since 2026-12-04): stretched again, to STEPS (default 30000: 983 MB of
+# windows, 2.2 passes over the data), a second warm restart (3.9e-4 at step 18500).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 scratch=$here/scratch
@@ -37,6 +40,7 @@ fi
 blas=
 [ "$BLAS_CORE" = env ] || blas="--blas-core $BLAS_CORE"
 RANKS=${RANKS:-1}
+STEPS=${STEPS:-30000}
 launch=
 if [ "$RANKS" -gt 1 ]; then
   MBTRAIN=${MBTRAIN_MPI:-$scratch/mbtrain-mpi}
@@ -59,13 +63,13 @@ resume=
 
 # The default model (doc/model-format.md §1): P=8, D_E=32 (D_G=256), global 4 layers x
 # 4 heads, ff 1024; local D_L=128, 2 layers x 2 heads, ff 512; context 8 KiB.
-# 18500 steps x 4 windows x 8 KiB = 606 MB (1.3 epochs of 451 MB; stage 1 ended at
-# step 9000, 295 MB).
+# STEPS x 4 windows x 8 KiB of windows (stage 1 ended at step 9000, 295 MB; stage 2
+# at step 18500, 606 MB).
 # shellcheck disable=SC2086
 exec $launch "$MBTRAIN" $resume $blas \
   --patch 8 --d-emb 32 --g-layers 4 --g-heads 4 --g-ff 1024 \
   --l-dim 128 --l-layers 2 --l-heads 2 --l-ff 512 --ctx 8192 \
-  --batch 4 --steps 18500 --lr 1e-3 --warmup 200 --wd 0.1 --clip 1.0 --seed 1 \
+  --batch 4 --steps "$STEPS" --lr 1e-3 --warmup 200 --wd 0.1 --clip 1.0 --seed 1 \
   --threads "$THREADS" --ckpt "$ckpt" --ckpt-every 0 --ckpt-minutes 5 \
   --eval-every 250 --eval-windows 32 --log-every 10 --drop-overlap \
   --out "$scratch/default.mbzm" \

@@ -39,10 +39,11 @@ OUT=$(cd "$OUT" && pwd)
 # with an earlier default model (good-text9-cm.*: 7662c77d1c6d40c5; good-text6-cm.*:
 # 355f8524606d011f), the version-4 frames (flag CM without MEDIA: good-text-cm.*,
 # good-text6-cm.*, written until 2026-12-04), the version-5 frame of the default
-# model (good-text6-v5.*: 36ca1b19def4a03f, written until the record model came)
-# and bad-cpu-bomb.mbz (found by tests/reliability, not made here).
+# model (good-text6-v5.*: 36ca1b19def4a03f), good-audio.* and good-image.* (frame
+# version 5, written until the record model came) and bad-cpu-bomb.mbz (found by
+# tests/reliability, not made here).
 for f in "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz; do
-    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | good-text-cm.* | good-text6-cm.* | good-text6-v5.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
+    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | good-text-cm.* | good-text6-cm.* | good-text6-v5.* | good-audio.* | good-image.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
 done
 cd "$OUT"
 
@@ -82,16 +83,18 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-stored.orig >good-stored.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
-for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5; do
+for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5 good-audio good-image; do
     [ -f $f.mbz ] && [ -f $f.orig ] ||
         { echo "$0: $f.mbz (made by an earlier mbzip or with an earlier default model, kept) is missing: restore it from git" >&2; exit 1; }
 done
 # frame version 4 (flag CM): good-text-cm.mbz (level 1) and good-text6-cm.mbz (level
 # 6, model 355f8524606d011f), and frame version 5 with the default model:
 # good-text6-v5.mbz (level 6, model 36ca1b19def4a03f), kept as committed (above)
-# frame version 5 (flags CM and MEDIA): text, a WAV file (16-bit stereo, with an odd
-# data size: a partial frame and a pad byte), more text, at level 1: modelled, audio
-# and modelled blocks
+# frame version 5 (flags CM and MEDIA), kept as committed (above); made by the code
+# below, which runs only where they are missing (it would now write version 6):
+# text, a WAV file (16-bit stereo, with an odd data size: a partial frame and a pad
+# byte), more text, at level 1: modelled, audio and modelled blocks
+if [ ! -f good-audio.mbz ]; then
 python3 - <<'EOF'
 import struct
 r = 12345
@@ -115,8 +118,10 @@ text = open("good-text.orig", "rb").read()
 open("good-audio.orig", "wb").write(text[:3000] + wav + text[3000:6000])
 EOF
 "$MBZIP" -1 -T1 -c good-audio.orig >good-audio.mbz
+fi
 # and images: text, a PPM (96 x 64 RGB, with a comment), a BMP (41 x 40, 24-bit,
 # rows padded by one byte), more text: modelled, image, modelled, image, modelled
+if [ ! -f good-image.mbz ]; then
 python3 - <<'EOF'
 import struct
 r = 4242
@@ -140,6 +145,26 @@ text = open("good-text.orig", "rb").read()
 open("good-image.orig", "wb").write(text[:2000] + ppm + bmp + text[2000:4000])
 EOF
 "$MBZIP" -1 -T1 -c good-image.orig >good-image.mbz
+fi
+# frame version 6 (flags CM, MEDIA and RECORD): text, 400 binary records of 20
+# bytes (a counter, a rising time, a small value, a code of four, a flag), more
+# text, at level 1: one modelled block whose record model finds the length
+python3 - <<'EOF'
+import struct
+r = 777
+def rnd():
+    global r
+    r = (r * 6364136223846793005 + 1442695040888963407) % 2**64
+    return r >> 33
+t, recs = 1000000, []
+for i in range(400):
+    t += rnd() % 90
+    recs.append(struct.pack("<IIh6sBx", i, t, rnd() % 601 - 300,
+                            (b"EURUSD", b"GBPUSD", b"USDJPY", b"AUDCAD")[rnd() % 4], rnd() % 4))
+text = open("good-text.orig", "rb").read()
+open("good-record.orig", "wb").write(text[:1500] + b"".join(recs) + text[1500:3000])
+EOF
+"$MBZIP" -1 -T1 -c good-record.orig >good-record.mbz
 cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
 cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
 for f in good-*.mbz; do
@@ -301,6 +326,11 @@ assert [t for _, t in iblocks] == [4, 6, 3, 6, 3], "good-image.mbz: modelled, im
 ib = iblocks[1][0]
 b = im[:]; b[ib + BH + 3:ib + BH + 7] = struct.pack("<I", 0); make("bad-image-width.mbz", b)
 b = im[:]; b[ib + BH + 1000] ^= 0x10; make("bad-flip-image-payload.mbz", b)
+# the record model (frame version 6, flag RECORD 0x10)
+rec = load("good-record.mbz")
+assert rec[4] == 6 and rec[5] == 0x1C, "good-record.mbz: version 6, flags CM, MEDIA and RECORD"
+b = text[:]; b[4] = 6; b[5] = 0x10; fix_frame(b); make("bad-record-no-cm.mbz", b)
+b = rec[:]; b[4] = 5; fix_frame(b); make("bad-record-v5.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -318,7 +348,7 @@ cat >README <<'EOF'
 Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them. Byte
-positions: doc/format.md (frame versions 1 to 5).
+positions: doc/format.md (frame versions 1 to 6).
 
 ## Good files
 
@@ -336,8 +366,9 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text9-cm.mbz | the same at level 9 with model 7662c77d1c6d40c5, the default until 2026-12-04 (frame version 4, flags CM and STRIDED); decoded through model/archive/ since the default changed; made before 2026-12-04, kept |
 | good-text6-cm.mbz | the same at level 6 with model 355f8524606d011f, the default of 2026-12-04 (frame version 4, flag CM); decoded through model/archive/ since the default changed; made on 2026-12-04, kept |
 | good-text6-v5.mbz | the same at level 6 with model 36ca1b19def4a03f, the default since 2026-12-04, stage 2 (frame version 5, flags CM and MEDIA); made on 2026-12-04, kept; skipped by builds without the built-in default model |
-| good-audio.mbz | level 1, frame version 5 (flags CM and MEDIA): 3000 bytes of good-text.orig (modelled), a WAV file's samples, 16-bit stereo with a partial frame at the end (audio block, doc/format.md "Audio blocks"), then the WAV's pad byte and 3000 more bytes of text (modelled, continuing the history) |
-| good-image.mbz | level 1, frame version 5 (flags CM and MEDIA): 2000 bytes of good-text.orig and a PPM header (modelled), the PPM's pixels, 96 x 64 RGB (image block, doc/format.md "Image blocks"), a BMP header (modelled), its pixels, 41 x 40 24-bit with rows padded by one byte (image block), 1721 more bytes of text (modelled) |
+| good-audio.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 3000 bytes of good-text.orig (modelled), a WAV file's samples, 16-bit stereo with a partial frame at the end (audio block, doc/format.md "Audio blocks"), then the WAV's pad byte and 3000 more bytes of text (modelled, continuing the history) |
+| good-image.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 2000 bytes of good-text.orig and a PPM header (modelled), the PPM's pixels, 96 x 64 RGB (image block, doc/format.md "Image blocks"), a BMP header (modelled), its pixels, 41 x 40 24-bit with rows padded by one byte (image block), 1721 more bytes of text (modelled) |
+| good-record.mbz | level 1, frame version 6 (flags CM, MEDIA and RECORD): 1500 bytes of good-text.orig, 400 binary records of 20 bytes (a counter, a rising time, a small value, a code of four, a flag), 1500 more bytes of text: one modelled block whose record model (doc/mixing.md) finds the length |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -399,6 +430,8 @@ cat >>README <<'EOF'
 | bad-audio-format.mbz | corrupt,audio | good-audio.mbz with the audio payload's format byte 0x01 -> 0x13 (an undefined bit) |
 | bad-flip-audio-payload.mbz | checksum,corrupt,audio | good-audio.mbz with a bit flipped in the audio payload |
 | bad-image-width.mbz | corrupt,image | good-image.mbz with the first image payload's width 96 -> 0 |
+| bad-record-no-cm.mbz | record,CM | good-text.mbz as a version-6 frame with flag RECORD (0x10) alone, header check recomputed |
+| bad-record-v5.mbz | flag,version | good-record.mbz as a version-5 frame (flags 0x1c: RECORD is not a version-5 flag), header check recomputed |
 | bad-flip-image-payload.mbz | checksum,corrupt,image | good-image.mbz with a bit flipped in the first image payload |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |

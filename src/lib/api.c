@@ -323,7 +323,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     if (stack.cm) {
         chains = calloc((size_t)o.threads, sizeof *chains);
         for (int t = 0; chains && t < o.threads; t++)
-            chains[t].window = mbz_frame_history(block_log);
+            chains[t].window = mbz_frame_history(block_log), chains[t].features = stack.cm_features;
     }
     if (!jobs || !xs || !tables || (stack.cm && !chains)) {
         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
@@ -541,7 +541,7 @@ static int decode_histories(mbz_block_job *jobs, int nb, const mbz_stack *stack,
             start[nh++] = i;
     start[nh] = nb;
     for (int h = 0; h < nh; h++)
-        chains[h].window = carry->window;
+        chains[h].window = carry->window, chains[h].features = carry->features;
     chains[0] = *carry;              /* moved: the first history continues it */
     for (int i = 0; i < nb; i++)     /* a block left undone by an earlier error is never good */
         jobs[i].status = MBZ_ERR_INTERNAL;
@@ -661,6 +661,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
         if (model) {
             if ((rc = mbz_stack_build(model, fh.flags, &stack, err)) != MBZ_OK)
                 goto out;
+            chain.features = stack.cm_features;
             model = stack.top;
         }
         int group = model && (model->caps & MBZ_CAP_BATCH) ? decode_batch_width() : 1;

@@ -53,6 +53,13 @@ int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_err
         s->top = &s->mixed;
     }
     s->cm = (flags & MBZ_FLAG_CM) != 0;
+    if ((flags & MBZ_FLAG_RECORD) && !s->cm) {
+        mbz_stack_free(s);
+        return mbz_fail(err, MBZ_ERR_CORRUPT,
+                        "frame asks for the record model without the binary stage (flags 0x%02x)", flags);
+    }
+    if (flags & MBZ_FLAG_RECORD)
+        s->cm_features |= MBZ_CM_RECORD;
     return MBZ_OK;
 }
 
@@ -253,7 +260,7 @@ static int chain_open(mbz_cm_chain *c, size_t n)
     if (c->cm && c->used + n <= c->window)
         return 0;
     mbz_cm_chain_reset(c);
-    return mbz_cm_create(c->window, &c->cm) == MBZ_OK ? 1 : -1;
+    return mbz_cm_create(c->window, c->features, &c->cm) == MBZ_OK ? 1 : -1;
 }
 
 /* The second half of a block, scored on a helper thread: the base model's tables
@@ -387,15 +394,16 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
  * areas (satellite scenes with no-data borders) can be. Judged on a sample, four
  * slices of whole rows from the four quarters of the block, MEDIA_SAMPLE bytes in
  * all, coded both ways from scratch: by the image model, and by the built-in
- * order-2 model under the binary stage with a fresh history (a cheap stand-in for
+ * order-2 model under the binary stage (with the frame's parts of it, such as the
+ * record model) with a fresh history (a cheap stand-in for
  * the general stage, whose contexts and match model are what find exact repeats; it
  * starts cold, so no margin is asked of it). Measured on the training corpus's
  * images (doc/media.md): the ten PNM files and the four TIFFs each went the way that
  * is smaller on the whole file. Audio blocks are not judged: speech and music never
  * went better through the general stage. */
 #define MEDIA_SAMPLE 32768
-static int image_loses(const mbz_img *f, const uint8_t *in, size_t n, mbz_block_scratch *s,
-                       const char *where)
+static int image_loses(const mbz_img *f, const uint8_t *in, size_t n, unsigned cm_features,
+                       mbz_block_scratch *s, const char *where)
 {
     size_t stride = mbz_img_stride(f), rows = n / stride;
     /* four slices of whole rows, from the four quarters of the block */
@@ -410,10 +418,11 @@ static int image_loses(const mbz_img *f, const uint8_t *in, size_t n, mbz_block_
     uint8_t *smp = malloc(k), *tmp = malloc(k);
     uint32_t *cost = malloc(k * sizeof *cost);
     mbz_stack st;
-    mbz_cm_chain ch = { .window = 1 << 16 };
+    mbz_cm_chain ch = { .window = 1 << 16, .features = cm_features };
     mbz_error err;
     int loses = 0;
-    if (smp && tmp && cost && mbz_stack_build(mbz_model_order2(), MBZ_FLAG_CM, &st, &err) == MBZ_OK) {
+    unsigned flags = MBZ_FLAG_CM | (cm_features & MBZ_CM_RECORD ? MBZ_FLAG_RECORD : 0);
+    if (smp && tmp && cost && mbz_stack_build(mbz_model_order2(), flags, &st, &err) == MBZ_OK) {
         for (int q = 0; q < 4; q++)
             memcpy(smp + q * per * stride, in + (rows * (size_t)q / 4) * stride, per * stride);
         size_t m = mbz_image_encode(f, smp, k, tmp, k);
@@ -448,7 +457,7 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_medi
         out->payload_size = 1;
         return MBZ_OK;
     }
-    if (media && media->kind == MBZ_MEDIA_IMAGE && image_loses(&media->img, in, n, s, where))
+    if (media && media->kind == MBZ_MEDIA_IMAGE && image_loses(&media->img, in, n, stack->cm_features, s, where))
         media = NULL;
     if (media) {
         /* samples or pixels: their own model, whatever their byte statistics (16-bit

@@ -31,9 +31,10 @@ typedef struct {
     mbz_model strided, mixed;
     const mbz_model *top;
     int cm;
+    unsigned cm_features;  /* the binary stage's optional parts (cm.h MBZ_CM_*) */
 } mbz_stack;
 
-/* Build the stack for `flags` (MBZ_FLAG_MIX, MBZ_FLAG_STRIDED, MBZ_FLAG_CM) on `base`. Returns an
+/* Build the stack for `flags` (MBZ_FLAG_MIX, MBZ_FLAG_STRIDED, MBZ_FLAG_CM, MBZ_FLAG_RECORD) on `base`. Returns an
  * mbz_status with a one-line message in err when base cannot do what flags ask
  * (strided inference needs a patch model). Release with mbz_stack_free. */
 int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_error *err);
@@ -79,6 +80,7 @@ typedef struct {
 typedef struct {
     struct mbz_cm *cm;
     size_t window, used;
+    unsigned features;     /* of the stages it creates: the stack's cm_features */
 } mbz_cm_chain;
 
 void mbz_cm_chain_reset(mbz_cm_chain *c);

@@ -18,10 +18,15 @@
  *     6-byte context, through an adaptive map by match length, and as a fixed vote;
  *   - the base model: its table folded into P(bit | bits so far), raw and through an
  *     adaptive map by partial byte;
- *   - a bias.
+ *   - a bias;
+ *   - with the record model (MBZ_CM_RECORD, record_done) and while it pays: 4 hashed
+ *     contexts of the record one and two above (with the byte before, with each
+ *     other, with the column; the column alone), 2 inputs each as above.
  * Three mixers (weights chosen by the partial byte, by match length and bit
  * position, by the previous byte) feed a small final mixer; two adaptive probability
- * maps (by partial byte, by previous byte and partial byte) refine its output.
+ * maps (by partial byte, by previous byte and partial byte) refine its output; a
+ * third (by the byte one record above and partial byte) while the record contexts
+ * are on.
  *
  * Counters: 22-bit probability and a 10-bit count n in one uint32. A counter moves
  * by 1/(n + 1.5) of its error until n reaches its limit, so a context that has seen
@@ -46,11 +51,14 @@
 #include "predictor.h"
 #include "qmath.h"
 
-#define NCTX 12
+#define NCTX 12                     /* hashed contexts of every stage */
+#define NREC 4                      /* and of the record model (MBZ_CM_RECORD) */
+#define NCTX_ALL (NCTX + NREC)
 #define IN_MATCH (2 * NCTX)         /* 2 inputs */
 #define IN_BASE (IN_MATCH + 2)      /* 2 inputs */
 #define IN_BIAS (IN_BASE + 2)
-#define NIN (IN_BIAS + 1)
+#define IN_REC (IN_BIAS + 1)        /* 2 per record context */
+#define NIN (IN_REC + 2 * NREC)
 #define NMIX 3
 #define SETS_M1 256                 /* by partial byte c0 */
 #define SETS_M2 64                  /* by match length bucket (8) x bit position (8) */
@@ -63,8 +71,13 @@
 #define MATCH_MIN 6
 #define MATCH_VERIFY 48
 #define APM_RATE 6
+#define REC_MAX 65535               /* longest record length looked for */
+#define REC_CONFIRM 24              /* votes before a record length is taken */
+#define REC_ON 819                  /* record contexts on while the byte above is right
+                                     * more often than this (Q12: 20%) */
 
 struct mbz_cm {
+    unsigned features;              /* MBZ_CM_* */
     /* history */
     uint8_t *hist;
     size_t cap, pos;                /* bytes seen (history is hist[0 .. pos-1] while pos <= cap) */
@@ -77,8 +90,18 @@ struct mbz_cm {
     /* hashed contexts */
     uint32_t *ht;
     uint32_t ht_mask;               /* buckets - 1 */
-    uint32_t h[NCTX];               /* context hashes of the current byte */
-    uint32_t *bk[NCTX];             /* their buckets for the current nibble */
+    uint32_t h[NCTX_ALL];           /* context hashes of the current byte */
+    uint32_t *bk[NCTX_ALL];         /* their buckets for the current nibble */
+    /* record model (MBZ_CM_RECORD) */
+    uint32_t rec_last[256];         /* where each byte value was last seen (pos after it) */
+    uint32_t rec_dist[256];         /* and the distance between its last two occurrences */
+    uint32_t rec_cand, rec_votes;   /* the record length voted for, and its votes */
+    uint32_t rlen;                  /* the record length in use, 0 none */
+    uint32_t rec_above;             /* the byte one record above the next byte */
+    int rec_rate;                   /* how often that byte was right lately, Q12 */
+    int nctx_now;                   /* contexts of this byte: NCTX_ALL, or NCTX while
+                                     * the record contexts are off (always without
+                                     * MBZ_CM_RECORD) */
     /* match model */
     uint32_t *mt;
     unsigned mt_bits;
@@ -103,8 +126,8 @@ struct mbz_cm {
     int32_t wf[8 * NMIX];
     int pf;                         /* final mixer output, 12-bit */
     /* adaptive probability maps */
-    uint16_t *apm1, *apm2;
-    int apm1_i, apm2_i;
+    uint16_t *apm1, *apm2, *apm3;   /* apm3: record model only */
+    int apm1_i, apm2_i, apm3_i;
     int pr;                         /* the stage's 12-bit prediction */
     /* the per-bit functions for this CPU (variants, at the end of this file) */
     uint32_t (*p_fn)(struct mbz_cm *cm);
@@ -283,6 +306,7 @@ void mbz_cm_free(mbz_cm *cm)
     free(cm->apm_base);
     free(cm->apm1);
     free(cm->apm2);
+    free(cm->apm3);
     for (int m = 0; m < NMIX; m++)
         free(cm->w[m]);
     free(cm);
@@ -295,13 +319,15 @@ static void set_weights(int32_t *w, int sets)
             w[s * NIN + i] = i >= IN_BASE && i < IN_BIAS ? W_ONE / 2 : W_ONE / 5;
 }
 
-int mbz_cm_create(size_t window, mbz_cm **out)
+int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
 {
     pthread_once(&tabs_once, tabs_init);
     *out = NULL;
     mbz_cm *cm = calloc(1, sizeof *cm);
     if (!cm)
         return MBZ_ERR_NOMEM;
+    cm->features = features;
+    cm->nctx_now = NCTX;
     cm->cap = window ? window : 1;
     unsigned lw = ceil_log2(cm->cap);
     unsigned hb = clampu(lw, 16, 25) - 4;                  /* 2^hb buckets of 64 bytes */
@@ -313,10 +339,13 @@ int mbz_cm_create(size_t window, mbz_cm **out)
     cm->apm_base = apm_new(256);
     cm->apm1 = apm_new(256);
     cm->apm2 = apm_new(65536);
+    if (features & MBZ_CM_RECORD)
+        cm->apm3 = apm_new(65536);
     static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3 };
     for (int m = 0; m < NMIX; m++)
         cm->w[m] = malloc((size_t)sets[m] * NIN * sizeof *cm->w[m]);
-    int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2;
+    int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2 &&
+             (cm->apm3 || !(features & MBZ_CM_RECORD));
     for (int m = 0; m < NMIX; m++)
         ok = ok && cm->w[m];
     if (!ok) {
@@ -344,6 +373,55 @@ int mbz_cm_create(size_t window, mbz_cm **out)
 CM_INLINE int is_letter(unsigned c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 128;
+}
+
+/* The record model (MBZ_CM_RECORD), after byte c: finds the length of fixed-size
+ * records (tables, arrays of structs, spreadsheets) from the distances between
+ * repeats of each byte value, and makes the next byte's record contexts from the
+ * bytes one and two records above it. A byte value that recurs at the same distance
+ * twice in a row votes for that distance; a candidate that collects REC_CONFIRM
+ * votes more than its rivals (a majority count) becomes the record length. Text
+ * finds lengths too (noise), so the record contexts are on only while the byte one
+ * record above has lately been right more than 20% of the time (REC_ON); off, the
+ * stage computes exactly what it computes without the record model, and text pays
+ * only for this bookkeeping. */
+CM_INLINE void record_done(mbz_cm *cm, unsigned c)
+{
+    uint32_t pos = (uint32_t)cm->pos;
+    uint32_t d = pos - cm->rec_last[c];
+    cm->rec_last[c] = pos;
+    if (d >= 2 && d <= REC_MAX && d == cm->rec_dist[c]) {
+        if (d == cm->rec_cand) {
+            if (cm->rec_votes < 64)
+                cm->rec_votes++;
+            if (cm->rec_votes >= REC_CONFIRM)
+                cm->rlen = d;
+        } else if (cm->rec_votes > 0) {
+            cm->rec_votes--;
+        } else {
+            cm->rec_cand = d;
+            cm->rec_votes = 1;
+        }
+    }
+    cm->rec_dist[c] = d;
+
+    int hit = cm->rlen && c == cm->rec_above;
+    cm->rec_rate += ((hit << 12) - cm->rec_rate) >> 5;
+    uint32_t r = cm->rlen, above = 0, above2 = 0, col = 0;
+    if (r && cm->pos <= cm->cap) {
+        col = (uint32_t)(cm->pos % r);
+        if (cm->pos >= r)
+            above = cm->hist[cm->pos - r];
+        if (cm->pos >= 2 * (size_t)r)
+            above2 = cm->hist[cm->pos - 2 * (size_t)r];
+    }
+    cm->rec_above = above;
+    cm->nctx_now = r && cm->rec_rate > REC_ON ? NCTX_ALL : NCTX;
+    uint32_t left = cm->c4 & 0xff;
+    cm->h[NCTX] = hash2(hash2(14, above | left << 8), r);
+    cm->h[NCTX + 1] = hash2(hash2(15, above | above2 << 8), r);
+    cm->h[NCTX + 2] = hash2(hash2(16, col | above << 16), r);
+    cm->h[NCTX + 3] = hash2(hash2(17, col), r);
 }
 
 /* The byte c is complete: history, word, match model, the next byte's contexts. */
@@ -415,7 +493,9 @@ CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
         cm->h[10] = hash2(hash2(12, above), (uint32_t)(col < 255 ? col : 255));
         cm->h[11] = hash2(hash2(13, above), c4 & 0xff);
     }
-    for (int i = 0; i < NCTX; i++)
+    if (cm->features & MBZ_CM_RECORD)
+        record_done(cm, c);
+    for (int i = 0; i < cm->nctx_now; i++)
         cm->bk[i] = bucket(cm, cm->h[i]);
 }
 
@@ -488,16 +568,20 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
 {
     int32_t *x = cm->x;
     uint32_t node = cm->nib;
-    for (int i = 0; i < NCTX; i++) {
+    for (int i = 0; i < cm->nctx_now; i++) {
+        int j = i < NCTX ? 2 * i : IN_REC + 2 * (i - NCTX);
         uint32_t c = cm->bk[i][node];
         if (c & 1023) {
             int p = ctr_p12(c);
-            x[2 * i] = stretch(p);
-            x[2 * i + 1] = (p - 2048) >> 1;
+            x[j] = stretch(p);
+            x[j + 1] = (p - 2048) >> 1;
         } else {
-            x[2 * i] = x[2 * i + 1] = 0;
+            x[j] = x[j + 1] = 0;
         }
     }
+    if (cm->nctx_now == NCTX) /* record contexts off (or not in this stage) */
+        for (int j = IN_REC; j < NIN; j++)
+            x[j] = 0;
 
     /* match model */
     cm->mbit = -1;
@@ -543,7 +627,13 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     /* adaptive probability maps */
     int a1 = apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
     int a2 = apm_p(cm->apm2, cm->c0 | (cm->c4 & 0xff) << 8, cm->pf, &cm->apm2_i);
-    int p = (2 * cm->pf + a1 + a2 + 2) >> 2;
+    int p;
+    if (cm->nctx_now == NCTX) {
+        p = (2 * cm->pf + a1 + a2 + 2) >> 2;
+    } else { /* record contexts on: a third map, by the byte one record above */
+        int a3 = apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
+        p = (cm->pf + a1 + a2 + a3 + 2) >> 2;
+    }
     p = p < 1 ? 1 : p > 4095 ? 4095 : p;
     cm->pr = p;
     return (uint32_t)p << 4;
@@ -552,7 +642,7 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
 CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
 {
     uint32_t node = cm->nib;
-    for (int i = 0; i < NCTX; i++)
+    for (int i = 0; i < cm->nctx_now; i++)
         ctr_update(&cm->bk[i][node], bit, CTR_LIMIT);
     if (cm->mbit >= 0)
         ctr_update(&cm->msm[cm->msm_i], bit, 1023);
@@ -566,13 +656,15 @@ CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
     train(cm->s, cm->wf + cm->bitpos * NMIX, NMIX, errf);
     apm_update(cm->apm1, cm->apm1_i, bit);
     apm_update(cm->apm2, cm->apm2_i, bit);
+    if (cm->nctx_now != NCTX)
+        apm_update(cm->apm3, cm->apm3_i, bit);
 
     cm->c0 = (cm->c0 << 1) | (unsigned)bit;
     cm->nib = (cm->nib << 1) | (unsigned)bit;
     cm->bitpos++;
     if (cm->bitpos == 4) {
         cm->nib = 1;
-        for (int i = 0; i < NCTX; i++)
+        for (int i = 0; i < cm->nctx_now; i++)
             cm->bk[i] = bucket(cm, hash2(cm->h[i], cm->c0));
     } else if (cm->bitpos == 8) {
         unsigned c = cm->c0 & 255;

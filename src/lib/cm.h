@@ -6,7 +6,8 @@
  * decisions, most significant bit first. For each bit the stage predicts
  * P(bit = 1) from the base model's 256-entry table (MEGABYTE, or order-2 at level 1),
  * folded into the probability of the bit given the bits already known, and from
- * statistics it learns from the bytes it has seen: hashed contexts of orders 1-6 and
+ * statistics it learns from the bytes it has seen (with MBZ_CM_RECORD also from the
+ * record one and two above, for fixed-size records): hashed contexts of orders 1-6 and
  * words, a match model. A logistic mixer (two layers, weights chosen by small
  * contexts) and two adaptive probability maps turn them into one probability, which
  * the binary arithmetic coder (bitcoder.h) codes with. Integer arithmetic only: the
@@ -24,9 +25,14 @@
 
 typedef struct mbz_cm mbz_cm;
 
-/* A stage for `window` bytes of history (its tables are sized by it). Returns an
- * mbz_status (MBZ_ERR_NOMEM). */
-int mbz_cm_create(size_t window, mbz_cm **out);
+/* Optional parts of the stage, chosen by the frame (frame.h: each came with a frame
+ * flag, so that frames written before it decode exactly as before; a stage without
+ * them computes bit for bit what it computed before they existed). */
+#define MBZ_CM_RECORD 0x01          /* the record model (frame flag MBZ_FLAG_RECORD) */
+
+/* A stage for `window` bytes of history (its tables are sized by it) with the parts
+ * `features` (MBZ_CM_*). Returns an mbz_status (MBZ_ERR_NOMEM). */
+int mbz_cm_create(size_t window, unsigned features, mbz_cm **out);
 void mbz_cm_free(mbz_cm *cm);
 
 /* Begin a byte. freq: the base model's table for it (MBZ_SYMBOLS entries, each >= 1,

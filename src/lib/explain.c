@@ -38,7 +38,7 @@ int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data
     unsigned block_log = 0;
     while (((size_t)1 << block_log) < block_len && block_log < 40)
         block_log++;
-    mbz_cm_chain chain = { .window = mbz_frame_history(block_log) };
+    mbz_cm_chain chain = { .window = mbz_frame_history(block_log), .features = stack.cm_features };
     size_t seg = chain.window / block_len ? chain.window / block_len : 1, len;
     /* MEDIA frames: the blocks compression cuts (media.c), media blocks through
      * their own model, outside the history */

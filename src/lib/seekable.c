@@ -259,6 +259,7 @@ static int use_frame(mbz_seekable *s, uint32_t f, mbz_error *err)
     if (rc != MBZ_OK)
         return rc;
     s->chain.window = mbz_frame_history(h->block_log);
+    s->chain.features = s->stack.cm_features;
     s->stack_frame = (long)f;
     return MBZ_OK;
 }

@@ -544,8 +544,17 @@ static int cmd_hostile(int argc, char **argv)
     b[n++] = 0x55;
     n += end_mark(b + n, 1u << 26, sum_x);
     emit("bomb-audio-2e26-payload3", b, n);
-    /* version: the order-2 fingerprint but frame versions 0, 6, 255 (1 to 5 are valid) */
-    static const unsigned versions[] = { 0, 6, 255 };
+    /* the binary stage with the record model (frame version 6, flags CM, MEDIA and
+     * RECORD): a 1-byte payload declaring 2^26 bytes, as above */
+    n = frame_header(b, 6, 9, 26, ORDER2_FP);
+    b[5] = 0x1C;
+    put32(b + 16, (uint32_t)XXH64(b, 16, 0));
+    n += block_header(b + n, 4, 1u << 26, 1, sum_x);
+    b[n++] = 0x55;
+    n += end_mark(b + n, 1u << 26, sum_x);
+    emit("bomb-cm-record-2e26-payload1", b, n);
+    /* version: the order-2 fingerprint but frame versions 0, 7, 255 (1 to 6 are valid) */
+    static const unsigned versions[] = { 0, 7, 255 };
     for (size_t k = 0; k < 3; k++) {
         char name[64];
         n = frame_header(b, versions[k], 1, 18, ORDER2_FP);
