@@ -40,10 +40,11 @@ OUT=$(cd "$OUT" && pwd)
 # 355f8524606d011f), the version-4 frames (flag CM without MEDIA: good-text-cm.*,
 # good-text6-cm.*, written until 2026-12-04), the version-5 frame of the default
 # model (good-text6-v5.*: 36ca1b19def4a03f), good-audio.* and good-image.* (frame
-# version 5, written until the record model came) and bad-cpu-bomb.mbz (found by
+# version 5, written until the record model came), good-record.* (version 6,
+# written until block filters came) and bad-cpu-bomb.mbz (found by
 # tests/reliability, not made here).
 for f in "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz; do
-    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | good-text-cm.* | good-text6-cm.* | good-text6-v5.* | good-audio.* | good-image.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
+    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | good-text-cm.* | good-text6-cm.* | good-text6-v5.* | good-audio.* | good-image.* | good-record.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
 done
 cd "$OUT"
 
@@ -83,7 +84,7 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-stored.orig >good-stored.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
-for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5 good-audio good-image; do
+for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5 good-audio good-image good-record; do
     [ -f $f.mbz ] && [ -f $f.orig ] ||
         { echo "$0: $f.mbz (made by an earlier mbzip or with an earlier default model, kept) is missing: restore it from git" >&2; exit 1; }
 done
@@ -146,9 +147,11 @@ open("good-image.orig", "wb").write(text[:2000] + ppm + bmp + text[2000:4000])
 EOF
 "$MBZIP" -1 -T1 -c good-image.orig >good-image.mbz
 fi
-# frame version 6 (flags CM, MEDIA and RECORD): text, 400 binary records of 20
-# bytes (a counter, a rising time, a small value, a code of four, a flag), more
-# text, at level 1: one modelled block whose record model finds the length
+# frame version 6 (flags CM, MEDIA and RECORD), kept as committed (above; made by
+# the code below where missing): text, 400 binary records of 20 bytes (a counter, a
+# rising time, a small value, a code of four, a flag), more text, at level 1: one
+# modelled block whose record model finds the length
+if [ ! -f good-record.mbz ]; then
 python3 - <<'EOF'
 import struct
 r = 777
@@ -165,6 +168,29 @@ text = open("good-text.orig", "rb").read()
 open("good-record.orig", "wb").write(text[:1500] + b"".join(recs) + text[1500:3000])
 EOF
 "$MBZIP" -1 -T1 -c good-record.orig >good-record.mbz
+fi
+# frame version 7 (flags CM, MEDIA, RECORD and FILTER): text and 24 KB of synthetic
+# x86 code (short instructions and near CALLs to 40 functions of the block), at
+# level 1: one modelled block coded through the x86 branch filter (filter id 1)
+python3 - <<'EOF'
+import struct
+r = 4711
+def rnd():
+    global r
+    r = (r * 6364136223846793005 + 1442695040888963407) % 2**64
+    return r >> 33
+n = 24000
+fn = [rnd() % n for _ in range(40)]
+code, i = bytearray(), 0
+while i < n:
+    if rnd() % 12 == 0 and i + 5 <= n:
+        code += b"\xe8" + struct.pack("<i", fn[rnd() % 40] - (i + 5)); i += 5
+    else:
+        code.append(0x40 + rnd() % 0x40); i += 1
+text = open("good-text.orig", "rb").read()
+open("good-x86.orig", "wb").write(text[:1000] + bytes(code) + text[1000:2000])
+EOF
+"$MBZIP" -1 -T1 -c good-x86.orig >good-x86.mbz
 cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
 cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
 for f in good-*.mbz; do
@@ -331,6 +357,16 @@ rec = load("good-record.mbz")
 assert rec[4] == 6 and rec[5] == 0x1C, "good-record.mbz: version 6, flags CM, MEDIA and RECORD"
 b = text[:]; b[4] = 6; b[5] = 0x10; fix_frame(b); make("bad-record-no-cm.mbz", b)
 b = rec[:]; b[4] = 5; fix_frame(b); make("bad-record-v5.mbz", b)
+# block filters (frame version 7, flag FILTER 0x20; good-x86.mbz: one modelled block
+# whose payload starts with filter id 1, x86)
+x8 = load("good-x86.mbz")
+xblocks, xend = parse(x8)
+assert x8[4] == 7 and x8[5] == 0x3C and [t for _, t in xblocks] == [4], "good-x86.mbz: version 7, one block"
+xb = xblocks[0][0]
+assert x8[xb + BH] == 1, "good-x86.mbz: the x86 filter"
+b = x8[:]; b[xb + BH] = 7; make("bad-filter-unknown.mbz", b)
+b = x8[:]; b[xb + BH] = 0; make("bad-filter-dropped.mbz", b)
+b = text[:]; b[4] = 7; b[5] = 0x20; fix_frame(b); make("bad-filter-no-cm.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -348,7 +384,7 @@ cat >README <<'EOF'
 Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them. Byte
-positions: doc/format.md (frame versions 1 to 6).
+positions: doc/format.md (frame versions 1 to 7).
 
 ## Good files
 
@@ -368,7 +404,8 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text6-v5.mbz | the same at level 6 with model 36ca1b19def4a03f, the default since 2026-12-04, stage 2 (frame version 5, flags CM and MEDIA); made on 2026-12-04, kept; skipped by builds without the built-in default model |
 | good-audio.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 3000 bytes of good-text.orig (modelled), a WAV file's samples, 16-bit stereo with a partial frame at the end (audio block, doc/format.md "Audio blocks"), then the WAV's pad byte and 3000 more bytes of text (modelled, continuing the history) |
 | good-image.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 2000 bytes of good-text.orig and a PPM header (modelled), the PPM's pixels, 96 x 64 RGB (image block, doc/format.md "Image blocks"), a BMP header (modelled), its pixels, 41 x 40 24-bit with rows padded by one byte (image block), 1721 more bytes of text (modelled) |
-| good-record.mbz | level 1, frame version 6 (flags CM, MEDIA and RECORD): 1500 bytes of good-text.orig, 400 binary records of 20 bytes (a counter, a rising time, a small value, a code of four, a flag), 1500 more bytes of text: one modelled block whose record model (doc/mixing.md) finds the length |
+| good-record.mbz | level 1, frame version 6 (flags CM, MEDIA and RECORD; made before block filters, kept): 1500 bytes of good-text.orig, 400 binary records of 20 bytes (a counter, a rising time, a small value, a code of four, a flag), 1500 more bytes of text: one modelled block whose record model (doc/mixing.md) finds the length |
+| good-x86.mbz | level 1, frame version 7 (flags CM, MEDIA, RECORD and FILTER): 1000 bytes of good-text.orig, 24,000 bytes of synthetic x86 code (short instructions and near CALLs to 40 functions in it), 1000 more bytes of text: one modelled block coded through the x86 branch filter (filter id 1, doc/format.md "Filters") |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -432,6 +469,9 @@ cat >>README <<'EOF'
 | bad-image-width.mbz | corrupt,image | good-image.mbz with the first image payload's width 96 -> 0 |
 | bad-record-no-cm.mbz | record,CM | good-text.mbz as a version-6 frame with flag RECORD (0x10) alone, header check recomputed |
 | bad-record-v5.mbz | flag,version | good-record.mbz as a version-5 frame (flags 0x1c: RECORD is not a version-5 flag), header check recomputed |
+| bad-filter-unknown.mbz | unknown filter | good-x86.mbz with its filter id 1 -> 7 |
+| bad-filter-dropped.mbz | checksum | good-x86.mbz with its filter id 1 -> 0: decodes to the filtered bytes, which the block checksum refuses |
+| bad-filter-no-cm.mbz | filter,CM | good-text.mbz as a version-7 frame with flag FILTER (0x20) alone, header check recomputed |
 | bad-flip-image-payload.mbz | checksum,corrupt,image | good-image.mbz with a bit flipped in the first image payload |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |

@@ -14,6 +14,7 @@
 #include "image.h"
 #include "block.h"
 #include "cm.h"
+#include "filter.h"
 #include "mix.h"
 #include "qmath.h"
 #include "rangecoder.h"
@@ -60,6 +61,12 @@ int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_err
     }
     if (flags & MBZ_FLAG_RECORD)
         s->cm_features |= MBZ_CM_RECORD;
+    if ((flags & MBZ_FLAG_FILTER) && !s->cm) {
+        mbz_stack_free(s);
+        return mbz_fail(err, MBZ_ERR_CORRUPT,
+                        "frame asks for block filters without the binary stage (flags 0x%02x)", flags);
+    }
+    s->filters = (flags & MBZ_FLAG_FILTER) != 0;
     return MBZ_OK;
 }
 
@@ -76,6 +83,7 @@ void mbz_block_scratch_free(mbz_block_scratch *s)
 {
     free(s->out);
     free(s->freq);
+    free(s->filtered);
     memset(s, 0, sizeof *s);
 }
 
@@ -363,6 +371,25 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
     return rc;
 }
 
+/* The bytes the stage codes for block in[0 .. n-1]: the block itself, or (FILTER
+ * frames, when mbz_filter_choose picks a filter) its filtered copy in s->filtered.
+ * *id (if not NULL) gets the filter id. NULL when out of memory. */
+static const uint8_t *filter_block(const mbz_stack *stack, const uint8_t *in, size_t n,
+                                   mbz_block_scratch *s, int *id)
+{
+    int f = stack->filters ? mbz_filter_choose(in, n) : MBZ_FILTER_NONE;
+    if (id)
+        *id = f;
+    if (f == MBZ_FILTER_NONE)
+        return in;
+    s->filtered = mbz_grow(s->filtered, &s->filtered_cap, n);
+    if (!s->filtered)
+        return NULL;
+    memcpy(s->filtered, in, n);
+    mbz_filter_x86_encode(s->filtered, n);
+    return s->filtered;
+}
+
 typedef struct {
     uint32_t *cost;
     const uint8_t *blk;
@@ -382,8 +409,11 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
     if (stack->cm) {
         if (chain_open(chain, n) < 0)
             return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (context-mixing stage)", where);
+        const uint8_t *src = filter_block(stack, data, n, s, NULL);
+        if (!src)
+            return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (filter)", where);
         cm_sink cs = { .cost = cost };
-        return cm_pass(stack, chain, data, n, s, NULL, &cs, 0, where, err);
+        return cm_pass(stack, chain, src, n, s, NULL, &cs, 0, where, err);
     }
     cost_sink cs = { cost, data };
     return mbz_block_score(stack->top, data, n, s, NULL, table_costs, &cs, where, err);
@@ -484,13 +514,26 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_medi
             int fresh = chain_open(chain, n);
             if (fresh < 0)
                 return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (context-mixing stage)", where);
+            /* FILTER frames: the payload starts with the filter id */
+            int filter = MBZ_FILTER_NONE;
+            const uint8_t *src = filter_block(stack, in, n, s, &filter);
+            if (!src)
+                return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (filter)", where);
+            size_t lead = stack->filters ? 1 : 0;
+            if (n < lead + 2) {
+                mbz_cm_chain_reset(chain); /* as for any block stored after all */
+                goto stored;
+            }
+            s->out[0] = (uint8_t)filter;
             mbz_bc_enc be;
-            mbz_bc_enc_init(&be, s->out, n - 1); /* a payload >= content is stored instead */
+            mbz_bc_enc_init(&be, s->out + lead, n - 1 - lead); /* a payload >= content is stored instead */
             cm_sink cs = { .enc = &be };
-            int rc = cm_pass(stack, chain, in, n, s, cancel, &cs, helpers, where, err);
+            int rc = cm_pass(stack, chain, src, n, s, cancel, &cs, helpers, where, err);
             if (rc != MBZ_OK && rc != SINK_STOP)
                 return rc;
             size_t len = be.overflow ? 0 : mbz_bc_enc_finish(&be);
+            if (len > 0)
+                len += lead;
             if (len == 0 || len >= n)
                 mbz_cm_chain_reset(chain); /* it learnt a block the decoder will not see */
             if (len > 0 && len < n) {
@@ -582,11 +625,13 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
     byte_decoder d[MBZ_BLOCK_BATCH_MAX];
     uint16_t freq[MBZ_BLOCK_BATCH_MAX * MBZ_SYMBOLS];
     int live[MBZ_BLOCK_BATCH_MAX];
+    int filter[MBZ_BLOCK_BATCH_MAX];
 
     memset(d, 0, sizeof d);
     for (int i = 0; i < n; i++) {
         p[i] = NULL;
         live[i] = 0;
+        filter[i] = MBZ_FILTER_NONE;
         int rc = ops->create(model->impl, list[i]->h.content_size, &p[i]);
         if (rc != MBZ_OK) {
             decode_fail(list[i], rc, "model failed to start");
@@ -609,7 +654,18 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
             }
             chain->used += len;
             d[i].cm = chain->cm;
-            mbz_bc_dec_init(&d[i].bc, list[i]->payload, list[i]->h.payload_size);
+            const uint8_t *pl = list[i]->payload;
+            size_t pn = list[i]->h.payload_size;
+            if (stack->filters) { /* FILTER frames: the filter id first */
+                filter[i] = pl[0];
+                if (filter[i] >= MBZ_FILTER_COUNT) {
+                    decode_fail(list[i], MBZ_ERR_CORRUPT, "modelled block names an unknown filter");
+                    continue;
+                }
+                pl++;
+                pn--;
+            }
+            mbz_bc_dec_init(&d[i].bc, pl, pn);
         } else {
             mbz_rc_dec_init(&d[i].rc, list[i]->payload, list[i]->h.payload_size);
         }
@@ -658,6 +714,8 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
         int end_ok = stack->cm ? mbz_bc_dec_check_end(&d[i].bc) : mbz_rc_dec_check_end(&d[i].rc);
         if (list[i]->status == MBZ_OK && !end_ok)
             decode_fail(list[i], MBZ_ERR_CORRUPT, "modelled payload length inconsistent with its content");
+        if (list[i]->status == MBZ_OK && filter[i] == MBZ_FILTER_X86)
+            mbz_filter_x86_decode(list[i]->content, list[i]->h.content_size);
         if (list[i]->status != MBZ_OK && chain)
             mbz_cm_chain_reset(chain);
     }

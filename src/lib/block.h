@@ -32,9 +32,10 @@ typedef struct {
     const mbz_model *top;
     int cm;
     unsigned cm_features;  /* the binary stage's optional parts (cm.h MBZ_CM_*) */
+    int filters;           /* modelled payloads start with a filter id (filter.h) */
 } mbz_stack;
 
-/* Build the stack for `flags` (MBZ_FLAG_MIX, MBZ_FLAG_STRIDED, MBZ_FLAG_CM, MBZ_FLAG_RECORD) on `base`. Returns an
+/* Build the stack for `flags` (MBZ_FLAG_MIX, _STRIDED, _CM, _RECORD, _FILTER) on `base`. Returns an
  * mbz_status with a one-line message in err when base cannot do what flags ask
  * (strided inference needs a patch model). Release with mbz_stack_free. */
 int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_error *err);
@@ -49,6 +50,8 @@ typedef struct {
     size_t out_cap;
     uint16_t *freq;        /* tables of one score() chunk */
     size_t freq_cap;       /* bytes */
+    uint8_t *filtered;     /* a block's bytes after its filter (encoder) */
+    size_t filtered_cap;
 } mbz_block_scratch;
 
 void mbz_block_scratch_free(mbz_block_scratch *s);

@@ -42,6 +42,6 @@ unsigned mbz_level_flags(const mbz_level *L, const mbz_model *model, int no_mix)
     if (L->strided && model->patch >= 2)
         flags |= MBZ_FLAG_STRIDED;
     if (!no_mix)
-        flags |= MBZ_FLAG_CM | MBZ_FLAG_MEDIA | MBZ_FLAG_RECORD;
+        flags |= MBZ_FLAG_CM | MBZ_FLAG_MEDIA | MBZ_FLAG_RECORD | MBZ_FLAG_FILTER;
     return flags;
 }

@@ -553,8 +553,18 @@ static int cmd_hostile(int argc, char **argv)
     b[n++] = 0x55;
     n += end_mark(b + n, 1u << 26, sum_x);
     emit("bomb-cm-record-2e26-payload1", b, n);
-    /* version: the order-2 fingerprint but frame versions 0, 7, 255 (1 to 6 are valid) */
-    static const unsigned versions[] = { 0, 7, 255 };
+    /* and with block filters (frame version 7, flags CM, MEDIA, RECORD and FILTER): a
+     * 2-byte payload, the x86 filter's id and one coded byte, declaring 2^26 bytes */
+    n = frame_header(b, 7, 9, 26, ORDER2_FP);
+    b[5] = 0x3C;
+    put32(b + 16, (uint32_t)XXH64(b, 16, 0));
+    n += block_header(b + n, 4, 1u << 26, 2, sum_x);
+    b[n++] = 0x01;
+    b[n++] = 0x55;
+    n += end_mark(b + n, 1u << 26, sum_x);
+    emit("bomb-cm-filter-2e26-payload2", b, n);
+    /* version: the order-2 fingerprint but frame versions 0, 8, 255 (1 to 7 are valid) */
+    static const unsigned versions[] = { 0, 8, 255 };
     for (size_t k = 0; k < 3; k++) {
         char name[64];
         n = frame_header(b, versions[k], 1, 18, ORDER2_FP);
