@@ -11,8 +11,8 @@
 #
 # The files are committed: the tests must not depend on python3, and the good
 # files pin down the format (doc/format.md): a change that stops them decoding is a
-# format change. Regenerate only when the format version changes, and keep the old
-# good files (renamed good-v1-*.mbz) so that old streams keep being tested.
+# format change. Run it to add good files of a new kind: the good files already
+# there are kept byte for byte (below), the bad files are made afresh from them.
 #
 # Byte positions (doc/format.md, version 1; little-endian):
 #   frame header  20 bytes: magic 0-3, version 4, flags 5, level 6, block_log 7,
@@ -34,19 +34,25 @@ case $MBZIP in /*) ;; *) MBZIP=$(pwd)/$MBZIP ;; esac
 command -v python3 >/dev/null || { echo "$0: needs python3" >&2; exit 1; }
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-# Frames of kinds this mbzip no longer writes (the 256-way mixing stage, flag MIX)
-# are kept as committed: good-text-mix.* and good-text9.*; so are the frames made
-# with an earlier default model (good-text9-cm.*: 7662c77d1c6d40c5; good-text6-cm.*:
-# 355f8524606d011f), the version-4 frames (flag CM without MEDIA: good-text-cm.*,
-# good-text6-cm.*, written until 2026-12-04), the version-5 frame of the default
-# model (good-text6-v5.*: 36ca1b19def4a03f), good-audio.* and good-image.* (frame
-# version 5, written until the record model came), good-record.* (version 6,
-# written until block filters came) and bad-cpu-bomb.mbz (found by
-# tests/reliability, not made here).
-for f in "$OUT"/good-*.mbz "$OUT"/good-*.orig "$OUT"/bad-*.mbz; do
-    case ${f##*/} in good-text-mix.* | good-text9.* | good-text9-cm.* | good-text-cm.* | good-text6-cm.* | good-text6-v5.* | good-audio.* | good-image.* | good-record.* | bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
+# Every good file already in OUTDIR is kept byte for byte: a committed good file
+# pins the format as it was written then (an earlier frame version, an earlier
+# default model, an earlier level table), and "every good file decodes forever" is
+# only tested if it never changes. So the good files are moved aside, everything is
+# made afresh, and the kept ones are moved back over the fresh ones before the bad
+# files are made from them: only good files that did not exist are added. Some can
+# no longer be made at all (the 256-way mixing stage: good-text-mix, good-text9;
+# earlier default models: good-text9-cm, good-text6-cm, good-text6-v5): they must
+# be there. The bad files are always made afresh (bad-cpu-bomb.mbz, found by
+# tests/reliability, is not made here and is kept).
+for f in "$OUT"/bad-*.mbz; do
+    case ${f##*/} in bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
 done
 cd "$OUT"
+rm -rf .kept
+mkdir .kept
+for f in good-*; do
+    [ -f "$f" ] && mv "$f" .kept/
+done
 
 # ---------------------------------------------------------------- good files
 # Fixed inputs (no randomness: a fixed generator), the fastest level where the
@@ -84,18 +90,12 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-stored.orig >good-stored.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
-for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5 good-audio good-image good-record; do
-    [ -f $f.mbz ] && [ -f $f.orig ] ||
-        { echo "$0: $f.mbz (made by an earlier mbzip or with an earlier default model, kept) is missing: restore it from git" >&2; exit 1; }
-done
 # frame version 4 (flag CM): good-text-cm.mbz (level 1) and good-text6-cm.mbz (level
 # 6, model 355f8524606d011f), and frame version 5 with the default model:
-# good-text6-v5.mbz (level 6, model 36ca1b19def4a03f), kept as committed (above)
-# frame version 5 (flags CM and MEDIA), kept as committed (above); made by the code
-# below, which runs only where they are missing (it would now write version 6):
-# text, a WAV file (16-bit stereo, with an odd data size: a partial frame and a pad
+# good-text6-v5.mbz (level 6, model 36ca1b19def4a03f): kept (above), not made here
+# frame version 5 (flags CM and MEDIA; the committed ones are kept, this mbzip would
+# write a later version): text, a WAV file (16-bit stereo, with an odd data size: a partial frame and a pad
 # byte), more text, at level 1: modelled, audio and modelled blocks
-if [ ! -f good-audio.mbz ]; then
 python3 - <<'EOF'
 import struct
 r = 12345
@@ -119,10 +119,8 @@ text = open("good-text.orig", "rb").read()
 open("good-audio.orig", "wb").write(text[:3000] + wav + text[3000:6000])
 EOF
 "$MBZIP" -1 -T1 -c good-audio.orig >good-audio.mbz
-fi
 # and images: text, a PPM (96 x 64 RGB, with a comment), a BMP (41 x 40, 24-bit,
 # rows padded by one byte), more text: modelled, image, modelled, image, modelled
-if [ ! -f good-image.mbz ]; then
 python3 - <<'EOF'
 import struct
 r = 4242
@@ -146,12 +144,9 @@ text = open("good-text.orig", "rb").read()
 open("good-image.orig", "wb").write(text[:2000] + ppm + bmp + text[2000:4000])
 EOF
 "$MBZIP" -1 -T1 -c good-image.orig >good-image.mbz
-fi
-# frame version 6 (flags CM, MEDIA and RECORD), kept as committed (above; made by
-# the code below where missing): text, 400 binary records of 20 bytes (a counter, a
+# frame version 6 (flags CM, MEDIA and RECORD; the committed one is kept): text, 400 binary records of 20 bytes (a counter, a
 # rising time, a small value, a code of four, a flag), more text, at level 1: one
 # modelled block whose record model finds the length
-if [ ! -f good-record.mbz ]; then
 python3 - <<'EOF'
 import struct
 r = 777
@@ -168,7 +163,6 @@ text = open("good-text.orig", "rb").read()
 open("good-record.orig", "wb").write(text[:1500] + b"".join(recs) + text[1500:3000])
 EOF
 "$MBZIP" -1 -T1 -c good-record.orig >good-record.mbz
-fi
 # frame version 7 (flags CM, MEDIA, RECORD and FILTER): text and 24 KB of synthetic
 # x86 code (short instructions and near CALLs to 40 functions of the block), at
 # level 1: one modelled block coded through the x86 branch filter (filter id 1)
@@ -191,6 +185,16 @@ text = open("good-text.orig", "rb").read()
 open("good-x86.orig", "wb").write(text[:1000] + bytes(code) + text[1000:2000])
 EOF
 "$MBZIP" -1 -T1 -c good-x86.orig >good-x86.mbz
+# the kept good files back, over the fresh ones (above)
+for f in .kept/good-*; do
+    [ -f "$f" ] && mv -f "$f" .
+done
+rmdir .kept
+for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5; do
+    [ -f $f.mbz ] && [ -f $f.orig ] ||
+        { echo "$0: $f.mbz (made by an earlier mbzip or with an earlier default model) is missing: restore it from git" >&2; exit 1; }
+done
+[ -f good-concat.mbz ] ||
 cat good-text.mbz good-empty.mbz good-rle.mbz good-text.mbz >good-concat.mbz
 cat good-text.orig good-rle.orig good-text.orig >good-concat.orig
 for f in good-*.mbz; do
@@ -383,8 +387,9 @@ cat >README <<'EOF'
 
 Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
-the tests need neither python3 nor a particular mbzip to create them. Byte
-positions: doc/format.md (frame versions 1 to 7).
+the tests need neither python3 nor a particular mbzip to create them; running it
+again keeps every good file that exists (each pins the format of its day) and
+adds only new ones. Byte positions: doc/format.md (frame versions 1 to 7).
 
 ## Good files
 
