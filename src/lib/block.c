@@ -54,18 +54,14 @@ int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_err
         s->top = &s->mixed;
     }
     s->cm = (flags & MBZ_FLAG_CM) != 0;
-    if ((flags & MBZ_FLAG_RECORD) && !s->cm) {
+    if ((flags & (MBZ_FLAG_RECORD | MBZ_FLAG_FILTER)) && !s->cm) {
         mbz_stack_free(s);
         return mbz_fail(err, MBZ_ERR_CORRUPT,
-                        "frame asks for the record model without the binary stage (flags 0x%02x)", flags);
+                        "frame asks for parts of the binary stage (record model, block filters) without it (flags 0x%02x)",
+                        flags);
     }
     if (flags & MBZ_FLAG_RECORD)
         s->cm_features |= MBZ_CM_RECORD;
-    if ((flags & MBZ_FLAG_FILTER) && !s->cm) {
-        mbz_stack_free(s);
-        return mbz_fail(err, MBZ_ERR_CORRUPT,
-                        "frame asks for block filters without the binary stage (flags 0x%02x)", flags);
-    }
     s->filters = (flags & MBZ_FLAG_FILTER) != 0;
     return MBZ_OK;
 }
@@ -448,11 +444,10 @@ static int image_loses(const mbz_img *f, const uint8_t *in, size_t n, unsigned c
     uint8_t *smp = malloc(k), *tmp = malloc(k);
     uint32_t *cost = malloc(k * sizeof *cost);
     mbz_stack st;
-    mbz_cm_chain ch = { .window = 1 << 16, .features = cm_features };
+    mbz_cm_chain ch = { .window = 1 << 16, .features = cm_features }; /* the stage's parts */
     mbz_error err;
     int loses = 0;
-    unsigned flags = MBZ_FLAG_CM | (cm_features & MBZ_CM_RECORD ? MBZ_FLAG_RECORD : 0);
-    if (smp && tmp && cost && mbz_stack_build(mbz_model_order2(), flags, &st, &err) == MBZ_OK) {
+    if (smp && tmp && cost && mbz_stack_build(mbz_model_order2(), MBZ_FLAG_CM, &st, &err) == MBZ_OK) {
         for (int q = 0; q < 4; q++)
             memcpy(smp + q * per * stride, in + (rows * (size_t)q / 4) * stride, per * stride);
         size_t m = mbz_image_encode(f, smp, k, tmp, k);
@@ -524,7 +519,8 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_medi
                 mbz_cm_chain_reset(chain); /* as for any block stored after all */
                 goto stored;
             }
-            s->out[0] = (uint8_t)filter;
+            if (lead)
+                s->out[0] = (uint8_t)filter;
             mbz_bc_enc be;
             mbz_bc_enc_init(&be, s->out + lead, n - 1 - lead); /* a payload >= content is stored instead */
             cm_sink cs = { .enc = &be };

@@ -3,19 +3,7 @@
  */
 #include "config.h"
 #include "filter.h"
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
+#include "internal.h"
 
 /* v in [-2^24, 2^24) as a signed 32-bit number: top byte 0x00 or 0xFF */
 static int near(uint32_t v)
@@ -30,20 +18,25 @@ static uint32_t sext25(uint32_t v)
     return v & 0x01000000u ? v | 0xFE000000u : v;
 }
 
+/* The position of the next branch opcode (E8 or E9) at or after i whose operand fits
+ * in buf[0 .. n-1], or n if none: the one walk of the rule (filter.h), which the
+ * filter and the choice share. After a branch at j the walk goes on at j + 5. */
+static size_t next_branch(const uint8_t *buf, size_t n, size_t i)
+{
+    while (i + 5 <= n && (buf[i] & 0xFE) != 0xE8)
+        i++;
+    return i + 5 <= n ? i : n;
+}
+
 /* dir +1 encodes, -1 decodes (unsigned arithmetic: wraps, then sext25 keeps 25 bits) */
 static void x86(uint8_t *buf, size_t n, int dir)
 {
-    for (size_t i = 0; i + 5 <= n;) {
-        if ((buf[i] & 0xFE) != 0xE8) {
-            i++;
-            continue;
-        }
-        uint32_t v = get32(buf + i + 1);
+    for (size_t i = next_branch(buf, n, 0); i < n; i = next_branch(buf, n, i + 5)) {
+        uint32_t v = mbz_get_le32(buf + i + 1);
         if (near(v)) {
             uint32_t at = (uint32_t)(i + 5);
-            put32(buf + i + 1, sext25(dir > 0 ? v + at : v - at));
+            mbz_put_le32(buf + i + 1, sext25(dir > 0 ? v + at : v - at));
         }
-        i += 5;
     }
 }
 
@@ -65,18 +58,11 @@ void mbz_filter_x86_decode(uint8_t *buf, size_t n)
 int mbz_filter_choose(const uint8_t *in, size_t n)
 {
     size_t calls = 0;
-    for (size_t i = 0; i + 5 <= n;) {
-        if ((in[i] & 0xFE) != 0xE8) {
-            i++;
-            continue;
-        }
-        uint32_t v = get32(in + i + 1);
-        if (in[i] == 0xE8 && near(v)) {
-            uint32_t t = (uint32_t)(i + 5) + v; /* wraps below 0 to a huge value */
-            if (t < n)
-                calls++;
-        }
-        i += 5;
+    for (size_t i = next_branch(in, n, 0); i < n; i = next_branch(in, n, i + 5)) {
+        uint32_t v = mbz_get_le32(in + i + 1);
+        uint32_t t = (uint32_t)(i + 5) + v; /* wraps below 0 to a huge value */
+        if (in[i] == 0xE8 && near(v) && t < n)
+            calls++;
     }
     return calls >= 16 && calls * 1024 >= n ? MBZ_FILTER_X86 : MBZ_FILTER_NONE;
 }

@@ -532,37 +532,29 @@ static int cmd_hostile(int argc, char **argv)
         snprintf(name, sizeof name, "bomb-cm-2e%u-payload1", bomb_logs[k]);
         emit(name, b, n);
     }
-    /* audio block (frame version 5, flags CM and MEDIA): a 3-byte payload (16-bit
-     * stereo parameters, one coded byte) declaring 2^26 bytes of samples; the coder's
-     * consistency bound stops it at once */
-    n = frame_header(b, 5, 9, 26, ORDER2_FP);
-    b[5] = 0x0C;
-    put32(b + 16, (uint32_t)XXH64(b, 16, 0));
-    n += block_header(b + n, 5, 1u << 26, 3, sum_x);
-    b[n++] = 0x01;
-    b[n++] = 0x02;
-    b[n++] = 0x55;
-    n += end_mark(b + n, 1u << 26, sum_x);
-    emit("bomb-audio-2e26-payload3", b, n);
-    /* the binary stage with the record model (frame version 6, flags CM, MEDIA and
-     * RECORD): a 1-byte payload declaring 2^26 bytes, as above */
-    n = frame_header(b, 6, 9, 26, ORDER2_FP);
-    b[5] = 0x1C;
-    put32(b + 16, (uint32_t)XXH64(b, 16, 0));
-    n += block_header(b + n, 4, 1u << 26, 1, sum_x);
-    b[n++] = 0x55;
-    n += end_mark(b + n, 1u << 26, sum_x);
-    emit("bomb-cm-record-2e26-payload1", b, n);
-    /* and with block filters (frame version 7, flags CM, MEDIA, RECORD and FILTER): a
-     * 2-byte payload, the x86 filter's id and one coded byte, declaring 2^26 bytes */
-    n = frame_header(b, 7, 9, 26, ORDER2_FP);
-    b[5] = 0x3C;
-    put32(b + 16, (uint32_t)XXH64(b, 16, 0));
-    n += block_header(b + n, 4, 1u << 26, 2, sum_x);
-    b[n++] = 0x01;
-    b[n++] = 0x55;
-    n += end_mark(b + n, 1u << 26, sum_x);
-    emit("bomb-cm-filter-2e26-payload2", b, n);
+    /* The same bound for the later kinds of block, each declaring 2^26 bytes with a
+     * payload of a few bytes: an audio block (frame version 5, flags CM and MEDIA;
+     * 16-bit stereo parameters, one coded byte), a history start through the record
+     * model (version 6, flags CM, MEDIA and RECORD; one coded byte) and one through a
+     * block filter (version 7, also FILTER; the x86 filter's id, one coded byte) */
+    static const struct {
+        const char *name;
+        uint8_t version, flags, type, len, payload[3];
+    } bombs26[] = {
+        { "bomb-audio-2e26-payload3", 5, 0x0C, 5, 3, { 0x01, 0x02, 0x55 } },
+        { "bomb-cm-record-2e26-payload1", 6, 0x1C, 4, 1, { 0x55 } },
+        { "bomb-cm-filter-2e26-payload2", 7, 0x3C, 4, 2, { 0x01, 0x55 } },
+    };
+    for (size_t k = 0; k < sizeof bombs26 / sizeof *bombs26; k++) {
+        n = frame_header(b, bombs26[k].version, 9, 26, ORDER2_FP);
+        b[5] = bombs26[k].flags;
+        put32(b + 16, (uint32_t)XXH64(b, 16, 0));
+        n += block_header(b + n, bombs26[k].type, 1u << 26, bombs26[k].len, sum_x);
+        memcpy(b + n, bombs26[k].payload, bombs26[k].len);
+        n += bombs26[k].len;
+        n += end_mark(b + n, 1u << 26, sum_x);
+        emit(bombs26[k].name, b, n);
+    }
     /* version: the order-2 fingerprint but frame versions 0, 8, 255 (1 to 7 are valid) */
     static const unsigned versions[] = { 0, 8, 255 };
     for (size_t k = 0; k < 3; k++) {
