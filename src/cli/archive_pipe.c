@@ -41,6 +41,9 @@ int pipe_init(struct pipe *p)
 
 void pipe_free(struct pipe *p)
 {
+    for (int i = 0; i < p->nmarks; i++)
+        free(p->marks[i].table);
+    free(p->last_table);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->buf);
@@ -67,6 +70,7 @@ int pipe_put(struct pipe *p, const void *src, size_t n)
             k = n;
         memcpy(p->buf + tail, s, k);
         p->len += k;
+        p->put += k;
         s += k;
         n -= k;
         pthread_cond_broadcast(&p->cv);
@@ -79,8 +83,16 @@ int pipe_put(struct pipe *p, const void *src, size_t n)
 long long pipe_get(struct pipe *p, void *dst, size_t n)
 {
     pthread_mutex_lock(&p->mu);
-    while (p->len == 0 && !p->wclosed)
+    /* a frame's end (pipe_mark) reads as the end until pipe_next_segment; a mark
+     * may come while we wait, so it is looked at after */
+    while (p->len == 0 && !p->wclosed && !(p->nmarks > 0 && p->got == p->marks[0].at))
         pthread_cond_wait(&p->cv, &p->mu);
+    if (p->nmarks > 0 && p->got + n > p->marks[0].at)
+        n = (size_t)(p->marks[0].at - p->got);
+    if (n == 0) {
+        pthread_mutex_unlock(&p->mu);
+        return 0;
+    }
     if (p->len == 0) {
         int failed = p->wfailed;
         pthread_mutex_unlock(&p->mu);
@@ -96,6 +108,7 @@ long long pipe_get(struct pipe *p, void *dst, size_t n)
     memcpy(dst, p->buf + p->head, k);
     p->head = (p->head + k) % PIPE_CAP;
     p->len -= k;
+    p->got += k;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return (long long)k;
@@ -115,6 +128,65 @@ void pipe_close_reader(struct pipe *p)
     pthread_mutex_lock(&p->mu);
     p->rclosed = 1;
     pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int pipe_mark(struct pipe *p, uint64_t at, unsigned char *table, size_t n)
+{
+    pthread_mutex_lock(&p->mu);
+    /* marks are a few per MiB of tar at most (SEGMENT_MEMBER): waiting for room
+     * waits for the consumer to reach the first */
+    while (p->nmarks == (int)(sizeof p->marks / sizeof *p->marks) && !p->rclosed)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->rclosed) {
+        pthread_mutex_unlock(&p->mu);
+        free(table);
+        errno = EPIPE;
+        return -1;
+    }
+    p->marks[p->nmarks].at = at;
+    p->marks[p->nmarks].table = table;
+    p->marks[p->nmarks].n = n;
+    p->nmarks++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+void pipe_last_table(struct pipe *p, unsigned char *table, size_t n)
+{
+    pthread_mutex_lock(&p->mu);
+    free(p->last_table);
+    p->last_table = table;
+    p->last_n = n;
+    pthread_mutex_unlock(&p->mu);
+}
+
+int pipe_next_segment(struct pipe *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int more = p->nmarks > 0 && p->got == p->marks[0].at;
+    if (more) {
+        free(p->marks[0].table);
+        memmove(p->marks, p->marks + 1, (size_t)(p->nmarks - 1) * sizeof *p->marks);
+        p->nmarks--;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return more;
+}
+
+void pipe_annex_cb(void *user, const void **data, size_t *n)
+{
+    struct pipe *p = user;
+    pthread_mutex_lock(&p->mu);
+    if (p->nmarks > 0 && p->got == p->marks[0].at) {
+        *data = p->marks[0].table;
+        *n = p->marks[0].n;
+    } else {
+        *data = p->last_table;
+        *n = p->last_table ? p->last_n : 0;
+    }
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -257,6 +257,100 @@ static void list_entry(const struct options *opt, struct archive_entry *e)
     putchar('\n');
 }
 
+/* ------------------------------------------------------------------ by member table */
+
+/* Through the member tables of an archive's seek indexes (archive_members.c): -l
+ * reads nothing else, -x MEMBER decodes from each wanted member's header on. */
+struct by_table {
+    const struct options *opt;
+    const char *opname;
+    enum tar_action act;
+    struct seekin *sk;
+    struct archive *ext;
+    char *found;
+    uint64_t entries;
+    int read_failed;         /* 1: the archive reader failed (aerr of `failed_on`) */
+    char reason[256];
+};
+
+static int count_member(void *user, uint64_t offset, struct archive_entry *e)
+{
+    (void)user, (void)offset, (void)e;
+    return 0;
+}
+
+/* Every frame has a table that reads well: the archive was made with them. */
+static int have_tables(mbz_seekable *s)
+{
+    mbz_seekable_info info;
+    mbz_seekable_get_info(s, &info);
+    if (info.frames_indexed != info.frames)
+        return 0;
+    for (uint64_t f = 0; f < info.frames; f++) {
+        const void *t;
+        size_t n;
+        uint64_t start;
+        if (mbz_seekable_annex(s, f, &t, &n, &start) != MBZ_OK || !t ||
+            member_table_walk(t, n, start, count_member, NULL) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Extract the entry whose tar header starts at `offset`, as the table names it. */
+static int extract_at(struct by_table *b, uint64_t offset, const char *name)
+{
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    int rc = -1;
+    if (!a) {
+        snprintf(b->reason, sizeof b->reason, "%s", strerror(ENOMEM));
+        return -1;
+    }
+    archive_read_support_format_tar(a);
+    archive_read_support_filter_none(a);
+    b->sk->pos = offset;
+    if (archive_read_set_read_callback(a, seek_read_cb) != ARCHIVE_OK ||
+        archive_read_set_skip_callback(a, seek_skip_cb) != ARCHIVE_OK ||
+        archive_read_set_callback_data(a, b->sk) != ARCHIVE_OK ||
+        archive_read_open1(a) != ARCHIVE_OK) {
+        snprintf(b->reason, sizeof b->reason, "%s", aerr(a));
+    } else {
+        int r = archive_read_next_header(a, &e);
+        if (r == ARCHIVE_WARN)
+            msg_warn(b->opname, "%s: %s", entry_name(e), aerr(a));
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
+            snprintf(b->reason, sizeof b->reason, "%s", aerr(a));
+        else if (strcmp(entry_name(e), name) != 0)
+            snprintf(b->reason, sizeof b->reason,
+                     "the archive's member table says %s where the archive has %s", name,
+                     entry_name(e));
+        else if (extract_entry(b->opt, b->opname, a, b->ext, e) != 0)
+            snprintf(b->reason, sizeof b->reason, "%s", aerr(a));
+        else
+            rc = 0;
+    }
+    archive_read_free(a);
+    return rc;
+}
+
+static int table_member(void *user, uint64_t offset, struct archive_entry *e)
+{
+    struct by_table *b = user;
+    if (!wanted(b->opt, entry_name(e), b->found))
+        return 0;
+    b->entries++;
+    if (b->act == TAR_LIST) {
+        list_entry(b->opt, e);
+        return 0;
+    }
+    if (extract_at(b, offset, entry_name(e)) != 0) {
+        b->read_failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
 /* Decompress fd and read it as a tar archive: extract, list or test it (the named
  * members only, when there are). With `at` (a regular file), through random access
  * instead of a full decompression. */
@@ -287,6 +381,10 @@ void read_tar(const struct options *opt, const char *opname, int fd, uint64_t si
             msg_mbz(opname, sk->rc, &sk->err);
         } else {
             sk->size = mbz_seekable_content_size(sk->s);
+            mbz_seekable_info info;
+            mbz_seekable_get_info(sk->s, &info);
+            if (info.indexes_damaged)
+                warn_index_damaged(opname, info.indexes_damaged);
         }
         if (!sk || sk->rc != MBZ_OK) {
             free(sk);
@@ -326,9 +424,26 @@ void read_tar(const struct options *opt, const char *opname, int fd, uint64_t si
     }
     int read_failed = 0, reached_end = 0;
     uint64_t entries = 0;
+    const char *table_failure = NULL;
+    struct by_table bt = { opt, opname, act, sk, ext, found, 0, 0, "" };
     if (!a || (act == TAR_EXTRACT && !ext)) {
         msg_error(opname, "%s", strerror(ENOMEM));
         read_failed = -1;
+    } else if (sk && act != TAR_TEST && have_tables(sk->s)) {
+        mbz_seekable_info info;
+        mbz_seekable_get_info(sk->s, &info);
+        for (uint64_t f = 0; f < info.frames && !bt.read_failed; f++) {
+            const void *tab;
+            size_t n;
+            uint64_t start;
+            mbz_seekable_annex(sk->s, f, &tab, &n, &start);
+            member_table_walk(tab, n, start, table_member, &bt);
+        }
+        entries = bt.entries;
+        if (bt.read_failed)
+            table_failure = bt.reason;
+        else
+            reached_end = 1;
     } else if (sk ? (archive_read_set_read_callback(a, seek_read_cb) != ARCHIVE_OK ||
                      archive_read_set_skip_callback(a, seek_skip_cb) != ARCHIVE_OK ||
                      archive_read_set_callback_data(a, sk) != ARCHIVE_OK ||
@@ -388,6 +503,8 @@ void read_tar(const struct options *opt, const char *opname, int fd, uint64_t si
     fflush(stdout);
     if (d->rc != MBZ_OK && !(d->rc == MBZ_ERR_IO && d->err.sys_errno == EPIPE))
         msg_mbz(opname, d->rc, &d->err);   /* the cause of any reader error */
+    else if (table_failure)
+        msg_error(opname, "%s", table_failure);
     else if (read_failed > 0)
         msg_error(opname, "%s", a ? aerr(a) : strerror(ENOMEM));
     else if (d->rc != MBZ_OK)

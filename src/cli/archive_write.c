@@ -37,6 +37,11 @@ struct producer {
     int have_skip;
     /* repack */
     const char *src_name;
+    /* segments and member tables (archive_impl.h) */
+    struct member_table tab;  /* of the frame being made */
+    uint64_t seg_start;       /* where that frame starts in the tar stream */
+    uint64_t written;         /* tar bytes given to the pipe */
+    int after_large;          /* the last entry had SEGMENT_MEMBER bytes or more */
     /* results */
     uint64_t entries, bytes, entries_in, bytes_declared;
     int failed;
@@ -58,6 +63,7 @@ static la_ssize_t tar_write_cb(struct archive *a, void *user, const void *buf, s
         archive_set_error(a, EPIPE, "compressor stopped");
         return -1;
     }
+    pr->written += n;
     return (la_ssize_t)n;
 }
 
@@ -66,8 +72,13 @@ static struct archive *tar_writer(struct producer *pr)
     struct archive *a = archive_write_new();
     if (!a)
         return NULL;
+    /* unblocked: every byte reaches the pipe when it is written, so that the count
+     * is the tar offset of the next header (put_header). The stream then ends after
+     * the two zero blocks of the end of the archive, not padded to a 10240-byte
+     * record (tar readers do not need that; archives made before 2026-12-04 were). */
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
         archive_write_add_filter_none(a) != ARCHIVE_OK ||
+        archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
         archive_write_open2(a, pr, NULL, tar_write_cb, NULL, NULL) != ARCHIVE_OK) {
         msg_error(pr->path ? pr->path : pr->src_name, "cannot start the tar writer: %s", aerr(a));
         archive_write_free(a);
@@ -76,10 +87,41 @@ static struct archive *tar_writer(struct producer *pr)
     return a;
 }
 
-/* Write one entry's header. 1: write its data, 0: no data, -1: error. */
+/* Out of memory in the producer: said here, and the archive fails. */
+static int no_memory(struct producer *pr, const char *opname)
+{
+    msg_error(opname, "%s", strerror(ENOMEM));
+    pr->failed = 1;
+    return -1;
+}
+
+/* Write one entry's header. 1: write its data, 0: no data, -1: error. A large
+ * entry starts a frame, and so does the one after it (archive_impl.h, segments);
+ * every entry goes into its frame's member table. */
 static int put_header(struct producer *pr, struct archive *a, struct archive_entry *e,
                       const char *opname)
 {
+    /* the tar offset of this header (the writer is unblocked: tar_writer), once the
+     * entry before is padded out (which libarchive otherwise does in write_header) */
+    if (archive_write_finish_entry(a) < ARCHIVE_WARN) {
+        if (archive_errno(a) != EPIPE)
+            msg_error(opname, "%s", aerr(a));
+        return -1;
+    }
+    uint64_t at = pr->written;
+    int large = archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) >= SEGMENT_MEMBER;
+    if ((large || pr->after_large) && at > pr->seg_start) {
+        size_t n;
+        unsigned char *t = member_table_take(&pr->tab, &n);
+        if (!t)
+            return no_memory(pr, opname);
+        if (pipe_mark(&pr->pipe, at, t, n) != 0)
+            return -1;            /* the compressor stopped and says why */
+        pr->seg_start = at;
+    }
+    pr->after_large = large;
+    if (member_table_add(&pr->tab, at - pr->seg_start, e) != 0)
+        return no_memory(pr, opname);
     int r = archive_write_header(a, e);
     if (r == ARCHIVE_WARN) {
         msg_warn(opname, "%s: %s", entry_name(e), aerr(a));
@@ -280,6 +322,17 @@ static int walk_one(struct walk *w, size_t len, size_t strip, int top)
     return rc;
 }
 
+/* Hand the last frame's member table to the pipe (the producer is done). */
+static void last_table(struct producer *pr)
+{
+    size_t n = 0;
+    unsigned char *t = pr->failed ? NULL : member_table_take(&pr->tab, &n);
+    if (!t && !pr->failed)
+        no_memory(pr, pr->path ? pr->path : pr->src_name);
+    pipe_last_table(&pr->pipe, t, n);
+    member_table_free(&pr->tab);
+}
+
 /* Producer thread of `mbzip -r DIR`. */
 static void *create_main(void *arg)
 {
@@ -317,6 +370,7 @@ out:
         archive_read_free(w.disk);
     if (w.a)
         archive_write_free(w.a);
+    last_table(pr);
     pipe_close_writer(&pr->pipe, pr->failed);
     return NULL;
 }
@@ -405,8 +459,21 @@ out:
         archive_read_free(src);
     if (a)
         archive_write_free(a);
+    last_table(pr);
     pipe_close_writer(&pr->pipe, pr->failed);
     return NULL;
+}
+
+/* The progress line over the frames of an archive: counts run on from frame to frame. */
+struct seg_progress {
+    struct progress *p;
+    uint64_t in, out;      /* bytes of the frames before this one */
+};
+
+static void seg_progress_cb(void *user, uint64_t bytes_in, uint64_t bytes_out)
+{
+    struct seg_progress *sp = user;
+    progress_cb(sp->p, sp->in + bytes_in, sp->out + bytes_out);
 }
 
 /* Run a producer thread and compress what it makes into `out` (NULL: stdout). */
@@ -445,7 +512,26 @@ static void compress_tar(const struct options *opt, const char *opname, const ch
     memset(&err, 0, sizeof err);
     progress_init(&prog, opname, 0, 0, opt->verbose > 0 && !opt->quiet);
     cli_options(opt, &o, &prog);
-    int rc = mbz_compress_stream(&o, pipe_read_cb, &pr->pipe, fdio_write, &fo, &st, &err);
+    /* every frame gets a seek index with its member table (archive_members.c), so
+     * that -l and -x MEMBER on the file read only what they need; a frame per
+     * segment (archive_impl.h) */
+    o.index = opt->index != 0;
+    o.index_annex = o.index ? pipe_annex_cb : NULL;
+    o.index_annex_user = &pr->pipe;
+    struct seg_progress sp = { &prog, 0, 0 };
+    o.progress = seg_progress_cb;
+    o.progress_user = &sp;
+    int rc;
+    for (;;) {
+        mbz_stats fst;
+        rc = mbz_compress_stream(&o, pipe_read_cb, &pr->pipe, fdio_write, &fo, &fst, &err);
+        st.bytes_in += fst.bytes_in;
+        st.bytes_out += fst.bytes_out;
+        sp.in = st.bytes_in;
+        sp.out = st.bytes_out;
+        if (rc != MBZ_OK || !pipe_next_segment(&pr->pipe))
+            break;
+    }
     progress_done(&prog);
     if (rc != MBZ_OK)
         pipe_close_reader(&pr->pipe);

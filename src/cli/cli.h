@@ -42,6 +42,7 @@ struct options {
     int suffix_given;
     const char *model_path; /* --model or MBZIP_MODEL */
     int no_mix;             /* --no-mix: code with the model alone (no mixing stage) */
+    int index;              /* --index 1, --no-index 0, -1: when it can be of use (fileops.c) */
     mbz_model *model;       /* loaded model_path */
     int archive;            /* -r, --archive (-x: extract) */
     int repack;             /* --repack */
@@ -71,6 +72,8 @@ void msg_error(const char *name, const char *fmt, ...)
 /* Same for warnings: printed unless -q, exit status 2 unless an error occurred. */
 void msg_warn(const char *name, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Warn that `frames` seek indexes did not check out (mbz_stats, mbz_seekable_info). */
+void warn_index_damaged(const char *name, uint64_t frames);
 /* Report a failed library call on NAME (uses err->msg). */
 void msg_mbz(const char *name, int rc, const mbz_error *err);
 

@@ -334,6 +334,24 @@ void cli_options(const struct options *opt, mbz_options *o, struct progress *p)
     }
 }
 
+/* Whether a compressed file gets a seek index (doc/format.md, "Seek index"):
+ * --index/--no-index, else when it can be of use, as xz and zstd users would
+ * expect of a format that seeks: the output is a regular file (it can be read at
+ * offsets) or the input's size is known, and the input is not known to be small
+ * (1 MiB or less: one block at the default level, decoded whole anyway). */
+#define INDEX_MIN_INPUT ((off_t)1 << 20)
+static int want_index(const struct options *opt, int in_fd, int out_fd)
+{
+    if (opt->index >= 0)
+        return opt->index;
+    struct stat si, so;
+    int in_reg = fstat(in_fd, &si) == 0 && S_ISREG(si.st_mode);
+    int out_reg = out_fd >= 0 && fstat(out_fd, &so) == 0 && S_ISREG(so.st_mode);
+    if (in_reg && si.st_size <= INDEX_MIN_INPUT)
+        return 0;
+    return in_reg || out_reg;
+}
+
 /* Run the mode's library call from in_fd to out_fd (-1: no output). The number
  * of bytes read goes to *nread (may be NULL). */
 static int run_codec(const struct options *opt, const char *name, int in_fd, uint64_t in_size,
@@ -348,12 +366,16 @@ static int run_codec(const struct options *opt, const char *name, int in_fd, uin
     cli_options(opt, &o, &pr);
     memset(st, 0, sizeof *st);
     memset(err, 0, sizeof *err);
-    if (opt->mode == MODE_COMPRESS)
+    if (opt->mode == MODE_COMPRESS) {
+        o.index = want_index(opt, in_fd, out_fd);
         rc = mbz_compress_stream(&o, fdio_read, &in, fdio_write, &out, st, err);
-    else
+    } else {
         rc = mbz_decompress_stream(&o, fdio_read, &in, out_fd >= 0 ? fdio_write : NULL,
                                    out_fd >= 0 ? &out : NULL, st, err);
+    }
     progress_done(&pr);
+    if (rc == MBZ_OK && st->indexes_damaged)
+        warn_index_damaged(name, st->indexes_damaged);
     if (nread)
         *nread = in.count;
     return rc;

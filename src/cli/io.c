@@ -225,3 +225,9 @@ int file_at_init(struct file_at *f, int fd, int is_stdin)
     f->size = (uint64_t)(sb.st_size - base);
     return 0;
 }
+
+void warn_index_damaged(const char *name, uint64_t frames)
+{
+    msg_warn(name, "the seek index of %" PRIu64 " frame%s does not match the data and was ignored "
+                   "(the content is complete and checked)", frames, frames == 1 ? "" : "s");
+}

@@ -44,6 +44,10 @@ static void usage(FILE *f)
 "                        FINGERPRINT.mbzm files in the model path\n"
 "      --no-mix          code with the model alone, without the adaptive mixing\n"
 "                        stage (for measurements; mbunzip reads both)\n"
+"      --index, --no-index  write a seek index after each frame, so that\n"
+"                        --offset, -l and -x MEMBER read only what they need\n"
+"                        (default: when the output is a file or the input's\n"
+"                        size is known and over 1 MiB; always for archives)\n"
 "  -v, --verbose         report ratio and bits/byte per file; show progress\n"
 "  -q, --quiet           suppress warnings\n"
 "  -r, --archive         archives: compress each DIR (or FILE) into DIR.tar" MBZ_SUFFIX ";\n"
@@ -122,7 +126,7 @@ static int parse_threads(const char *s)
 }
 
 enum { OPT_MODEL = 256, OPT_FAST, OPT_BEST, OPT_CSV, OPT_EXPLAIN, OPT_REPACK, OPT_NO_MIX,
-       OPT_LIST_MODELS, OPT_OFFSET, OPT_LENGTH };
+       OPT_LIST_MODELS, OPT_OFFSET, OPT_LENGTH, OPT_INDEX, OPT_NO_INDEX };
 
 /* A byte count for --offset / --length: decimal, with an optional binary suffix
  * k, M, G or T (KiB, MiB, GiB, TiB; "KiB"/"MiB"/... also accepted). */
@@ -192,6 +196,8 @@ int main(int argc, char **argv)
         { "directory", required_argument, NULL, 'C' },
         { "repack", no_argument, NULL, OPT_REPACK },
         { "no-mix", no_argument, NULL, OPT_NO_MIX },
+        { "index", no_argument, NULL, OPT_INDEX },
+        { "no-index", no_argument, NULL, OPT_NO_INDEX },
         { "list-models", no_argument, NULL, OPT_LIST_MODELS },
         { "offset", required_argument, NULL, OPT_OFFSET },
         { "length", required_argument, NULL, OPT_LENGTH },
@@ -203,6 +209,7 @@ int main(int argc, char **argv)
 
     opts.mode = MODE_COMPRESS;
     opts.threads = -1;
+    opts.index = -1;
     opts.suffix = MBZ_SUFFIX;
     opts.range_length = UINT64_MAX;
 
@@ -248,6 +255,8 @@ int main(int argc, char **argv)
         case 'V': show_version = 1; break;
         case OPT_MODEL: opts.model_path = optarg; break;
         case OPT_NO_MIX: opts.no_mix = 1; break;
+        case OPT_INDEX: opts.index = 1; break;
+        case OPT_NO_INDEX: opts.index = 0; break;
         case OPT_LIST_MODELS: show_models = 1; break;
         case OPT_OFFSET: opts.range = 1; opts.range_offset = parse_bytes("--offset", optarg); break;
         case OPT_LENGTH: opts.range = 1; opts.range_length = parse_bytes("--length", optarg); break;

@@ -31,6 +31,7 @@
 #include "frame.h"
 #include "levels.h"
 #include "pool.h"
+#include "seekindex.h"
 
 #define MAX_THREADS 256
 /* Blocks a decoding thread steps together (predict_batch) unless MBZIP_BATCH=1..8 says
@@ -304,6 +305,9 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     if ((rc = mbz_stack_build(model, flags, &stack, err)) != MBZ_OK)
         return rc;
     model = stack.top;
+    if (o.index)   /* the stack ignores it: it is about the frame, not the coding */
+        flags |= MBZ_FLAG_INDEX;
+    mbz_index_builder index = {0};
 
     unsigned block_log = L->block_log;
     size_t bs = (size_t)1 << block_log;
@@ -420,6 +424,14 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
             XXH64_update(xs, j->in, j->n);
             total += j->n;
             count_block(&stats, c->type, j->n, c->payload_size, c->ideal_q16);
+            if (o.index) {
+                mbz_index_entry e = { c->type, (uint32_t)j->n, (uint32_t)c->payload_size };
+                if ((rc = mbz_index_add(&index, &e)) != MBZ_OK) {
+                    rc = mbz_fail(err, rc, rc == MBZ_ERR_NOMEM ? "out of memory (seek index)"
+                                                               : "too many blocks for a seek index");
+                    goto out;
+                }
+            }
             if (o.progress)
                 o.progress(o.progress_user, r.count, w.count);
         }
@@ -431,6 +443,23 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     rc = write_all(&w, hdr, sizeof hdr, err);
     if (rc != MBZ_OK)
         goto out;
+    if (o.index) {
+        const void *annex = NULL;
+        size_t annex_n = 0;
+        if (o.index_annex)
+            o.index_annex(o.index_annex_user, &annex, &annex_n);
+        if (annex_n && !annex)
+            annex_n = 0;
+        if ((rc = mbz_index_finish(&index, w.count, annex, annex_n)) != MBZ_OK) {
+            rc = mbz_fail(err, rc, rc == MBZ_ERR_NOMEM ? "out of memory (seek index)"
+                                                       : "seek index annex of %zu bytes is over the limit of %u",
+                          annex_n, (unsigned)MBZ_INDEX_ANNEX_MAX);
+            goto out;
+        }
+        if ((rc = write_all(&w, index.buf, index.len, err)) != MBZ_OK)
+            goto out;
+        stats.indexes = 1;
+    }
     stats.frames = 1;
     stats.content_size = total;
     stats.level = o.level;
@@ -450,6 +479,7 @@ out:
         *st = stats;
     free_cjobs(jobs, nslots);
     free(carry);
+    mbz_index_builder_free(&index);
     for (int t = 0; chains && t < o.threads; t++)
         mbz_cm_chain_reset(&chains[t]);
     free(chains);
@@ -571,6 +601,83 @@ static int skip_bytes(reader *r, size_t n, size_t *got, mbz_error *err)
     return MBZ_OK;
 }
 
+/* Read the seek index after the end mark of frame `frame` (flag INDEX) and check it
+ * against the frame as read: its size (frame_size) and its blocks (n entries, whose
+ * XXH64 state is `seen`). Bounded memory: the index is hashed as it streams past.
+ * An index whose foot is where its own sizes put it, but that disagrees with the
+ * frame, is counted in indexes_damaged and ignored: the content was checked by its
+ * own checksums. One whose end cannot be found is MBZ_ERR_CORRUPT, since the next
+ * frame's start is then unknown. */
+static int read_index(reader *r, uint64_t frame, uint64_t frame_size, uint64_t n,
+                      XXH64_state_t *seen, mbz_stats *stats, mbz_error *err)
+{
+    uint8_t tmp[4096];
+    XXH64_state_t *stored = XXH64_createState();
+    if (!stored)
+        return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
+    XXH64_reset(stored, 0);
+    int rc = MBZ_OK;
+    size_t got;
+    /* the stored entries: hashed only (the seen ones are in `seen`) */
+    for (uint64_t left = n * MBZ_INDEX_ENTRY_SIZE; left > 0;) {
+        size_t k = left < sizeof tmp ? (size_t)left : sizeof tmp;
+        if ((rc = read_full(r, tmp, k, &got, err)) != MBZ_OK)
+            goto out;
+        if (got < k)
+            goto truncated;
+        XXH64_update(stored, tmp, k);
+        left -= k;
+    }
+    uint8_t asz[4];
+    if ((rc = read_full(r, asz, 4, &got, err)) != MBZ_OK)
+        goto out;
+    if (got < 4)
+        goto truncated;
+    uint32_t annex = mbz_get_le32(asz);
+    if (annex > MBZ_INDEX_ANNEX_MAX) {
+        rc = mbz_fail(err, MBZ_ERR_CORRUPT,
+                      "frame %llu: damaged seek index (annex of %u bytes, over the limit; the frame's end is unknown)",
+                      (unsigned long long)frame, annex);
+        goto out;
+    }
+    XXH64_update(stored, asz, 4);
+    XXH64_update(seen, asz, 4);
+    for (uint32_t left = annex; left > 0;) {
+        size_t k = left < sizeof tmp ? left : sizeof tmp;
+        if ((rc = read_full(r, tmp, k, &got, err)) != MBZ_OK)
+            goto out;
+        if (got < k)
+            goto truncated;
+        XXH64_update(stored, tmp, k);
+        XXH64_update(seen, tmp, k);
+        left -= (uint32_t)k;
+    }
+    uint8_t footb[MBZ_INDEX_FOOT_SIZE];
+    if ((rc = read_full(r, footb, sizeof footb, &got, err)) != MBZ_OK)
+        goto out;
+    if (got < sizeof footb)
+        goto truncated;
+    mbz_index_foot foot;
+    if (!mbz_index_foot_read(footb, &foot) || foot.annex_size != annex) {
+        rc = mbz_fail(err, MBZ_ERR_CORRUPT,
+                      "frame %llu: damaged seek index (its foot is not where its sizes say; the frame's end is unknown)",
+                      (unsigned long long)frame);
+        goto out;
+    }
+    stats->indexes++;
+    if (foot.frame_size != frame_size || foot.n_blocks != n ||
+        foot.body_check != (uint32_t)XXH64_digest(stored) ||
+        foot.body_check != (uint32_t)XXH64_digest(seen))
+        stats->indexes_damaged++;
+    goto out;
+truncated:
+    rc = mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside frame %llu seek index)",
+                  (unsigned long long)frame);
+out:
+    XXH64_freeState(stored);
+    return rc;
+}
+
 /* Report one block header (or end mark) to a scan callback. */
 static int report_block(mbz_block_fn fn, void *user, const mbz_frame_header *fh, uint64_t frame,
                         uint64_t block, const mbz_block_header *h, uint64_t offset,
@@ -618,8 +725,9 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
     int nslots = o.threads * (MBZ_BLOCK_BATCH_MAX > 16 ? MBZ_BLOCK_BATCH_MAX : 16);
     mbz_block_job *jobs = calloc((size_t)nslots, sizeof *jobs);
     XXH64_state_t *xs = XXH64_createState();
+    XXH64_state_t *seen = XXH64_createState();   /* the blocks, as index entries */
     mbz_pool *pool = mbz_pool_create(o.threads);
-    if (!jobs || !xs) {
+    if (!jobs || !xs || !seen) {
         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -672,6 +780,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
         stats.fingerprint = fh.fingerprint;
         stats.level = fh.level;
         XXH64_reset(xs, 0);
+        XXH64_reset(seen, 0);
         uint64_t total = 0, block_no = 0;
 
         for (int end = 0; !end;) {
@@ -780,6 +889,12 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                 total += j->h.content_size;
                 stats.content_size += j->h.content_size;
                 count_block(&stats, j->h.type, j->h.content_size, j->h.payload_size, j->ideal_q16);
+                if (fh.flags & MBZ_FLAG_INDEX) {
+                    uint8_t e[MBZ_INDEX_ENTRY_SIZE];
+                    mbz_index_entry ie = { j->h.type, j->h.content_size, j->h.payload_size };
+                    mbz_index_entry_write(&ie, e);
+                    XXH64_update(seen, e, sizeof e);
+                }
                 if (o.progress)
                     o.progress(o.progress_user, r.count, w.count);
             }
@@ -797,6 +912,10 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                                   (unsigned long long)frame);
                     goto out;
                 }
+                if ((fh.flags & MBZ_FLAG_INDEX) &&
+                    (rc = read_index(&r, frame, r.count - frame_start, block_no, seen, &stats,
+                                     err)) != MBZ_OK)
+                    goto out;
             }
         }
         stats.frames = frame;
@@ -823,6 +942,8 @@ out:
     }
     if (xs)
         XXH64_freeState(xs);
+    if (seen)
+        XXH64_freeState(seen);
     mbz_pool_free(pool);
     mbz_stack_free(&stack);
     mbz_cm_chain_reset(&chain);

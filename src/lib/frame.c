@@ -9,7 +9,7 @@
 const uint8_t mbz_frame_magic[4] = { 0x89, 'M', 'B', 'Z' };
 
 /* Version v defines the flag bits below bit v-1 (frame.h): 1 none, 2 MIX, 3 MIX and
- * STRIDED, 4 also CM, 5 also MEDIA. Both directions of the map live here, next to each other. */
+ * STRIDED, 4 also CM, 5 also MEDIA, ..., 8 also INDEX. Both directions of the map live here, next to each other. */
 unsigned mbz_frame_flags_known(unsigned version)
 {
     if (version < MBZ_FRAME_VERSION_MIN || version > MBZ_FRAME_VERSION)

@@ -27,11 +27,13 @@
  *                        always did
  *   7  MBZ_FLAG_FILTER   a modelled block's payload starts with a filter id
  *                        (filter.h: the x86 branch filter; only with MBZ_FLAG_CM)
+ *   8  MBZ_FLAG_INDEX    a seek index follows the end mark (seekindex.h); any
+ *                        other flags may go with it
  * A writer uses the lowest version that has the flags it sets
  * (mbz_frame_version_for_flags), so that older readers decode every frame they can
  * and name the version of those they cannot; a reader refuses flags its version does
  * not define (mbz_frame_flags_known). */
-#define MBZ_FRAME_VERSION 7
+#define MBZ_FRAME_VERSION 8
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02
@@ -39,6 +41,7 @@
 #define MBZ_FLAG_MEDIA 0x08
 #define MBZ_FLAG_RECORD 0x10
 #define MBZ_FLAG_FILTER 0x20
+#define MBZ_FLAG_INDEX 0x40
 #define MBZ_FRAME_HEADER_SIZE 20
 #define MBZ_BLOCK_HEADER_SIZE 21
 #define MBZ_BLOCK_LOG_MIN 16

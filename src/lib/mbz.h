@@ -125,6 +125,16 @@ typedef struct {
     volatile int *cancel;      /* may be NULL; when it becomes non-zero, work stops with MBZ_ERR_CANCELLED */
     int no_mix;                /* compression: non-zero codes with the model alone, without the
                                 * adaptive mixing stage (doc/mixing.md); for measurements */
+    /* compression: non-zero writes a seek index after the frame (doc/format.md, "Seek
+     * index"; frame version 8): every block's sizes, so that random access
+     * (mbz_seekable_open) finds them with two reads from the end of a file. About
+     * 9 bytes per block plus 32; readers before version 8 cannot read such frames. */
+    int index;
+    /* compression, with index: called once, after the last block, for bytes to store
+     * in the index (the annex, at most 64 MiB; mbzip keeps its archive member table
+     * there); *data must stay valid until mbz_compress_stream returns. NULL: none. */
+    void (*index_annex)(void *user, const void **data, size_t *n);
+    void *index_annex_user;
 } mbz_options;
 
 /* Fill with defaults (level 6, all CPUs, models per level). */
@@ -144,6 +154,10 @@ typedef struct {
     uint64_t modelled_payload;  /* payload bytes of modelled blocks */
     uint64_t fingerprint;       /* model fingerprint of the last frame */
     int level;                  /* level of the last frame */
+    uint64_t indexes;           /* frames with a seek index (flag INDEX) */
+    uint64_t indexes_damaged;   /* ... whose index does not match the frame (decompression and
+                                 * scans check it against the blocks and ignore it: the content
+                                 * is still complete and checked; warn about it) */
 } mbz_stats;
 
 /* Compress everything `rd` yields into one frame written through `wr`. */
@@ -198,9 +212,11 @@ int mbz_decompress_buffer(const mbz_options *o, const void *src, size_t n,
 
 /*
  * Reading any range of a compressed stream that can be read at any offset (a file,
- * a buffer), decoding only the blocks the range needs. Opening walks the block
- * headers (one small read per block: a 2 GB file at level 6 has 2,000) and checks
- * them as decompression does. A read decodes the blocks that hold the range; in a
+ * a buffer), decoding only the blocks the range needs. Opening reads the frames' seek
+ * indexes from the end of the stream (mbz_options.index: two reads per frame), and
+ * walks the block headers of frames without one (one small read per block: a 2 GB
+ * file at level 6 has 2,000), checking them as decompression does. An index that
+ * does not check out is ignored (mbz_seekable_info says so) and its frame walked. A read decodes the blocks that hold the range; in a
  * frame with flag CM (every level since 2026-12-03) a modelled block also needs the
  * modelled blocks before it in its history (at most 16 blocks, doc/format.md
  * "History"), and sequential reads continue the history instead of starting it
@@ -227,6 +243,23 @@ uint64_t mbz_seekable_content_size(const mbz_seekable *s);
 int mbz_seekable_read(mbz_seekable *s, uint64_t offset, void *buf, size_t n, size_t *got,
                       mbz_error *err);
 void mbz_seekable_close(mbz_seekable *s);
+
+/* What opening found. */
+typedef struct {
+    uint64_t frames;
+    uint64_t blocks;
+    uint64_t frames_indexed;   /* frames whose seek index was used */
+    uint64_t indexes_damaged;  /* frames whose index was ignored (then walked) */
+} mbz_seekable_info;
+void mbz_seekable_get_info(const mbz_seekable *s, mbz_seekable_info *info);
+
+/* The annex of frame `frame` (0-based) of the stream: the bytes mbz_options.index_annex
+ * gave when it was written, checked by the index's checksum. *data is NULL and *n 0
+ * when the frame has no index or an empty annex; *content_start is where the frame's
+ * content starts in the decompressed stream. MBZ_ERR_PARAM past the last frame.
+ * The bytes belong to the handle. */
+int mbz_seekable_annex(const mbz_seekable *s, uint64_t frame, const void **data, size_t *n,
+                       uint64_t *content_start);
 
 /* True (1) if the 4 bytes at p start an mbzip frame. */
 int mbz_is_frame(const void *p, size_t n);

@@ -9,6 +9,13 @@
  * decodes them with the block coder (block.c), so the bytes it returns are the ones
  * mbz_decompress_stream writes, checked against the same block checksums.
  *
+ * Frames with a seek index (flag INDEX, seekindex.h) are mapped from it instead:
+ * opening reads index feet backwards from the end of the stream, two reads per
+ * frame, and walks only what comes before the first frame it could map that way
+ * (frames without an index, or with one that does not check out, which is counted
+ * and ignored). A block found through an index is read through its own header all
+ * the same, which must agree with the index, and checked against its checksum.
+ *
  * CM frames (doc/format.md, "History"): a modelled block of type 3 continues the
  * binary stage's state from the modelled block before it, so decoding block k
  * means decoding its history from the type-4 block that started it. The handle
@@ -24,11 +31,13 @@
 #include "frame.h"
 #include "internal.h"
 #include "predictor.h"
+#include "seekindex.h"
 
 typedef struct {
     uint64_t offset;         /* of the block header, in the compressed stream */
     uint64_t start;          /* of the content, in the decompressed stream */
     uint32_t content_size;
+    uint32_t payload_size;
     uint32_t frame;          /* index into frames */
     uint8_t type;
 } sk_block;
@@ -36,7 +45,18 @@ typedef struct {
 typedef struct {
     mbz_frame_header h;
     size_t first;            /* index of its first block in blocks (== next frame's if none) */
+    uint64_t content_start;  /* in the decompressed stream */
+    uint8_t *annex;          /* its seek index's annex (malloc'ed), or NULL */
+    uint32_t annex_n;
 } sk_frame;
+
+/* A frame found through its seek index, from the end of the stream (build_map). */
+typedef struct {
+    uint64_t start;          /* of its header */
+    mbz_frame_header h;
+    uint8_t *body;           /* entries, annex size, annex */
+    mbz_index_foot foot;
+} sk_indexed;
 
 struct mbz_seekable {
     mbz_pread_fn rd;
@@ -50,6 +70,7 @@ struct mbz_seekable {
     sk_frame *frames;
     size_t nf, fcap;
     uint64_t content;                    /* decompressed size */
+    uint64_t frames_indexed, indexes_damaged;
     /* decoding state */
     long stack_frame;                    /* frame whose stack is built, -1 none */
     mbz_stack stack;
@@ -101,8 +122,10 @@ static int add_frame(mbz_seekable *s, const mbz_frame_header *h, mbz_error *err)
         s->frames = nf;
         s->fcap = cap;
     }
+    memset(&s->frames[s->nf], 0, sizeof s->frames[s->nf]);
     s->frames[s->nf].h = *h;
     s->frames[s->nf].first = s->nb;
+    s->frames[s->nf].content_start = s->content;
     s->nf++;
     return MBZ_OK;
 }
@@ -117,20 +140,213 @@ static void block_name(const mbz_seekable *s, size_t k, char *buf, size_t n)
         snprintf(buf, n, "block %zu", no);
 }
 
-/* Walk the headers of the whole stream into the block map. */
-static int build_map(mbz_seekable *s, mbz_error *err)
+/* Read the index body (entries, annex size, annex: body_n bytes) that ends at `end`
+ * into a new buffer *body, and check it against the foot. 1 if it checks out. */
+static int read_index_body(mbz_seekable *s, uint64_t end, const mbz_index_foot *foot,
+                           uint8_t **body, mbz_error *err, int *rc)
+{
+    uint64_t n = mbz_index_size(foot->n_blocks, foot->annex_size) - MBZ_INDEX_FOOT_SIZE;
+    *body = NULL;
+    *rc = MBZ_OK;
+    if (n > end || n > SIZE_MAX)
+        return 0;
+    uint8_t *b = malloc(n ? (size_t)n : 1);
+    if (!b) {
+        *rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (seek index)");
+        return 0;
+    }
+    if ((*rc = pread_full(s, b, (size_t)n, end - n, "seek index", err)) != MBZ_OK) {
+        free(b);
+        return 0;
+    }
+    if (mbz_get_le32(b + n - 4 - foot->annex_size) != foot->annex_size ||
+        mbz_index_body_check(b, (size_t)n) != foot->body_check) {
+        free(b);
+        return 0;
+    }
+    *body = b;
+    return 1;
+}
+
+/* Frames with a good seek index at the end of the stream, last first, into *out
+ * (*nout of them); *stop is where the rest (to walk) ends. A foot that is not there
+ * ends the search; one that is there but leads to something that does not check
+ * out ends it too (that frame is walked, and the walk counts its index damaged). */
+static int indexed_from_end(mbz_seekable *s, sk_indexed **out, size_t *nout, uint64_t *stop,
+                            mbz_error *err)
+{
+    sk_indexed *v = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t end = s->size;
+    int rc = MBZ_OK;
+    *out = NULL;
+    *nout = 0;
+    while (end >= MBZ_INDEX_FOOT_SIZE + MBZ_FRAME_HEADER_SIZE + MBZ_BLOCK_HEADER_SIZE) {
+        uint8_t fb[MBZ_INDEX_FOOT_SIZE];
+        mbz_index_foot foot;
+        if ((rc = pread_full(s, fb, sizeof fb, end - sizeof fb, "seek index", err)) != MBZ_OK)
+            break;
+        if (!mbz_index_foot_read(fb, &foot))
+            break;
+        uint64_t isz = mbz_index_size(foot.n_blocks, foot.annex_size);
+        uint8_t *body = NULL;
+        uint8_t hb[MBZ_FRAME_HEADER_SIZE];
+        mbz_frame_header h;
+        mbz_error ignored;
+        int good = isz <= end && foot.frame_size <= end - isz &&
+                   read_index_body(s, end - MBZ_INDEX_FOOT_SIZE, &foot, &body, err, &rc);
+        if (rc != MBZ_OK)
+            break;
+        uint64_t start = good ? end - isz - foot.frame_size : 0;
+        good = good && pread_full(s, hb, sizeof hb, start, "frame header", &ignored) == MBZ_OK &&
+               mbz_frame_header_read(hb, &h, &ignored) == MBZ_OK && (h.flags & MBZ_FLAG_INDEX) &&
+               mbz_index_entries_valid(body, foot.n_blocks, h.block_log, foot.frame_size);
+        for (uint32_t i = 0; good && i < foot.n_blocks; i++)
+            good = mbz_block_type_check(h.flags, body[(size_t)i * MBZ_INDEX_ENTRY_SIZE], "block",
+                                        &ignored) == MBZ_OK;
+        if (!good) {           /* the walk meets it again and counts it */
+            free(body);
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? 2 * cap : 4;
+            sk_indexed *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                free(body);
+                rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (frame map)");
+                break;
+            }
+            v = nv;
+        }
+        v[n++] = (sk_indexed){ start, h, body, foot };
+        end = start;
+    }
+    if (rc != MBZ_OK) {
+        for (size_t i = 0; i < n; i++)
+            free(v[i].body);
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *nout = n;
+    *stop = end;
+    return MBZ_OK;
+}
+
+/* Refuse, at opening, flags the frame's model cannot serve, as decompression and scan
+ * refuse them at the frame header (mbz_stack_build). */
+static int probe_flags(mbz_seekable *s, const mbz_frame_header *fh, mbz_error *err)
+{
+    const mbz_model *model = mbz_model_lookup(s->models, s->n_models, fh->fingerprint);
+    if (!model)
+        return MBZ_OK;
+    mbz_stack probe;
+    int rc = mbz_stack_build(model, fh->flags, &probe, err);
+    if (rc == MBZ_OK)
+        mbz_stack_free(&probe);
+    return rc;
+}
+
+/* Map one frame from its checked index. */
+static int map_indexed(mbz_seekable *s, sk_indexed *x, mbz_error *err)
+{
+    int rc;
+    if ((rc = probe_flags(s, &x->h, err)) != MBZ_OK || (rc = add_frame(s, &x->h, err)) != MBZ_OK)
+        return rc;
+    uint64_t pos = x->start + MBZ_FRAME_HEADER_SIZE;
+    for (uint32_t i = 0; i < x->foot.n_blocks; i++) {
+        mbz_index_entry e;
+        mbz_index_entry_read(x->body + (size_t)i * MBZ_INDEX_ENTRY_SIZE, &e);
+        sk_block b = { pos, s->content, e.content_size, e.payload_size, (uint32_t)(s->nf - 1), e.type };
+        if ((rc = add_block(s, &b, err)) != MBZ_OK)
+            return rc;
+        pos += MBZ_BLOCK_HEADER_SIZE + (uint64_t)e.payload_size;
+        s->content += e.content_size;
+    }
+    sk_frame *f = &s->frames[s->nf - 1];
+    if (x->foot.annex_size) {
+        if (!(f->annex = malloc(x->foot.annex_size)))
+            return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (seek index annex)");
+        memcpy(f->annex, x->body + (size_t)x->foot.n_blocks * MBZ_INDEX_ENTRY_SIZE + 4,
+               x->foot.annex_size);
+        f->annex_n = x->foot.annex_size;
+    }
+    s->frames_indexed++;
+    return MBZ_OK;
+}
+
+/* After the end mark of a walked frame with flag INDEX, at pos: step over its index
+ * (keeping the annex when the index checks out; counting it damaged when not). */
+static int walk_index(mbz_seekable *s, uint64_t *pos, uint64_t frame_size, uint64_t nblocks,
+                      uint64_t limit, mbz_error *err)
+{
+    uint8_t asz[4], fb[MBZ_INDEX_FOOT_SIZE];
+    uint64_t at = *pos + nblocks * MBZ_INDEX_ENTRY_SIZE;
+    int rc;
+    char what[48];
+    snprintf(what, sizeof what, "frame %zu seek index", s->nf);
+    if (at + 4 > limit)
+        return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s)", what);
+    if ((rc = pread_full(s, asz, 4, at, what, err)) != MBZ_OK)
+        return rc;
+    uint32_t annex = mbz_get_le32(asz);
+    mbz_index_foot foot;
+    if (annex > MBZ_INDEX_ANNEX_MAX)
+        return mbz_fail(err, MBZ_ERR_CORRUPT,
+                        "frame %zu: damaged seek index (annex of %u bytes, over the limit; the frame's end is unknown)",
+                        s->nf, annex);
+    uint64_t end = at + 4 + annex + MBZ_INDEX_FOOT_SIZE;
+    if (end > limit)
+        return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s)", what);
+    if ((rc = pread_full(s, fb, sizeof fb, end - sizeof fb, what, err)) != MBZ_OK)
+        return rc;
+    if (!mbz_index_foot_read(fb, &foot) || foot.annex_size != annex)
+        return mbz_fail(err, MBZ_ERR_CORRUPT,
+                        "frame %zu: damaged seek index (its foot is not where its sizes say; the frame's end is unknown)",
+                        s->nf);
+    uint8_t *body = NULL;
+    int good = foot.frame_size == frame_size && foot.n_blocks == nblocks &&
+               read_index_body(s, end - MBZ_INDEX_FOOT_SIZE, &foot, &body, err, &rc);
+    if (rc != MBZ_OK)
+        return rc;
+    /* the entries must be those of the blocks just walked */
+    sk_frame *f = &s->frames[s->nf - 1];
+    for (uint64_t i = 0; good && i < nblocks; i++) {
+        mbz_index_entry e;
+        const sk_block *b = &s->blocks[f->first + i];
+        mbz_index_entry_read(body + i * MBZ_INDEX_ENTRY_SIZE, &e);
+        good = e.type == b->type && e.content_size == b->content_size && e.payload_size == b->payload_size;
+    }
+    if (good && annex) {
+        f->annex = malloc(annex);
+        if (!f->annex) {
+            free(body);
+            return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (seek index annex)");
+        }
+        memcpy(f->annex, body + nblocks * MBZ_INDEX_ENTRY_SIZE + 4, annex);
+        f->annex_n = annex;
+    }
+    if (!good)
+        s->indexes_damaged++;
+    free(body);
+    *pos = end;
+    return MBZ_OK;
+}
+
+/* Walk the headers of the stream up to `limit` into the block map. */
+static int walk_map(mbz_seekable *s, uint64_t limit, mbz_error *err)
 {
     uint64_t pos = 0;
-    while (pos < s->size || s->nf == 0) {
+    while (pos < limit || (s->nf == 0 && limit == s->size)) {
         uint8_t hdr[MBZ_FRAME_HEADER_SIZE];
         char where[48];
         snprintf(where, sizeof where, "frame %zu header", s->nf + 1);
-        if (s->size - pos >= 4) {
+        if (limit - pos >= 4) {
             int rc = pread_full(s, hdr, 4, pos, where, err);
             if (rc != MBZ_OK)
                 return rc;
         }
-        if (s->size - pos < 4 || memcmp(hdr, mbz_frame_magic, 4) != 0) {
+        if (limit - pos < 4 || memcmp(hdr, mbz_frame_magic, 4) != 0) {
             if (s->nf == 0 && s->size == 0)
                 return mbz_fail(err, MBZ_ERR_TRUNCATED, "empty input (no mbzip frame)");
             if (s->nf == 0)
@@ -140,20 +356,16 @@ static int build_map(mbz_seekable *s, mbz_error *err)
         }
         mbz_frame_header fh;
         int rc;
+        uint64_t frame_start = pos;
+        if (limit - pos < sizeof hdr)
+            return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s)", where);
         if ((rc = pread_full(s, hdr, sizeof hdr, pos, where, err)) != MBZ_OK ||
             (rc = mbz_frame_header_read(hdr, &fh, err)) != MBZ_OK ||
             (rc = add_frame(s, &fh, err)) != MBZ_OK)
             return rc;
         pos += sizeof hdr;
-        /* flags the model cannot serve are refused here, as decompression and scan
-         * refuse them at the frame header (mbz_stack_build) */
-        const mbz_model *model = mbz_model_lookup(s->models, s->n_models, fh.fingerprint);
-        if (model) {
-            mbz_stack probe;
-            if ((rc = mbz_stack_build(model, fh.flags, &probe, err)) != MBZ_OK)
-                return rc;
-            mbz_stack_free(&probe);
-        }
+        if ((rc = probe_flags(s, &fh, err)) != MBZ_OK)
+            return rc;
         uint32_t bs = UINT32_C(1) << fh.block_log;
         uint64_t total = 0;
         for (uint64_t no = 1;; no++) {
@@ -167,6 +379,8 @@ static int build_map(mbz_seekable *s, mbz_error *err)
             snprintf(what, sizeof what, "%s header", where);
             if (s->cancel && *s->cancel)
                 return mbz_fail(err, MBZ_ERR_CANCELLED, "cancelled");
+            if (limit - pos < sizeof bh)
+                return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s)", what);
             if ((rc = pread_full(s, bh, sizeof bh, pos, what, err)) != MBZ_OK ||
                 (rc = mbz_block_header_read(bh, bs, where, &h, err)) != MBZ_OK)
                 return rc;
@@ -176,13 +390,16 @@ static int build_map(mbz_seekable *s, mbz_error *err)
                                     "frame %zu end mark: total size %llu does not match the blocks' %llu",
                                     s->nf, (unsigned long long)h.total, (unsigned long long)total);
                 pos += sizeof bh;
+                if ((fh.flags & MBZ_FLAG_INDEX) &&
+                    (rc = walk_index(s, &pos, pos - frame_start, no - 1, limit, err)) != MBZ_OK)
+                    return rc;
                 break;
             }
             if ((rc = mbz_block_type_check(fh.flags, h.type, where, err)) != MBZ_OK)
                 return rc;
-            if (h.payload_size > s->size - pos - sizeof bh)
+            if (h.payload_size > limit - pos - sizeof bh)
                 return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s payload)", where);
-            sk_block b = { pos, s->content, h.content_size, (uint32_t)(s->nf - 1), h.type };
+            sk_block b = { pos, s->content, h.content_size, h.payload_size, (uint32_t)(s->nf - 1), h.type };
             if ((rc = add_block(s, &b, err)) != MBZ_OK)
                 return rc;
             pos += sizeof bh + h.payload_size;
@@ -191,6 +408,25 @@ static int build_map(mbz_seekable *s, mbz_error *err)
         }
     }
     return MBZ_OK;
+}
+
+/* The block map: frames mapped by their indexes from the end, the rest walked. */
+static int build_map(mbz_seekable *s, mbz_error *err)
+{
+    sk_indexed *v;
+    size_t n;
+    uint64_t stop;
+    int rc = indexed_from_end(s, &v, &n, &stop, err);
+    if (rc != MBZ_OK)
+        return rc;
+    if (stop > 0 || n == 0)
+        rc = walk_map(s, stop, err);
+    for (size_t i = n; rc == MBZ_OK && i-- > 0;)
+        rc = map_indexed(s, &v[i], err);
+    for (size_t i = 0; i < n; i++)
+        free(v[i].body);
+    free(v);
+    return rc;
 }
 
 int mbz_seekable_open(const mbz_options *o, mbz_pread_fn rd, void *rd_user, uint64_t size,
@@ -235,9 +471,33 @@ void mbz_seekable_close(mbz_seekable *s)
     mbz_cm_chain_reset(&s->chain);
     free(s->job.payload);
     free(s->job.content);
+    for (size_t i = 0; i < s->nf; i++)
+        free(s->frames[i].annex);
     free(s->blocks);
     free(s->frames);
     free(s);
+}
+
+void mbz_seekable_get_info(const mbz_seekable *s, mbz_seekable_info *info)
+{
+    info->frames = s->nf;
+    info->blocks = s->nb;
+    info->frames_indexed = s->frames_indexed;
+    info->indexes_damaged = s->indexes_damaged;
+}
+
+int mbz_seekable_annex(const mbz_seekable *s, uint64_t frame, const void **data, size_t *n,
+                       uint64_t *content_start)
+{
+    *data = NULL;
+    *n = 0;
+    if (frame >= s->nf)
+        return MBZ_ERR_PARAM;
+    *data = s->frames[frame].annex;
+    *n = s->frames[frame].annex_n;
+    if (content_start)
+        *content_start = s->frames[frame].content_start;
+    return MBZ_OK;
 }
 
 /* Build the model stack of frame f (kept until a block of another frame is read). */
@@ -280,8 +540,11 @@ static int decode_one(mbz_seekable *s, size_t k, mbz_error *err)
     int rc = pread_full(s, bh, sizeof bh, b->offset, what, err);
     if (rc == MBZ_OK)
         rc = mbz_block_header_read(bh, UINT32_C(1) << fh->block_log, j->where, &j->h, err);
-    if (rc == MBZ_OK && (j->h.type != b->type || j->h.content_size != b->content_size))
-        rc = mbz_fail(err, MBZ_ERR_CORRUPT, "%s: header changed since the stream was opened", j->where);
+    if (rc == MBZ_OK && (j->h.type != b->type || j->h.content_size != b->content_size ||
+                         j->h.payload_size != b->payload_size))
+        rc = mbz_fail(err, MBZ_ERR_CORRUPT,
+                      "%s: header does not match the frame's seek index (or changed since the stream was opened)",
+                      j->where);
     if (rc != MBZ_OK)
         return rc;
     int modelled = mbz_block_is_modelled(j->h.type);
