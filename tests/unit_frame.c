@@ -438,6 +438,202 @@ static void test_seekable(void **state)
     free(m);
 }
 
+/* The seek index (flag INDEX, doc/format.md "Seek index"): written on request,
+ * checked by decompression (a mismatch is counted, not fatal), used by random
+ * access from the end of the stream, with its annex; a damaged index is walked
+ * around, and one that lies is caught at the block it lies about. */
+static void annex_cb(void *user, const void **data, size_t *n)
+{
+    *data = user;
+    *n = strlen(user);
+}
+
+/* Every byte of the stream read back through random access equals `want`. */
+static void read_all_equal(mbz_seekable *s, const uint8_t *want, size_t n)
+{
+    uint8_t *got = malloc(n + 1);
+    size_t k;
+    mbz_error e;
+    assert_int_equal(mbz_seekable_content_size(s), n);
+    assert_int_equal(mbz_seekable_read(s, n / 3, got, n, &k, &e), MBZ_OK);
+    assert_int_equal(k, n - n / 3);
+    assert_memory_equal(got, want + n / 3, k);
+    assert_int_equal(mbz_seekable_read(s, 0, got, n, &k, &e), MBZ_OK);
+    assert_int_equal(k, n);
+    assert_memory_equal(got, want, n);
+    free(got);
+}
+
+static void test_seek_index(void **state)
+{
+    (void)state;
+    size_t n, cn, pn;
+    uint8_t *m = mixed(&n);
+    mbz_options o = opts(1, 2), plain = opts(1, 2);
+    o.index = 1;
+    o.index_annex = annex_cb;
+    o.index_annex_user = (void *)"member table";
+    mbz_stats st;
+    uint8_t *c = compress(&o, m, n, &cn, &st);
+    uint8_t *p = compress(&plain, m, n, &pn, &st);
+    /* version 8, flag INDEX, the same blocks and end mark, then the index:
+     * 3 entries, annex size, 12 annex bytes, the foot */
+    assert_int_equal(c[4], 8);
+    assert_int_equal(c[5], p[5] | 0x40);
+    assert_int_equal(cn, pn + 3 * 9 + 4 + 12 + 28);
+    assert_memory_equal(c + FH, p + FH, pn - FH);
+    const uint8_t *foot = c + cn - 28;
+    assert_int_equal(le64(foot), pn);
+    assert_int_equal(le32(foot + 8), 3);
+    assert_int_equal(le32(foot + 12), 12);
+    assert_int_equal(le32(foot + 16), (uint32_t)XXH64(c + pn, 3 * 9 + 4 + 12, 0));
+    assert_memory_equal(foot + 20, "MBZX", 4);
+    assert_int_equal(le32(foot + 24), (uint32_t)XXH64(foot, 24, 0));
+    assert_memory_equal(c + pn + 27 + 4, "member table", 12);
+    /* output independent of the thread count */
+    mbz_options o1 = o;
+    o1.threads = 1;
+    size_t c1n;
+    uint8_t *c1 = compress(&o1, m, n, &c1n, &st);
+    assert_int_equal(c1n, cn);
+    assert_memory_equal(c1, c, cn);
+    free(c1);
+
+    /* decompression reads and checks it */
+    void *d = NULL;
+    size_t dn;
+    mbz_error e;
+    assert_int_equal(mbz_decompress_buffer(&plain, c, cn, &d, &dn, &st, &e), MBZ_OK);
+    assert_int_equal(dn, n);
+    assert_memory_equal(d, m, n);
+    assert_int_equal(st.indexes, 1);
+    assert_int_equal(st.indexes_damaged, 0);
+    free(d);
+
+    /* random access maps the frame from its index, and gives the annex back */
+    mem_at ma;
+    mbz_seekable *s;
+    mbz_seekable_info info;
+    const void *an;
+    size_t ann;
+    uint64_t start;
+    assert_int_equal(seek_open(c, cn, &ma, &s, &e), MBZ_OK);
+    mbz_seekable_get_info(s, &info);
+    assert_int_equal(info.frames, 1);
+    assert_int_equal(info.frames_indexed, 1);
+    assert_int_equal(info.indexes_damaged, 0);
+    assert_int_equal(info.blocks, 3);
+    assert_int_equal(mbz_seekable_annex(s, 0, &an, &ann, &start), MBZ_OK);
+    assert_int_equal(ann, 12);
+    assert_memory_equal(an, "member table", 12);
+    assert_int_equal(start, 0);
+    assert_int_equal(mbz_seekable_annex(s, 1, &an, &ann, &start), MBZ_ERR_PARAM);
+    read_all_equal(s, m, n);
+    mbz_seekable_close(s);
+
+    /* three frames: indexed, plain, indexed; the plain one is walked */
+    size_t tn = 2 * cn + pn;
+    uint8_t *three = malloc(tn + 1), *want = malloc(3 * n);
+    memcpy(three, c, cn);
+    memcpy(three + cn, p, pn);
+    memcpy(three + cn + pn, c, cn);
+    for (int i = 0; i < 3; i++)
+        memcpy(want + (size_t)i * n, m, n);
+    assert_int_equal(seek_open(three, tn, &ma, &s, &e), MBZ_OK);
+    mbz_seekable_get_info(s, &info);
+    assert_int_equal(info.frames, 3);
+    assert_int_equal(info.frames_indexed, 2);
+    assert_int_equal(mbz_seekable_annex(s, 1, &an, &ann, &start), MBZ_OK);
+    assert_null(an);
+    assert_int_equal(start, n);
+    assert_int_equal(mbz_seekable_annex(s, 2, &an, &ann, &start), MBZ_OK);
+    assert_int_equal(ann, 12);
+    assert_int_equal(start, 2 * n);
+    read_all_equal(s, want, 3 * n);
+    mbz_seekable_close(s);
+    assert_int_equal(mbz_decompress_buffer(&plain, three, tn, &d, &dn, &st, &e), MBZ_OK);
+    assert_int_equal(st.indexes, 2);
+    free(d);
+
+    /* a damaged entry (its body check fails): decoded with a count, walked around */
+    uint8_t *x = malloc(cn);
+    memcpy(x, c, cn);
+    x[pn + 9 + 2] ^= 0x01;            /* block 2's content size */
+    assert_int_equal(mbz_decompress_buffer(&plain, x, cn, &d, &dn, &st, &e), MBZ_OK);
+    assert_int_equal(st.indexes_damaged, 1);
+    assert_memory_equal(d, m, n);
+    free(d);
+    assert_int_equal(seek_open(x, cn, &ma, &s, &e), MBZ_OK);
+    mbz_seekable_get_info(s, &info);
+    assert_int_equal(info.frames_indexed, 0);
+    assert_int_equal(info.indexes_damaged, 1);
+    assert_int_equal(mbz_seekable_annex(s, 0, &an, &ann, &start), MBZ_OK);
+    assert_null(an);                  /* nothing of a damaged index is kept */
+    read_all_equal(s, m, n);
+    mbz_seekable_close(s);
+
+    /* an index that lies with good checks and valid entries (1000 bytes of content
+     * moved from the run-length block to the modelled one after it): the stream
+     * decode notices; random access fails at the block, never returns wrong bytes */
+    memcpy(x, c, cn);
+    assert_int_equal(x[pn + 9], 2);
+    assert_int_equal(x[pn + 18], 4);    /* modelled, history start */
+    put32(x + pn + 9 + 1, le32(x + pn + 9 + 1) - 1000);
+    put32(x + pn + 18 + 1, le32(x + pn + 18 + 1) + 1000);
+    put32(x + cn - 28 + 16, (uint32_t)XXH64(x + pn, 3 * 9 + 4 + 12, 0));
+    put32(x + cn - 28 + 24, (uint32_t)XXH64(x + cn - 28, 24, 0));
+    assert_int_equal(mbz_decompress_buffer(&plain, x, cn, &d, &dn, &st, &e), MBZ_OK);
+    assert_int_equal(st.indexes_damaged, 1);     /* the stream decode notices */
+    free(d);
+    assert_int_equal(seek_open(x, cn, &ma, &s, &e), MBZ_OK);
+    mbz_seekable_get_info(s, &info);
+    assert_int_equal(info.frames_indexed, 1);
+    uint8_t *got = malloc(n);
+    size_t k;
+    assert_int_equal(mbz_seekable_read(s, 0, got, 1000, &k, &e), MBZ_OK);  /* block 1 */
+    assert_memory_equal(got, m, 1000);
+    assert_int_equal(mbz_seekable_read(s, n - 100, got, 100, &k, &e), MBZ_ERR_CORRUPT);
+    assert_non_null(strstr(e.msg, "seek index"));
+    free(got);
+    mbz_seekable_close(s);
+    int rc;
+
+    /* damage that hides the frame's end: an error, for both */
+    static const size_t at[] = { 3 * 9, 3 * 9 + 4 + 12 + 20 };  /* annex size, magic */
+    for (size_t i = 0; i < 2; i++) {
+        memcpy(x, c, cn);
+        if (i == 0)
+            put32(x + pn + at[i], 0xFFFFFFFF);
+        else
+            x[pn + at[i]] ^= 0x20;
+        assert_int_equal(decompress(&plain, x, cn, NULL, NULL, &e), MBZ_ERR_CORRUPT);
+        assert_non_null(strstr(e.msg, "seek index"));
+        assert_int_equal(seek_open(x, cn, &ma, &s, &e), MBZ_ERR_CORRUPT);
+    }
+    /* truncated anywhere in the index */
+    for (size_t cut = pn + 1; cut < cn; cut += 5) {
+        assert_int_equal(decompress(&plain, c, cut, NULL, NULL, &e), MBZ_ERR_TRUNCATED);
+        rc = seek_open(c, cut, &ma, &s, &e);
+        assert_true(rc == MBZ_ERR_TRUNCATED || rc == MBZ_ERR_CORRUPT);
+    }
+    /* an empty frame with an index: 41 bytes, 4 + 28 more */
+    size_t en;
+    uint8_t *ec = compress(&o, "", 0, &en, &st);
+    assert_int_equal(en, FH + BH + 4 + 12 + 28);
+    assert_int_equal(seek_open(ec, en, &ma, &s, &e), MBZ_OK);
+    mbz_seekable_get_info(s, &info);
+    assert_int_equal(info.frames_indexed, 1);
+    assert_int_equal(mbz_seekable_content_size(s), 0);
+    mbz_seekable_close(s);
+    free(ec);
+    free(x);
+    free(three);
+    free(want);
+    free(p);
+    free(c);
+    free(m);
+}
+
 static void test_concat_and_garbage(void **state)
 {
     (void)state;
@@ -749,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_scan),
         cmocka_unit_test(test_scan_blocks),
         cmocka_unit_test(test_seekable),
+        cmocka_unit_test(test_seek_index),
         cmocka_unit_test(test_concat_and_garbage),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_bitflips),

@@ -90,6 +90,8 @@ EOF
 "$MBZIP" -1 -T1 --no-mix -c good-stored.orig >good-stored.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-rle.orig >good-rle.mbz
 "$MBZIP" -1 -T1 --no-mix -c good-multiblock.orig >good-multiblock.mbz
+# frame version 8 (flag INDEX): the same three blocks and a seek index after the end mark
+"$MBZIP" -1 -T1 --no-mix --index -c good-multiblock.orig >good-index.mbz && cp good-multiblock.orig good-index.orig
 # frame version 4 (flag CM): good-text-cm.mbz (level 1) and good-text6-cm.mbz (level
 # 6, model 355f8524606d011f), and frame version 5 with the default model:
 # good-text6-v5.mbz (level 6, model 36ca1b19def4a03f): kept (above), not made here
@@ -371,6 +373,15 @@ assert x8[xb + BH] == 1, "good-x86.mbz: the x86 filter"
 b = x8[:]; b[xb + BH] = 7; make("bad-filter-unknown.mbz", b)
 b = x8[:]; b[xb + BH] = 0; make("bad-filter-dropped.mbz", b)
 b = text[:]; b[4] = 7; b[5] = 0x20; fix_frame(b); make("bad-filter-no-cm.mbz", b)
+# the seek index (frame version 8, flag INDEX 0x40; good-index.mbz: three blocks, no
+# annex): 27 bytes of entries, annex_size (4), the 28-byte foot (magic at 20..23)
+ix = load("good-index.mbz")
+iblk, iend = parse(ix)
+assert ix[4] == 8 and ix[5] == 0x40 and len(ix) == iend + EM + 3 * 9 + 4 + 28, "good-index.mbz: version 8, flag INDEX, three blocks"
+b = ix[:]; b[-8] ^= 0x01; make("bad-index-foot.mbz", b)
+b = ix[:]; b[iend + EM + 27:iend + EM + 31] = struct.pack("<I", 0xFFFFFFFF); make("bad-index-annex.mbz", b)
+make("bad-index-trunc.mbz", ix[:-3])
+b = ix[:]; b[4] = 7; fix_frame(b); make("bad-index-v7.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -389,7 +400,7 @@ Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them; running it
 again keeps every good file that exists (each pins the format of its day) and
-adds only new ones. Byte positions: doc/format.md (frame versions 1 to 7).
+adds only new ones. Byte positions: doc/format.md (frame versions 1 to 8).
 
 ## Good files
 
@@ -411,6 +422,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-image.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 2000 bytes of good-text.orig and a PPM header (modelled), the PPM's pixels, 96 x 64 RGB (image block, doc/format.md "Image blocks"), a BMP header (modelled), its pixels, 41 x 40 24-bit with rows padded by one byte (image block), 1721 more bytes of text (modelled) |
 | good-record.mbz | level 1, frame version 6 (flags CM, MEDIA and RECORD; made before block filters, kept): 1500 bytes of good-text.orig, 400 binary records of 20 bytes (a counter, a rising time, a small value, a code of four, a flag), 1500 more bytes of text: one modelled block whose record model (doc/mixing.md) finds the length |
 | good-x86.mbz | level 1, frame version 7 (flags CM, MEDIA, RECORD and FILTER): 1000 bytes of good-text.orig, 24,000 bytes of synthetic x86 code (short instructions and near CALLs to 40 functions in it), 1000 more bytes of text: one modelled block coded through the x86 branch filter (filter id 1, doc/format.md "Filters") |
+| good-index.mbz | good-multiblock.orig as good-multiblock.mbz, with a seek index (frame version 8, flag INDEX; doc/format.md "Seek index"): three entries, no annex |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -477,6 +489,10 @@ cat >>README <<'EOF'
 | bad-filter-unknown.mbz | unknown filter | good-x86.mbz with its filter id 1 -> 7 |
 | bad-filter-dropped.mbz | checksum | good-x86.mbz with its filter id 1 -> 0: decodes to the filtered bytes, which the block checksum refuses |
 | bad-filter-no-cm.mbz | filter,CM | good-text.mbz as a version-7 frame with flag FILTER (0x20) alone, header check recomputed |
+| bad-index-foot.mbz | seek index | good-index.mbz with a bit of the foot's magic flipped: the frame's end cannot be found (a damaged entry is only a warning: tests/cli/index.sh) |
+| bad-index-annex.mbz | seek index,annex | good-index.mbz with annex_size 0xFFFFFFFF (over the 64 MiB limit) |
+| bad-index-trunc.mbz | truncated | good-index.mbz without its last 3 bytes (inside the foot) |
+| bad-index-v7.mbz | unsupported frame flags | good-index.mbz as a version-7 frame (flag INDEX 0x40 is version 8's), header check recomputed |
 | bad-flip-image-payload.mbz | checksum,corrupt,image | good-image.mbz with a bit flipped in the first image payload |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |

@@ -33,6 +33,10 @@ static int range_seekable(const struct options *opt, const char *name, struct fi
         msg_mbz(name, rc, &err);
         return -1;
     }
+    mbz_seekable_info info;
+    mbz_seekable_get_info(s, &info);
+    if (info.indexes_damaged)
+        warn_index_damaged(name, info.indexes_damaged);
     uint64_t total = mbz_seekable_content_size(s);
     uint64_t at = opt->range_offset < total ? opt->range_offset : total;
     uint64_t left = total - at < opt->range_length ? total - at : opt->range_length;

@@ -248,7 +248,8 @@ void mbz_seekable_close(mbz_seekable *s);
 typedef struct {
     uint64_t frames;
     uint64_t blocks;
-    uint64_t frames_indexed;   /* frames whose seek index was used */
+    uint64_t frames_indexed;   /* frames with a seek index that checks out (read from the end,
+                                * or met by the walk and checked against it) */
     uint64_t indexes_damaged;  /* frames whose index was ignored (then walked) */
 } mbz_seekable_info;
 void mbz_seekable_get_info(const mbz_seekable *s, mbz_seekable_info *info);

@@ -326,7 +326,9 @@ static int walk_index(mbz_seekable *s, uint64_t *pos, uint64_t frame_size, uint6
         memcpy(f->annex, body + nblocks * MBZ_INDEX_ENTRY_SIZE + 4, annex);
         f->annex_n = annex;
     }
-    if (!good)
+    if (good)
+        s->frames_indexed++;   /* checked against the walk, and its annex kept */
+    else
         s->indexes_damaged++;
     free(body);
     *pos = end;

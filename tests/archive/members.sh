@@ -53,4 +53,38 @@ run 0 "-x of another member of the damaged archive" mbz -x -C x4 bad.tar.mbz src
 same "the member is intact" x4/src/zz-last.txt src/zz-last.txt
 run 1 "-x of the damaged member fails" mbz -x -C x4 bad.tar.mbz src/sub/media.bin
 stderr_has "the damage is reported" 'checksum|corrupt'
+
+# Seek indexes and member tables (doc/format.md, "Seek index", "Archive member
+# table"): a member of 1 MiB or more gets a frame of its own and so does the member
+# after it; -l -r on the file reads only the tables, so it lists an archive whose
+# data is damaged everywhere but in the indexes; --no-index archives list the same
+mkdir big
+head -c 3000 "$CORPORA/alice29.txt" >big/a-text.txt
+head -c 1200000 /dev/urandom >big/b-media.bin
+head -c 2000 "$CORPORA/alice29.txt" >big/c-text.txt
+head -c 1100000 /dev/urandom >big/d-media.bin
+printf 'last\n' >big/e-last.txt
+run 0 "mbzip -r with large members" mbz -1 -r big
+run 0 "-lv of the archive" mbz -lv big.tar.mbz
+frames=$(awk 'NR == 2 { print $7 }' "$T/.stdout")
+check "a frame per large member and per member after one ($frames)" [ "$frames" = 5 ]
+run 0 "--no-index archive" mbz -1 --no-index -r -c big
+cp "$T/.stdout" big-plain.tar.mbz
+run 0 "-lv -r through the tables" mbz -lv -r big.tar.mbz
+cp "$T/.stdout" list-index
+run 0 "-lv -r through the headers" mbz -lv -r big-plain.tar.mbz
+same "both listings agree" list-index "$T/.stdout"
+cat big.tar.mbz | mbz -lv -r - >list-pipe 2>/dev/null
+same "and agree with a listing from a pipe" list-index list-pipe
+# damage the first block of every frame but the last (its payload starts 41 bytes in)
+cp big.tar.mbz dmg.tar.mbz
+printf '\377' | dd of=dmg.tar.mbz bs=1 seek=60 conv=notrunc 2>/dev/null
+run 1 "-t -r finds the damage" mbz -t -r dmg.tar.mbz
+run 0 "-lv -r of the damaged archive: only the tables are read" mbz -lv -r dmg.tar.mbz
+same "the listing is whole" list-index "$T/.stdout"
+mkdir x5
+run 0 "-x of the last member of the damaged archive" mbz -x -C x5 dmg.tar.mbz big/e-last.txt big/d-media.bin
+same "last member" x5/big/e-last.txt big/e-last.txt
+same "large member" x5/big/d-media.bin big/d-media.bin
+absent "nothing else" x5/big/a-text.txt
 finish
