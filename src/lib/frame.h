@@ -22,7 +22,7 @@
  *   6  MBZ_FLAG_RECORD   the binary stage includes the record model (cm.c; only
  *                        with MBZ_FLAG_CM). The stage itself is part of the format:
  *                        each later change to it comes with a flag of its own (or,
- *                        the flags byte having two bits left, a frame version of
+ *                        the flags byte having one bit left, a frame version of
  *                        its own), so that frames written before it decode as they
  *                        always did
  *   7  MBZ_FLAG_FILTER   a modelled block's payload starts with a filter id

@@ -161,6 +161,7 @@ static void fz_walk_frames(uint8_t *d, size_t n, int fix, fz_walk *st)
         for (int i = 7; i >= 0; i--)
             fp = fp << 8 | fh[8 + i];
         pos += 20;
+        uint64_t nblk = 0;
         for (;;) {
             if (n - pos < 21)
                 return;
@@ -170,6 +171,7 @@ static void fz_walk_frames(uint8_t *d, size_t n, int fix, fz_walk *st)
             pos += 21;
             if (bh[0] == 0)
                 break;
+            nblk++;
             uint32_t cs = fz_le32(bh + 1), ps = fz_le32(bh + 5);
             if (bh[0] == 3) {
                 if (fp == FZ_ORDER2_FP)
@@ -182,6 +184,24 @@ static void fz_walk_frames(uint8_t *d, size_t n, int fix, fz_walk *st)
             if (ps > n - pos)
                 return;
             pos += ps;
+        }
+        /* flag INDEX: the seek index (entries, annex size, annex, 28-byte foot;
+         * doc/format.md), its body and foot checks recomputed when fixing */
+        if (fh[5] & 0x40) {
+            size_t start = pos;
+            if ((n - pos) / 9 < nblk || n - pos - 9 * nblk < 4)
+                return;
+            pos += 9 * nblk;
+            uint32_t annex = fz_le32(d + pos);
+            pos += 4;
+            if (annex > n - pos || n - pos - annex < 28)
+                return;
+            pos += annex;
+            if (fix) {
+                fz_put_le32(d + pos + 16, (uint32_t)XXH64(d + start, pos - start, 0));
+                fz_put_le32(d + pos + 24, (uint32_t)XXH64(d + pos, 24, 0));
+            }
+            pos += 28;
         }
     }
 }
