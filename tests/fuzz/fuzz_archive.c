@@ -9,6 +9,9 @@
  * a file and goes one of two ways:
  *   - it starts with the mbzip magic: it is an .mbz file; `mbzip -x` it (frame
  *     decoded in the CLI's decompression thread, the tar inside read and extracted);
+ *   - it starts with "MBZT", an archive member table (archive_members.c): it is
+ *     compressed (level 1, order-2) as the content and the index annex of one
+ *     frame, so that the listing and member extraction read it as the table;
  *   - anything else is a raw archive:
  *       1. wrapped in a frame (one stored block, made here) and extracted with
  *          `mbzip -x`, so that the mutations reach the tar reader and
@@ -498,6 +501,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+struct annex_src {
+    const uint8_t *p;
+    size_t n;
+};
+
+static void annex_of_input(void *user, const void **data, size_t *n)
+{
+    const struct annex_src *a = user;
+    *data = a->p;
+    *n = a->n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int once;
@@ -519,6 +534,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         put_file(work, "in.tar.mbz", data, size);
         extract("in.tar.mbz", "in.tar.mbz/");
         remove_work("in.tar.mbz");
+        check_contained("after -x", "canary/");
+        return 0;
+    }
+
+    if (size >= 4 && memcmp(data, "MBZT", 4) == 0) {
+        /* a member table (src/cli/archive_members.c): the input is both the content
+         * and the annex of an indexed frame, so that -l -r reads the table from the
+         * annex and -x of member "a" (with -f) extracts from where it says */
+        mbz_options o;
+        mbz_options_init(&o);
+        o.level = 1;
+        o.threads = 1;
+        o.no_mix = 1;
+        o.index = 1;
+        o.index_annex = annex_of_input;
+        struct annex_src src = { data, size };
+        o.index_annex_user = &src;
+        void *z = NULL;
+        size_t zn;
+        mbz_error e;
+        if (mbz_compress_buffer(&o, data, size, &z, &zn, NULL, &e) != MBZ_OK)
+            fuzz_fail("indexed frame: %s", e.msg);
+        put_file(work, "table.tar.mbz", z, zn);
+        free(z);
+        extract("table.tar.mbz", "table.tar.mbz/");
+        remove_work("table.tar.mbz");
         check_contained("after -x", "canary/");
         return 0;
     }
