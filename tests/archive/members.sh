@@ -87,4 +87,24 @@ run 0 "-x of the last member of the damaged archive" mbz -x -C x5 dmg.tar.mbz bi
 same "last member" x5/big/e-last.txt big/e-last.txt
 same "large member" x5/big/d-media.bin big/d-media.bin
 absent "nothing else" x5/big/a-text.txt
+
+# members at exact block boundaries (level 1: 256 KiB blocks): a member of exactly
+# 1 MiB (the size that starts a frame), one just under it, empty ones between
+mkdir edge
+head -c 1048576 /dev/urandom >edge/a-one-mib.bin
+: >edge/b-empty
+head -c 1048064 /dev/urandom >edge/c-under.bin     # its header and data: 1 MiB
+: >edge/d-empty
+printf 'end\n' >edge/e-end.txt
+run 0 "mbzip -r at block boundaries" mbz -1 -r edge
+run 0 "-lv" mbz -lv edge.tar.mbz
+check "two frames: before the 1 MiB member, from it on ($(awk 'NR == 2 { print $7 }' "$T/.stdout"))" \
+    [ "$(awk 'NR == 2 { print $7 }' "$T/.stdout")" = 3 ]
+mkdir x6 x7
+run 0 "-x every member by name" mbz -x -C x6 edge.tar.mbz edge/a-one-mib.bin edge/b-empty edge/c-under.bin edge/d-empty edge/e-end.txt
+run 0 "-x all" mbz -x -C x7 edge.tar.mbz
+for f in a-one-mib.bin b-empty c-under.bin d-empty e-end.txt; do
+    same "$f by name = $f from the whole" "x6/edge/$f" "x7/edge/$f"
+    same "$f extracted" "x6/edge/$f" "edge/$f"
+done
 finish
