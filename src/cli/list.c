@@ -1,5 +1,6 @@
 /*
- * list.c - mbzip -l: a table of compressed files, read from their headers
+ * list.c - mbzip -l: a table of compressed files, read from their seek indexes
+ * when every frame has one (mbz_seekable_*), else from their headers
  * (mbz_scan_stream), like gzip -l and xz -l.
  */
 #include "config.h"
@@ -7,6 +8,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -49,6 +51,37 @@ static void print_row(int verbose, uint64_t comp, uint64_t uncomp, uint64_t bloc
                ratio, bpb, blocks, model, name);
 }
 
+/* A file whose every frame has a seek index is listed from the indexes (two reads
+ * per frame from the end: mbz_seekable_open), as xz -l reads xz's index; 1 when
+ * that was done, 0 to scan the stream instead. */
+static int list_from_indexes(const struct options *opt, int fd, mbz_stats *st)
+{
+    struct file_at at;
+    mbz_options o;
+    mbz_seekable *s;
+    mbz_error err;
+    if (file_at_init(&at, fd, fd == STDIN_FILENO) != 0)
+        return 0;
+    cli_options(opt, &o, NULL);
+    if (mbz_seekable_open(&o, file_pread, &at, at.size, &s, &err) != MBZ_OK)
+        return 0;               /* the scan says why */
+    mbz_seekable_info info;
+    mbz_seekable_get_info(s, &info);
+    int all = info.frames_indexed == info.frames && info.indexes_damaged == 0;
+    if (all) {
+        memset(st, 0, sizeof *st);
+        st->frame_bytes = at.size;
+        st->content_size = mbz_seekable_content_size(s);
+        st->blocks = info.blocks;
+        st->blocks_stored = info.blocks_stored;
+        st->frames = info.frames;
+        st->level = info.level;
+        st->fingerprint = info.fingerprint;
+    }
+    mbz_seekable_close(s);
+    return all;
+}
+
 void list_file(const struct options *opt, const char *name, int fd)
 {
     struct fdio in = { fd, 0 };
@@ -56,11 +89,15 @@ void list_file(const struct options *opt, const char *name, int fd)
     mbz_error err;
     memset(&st, 0, sizeof st);
     memset(&err, 0, sizeof err);
-    int rc = mbz_scan_stream(fdio_read, &in, &st, &err);
-    if (rc != MBZ_OK) {
-        fflush(stdout);
-        msg_mbz(name, rc, &err);
-        return;
+    if (!list_from_indexes(opt, fd, &st)) {
+        int rc = mbz_scan_stream(fdio_read, &in, &st, &err);
+        if (rc != MBZ_OK) {
+            fflush(stdout);
+            msg_mbz(name, rc, &err);
+            return;
+        }
+        if (st.indexes_damaged)
+            warn_index_damaged(name, st.indexes_damaged);
     }
     if (!header_done)
         print_header(opt->verbose);

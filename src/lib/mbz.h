@@ -251,6 +251,9 @@ typedef struct {
     uint64_t frames_indexed;   /* frames with a seek index that checks out (read from the end,
                                 * or met by the walk and checked against it) */
     uint64_t indexes_damaged;  /* frames whose index was ignored (then walked) */
+    uint64_t blocks_stored;    /* stored or run-length blocks */
+    int level;                 /* level of the last frame */
+    uint64_t fingerprint;      /* model fingerprint of the last frame */
 } mbz_seekable_info;
 void mbz_seekable_get_info(const mbz_seekable *s, mbz_seekable_info *info);
 

@@ -486,6 +486,11 @@ void mbz_seekable_get_info(const mbz_seekable *s, mbz_seekable_info *info)
     info->blocks = s->nb;
     info->frames_indexed = s->frames_indexed;
     info->indexes_damaged = s->indexes_damaged;
+    info->blocks_stored = 0;
+    for (size_t i = 0; i < s->nb; i++)
+        info->blocks_stored += s->blocks[i].type == MBZ_BLOCK_STORED || s->blocks[i].type == MBZ_BLOCK_RLE;
+    info->level = s->nf ? s->frames[s->nf - 1].h.level : 0;
+    info->fingerprint = s->nf ? s->frames[s->nf - 1].h.fingerprint : 0;
 }
 
 int mbz_seekable_annex(const mbz_seekable *s, uint64_t frame, const void **data, size_t *n,

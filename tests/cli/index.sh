@@ -48,7 +48,11 @@ for f in big.mbz small.i.mbz; do
     run 0 "$f: -dc" mbz -dc "$f"
     same "$f: round trip" "$T/.stdout" "${f%%.*}"
 done
-run 0 "-l reads an indexed file" mbz -l big.mbz
+run 0 "-l reads an indexed file (from its index)" mbz -lv big.mbz
+awk 'NR == 2 { $1 = ""; $3 = ""; $4 = ""; $NF = ""; print }' "$T/.stdout" >l-index
+run 0 "-l of the same without an index (a scan)" mbz -lv big.n.mbz
+awk 'NR == 2 { $1 = ""; $3 = ""; $4 = ""; $NF = ""; print }' "$T/.stdout" >l-scan
+same "-l: the same sizes, blocks, frames, level and model" l-index l-scan
 
 # ranges through the index equal ranges of the content
 n=$(wc -c <big)
