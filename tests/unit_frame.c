@@ -634,6 +634,141 @@ static void test_seek_index(void **state)
     free(m);
 }
 
+/* Cuts (mbz_options.cut): the read callback ends at each cut, the cut callback
+ * says more follows; the block ends there and the next starts a history (type 4). */
+typedef struct {
+    const uint8_t *p;
+    size_t n, pos;
+    const size_t *cuts;        /* ascending offsets */
+    size_t ncuts, next;
+} cut_reader;
+
+static long long cut_read(void *user, void *buf, size_t n)
+{
+    cut_reader *c = user;
+    size_t end = c->next < c->ncuts ? c->cuts[c->next] : c->n;
+    size_t k = end - c->pos < n ? end - c->pos : n;
+    memcpy(buf, c->p + c->pos, k);
+    c->pos += k;
+    return (long long)k;
+}
+
+static int cut_more(void *user)
+{
+    cut_reader *c = user;
+    if (c->next < c->ncuts && c->pos == c->cuts[c->next]) {
+        c->next++;
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    uint8_t *p;
+    size_t n, cap;
+} mem_writer;
+
+static int mem_write(void *user, const void *buf, size_t n)
+{
+    mem_writer *w = user;
+    if (w->n + n > w->cap) {
+        w->cap = (w->n + n) * 2;
+        w->p = realloc(w->p, w->cap);
+        assert_non_null(w->p);
+    }
+    memcpy(w->p + w->n, buf, n);
+    w->n += n;
+    return 0;
+}
+
+static int cut_block(void *user, const mbz_block_info *b)
+{
+    uint8_t *types = user;
+    if (b->block > 0 && b->block < 64)
+        types[b->block - 1] = (uint8_t)b->type;
+    return 0;
+}
+
+static void test_cuts(void **state)
+{
+    (void)state;
+    size_t a;
+    uint8_t *text = read_corpus("alice29.txt", &a);
+    size_t n = 600000;
+    uint8_t *m = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        m[i] = text[(i * 3 + i / 1000) % a];
+    /* level 1: 256 KiB blocks; cuts at 1000 (twice: an empty piece), 300000 and
+     * 300001 (a one-byte block), and at the end (nothing after it) */
+    static const size_t cuts[] = { 1000, 1000, 300000, 300001, 600000 };
+    uint8_t *outs[2];
+    size_t outn[2];
+    for (int t = 1; t <= 2; t++) {
+        mbz_options o = opts(1, t);
+        cut_reader c = { m, n, 0, cuts, 5, 0 };
+        o.cut = cut_more;
+        o.cut_user = &c;
+        mem_writer w = { NULL, 0, 0 };
+        mbz_stats st;
+        mbz_error e;
+        assert_int_equal(mbz_compress_stream(&o, cut_read, &c, mem_write, &w, &st, &e), MBZ_OK);
+        assert_int_equal(st.content_size, n);
+        outs[t - 1] = w.p;
+        outn[t - 1] = w.n;
+    }
+    assert_int_equal(outn[0], outn[1]);
+    assert_memory_equal(outs[0], outs[1], outn[0]);     /* independent of -T */
+    /* blocks: 1000 | 262144 | 36856 | 1 | 262144 | 37855, each cut starting a history */
+    uint8_t types[64] = { 0 };
+    mbz_stats st;
+    mbz_error e;
+    size_t r[3] = { (size_t)outs[0], outn[0], 0 };
+    assert_int_equal(mbz_scan_blocks(mem_read, r, cut_block, types, &st, &e), MBZ_OK);
+    assert_int_equal(st.blocks, 6);
+    assert_int_equal(types[0], 4);
+    assert_int_equal(types[1], 4);
+    assert_int_equal(types[2], 3);
+    assert_int_equal(types[3] == 4 || types[3] == 2 || types[3] == 1, 1);
+    assert_int_equal(types[4], 4);
+    assert_int_equal(types[5], 3);
+    uint8_t *d;
+    size_t dn;
+    assert_int_equal(decompress(NULL, outs[0], outn[0], &d, &dn, &e), MBZ_OK);
+    assert_int_equal(dn, n);
+    assert_memory_equal(d, m, n);
+    free(d);
+    /* random access from a cut needs nothing before it: damage block 1, read block 5 */
+    uint8_t *x = outs[1];
+    x[FH + BH + 10] ^= 0x55;
+    mem_at ma;
+    mbz_seekable *s;
+    assert_int_equal(seek_open(x, outn[1], &ma, &s, &e), MBZ_OK);
+    uint8_t got[100];
+    size_t k;
+    assert_int_equal(mbz_seekable_read(s, 400000, got, 100, &k, &e), MBZ_OK);
+    assert_memory_equal(got, m + 400000, 100);
+    assert_int_not_equal(mbz_seekable_read(s, 500, got, 100, &k, &e), MBZ_OK);
+    mbz_seekable_close(s);
+    /* no cuts: the same bytes as without the callback */
+    mbz_options o = opts(1, 2);
+    cut_reader c = { m, n, 0, NULL, 0, 0 };
+    o.cut = cut_more;
+    o.cut_user = &c;
+    mem_writer w = { NULL, 0, 0 };
+    assert_int_equal(mbz_compress_stream(&o, cut_read, &c, mem_write, &w, &st, &e), MBZ_OK);
+    size_t pn;
+    mbz_options plain = opts(1, 2);
+    uint8_t *p = compress(&plain, m, n, &pn, &st);
+    assert_int_equal(w.n, pn);
+    assert_memory_equal(w.p, p, pn);
+    free(w.p);
+    free(p);
+    free(outs[0]);
+    free(outs[1]);
+    free(m);
+    free(text);
+}
+
 static void test_concat_and_garbage(void **state)
 {
     (void)state;
@@ -946,6 +1081,7 @@ int main(void)
         cmocka_unit_test(test_scan_blocks),
         cmocka_unit_test(test_seekable),
         cmocka_unit_test(test_seek_index),
+        cmocka_unit_test(test_cuts),
         cmocka_unit_test(test_concat_and_garbage),
         cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_bitflips),

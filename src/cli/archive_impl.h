@@ -28,12 +28,12 @@ struct pipe {
     int wclosed;   /* the producer is done */
     int wfailed;   /* ... and failed */
     int rclosed;   /* the consumer stopped reading */
-    /* segments (below): marks at tar offsets, each with its frame's member table */
+    /* cuts (below): marks at tar offsets, and the member table */
     uint64_t put, got;         /* bytes put and taken so far */
-    struct { uint64_t at; unsigned char *table; size_t n; } marks[8];
+    uint64_t marks[8];
     int nmarks;
-    unsigned char *last_table;
-    size_t last_n;
+    unsigned char *table;
+    size_t table_n;
 };
 
 int pipe_init(struct pipe *p);
@@ -51,26 +51,26 @@ int pipe_write_cb(void *user, const void *buf, size_t n);
 /* Start fn(arg) with the termination signals blocked (they go to the main thread). */
 int start_thread(pthread_t *t, void *(*fn)(void *), void *arg);
 
-/* ------------------------------------------------------------------ segments */
+/* ------------------------------------------------------------------ cuts */
 
-/* An archive's tar stream is compressed as one or more frames: a member of
- * SEGMENT_MEMBER bytes or more starts a frame of its own, and the member after it
- * starts the next, so that extracting it (or a small member after it) decodes none
- * of what came before. The producer marks where a frame ends in the tar stream
- * (pipe_mark) with the member table of that frame; the compressor ends the frame
- * there (the pipe reads as ended) and goes on with the next (pipe_next_segment). */
-#define SEGMENT_MEMBER ((int64_t)1 << 20)
+/* An archive's tar stream is compressed as one frame, cut (mbz_options.cut) before
+ * each member of CUT_MEMBER bytes or more and before the member after it: each
+ * such member starts a new history, so that extracting it, or a small member after
+ * it, decodes none of what came before, and the histories between cuts decode on
+ * separate threads. The producer marks where a cut goes in the tar stream
+ * (pipe_mark); the pipe then reads as ended there until the compressor's cut
+ * callback (pipe_cut_cb) moves past it. */
+#define CUT_MEMBER ((int64_t)1 << 20)
 
-/* Mark a frame's end at tar offset `at` (at or after what was put), with its
- * member table (malloc'ed; the pipe owns it from here). -1 if out of memory. */
-int pipe_mark(struct pipe *p, uint64_t at, unsigned char *table, size_t n);
-/* The last frame's member table, given before pipe_close_writer. */
-void pipe_last_table(struct pipe *p, unsigned char *table, size_t n);
-/* Consumer, after a frame's input ended: 1 if another frame follows (the mark is
- * dropped), 0 at the end of the stream. */
-int pipe_next_segment(struct pipe *p);
-/* Consumer, at the end of a frame's input: its member table, or NULL/0 (the pipe
- * keeps ownership). For mbz_options.index_annex. */
+/* Mark a cut at tar offset `at` (at or after what was put). -1 if the reader has
+ * gone. */
+int pipe_mark(struct pipe *p, uint64_t at);
+/* The archive's member table, given before pipe_close_writer (the pipe owns it). */
+void pipe_set_table(struct pipe *p, unsigned char *table, size_t n);
+/* mbz_options.cut over a pipe: 1 (and the mark is dropped) when the reader stands
+ * at a mark, 0 at the end of the stream. */
+int pipe_cut_cb(void *user);
+/* mbz_options.index_annex over a pipe: the member table (the pipe keeps it). */
 void pipe_annex_cb(void *user, const void **data, size_t *n);
 
 /* ------------------------------------------------------------------ member tables (archive_members.c) */
@@ -81,10 +81,10 @@ struct member_table {
     uint64_t count;
     uint64_t last;           /* offset of the last entry added */
 };
-/* Add an entry whose tar header starts at `offset` (from the start of its frame's
- * content; not before the last one's). -1 if out of memory. */
+/* Add an entry whose tar header starts at `offset` (in the tar stream; not before
+ * the last one's). -1 if out of memory. */
 int member_table_add(struct member_table *t, uint64_t offset, struct archive_entry *e);
-/* The table as an annex (malloc'ed, *n bytes), and t emptied for the next frame. */
+/* The table as an annex (malloc'ed, *n bytes), and t emptied. */
 unsigned char *member_table_take(struct member_table *t, size_t *n);
 void member_table_free(struct member_table *t);
 /* Each entry of the table `annex` (of a frame whose content starts at content_start),

@@ -2,10 +2,10 @@
  * archive_members.c - the member table of an archive made by mbzip -r or --repack
  * (doc/format.md, "Archive member table"): for every tar entry, where its header
  * starts in the decompressed stream and what `mbzip -l -v` shows of it. It travels
- * as the annex of each frame's seek index (mbz_options.index_annex), one table per
- * frame for the entries whose headers start in it, so that listing an archive in a
- * file reads no compressed data at all and extracting a member decodes only the
- * blocks from its header on.
+ * as the annex of the frame's seek index (mbz_options.index_annex), so that
+ * listing an archive in a file reads no compressed data at all and extracting a
+ * member decodes only the blocks from its header on (from the start of its
+ * history: large members start one, archive_impl.h).
  *
  * The table only finds things: an extracted member is always read from its own tar
  * header in the stream (and must have the name the table gives it), so the secure

@@ -41,9 +41,7 @@ int pipe_init(struct pipe *p)
 
 void pipe_free(struct pipe *p)
 {
-    for (int i = 0; i < p->nmarks; i++)
-        free(p->marks[i].table);
-    free(p->last_table);
+    free(p->table);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->buf);
@@ -83,12 +81,12 @@ int pipe_put(struct pipe *p, const void *src, size_t n)
 long long pipe_get(struct pipe *p, void *dst, size_t n)
 {
     pthread_mutex_lock(&p->mu);
-    /* a frame's end (pipe_mark) reads as the end until pipe_next_segment; a mark
-     * may come while we wait, so it is looked at after */
-    while (p->len == 0 && !p->wclosed && !(p->nmarks > 0 && p->got == p->marks[0].at))
+    /* a cut (pipe_mark) reads as the end until pipe_cut_cb; a mark may come while
+     * we wait, so it is looked at after */
+    while (p->len == 0 && !p->wclosed && !(p->nmarks > 0 && p->got == p->marks[0]))
         pthread_cond_wait(&p->cv, &p->mu);
-    if (p->nmarks > 0 && p->got + n > p->marks[0].at)
-        n = (size_t)(p->marks[0].at - p->got);
+    if (p->nmarks > 0 && p->got + n > p->marks[0])
+        n = (size_t)(p->marks[0] - p->got);
     if (n == 0) {
         pthread_mutex_unlock(&p->mu);
         return 0;
@@ -131,62 +129,53 @@ void pipe_close_reader(struct pipe *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-int pipe_mark(struct pipe *p, uint64_t at, unsigned char *table, size_t n)
+int pipe_mark(struct pipe *p, uint64_t at)
 {
     pthread_mutex_lock(&p->mu);
-    /* marks are a few per MiB of tar at most (SEGMENT_MEMBER): waiting for room
-     * waits for the consumer to reach the first */
+    /* marks are a few per MiB of tar at most (CUT_MEMBER): waiting for room waits
+     * for the consumer to reach the first */
     while (p->nmarks == (int)(sizeof p->marks / sizeof *p->marks) && !p->rclosed)
         pthread_cond_wait(&p->cv, &p->mu);
     if (p->rclosed) {
         pthread_mutex_unlock(&p->mu);
-        free(table);
         errno = EPIPE;
         return -1;
     }
-    p->marks[p->nmarks].at = at;
-    p->marks[p->nmarks].table = table;
-    p->marks[p->nmarks].n = n;
-    p->nmarks++;
+    p->marks[p->nmarks++] = at;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
 
-void pipe_last_table(struct pipe *p, unsigned char *table, size_t n)
+void pipe_set_table(struct pipe *p, unsigned char *table, size_t n)
 {
     pthread_mutex_lock(&p->mu);
-    free(p->last_table);
-    p->last_table = table;
-    p->last_n = n;
+    free(p->table);
+    p->table = table;
+    p->table_n = n;
     pthread_mutex_unlock(&p->mu);
 }
 
-int pipe_next_segment(struct pipe *p)
+int pipe_cut_cb(void *user)
 {
+    struct pipe *p = user;
     pthread_mutex_lock(&p->mu);
-    int more = p->nmarks > 0 && p->got == p->marks[0].at;
-    if (more) {
-        free(p->marks[0].table);
+    int cut = p->nmarks > 0 && p->got == p->marks[0];
+    if (cut) {
         memmove(p->marks, p->marks + 1, (size_t)(p->nmarks - 1) * sizeof *p->marks);
         p->nmarks--;
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
-    return more;
+    return cut;
 }
 
 void pipe_annex_cb(void *user, const void **data, size_t *n)
 {
     struct pipe *p = user;
     pthread_mutex_lock(&p->mu);
-    if (p->nmarks > 0 && p->got == p->marks[0].at) {
-        *data = p->marks[0].table;
-        *n = p->marks[0].n;
-    } else {
-        *data = p->last_table;
-        *n = p->last_table ? p->last_n : 0;
-    }
+    *data = p->table;
+    *n = p->table ? p->table_n : 0;
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -37,11 +37,11 @@ struct producer {
     int have_skip;
     /* repack */
     const char *src_name;
-    /* segments and member tables (archive_impl.h) */
-    struct member_table tab;  /* of the frame being made */
-    uint64_t seg_start;       /* where that frame starts in the tar stream */
+    /* cuts and the member table (archive_impl.h) */
+    struct member_table tab;
     uint64_t written;         /* tar bytes given to the pipe */
-    int after_large;          /* the last entry had SEGMENT_MEMBER bytes or more */
+    uint64_t last_cut;        /* tar offset of the last cut */
+    int after_large;          /* the last entry had CUT_MEMBER bytes or more */
     /* results */
     uint64_t entries, bytes, entries_in, bytes_declared;
     int failed;
@@ -95,9 +95,9 @@ static int no_memory(struct producer *pr, const char *opname)
     return -1;
 }
 
-/* Write one entry's header. 1: write its data, 0: no data, -1: error. A large
- * entry starts a frame, and so does the one after it (archive_impl.h, segments);
- * every entry goes into its frame's member table. */
+/* Write one entry's header. 1: write its data, 0: no data, -1: error. The input
+ * is cut before a large entry and before the one after it (archive_impl.h, cuts);
+ * every entry goes into the member table. */
 static int put_header(struct producer *pr, struct archive *a, struct archive_entry *e,
                       const char *opname)
 {
@@ -109,18 +109,14 @@ static int put_header(struct producer *pr, struct archive *a, struct archive_ent
         return -1;
     }
     uint64_t at = pr->written;
-    int large = archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) >= SEGMENT_MEMBER;
-    if ((large || pr->after_large) && at > pr->seg_start) {
-        size_t n;
-        unsigned char *t = member_table_take(&pr->tab, &n);
-        if (!t)
-            return no_memory(pr, opname);
-        if (pipe_mark(&pr->pipe, at, t, n) != 0)
+    int large = archive_entry_filetype(e) == AE_IFREG && archive_entry_size(e) >= CUT_MEMBER;
+    if ((large || pr->after_large) && at > pr->last_cut) {
+        if (pipe_mark(&pr->pipe, at) != 0)
             return -1;            /* the compressor stopped and says why */
-        pr->seg_start = at;
+        pr->last_cut = at;
     }
     pr->after_large = large;
-    if (member_table_add(&pr->tab, at - pr->seg_start, e) != 0)
+    if (member_table_add(&pr->tab, at, e) != 0)
         return no_memory(pr, opname);
     int r = archive_write_header(a, e);
     if (r == ARCHIVE_WARN) {
@@ -322,14 +318,14 @@ static int walk_one(struct walk *w, size_t len, size_t strip, int top)
     return rc;
 }
 
-/* Hand the last frame's member table to the pipe (the producer is done). */
+/* Hand the member table to the pipe (the producer is done). */
 static void last_table(struct producer *pr)
 {
     size_t n = 0;
     unsigned char *t = pr->failed ? NULL : member_table_take(&pr->tab, &n);
     if (!t && !pr->failed)
         no_memory(pr, pr->path ? pr->path : pr->src_name);
-    pipe_last_table(&pr->pipe, t, n);
+    pipe_set_table(&pr->pipe, t, n);
     member_table_free(&pr->tab);
 }
 
@@ -464,18 +460,6 @@ out:
     return NULL;
 }
 
-/* The progress line over the frames of an archive: counts run on from frame to frame. */
-struct seg_progress {
-    struct progress *p;
-    uint64_t in, out;      /* bytes of the frames before this one */
-};
-
-static void seg_progress_cb(void *user, uint64_t bytes_in, uint64_t bytes_out)
-{
-    struct seg_progress *sp = user;
-    progress_cb(sp->p, sp->in + bytes_in, sp->out + bytes_out);
-}
-
 /* Run a producer thread and compress what it makes into `out` (NULL: stdout). */
 static void compress_tar(const struct options *opt, const char *opname, const char *out,
                          struct producer *pr, void *(*fn)(void *))
@@ -512,26 +496,15 @@ static void compress_tar(const struct options *opt, const char *opname, const ch
     memset(&err, 0, sizeof err);
     progress_init(&prog, opname, 0, 0, opt->verbose > 0 && !opt->quiet);
     cli_options(opt, &o, &prog);
-    /* every frame gets a seek index with its member table (archive_members.c), so
-     * that -l and -x MEMBER on the file read only what they need; a frame per
-     * segment (archive_impl.h) */
+    /* one frame, cut around large members, with a seek index whose annex is the
+     * member table (archive_members.c), so that -l and -x MEMBER on the file read
+     * only what they need */
+    o.cut = pipe_cut_cb;
+    o.cut_user = &pr->pipe;
     o.index = opt->index != 0;
     o.index_annex = o.index ? pipe_annex_cb : NULL;
     o.index_annex_user = &pr->pipe;
-    struct seg_progress sp = { &prog, 0, 0 };
-    o.progress = seg_progress_cb;
-    o.progress_user = &sp;
-    int rc;
-    for (;;) {
-        mbz_stats fst;
-        rc = mbz_compress_stream(&o, pipe_read_cb, &pr->pipe, fdio_write, &fo, &fst, &err);
-        st.bytes_in += fst.bytes_in;
-        st.bytes_out += fst.bytes_out;
-        sp.in = st.bytes_in;
-        sp.out = st.bytes_out;
-        if (rc != MBZ_OK || !pipe_next_segment(&pr->pipe))
-            break;
-    }
+    int rc = mbz_compress_stream(&o, pipe_read_cb, &pr->pipe, fdio_write, &fo, &st, &err);
     progress_done(&prog);
     if (rc != MBZ_OK)
         pipe_close_reader(&pr->pipe);

@@ -234,7 +234,8 @@ typedef struct {
     cjob *jobs;
     int n;
     const mbz_stack *stack;
-    int seg;                   /* blocks per history segment (1 without CM) */
+    const int *starts;         /* the batch's segments: jobs starts[g] .. starts[g + 1] - 1 */
+    int nseg;
     mbz_cm_chain *chains;      /* CM: one per thread */
     mbz_block_scratch *tables; /* one per thread: the model's tables (a job keeps
                                 * only its payload until it is written) */
@@ -245,15 +246,15 @@ typedef struct {
 
 /* Thread t codes segments t, t + nt, ... of the batch, each segment's blocks in
  * order through one history (CM frames; without CM a segment is one block). A
- * batch starts on a segment boundary, so the output never depends on -T. */
+ * batch holds whole segments, so the output never depends on -T. */
 static void compress_worker(void *ctx, int t, int nt)
 {
     cbatch *b = ctx;
     mbz_cm_chain *chain = b->chains ? &b->chains[t] : NULL;
-    for (int g = t; g * b->seg < b->n; g += nt) {
+    for (int g = t; g < b->nseg; g += nt) {
         if (chain)
             mbz_cm_chain_reset(chain);
-        for (int i = g * b->seg; i < (g + 1) * b->seg && i < b->n; i++) {
+        for (int i = b->starts[g]; i < b->starts[g + 1]; i++) {
             cjob *j = &b->jobs[i];
             mbz_block_scratch *ts = &b->tables[t];
             j->scratch.freq = ts->freq;
@@ -311,9 +312,12 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
 
     unsigned block_log = L->block_log;
     size_t bs = (size_t)1 << block_log;
-    /* CM frames: segments of `seg` blocks share one history (frame.h) */
+    /* CM frames: segments of up to `seg` blocks share one history (frame.h); a
+     * segment also ends where the caller cuts the input (mbz_options.cut). A batch
+     * holds up to one segment per thread. */
     int seg = stack.cm ? (int)(mbz_frame_history(block_log) / bs) : 1;
     int nslots = o.threads * seg;
+    int *starts = calloc((size_t)o.threads + 1, sizeof *starts);
     mbz_cm_chain *chains = NULL;
     uint8_t *carry = NULL;     /* bytes a block cut left over for the next (MEDIA) */
     size_t carry_n = 0;
@@ -329,7 +333,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
         for (int t = 0; chains && t < o.threads; t++)
             chains[t].window = mbz_frame_history(block_log), chains[t].features = stack.cm_features;
     }
-    if (!jobs || !xs || !tables || (stack.cm && !chains)) {
+    if (!jobs || !xs || !tables || !starts || (stack.cm && !chains)) {
         rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -349,13 +353,19 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     mbz_media det = { .n = 0 };
     uint64_t total = 0, block_no = 0, offset = 0;
     int eof = 0;
+    /* at_cut: the read callback ended and the caller's cut callback said more
+     * follows: no more reading until the bytes before the cut (a media carry) are
+     * in blocks; then the next block starts a segment (cut_next) */
+    int at_cut = 0, cut_next = 0;
     while (!eof || carry_n > 0) {
         if (cancelled(&o)) {
             rc = mbz_fail(err, MBZ_ERR_CANCELLED, "cancelled");
             goto out;
         }
-        int nb = 0;
+        int nb = 0, nseg = 0, in_seg = 0;
         while (nb < nslots && (!eof || carry_n > 0)) {
+            if ((nb == 0 || in_seg == seg || cut_next) && nseg == o.threads)
+                break;             /* the batch has a segment per thread */
             cjob *j = &jobs[nb];
             if (!j->in) {
                 j->in = malloc(bs);
@@ -367,17 +377,29 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
             size_t got = 0;
             if (carry_n)
                 memcpy(j->in, carry, carry_n);
-            if (!eof) {
+            if (!eof && !at_cut) {
                 rc = read_full(&r, j->in + carry_n, bs - carry_n, &got, err);
                 if (rc != MBZ_OK)
                     goto out;
-                if (got < bs - carry_n)
-                    eof = 1;
+                if (got < bs - carry_n) {
+                    if (o.cut && o.cut(o.cut_user)) {
+                        at_cut = 1;
+                        r.eof = 0;          /* the read callback goes on after the cut */
+                    } else {
+                        eof = 1;
+                    }
+                }
             }
             got += carry_n;
             carry_n = 0;
-            if (got == 0)
+            if (got == 0) {
+                if (at_cut) {          /* nothing before the cut: a segment starts */
+                    at_cut = 0;
+                    cut_next = nb > 0 || block_no > 0;
+                    continue;
+                }
                 break;
+            }
             j->media = NULL;
             if (media) {
                 const mbz_media_format *fmt;
@@ -400,12 +422,23 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
             j->n = got;
             snprintf(j->where, sizeof j->where, "block %llu",
                      (unsigned long long)(block_no + (uint64_t)nb + 1));
+            if (nb == 0 || in_seg == seg || cut_next) {
+                starts[nseg++] = nb;
+                in_seg = 0;
+                cut_next = 0;
+            }
+            in_seg++;
             nb++;
+            if (at_cut && carry_n == 0) {   /* the bytes before the cut are in */
+                at_cut = 0;
+                cut_next = 1;
+            }
         }
         if (nb == 0)
             break;
-        int nseg = (nb + seg - 1) / seg, workers = nseg < o.threads ? nseg : o.threads;
-        cbatch batch = { jobs, nb, &stack, seg, chains, tables, o.cancel, o.threads - workers };
+        starts[nseg] = nb;
+        int workers = nseg < o.threads ? nseg : o.threads;
+        cbatch batch = { jobs, nb, &stack, starts, nseg, chains, tables, o.cancel, o.threads - workers };
         mbz_pool_run(pool, workers, compress_worker, &batch);
         for (int i = 0; i < nb; i++) {
             cjob *j = &jobs[i];
@@ -478,6 +511,7 @@ out:
     if (st)
         *st = stats;
     free_cjobs(jobs, nslots);
+    free(starts);
     free(carry);
     mbz_index_builder_free(&index);
     for (int t = 0; chains && t < o.threads; t++)

@@ -135,6 +135,13 @@ typedef struct {
      * there); *data must stay valid until mbz_compress_stream returns. NULL: none. */
     void (*index_annex)(void *user, const void **data, size_t *n);
     void *index_annex_user;
+    /* compression: called when the read callback returns 0. Non-zero means that more
+     * input follows: the input is cut there, the block ends, and the next block
+     * starts a new history (doc/format.md, "History"), so that random access decodes
+     * from there on without anything before it; then reading goes on. mbzip cuts
+     * archives before and after each large member. NULL: 0 is the end. */
+    int (*cut)(void *user);
+    void *cut_user;
 } mbz_options;
 
 /* Fill with defaults (level 6, all CPUs, models per level). */

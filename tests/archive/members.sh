@@ -55,9 +55,10 @@ run 1 "-x of the damaged member fails" mbz -x -C x4 bad.tar.mbz src/sub/media.bi
 stderr_has "the damage is reported" 'checksum|corrupt'
 
 # Seek indexes and member tables (doc/format.md, "Seek index", "Archive member
-# table"): a member of 1 MiB or more gets a frame of its own and so does the member
-# after it; -l -r on the file reads only the tables, so it lists an archive whose
-# data is damaged everywhere but in the indexes; --no-index archives list the same
+# table"): the input is cut before a member of 1 MiB or more and before the member
+# after it (a new history, so damage before does not reach them); -l -r on the
+# file reads only the table, so it lists an archive whose data is damaged;
+# --no-index archives list the same
 mkdir big
 head -c 3000 "$CORPORA/alice29.txt" >big/a-text.txt
 head -c 1200000 /dev/urandom >big/b-media.bin
@@ -66,8 +67,7 @@ head -c 1100000 /dev/urandom >big/d-media.bin
 printf 'last\n' >big/e-last.txt
 run 0 "mbzip -r with large members" mbz -1 -r big
 run 0 "-lv of the archive" mbz -lv big.tar.mbz
-frames=$(awk 'NR == 2 { print $7 }' "$T/.stdout")
-check "a frame per large member and per member after one ($frames)" [ "$frames" = 5 ]
+check "one frame ($(awk 'NR == 2 { print $7 }' "$T/.stdout"))" [ "$(awk 'NR == 2 { print $7 }' "$T/.stdout")" = 1 ]
 run 0 "--no-index archive" mbz -1 --no-index -r -c big
 cp "$T/.stdout" big-plain.tar.mbz
 run 0 "-lv -r through the tables" mbz -lv -r big.tar.mbz
@@ -76,7 +76,7 @@ run 0 "-lv -r through the headers" mbz -lv -r big-plain.tar.mbz
 same "both listings agree" list-index "$T/.stdout"
 cat big.tar.mbz | mbz -lv -r - >list-pipe 2>/dev/null
 same "and agree with a listing from a pipe" list-index list-pipe
-# damage the first block of every frame but the last (its payload starts 41 bytes in)
+# damage the first block (its payload starts 41 bytes in): a text block
 cp big.tar.mbz dmg.tar.mbz
 printf '\377' | dd of=dmg.tar.mbz bs=1 seek=60 conv=notrunc 2>/dev/null
 run 1 "-t -r finds the damage" mbz -t -r dmg.tar.mbz
@@ -97,9 +97,6 @@ head -c 1048064 /dev/urandom >edge/c-under.bin     # its header and data: 1 MiB
 : >edge/d-empty
 printf 'end\n' >edge/e-end.txt
 run 0 "mbzip -r at block boundaries" mbz -1 -r edge
-run 0 "-lv" mbz -lv edge.tar.mbz
-check "two frames: before the 1 MiB member, from it on ($(awk 'NR == 2 { print $7 }' "$T/.stdout"))" \
-    [ "$(awk 'NR == 2 { print $7 }' "$T/.stdout")" = 3 ]
 mkdir x6 x7
 run 0 "-x every member by name" mbz -x -C x6 edge.tar.mbz edge/a-one-mib.bin edge/b-empty edge/c-under.bin edge/d-empty edge/e-end.txt
 run 0 "-x all" mbz -x -C x7 edge.tar.mbz
