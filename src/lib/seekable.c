@@ -193,7 +193,10 @@ static int indexed_from_end(mbz_seekable *s, sk_indexed **out, size_t *nout, uin
         uint8_t hb[MBZ_FRAME_HEADER_SIZE];
         mbz_frame_header h;
         mbz_error ignored;
+        /* every block takes at least a header and a payload byte: the body is
+         * never sized by a count the frame cannot hold */
         int good = isz <= end && foot.frame_size <= end - isz &&
+                   (uint64_t)foot.n_blocks * (MBZ_BLOCK_HEADER_SIZE + 1) <= foot.frame_size &&
                    read_index_body(s, end - MBZ_INDEX_FOOT_SIZE, &foot, &body, err, &rc);
         if (rc != MBZ_OK)
             break;
