@@ -97,7 +97,7 @@ objs=("${built[@]}" "${model_obj[@]}")
 # counters only (comparison tracing in the order-2 model's inner loop would cost
 # two thirds of the time)
 compile "$B/obj-cli" "-fsanitize=fuzzer-no-link $LA_CFLAGS" \
-    "$top_srcdir"/src/cli/{archive,archive_pipe,archive_read,archive_write,io,fileops,list}.c
+    "$top_srcdir"/src/cli/{archive,archive_pipe,archive_members,archive_read,archive_write,io,fileops,list}.c
 cli_objs=("${built[@]}")
 compile "$B/obj-edge" "-fsanitize-coverage=inline-8bit-counters,pc-table" "$top_srcdir"/src/lib/*.c
 edge_objs=("${built[@]}" "${model_obj[@]}")
