@@ -113,7 +113,8 @@ unsigned char *member_table_take(struct member_table *t, size_t *n)
     memcpy(blob, table_magic, sizeof table_magic);
     struct member_table h = { blob, sizeof table_magic, head, 0, 0 };
     put_uint(&h, t->count);
-    memcpy(blob + h.len, t->buf, t->len);
+    if (t->len)                     /* (an empty table has no buffer at all) */
+        memcpy(blob + h.len, t->buf, t->len);
     *n = h.len + t->len;
     t->len = 0;
     t->count = 0;
