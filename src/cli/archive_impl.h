@@ -29,7 +29,7 @@ struct pipe {
     int wfailed;   /* ... and failed */
     int rclosed;   /* the consumer stopped reading */
     /* cuts (below): marks at tar offsets, and the member table */
-    uint64_t put, got;         /* bytes put and taken so far */
+    uint64_t got;              /* bytes taken so far */
     uint64_t marks[8];
     int nmarks;
     unsigned char *table;

@@ -68,7 +68,6 @@ int pipe_put(struct pipe *p, const void *src, size_t n)
             k = n;
         memcpy(p->buf + tail, s, k);
         p->len += k;
-        p->put += k;
         s += k;
         n -= k;
         pthread_cond_broadcast(&p->cv);

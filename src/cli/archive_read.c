@@ -97,6 +97,28 @@ static la_int64_t seek_skip_cb(struct archive *a, void *user, la_int64_t request
     return (la_int64_t)k;
 }
 
+/* A tar reader (NULL if out of memory). */
+static struct archive *tar_reader(void)
+{
+    struct archive *a = archive_read_new();
+    if (a) {
+        archive_read_support_format_tar(a);
+        archive_read_support_filter_none(a);
+    }
+    return a;
+}
+
+/* Open a on the random-access stream r, from r->pos on. */
+static int open_seekin(struct archive *a, struct seekin *r)
+{
+    return archive_read_set_read_callback(a, seek_read_cb) == ARCHIVE_OK &&
+                   archive_read_set_skip_callback(a, seek_skip_cb) == ARCHIVE_OK &&
+                   archive_read_set_callback_data(a, r) == ARCHIVE_OK &&
+                   archive_read_open1(a) == ARCHIVE_OK
+               ? ARCHIVE_OK
+               : ARCHIVE_FATAL;
+}
+
 /* Is entry `path` one of the named members, or inside one (a directory)? Marks the
  * members it matches in found[]. With no members, every entry is. */
 static int wanted(const struct options *opt, const char *path, char *found)
@@ -269,8 +291,7 @@ struct by_table {
     struct archive *ext;
     char *found;
     uint64_t entries;
-    int read_failed;         /* 1: the archive reader failed (aerr of `failed_on`) */
-    char reason[256];
+    char reason[256];        /* why extraction stopped ("" while it goes on) */
 };
 
 static int count_member(void *user, uint64_t offset, struct archive_entry *e)
@@ -300,20 +321,15 @@ static int have_tables(mbz_seekable *s)
 /* Extract the entry whose tar header starts at `offset`, as the table names it. */
 static int extract_at(struct by_table *b, uint64_t offset, const char *name)
 {
-    struct archive *a = archive_read_new();
+    struct archive *a = tar_reader();
     struct archive_entry *e;
     int rc = -1;
     if (!a) {
         snprintf(b->reason, sizeof b->reason, "%s", strerror(ENOMEM));
         return -1;
     }
-    archive_read_support_format_tar(a);
-    archive_read_support_filter_none(a);
     b->sk->pos = offset;
-    if (archive_read_set_read_callback(a, seek_read_cb) != ARCHIVE_OK ||
-        archive_read_set_skip_callback(a, seek_skip_cb) != ARCHIVE_OK ||
-        archive_read_set_callback_data(a, b->sk) != ARCHIVE_OK ||
-        archive_read_open1(a) != ARCHIVE_OK) {
+    if (open_seekin(a, b->sk) != ARCHIVE_OK) {
         snprintf(b->reason, sizeof b->reason, "%s", aerr(a));
     } else {
         int r = archive_read_next_header(a, &e);
@@ -344,11 +360,7 @@ static int table_member(void *user, uint64_t offset, struct archive_entry *e)
         list_entry(b->opt, e);
         return 0;
     }
-    if (extract_at(b, offset, entry_name(e)) != 0) {
-        b->read_failed = 1;
-        return 1;
-    }
-    return 0;
+    return extract_at(b, offset, entry_name(e)) != 0;
 }
 
 /* Decompress fd and read it as a tar archive: extract, list or test it (the named
@@ -403,11 +415,7 @@ void read_tar(const struct options *opt, const char *opname, int fd, uint64_t si
             return;
         }
     }
-    a = archive_read_new();
-    if (a) {
-        archive_read_support_format_tar(a);
-        archive_read_support_filter_none(a);
-    }
+    a = tar_reader();
     if (act == TAR_EXTRACT) {
         int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL |
                     ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
@@ -425,14 +433,14 @@ void read_tar(const struct options *opt, const char *opname, int fd, uint64_t si
     int read_failed = 0, reached_end = 0;
     uint64_t entries = 0;
     const char *table_failure = NULL;
-    struct by_table bt = { opt, opname, act, sk, ext, found, 0, 0, "" };
+    struct by_table bt = { opt, opname, act, sk, ext, found, 0, "" };
     if (!a || (act == TAR_EXTRACT && !ext)) {
         msg_error(opname, "%s", strerror(ENOMEM));
         read_failed = -1;
     } else if (sk && act != TAR_TEST && have_tables(sk->s)) {
         mbz_seekable_info info;
         mbz_seekable_get_info(sk->s, &info);
-        for (uint64_t f = 0; f < info.frames && !bt.read_failed; f++) {
+        for (uint64_t f = 0; f < info.frames && !bt.reason[0]; f++) {
             const void *tab;
             size_t n;
             uint64_t start;
@@ -440,14 +448,11 @@ void read_tar(const struct options *opt, const char *opname, int fd, uint64_t si
             member_table_walk(tab, n, start, table_member, &bt);
         }
         entries = bt.entries;
-        if (bt.read_failed)
+        if (bt.reason[0])
             table_failure = bt.reason;
         else
             reached_end = 1;
-    } else if (sk ? (archive_read_set_read_callback(a, seek_read_cb) != ARCHIVE_OK ||
-                     archive_read_set_skip_callback(a, seek_skip_cb) != ARCHIVE_OK ||
-                     archive_read_set_callback_data(a, sk) != ARCHIVE_OK ||
-                     archive_read_open1(a) != ARCHIVE_OK)
+    } else if (sk ? open_seekin(a, sk) != ARCHIVE_OK
                   : archive_read_open(a, d, NULL, tar_read_cb, NULL) != ARCHIVE_OK) {
         read_failed = 1;
     } else {

@@ -364,7 +364,8 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
         }
         int nb = 0, nseg = 0, in_seg = 0;
         while (nb < nslots && (!eof || carry_n > 0)) {
-            if ((nb == 0 || in_seg == seg || cut_next) && nseg == o.threads)
+            int seg_start = nb == 0 || in_seg == seg || cut_next;
+            if (seg_start && nseg == o.threads)
                 break;             /* the batch has a segment per thread */
             cjob *j = &jobs[nb];
             if (!j->in) {
@@ -395,7 +396,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
             if (got == 0) {
                 if (at_cut) {          /* nothing before the cut: a segment starts */
                     at_cut = 0;
-                    cut_next = nb > 0 || block_no > 0;
+                    cut_next = 1;
                     continue;
                 }
                 break;
@@ -422,7 +423,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
             j->n = got;
             snprintf(j->where, sizeof j->where, "block %llu",
                      (unsigned long long)(block_no + (uint64_t)nb + 1));
-            if (nb == 0 || in_seg == seg || cut_next) {
+            if (seg_start) {
                 starts[nseg++] = nb;
                 in_seg = 0;
                 cut_next = 0;
@@ -668,12 +669,8 @@ static int read_index(reader *r, uint64_t frame, uint64_t frame_size, uint64_t n
     if (got < 4)
         goto truncated;
     uint32_t annex = mbz_get_le32(asz);
-    if (annex > MBZ_INDEX_ANNEX_MAX) {
-        rc = mbz_fail(err, MBZ_ERR_CORRUPT,
-                      "frame %llu: damaged seek index (annex of %u bytes, over the limit; the frame's end is unknown)",
-                      (unsigned long long)frame, annex);
+    if ((rc = mbz_index_annex_size_check(annex, frame, err)) != MBZ_OK)
         goto out;
-    }
     XXH64_update(stored, asz, 4);
     XXH64_update(seen, asz, 4);
     for (uint32_t left = annex; left > 0;) {
@@ -692,12 +689,8 @@ static int read_index(reader *r, uint64_t frame, uint64_t frame_size, uint64_t n
     if (got < sizeof footb)
         goto truncated;
     mbz_index_foot foot;
-    if (!mbz_index_foot_read(footb, &foot) || foot.annex_size != annex) {
-        rc = mbz_fail(err, MBZ_ERR_CORRUPT,
-                      "frame %llu: damaged seek index (its foot is not where its sizes say; the frame's end is unknown)",
-                      (unsigned long long)frame);
+    if ((rc = mbz_index_foot_locate(footb, annex, frame, &foot, err)) != MBZ_OK)
         goto out;
-    }
     stats->indexes++;
     if (foot.frame_size != frame_size || foot.n_blocks != n ||
         foot.body_check != (uint32_t)XXH64_digest(stored) ||

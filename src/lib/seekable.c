@@ -236,6 +236,19 @@ static int indexed_from_end(mbz_seekable *s, sk_indexed **out, size_t *nout, uin
     return MBZ_OK;
 }
 
+/* Keep the annex of the index body `body` (of nblocks entries) for frame f. */
+static int keep_annex(sk_frame *f, const uint8_t *body, uint64_t nblocks, uint32_t annex,
+                      mbz_error *err)
+{
+    if (!annex)
+        return MBZ_OK;
+    if (!(f->annex = malloc(annex)))
+        return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (seek index annex)");
+    memcpy(f->annex, body + nblocks * MBZ_INDEX_ENTRY_SIZE + 4, annex);
+    f->annex_n = annex;
+    return MBZ_OK;
+}
+
 /* Refuse, at opening, flags the frame's model cannot serve, as decompression and scan
  * refuse them at the frame header (mbz_stack_build). */
 static int probe_flags(mbz_seekable *s, const mbz_frame_header *fh, mbz_error *err)
@@ -266,14 +279,9 @@ static int map_indexed(mbz_seekable *s, sk_indexed *x, mbz_error *err)
         pos += MBZ_BLOCK_HEADER_SIZE + (uint64_t)e.payload_size;
         s->content += e.content_size;
     }
-    sk_frame *f = &s->frames[s->nf - 1];
-    if (x->foot.annex_size) {
-        if (!(f->annex = malloc(x->foot.annex_size)))
-            return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (seek index annex)");
-        memcpy(f->annex, x->body + (size_t)x->foot.n_blocks * MBZ_INDEX_ENTRY_SIZE + 4,
-               x->foot.annex_size);
-        f->annex_n = x->foot.annex_size;
-    }
+    if ((rc = keep_annex(&s->frames[s->nf - 1], x->body, x->foot.n_blocks, x->foot.annex_size,
+                         err)) != MBZ_OK)
+        return rc;
     s->frames_indexed++;
     return MBZ_OK;
 }
@@ -294,19 +302,15 @@ static int walk_index(mbz_seekable *s, uint64_t *pos, uint64_t frame_size, uint6
         return rc;
     uint32_t annex = mbz_get_le32(asz);
     mbz_index_foot foot;
-    if (annex > MBZ_INDEX_ANNEX_MAX)
-        return mbz_fail(err, MBZ_ERR_CORRUPT,
-                        "frame %zu: damaged seek index (annex of %u bytes, over the limit; the frame's end is unknown)",
-                        s->nf, annex);
+    if ((rc = mbz_index_annex_size_check(annex, s->nf, err)) != MBZ_OK)
+        return rc;
     uint64_t end = at + 4 + annex + MBZ_INDEX_FOOT_SIZE;
     if (end > limit)
         return mbz_fail(err, MBZ_ERR_TRUNCATED, "truncated frame (ended inside %s)", what);
     if ((rc = pread_full(s, fb, sizeof fb, end - sizeof fb, what, err)) != MBZ_OK)
         return rc;
-    if (!mbz_index_foot_read(fb, &foot) || foot.annex_size != annex)
-        return mbz_fail(err, MBZ_ERR_CORRUPT,
-                        "frame %zu: damaged seek index (its foot is not where its sizes say; the frame's end is unknown)",
-                        s->nf);
+    if ((rc = mbz_index_foot_locate(fb, annex, s->nf, &foot, err)) != MBZ_OK)
+        return rc;
     uint8_t *body = NULL;
     int good = foot.frame_size == frame_size && foot.n_blocks == nblocks &&
                read_index_body(s, end - MBZ_INDEX_FOOT_SIZE, &foot, &body, err, &rc);
@@ -320,14 +324,9 @@ static int walk_index(mbz_seekable *s, uint64_t *pos, uint64_t frame_size, uint6
         mbz_index_entry_read(body + i * MBZ_INDEX_ENTRY_SIZE, &e);
         good = e.type == b->type && e.content_size == b->content_size && e.payload_size == b->payload_size;
     }
-    if (good && annex) {
-        f->annex = malloc(annex);
-        if (!f->annex) {
-            free(body);
-            return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (seek index annex)");
-        }
-        memcpy(f->annex, body + nblocks * MBZ_INDEX_ENTRY_SIZE + 4, annex);
-        f->annex_n = annex;
+    if (good && (rc = keep_annex(f, body, nblocks, annex, err)) != MBZ_OK) {
+        free(body);
+        return rc;
     }
     if (good)
         s->frames_indexed++;   /* checked against the walk, and its annex kept */

@@ -48,6 +48,25 @@ int mbz_index_foot_read(const uint8_t in[MBZ_INDEX_FOOT_SIZE], mbz_index_foot *f
            f->frame_size >= MBZ_FRAME_HEADER_SIZE + MBZ_BLOCK_HEADER_SIZE;
 }
 
+int mbz_index_annex_size_check(uint32_t annex_size, uint64_t frame, mbz_error *err)
+{
+    if (annex_size <= MBZ_INDEX_ANNEX_MAX)
+        return MBZ_OK;
+    return mbz_fail(err, MBZ_ERR_CORRUPT,
+                    "frame %llu: damaged seek index (annex of %u bytes, over the limit; the frame's end is unknown)",
+                    (unsigned long long)frame, annex_size);
+}
+
+int mbz_index_foot_locate(const uint8_t in[MBZ_INDEX_FOOT_SIZE], uint32_t annex_size,
+                          uint64_t frame, mbz_index_foot *f, mbz_error *err)
+{
+    if (mbz_index_foot_read(in, f) && f->annex_size == annex_size)
+        return MBZ_OK;
+    return mbz_fail(err, MBZ_ERR_CORRUPT,
+                    "frame %llu: damaged seek index (its foot is not where its sizes say; the frame's end is unknown)",
+                    (unsigned long long)frame);
+}
+
 uint32_t mbz_index_body_check(const uint8_t *body, size_t n)
 {
     return (uint32_t)XXH64(body, n, 0);

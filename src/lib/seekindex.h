@@ -52,6 +52,13 @@ void mbz_index_foot_write(const mbz_index_foot *f, uint8_t out[MBZ_INDEX_FOOT_SI
 /* 1 if the bytes are a foot (magic and foot_check right, annex_size in bounds), and
  * then *f holds it; 0 if not. */
 int mbz_index_foot_read(const uint8_t in[MBZ_INDEX_FOOT_SIZE], mbz_index_foot *f);
+/* For readers that meet the index after the end mark of frame `frame`: the annex
+ * size read after the entries must be in bounds, and the 28 bytes where it puts the
+ * foot must be a foot with that annex size; otherwise the frame's end is unknown
+ * (MBZ_ERR_CORRUPT, with the message both readers give). */
+int mbz_index_annex_size_check(uint32_t annex_size, uint64_t frame, mbz_error *err);
+int mbz_index_foot_locate(const uint8_t in[MBZ_INDEX_FOOT_SIZE], uint32_t annex_size,
+                          uint64_t frame, mbz_index_foot *f, mbz_error *err);
 /* low32(XXH64) of an index body (entries, annex_size field and annex, in order). */
 uint32_t mbz_index_body_check(const uint8_t *body, size_t n);
 
