@@ -13,7 +13,10 @@
  *   - it learns: a repeat of a text costs far less than the text did;
  *   - the record model (MBZ_CM_RECORD): its own golden hash, the stage without it
  *     gives the hashes above (the frames written before it decode as before), and
- *     on fixed-size binary records it codes them clearly smaller than without.
+ *     on fixed-size binary records it codes them clearly smaller than without;
+ *   - revision 2 (MBZ_CM_REV2): its own golden hashes (revision 1 keeps the ones
+ *     above), round trips, and it codes the golden input and the records smaller
+ *     than revision 1.
  * Plain C test: exit 0 = pass, 1 = fail.
  */
 #include "config.h"
@@ -37,6 +40,10 @@
 #define GOLDEN_CM_NOBASE 0x878112d28b0b9c01ull
 /* ... and over record_test's records with the record model, with base tables */
 #define GOLDEN_CM_RECORD 0x6ca853b7343bd29bull
+/* revision 2 (MBZ_CM_REV2, frame version 9): the golden input with base tables; the
+ * records with base tables and the record model */
+#define GOLDEN_CM2_BASE 0x7ff59e9bbf52eb69ull
+#define GOLDEN_CM2_RECORD 0xbefe422dce9268e4ull
 
 static uint64_t rng = 0x243F6A8885A308D3ull;
 static uint32_t rnd(void)
@@ -159,14 +166,13 @@ static double run(const uint8_t *buf, size_t n, int with_base, unsigned features
 }
 
 static void roundtrip_test(const uint8_t *buf, size_t n, unsigned features);
+static void records_make(uint8_t *rec, int R, int N);
 
 /* Fixed-size binary records (a 24-byte struct: a counter, a slowly rising time, a
  * small signed value, a code from four, flags), 2000 of them: the record model must
  * find the length and code them at least 10% smaller than the stage without it. */
-static void record_test(void)
+static void records_make(uint8_t *rec, int R, int N)
 {
-    enum { R = 24, N = 2000 };
-    static uint8_t rec[R * N];
     uint32_t t = 1000000, s = 7;
     static const char codes[4][6] = { "EURUS", "GBPUS", "USDJP", "AUDCA" };
     for (int i = 0; i < N; i++) {
@@ -183,6 +189,13 @@ static void record_test(void)
         for (int k = 18; k < R; k++)
             r[k] = (uint8_t)(k == 18 ? (s >> 4) & 3 : 0);
     }
+}
+
+static void record_test(void)
+{
+    enum { R = 24, N = 2000 };
+    static uint8_t rec[R * N];
+    records_make(rec, R, N);
     uint64_t h, hg, h0;
     double without = run(rec, sizeof rec, 0, 0, &h, 0);
     double with = run(rec, sizeof rec, 0, MBZ_CM_RECORD, &h, 0);
@@ -196,6 +209,33 @@ static void record_test(void)
     CHECK(hg == GOLDEN_CM_RECORD, "golden (record) %016llx != %016llx", (unsigned long long)hg,
           (unsigned long long)GOLDEN_CM_RECORD);
     roundtrip_test(rec, sizeof rec, MBZ_CM_RECORD);
+}
+
+/* Revision 2 against revision 1, on the golden input (text and binary) and on the
+ * records. */
+static void rev2_test(const uint8_t *buf, size_t n)
+{
+    uint64_t h1, h2, hr;
+    double r1 = run(buf, n, 1, MBZ_CM_RECORD, &h1, 0);
+    double r2 = run(buf, n, 1, MBZ_CM_RECORD | MBZ_CM_REV2, &h2, 0);
+    run(buf, n, 1, MBZ_CM_REV2, &h2, n);
+    printf("revision 2: golden input %.0f bits (revision 1: %.0f)\n", r2, r1);
+    CHECK(r2 < r1, "revision 2: %.0f bits, revision 1 %.0f", r2, r1);
+    enum { R = 24, N = 2000 };
+    static uint8_t rec[R * N];
+    records_make(rec, R, N);
+    double q1 = run(rec, sizeof rec, 1, MBZ_CM_RECORD, &hr, 0);
+    double q2 = run(rec, sizeof rec, 1, MBZ_CM_RECORD | MBZ_CM_REV2, &hr, 0);
+    printf("revision 2: records %.0f bits (revision 1: %.0f)\n", q2, q1);
+    CHECK(q2 < q1, "revision 2 on records: %.0f bits, revision 1 %.0f", q2, q1);
+    printf("golden: revision 2 %016llx, with records %016llx\n", (unsigned long long)h2,
+           (unsigned long long)hr);
+    CHECK(h2 == GOLDEN_CM2_BASE, "golden (revision 2) %016llx != %016llx", (unsigned long long)h2,
+          (unsigned long long)GOLDEN_CM2_BASE);
+    CHECK(hr == GOLDEN_CM2_RECORD, "golden (revision 2, records) %016llx != %016llx",
+          (unsigned long long)hr, (unsigned long long)GOLDEN_CM2_RECORD);
+    roundtrip_test(buf, n, MBZ_CM_REV2);
+    roundtrip_test(rec, sizeof rec, MBZ_CM_REV2 | MBZ_CM_RECORD);
 }
 
 static void roundtrip_test(const uint8_t *buf, size_t n, unsigned features)
@@ -262,6 +302,7 @@ int main(void)
     roundtrip_test(buf, n, 0);
     roundtrip_test(buf, n, MBZ_CM_RECORD);
     record_test();
+    rev2_test(buf, n);
 
     /* learning: the text twice; the repeat must cost under a tenth of the first copy */
     memcpy(buf + n, buf, n);

@@ -486,7 +486,7 @@ static void image_choice(void)
     static uint8_t field[128 * 128], img[256 * 256];
     mbz_stack st;
     mbz_error err;
-    if (mbz_stack_build(mbz_model_order2(), MBZ_FLAG_CM, &st, &err) != MBZ_OK) {
+    if (mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM, &st, &err) != MBZ_OK) {
         CHECK(0, "stack: %s", err.msg);
         return;
     }

@@ -66,7 +66,7 @@ int main(void)
         mbz_freq_from_logits(z, a + j * 256);
     }
     mbz_stack fm;
-    CHECK(mbz_stack_build(mb, MBZ_FLAG_STRIDED, &fm, &err) == MBZ_OK, "strided stack");
+    CHECK(mbz_stack_build(mb, 3, MBZ_FLAG_STRIDED, &fm, &err) == MBZ_OK, "strided stack");
     CHECK(fm.top->fingerprint == mb->fingerprint, "fingerprint kept");
     consistency(fm.top, data, len, ref, "strided");
     CHECK(!memcmp(ref, a, len * 512), "strided tables differ from the two passes blended");
@@ -79,7 +79,7 @@ int main(void)
     mbz_stack_free(&fm);
 
     /* the level-9 stack: strided, then mixing */
-    CHECK(mbz_stack_build(mb, MBZ_FLAG_STRIDED | MBZ_FLAG_MIX, &fm, &err) == MBZ_OK,
+    CHECK(mbz_stack_build(mb, 3, MBZ_FLAG_STRIDED | MBZ_FLAG_MIX, &fm, &err) == MBZ_OK,
           "strided + mix stack");
     consistency(fm.top, data, len, ref, "strided + mix");
     for (int nb = 1; nb <= 8; nb += 3)
@@ -96,7 +96,7 @@ int main(void)
     mbz_stack_free(&fm);
 
     /* strided inference needs patches */
-    int rc = mbz_stack_build(mbz_model_order2(), MBZ_FLAG_STRIDED, &fm, &err);
+    int rc = mbz_stack_build(mbz_model_order2(), 3, MBZ_FLAG_STRIDED, &fm, &err);
     CHECK(rc == MBZ_ERR_CORRUPT, "strided on order-2: status %d", rc);
     printf("order-2 with the STRIDED flag: %s\n", err.msg);
 

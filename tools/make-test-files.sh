@@ -187,6 +187,10 @@ text = open("good-text.orig", "rb").read()
 open("good-x86.orig", "wb").write(text[:1000] + bytes(code) + text[1000:2000])
 EOF
 "$MBZIP" -1 -T1 -c good-x86.orig >good-x86.mbz
+# frame version 9 (the binary stage's revision 2): text, the records and the x86
+# code of the two files above, one modelled block
+cat good-text.orig good-record.orig good-x86.orig >good-v9.orig
+"$MBZIP" -1 -T1 -c good-v9.orig >good-v9.mbz
 # the kept good files back, over the fresh ones (above)
 for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
@@ -400,7 +404,7 @@ Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them; running it
 again keeps every good file that exists (each pins the format of its day) and
-adds only new ones. Byte positions: doc/format.md (frame versions 1 to 8).
+adds only new ones. Byte positions: doc/format.md (frame versions 1 to 9).
 
 ## Good files
 
@@ -423,6 +427,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-record.mbz | level 1, frame version 6 (flags CM, MEDIA and RECORD; made before block filters, kept): 1500 bytes of good-text.orig, 400 binary records of 20 bytes (a counter, a rising time, a small value, a code of four, a flag), 1500 more bytes of text: one modelled block whose record model (doc/mixing.md) finds the length |
 | good-x86.mbz | level 1, frame version 7 (flags CM, MEDIA, RECORD and FILTER): 1000 bytes of good-text.orig, 24,000 bytes of synthetic x86 code (short instructions and near CALLs to 40 functions in it), 1000 more bytes of text: one modelled block coded through the x86 branch filter (filter id 1, doc/format.md "Filters") |
 | good-index.mbz | good-multiblock.orig as good-multiblock.mbz, with a seek index (frame version 8, flag INDEX; doc/format.md "Seek index"): three entries, no annex |
+| good-v9.mbz | level 1, frame version 9 (flags CM, MEDIA, RECORD and FILTER; the binary stage's revision 2, doc/mixing.md): good-text.orig, good-record.orig and good-x86.orig one after the other, one modelled block (the record model and the x86 filter at work in it) |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |

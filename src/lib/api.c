@@ -303,7 +303,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
         return mbz_fail(err, MBZ_ERR_PARAM, "model cannot compress (no score function)");
     uint8_t flags = (uint8_t)mbz_level_flags(L, model, o.no_mix);
     mbz_stack stack;
-    if ((rc = mbz_stack_build(model, flags, &stack, err)) != MBZ_OK)
+    if ((rc = mbz_stack_build(model, mbz_frame_version_for_flags(flags), flags, &stack, err)) != MBZ_OK)
         return rc;
     model = stack.top;
     if (o.index)   /* the stack ignores it: it is about the frame, not the coding */
@@ -794,7 +794,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
         mbz_cm_chain_reset(&chain);
         chain.window = mbz_frame_history(fh.block_log);
         if (model) {
-            if ((rc = mbz_stack_build(model, fh.flags, &stack, err)) != MBZ_OK)
+            if ((rc = mbz_stack_build(model, fh.version, fh.flags, &stack, err)) != MBZ_OK)
                 goto out;
             chain.features = stack.cm_features;
             model = stack.top;

@@ -30,7 +30,8 @@
 
 /* ------------------------------------------------------------------ model stack */
 
-int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_error *err)
+int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz_stack *s,
+                    mbz_error *err)
 {
     memset(s, 0, sizeof *s);
     s->top = base;
@@ -62,6 +63,8 @@ int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_err
     }
     if (flags & MBZ_FLAG_RECORD)
         s->cm_features |= MBZ_CM_RECORD;
+    if (s->cm && version >= MBZ_FRAME_VERSION_CM2)
+        s->cm_features |= MBZ_CM_REV2;
     s->filters = (flags & MBZ_FLAG_FILTER) != 0;
     return MBZ_OK;
 }
@@ -447,7 +450,7 @@ static int image_loses(const mbz_img *f, const uint8_t *in, size_t n, unsigned c
     mbz_cm_chain ch = { .window = 1 << 16, .features = cm_features }; /* the stage's parts */
     mbz_error err;
     int loses = 0;
-    if (smp && tmp && cost && mbz_stack_build(mbz_model_order2(), MBZ_FLAG_CM, &st, &err) == MBZ_OK) {
+    if (smp && tmp && cost && mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM, &st, &err) == MBZ_OK) {
         for (int q = 0; q < 4; q++)
             memcpy(smp + q * per * stride, in + (rows * (size_t)q / 4) * stride, per * stride);
         size_t m = mbz_image_encode(f, smp, k, tmp, k);

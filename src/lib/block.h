@@ -35,10 +35,12 @@ typedef struct {
     int filters;           /* modelled payloads start with a filter id (filter.h) */
 } mbz_stack;
 
-/* Build the stack for `flags` (MBZ_FLAG_MIX, _STRIDED, _CM, _RECORD, _FILTER) on `base`. Returns an
- * mbz_status with a one-line message in err when base cannot do what flags ask
- * (strided inference needs a patch model). Release with mbz_stack_free. */
-int mbz_stack_build(const mbz_model *base, unsigned flags, mbz_stack *s, mbz_error *err);
+/* Build the stack for a frame of `version` with `flags` (MBZ_FLAG_MIX, _STRIDED, _CM,
+ * _RECORD, _FILTER) on `base` (the version chooses the binary stage's revision).
+ * Returns an mbz_status with a one-line message in err when base cannot do what
+ * flags ask (strided inference needs a patch model). Release with mbz_stack_free. */
+int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz_stack *s,
+                    mbz_error *err);
 void mbz_stack_free(mbz_stack *s);
 
 /* ------------------------------------------------------------------ coding */

@@ -28,6 +28,15 @@
  * third (by the byte one record above and partial byte) while the record contexts
  * are on.
  *
+ * Revision 2 (MBZ_CM_REV2, frame version 9) adds (doc/mixing.md, "Revision 2"): six
+ * hashed contexts (skip and nibble contexts, bracket nesting, two indirect contexts:
+ * rev2_done), two mixers (by the number of orders with statistics and c0; by byte -2
+ * and bit position), a fourth map (by order 2 hashed, c0), counters that halve their count
+ * on a surprise (ctr_update_surprise) and a mixer rate that decays along the
+ * history. Without it the stage computes bit for bit what revision 1 did: the new
+ * inputs stay 0 (no weight moves for a 0 input, and a sum of integers does not
+ * depend on their order), the mixers and maps are not run.
+ *
  * Counters: 22-bit probability and a 10-bit count n in one uint32. A counter moves
  * by 1/(n + 1.5) of its error until n reaches its limit, so a context that has seen
  * one outcome a few times is already confident (deterministic contexts adapt fast)
@@ -52,22 +61,30 @@
 #include "qmath.h"
 
 #define NCTX 12                     /* hashed contexts of every stage */
+#define NX 6                        /* and of revision 2 (MBZ_CM_REV2) */
 #define NREC 4                      /* and of the record model (MBZ_CM_RECORD) */
-#define NCTX_ALL (NCTX + NREC)
-#define IN_MATCH (2 * NCTX)         /* 2 inputs */
+#define CX_X NCTX                   /* the first of revision 2's contexts */
+#define CX_REC (NCTX + NX)          /* the first of the record model's */
+#define NCTX_ALL (NCTX + NX + NREC)
+#define IN_MATCH (2 * NCTX_ALL)     /* 2 inputs per hashed context first, then 2 */
 #define IN_BASE (IN_MATCH + 2)      /* 2 inputs */
 #define IN_BIAS (IN_BASE + 2)
-#define IN_REC (IN_BIAS + 1)        /* 2 per record context */
-#define NIN (IN_REC + 2 * NREC)
-#define NMIX 3
+#define NIN (IN_BIAS + 1)
+#define NMIX 5                      /* mixers: 3, and two more in revision 2 */
 #define SETS_M1 256                 /* by partial byte c0 */
 #define SETS_M2 64                  /* by match length bucket (8) x bit position (8) */
 #define SETS_M3 256                 /* by previous byte */
+#define SETS_M4 (6 * 256)           /* revision 2: by known orders (0..5) x c0 */
+#define SETS_M5 (256 * 8)           /* revision 2: by byte -2 x bit position */
 #define W_ONE 65536
 #define W_MAX (W_ONE * 64)
 #define LR_MIX 10                   /* dw = x * err * LR >> 14, err Q12 */
+#define LR2_LO 5                    /* revision 2: LR from LR2_HI to LR2_LO, halfway */
+#define LR2_HI 20                   /* after LR2_HALF bytes of history */
+#define LR2_HALF 16384
 #define LR_FINAL 3
 #define CTR_LIMIT 127               /* counters of hashed contexts */
+#define CTR2_LIMIT 60               /* and in revision 2 (which also forgets on surprise) */
 #define MATCH_MIN 6
 #define MATCH_VERIFY 48
 #define APM_RATE 6
@@ -99,9 +116,21 @@ struct mbz_cm {
     uint32_t rlen;                  /* the record length in use, 0 none */
     uint32_t rec_above;             /* the byte one record above the next byte */
     int rec_rate;                   /* how often that byte was right lately, Q12 */
-    int nctx_now;                   /* contexts of this byte: NCTX_ALL, or NCTX while
-                                     * the record contexts are off (always without
-                                     * MBZ_CM_RECORD) */
+    int rec_on;                     /* the record contexts are on for this byte */
+    /* the contexts of this byte: their indices, in the order their buckets are
+     * looked up (the base contexts, revision 2's, the record model's while on) */
+    int nact;
+    uint8_t act[NCTX_ALL];
+    /* revision 2 (MBZ_CM_REV2) */
+    int rev2;
+    int nmix;                       /* mixers in use: 3, or 4 in revision 2 */
+    uint16_t ind1[256];             /* the two bytes that last followed each byte */
+    uint16_t *ind2;                 /* [65536]: and each pair of bytes */
+    int known;                      /* orders 1-6 with statistics for this bit */
+    uint32_t depth, opener;         /* brackets open, and the last opened */
+    int lr_mix;                     /* the mixers' learning rate (LR_MIX, LR2_*) */
+    uint16_t *apm4;                 /* by order 2 (hashed) and c0 */
+    int apm4_i;
     /* match model */
     uint32_t *mt;
     unsigned mt_bits;
@@ -136,6 +165,8 @@ struct mbz_cm {
 
 static void cm_choose(mbz_cm *cm);
 
+
+
 /* ------------------------------------------------------------------ squash/stretch */
 
 /* squash(d) = 4096 / (1 + e^(-d/256)) at d = -2048 + 128 i, rounded: interpolated
@@ -147,6 +178,8 @@ static const int squash_pts[33] = {
 };
 
 #define CM_INLINE static inline __attribute__((always_inline))
+
+CM_INLINE void contexts_choose(mbz_cm *cm);
 
 CM_INLINE int squash(int d)
 {
@@ -220,6 +253,25 @@ CM_INLINE void ctr_update(uint32_t *c, int bit, uint32_t limit)
     *c = (((uint32_t)p ^ CTR_HALF) << 10) | n;
 }
 
+/* Revision 2: a counter that a bit surprises (it gave that bit less than 1/8) and
+ * that has seen more than 2 bits halves its count (n -> n/2 + 1), so that it adapts
+ * faster where the statistics change (the idea of paq's nonstationary states, on a
+ * counter). Binaries and logs gain most. */
+#define SURPRISE ((1 << 22) - (1 << 19))
+CM_INLINE void ctr_update_surprise(uint32_t *c, int bit, uint32_t limit)
+{
+    uint32_t v = *c, n = v & 1023;
+    int32_t p = (int32_t)((v >> 10) ^ CTR_HALF);
+    int32_t target = bit ? (1 << 22) - 1 : 0;
+    int32_t e = target - p;
+    p += (int32_t)(((int64_t)e * rate_tab[n]) >> 16);
+    if ((e > SURPRISE || e < -SURPRISE) && n > 2)
+        n = (n >> 1) + 1;
+    else if (n < limit)
+        n++;
+    *c = (((uint32_t)p ^ CTR_HALF) << 10) | n;
+}
+
 /* ------------------------------------------------------------------ APM */
 
 /* An adaptive probability map: per context, 33 probabilities (Q16) at the
@@ -266,6 +318,21 @@ CM_INLINE uint32_t hash2(uint32_t a, uint32_t b)
     return h;
 }
 
+/* Look up the buckets of the contexts act[0 .. n-1] with hashes h[]: all the cache
+ * lines are asked for first, so that their misses overlap (the lookups themselves
+ * must follow in order: one may replace a way another then finds). */
+CM_INLINE uint32_t *bucket(mbz_cm *cm, uint32_t h);
+CM_INLINE void buckets_find(mbz_cm *cm, const uint32_t *h, int n)
+{
+    for (int k = 0; k < n; k++) {
+        const uint32_t *a = cm->ht + (size_t)(((h[k] >> 7) & cm->ht_mask) & ~1u) * 16;
+        __builtin_prefetch(a);
+        __builtin_prefetch(a + 16);
+    }
+    for (int k = 0; k < n; k++)
+        cm->bk[cm->act[k]] = bucket(cm, h[k]);
+}
+
 CM_INLINE uint32_t *bucket(mbz_cm *cm, uint32_t h)
 {
     uint32_t tag = h | 1u;
@@ -307,6 +374,8 @@ void mbz_cm_free(mbz_cm *cm)
     free(cm->apm1);
     free(cm->apm2);
     free(cm->apm3);
+    free(cm->apm4);
+    free(cm->ind2);
     for (int m = 0; m < NMIX; m++)
         free(cm->w[m]);
     free(cm);
@@ -327,7 +396,10 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     if (!cm)
         return MBZ_ERR_NOMEM;
     cm->features = features;
-    cm->nctx_now = NCTX;
+    cm->rev2 = (features & MBZ_CM_REV2) != 0;
+    cm->nmix = cm->rev2 ? 5 : 3;
+    cm->lr_mix = cm->rev2 ? LR2_HI : LR_MIX;
+
     cm->cap = window ? window : 1;
     unsigned lw = ceil_log2(cm->cap);
     unsigned hb = clampu(lw, 16, 25) - 4;                  /* 2^hb buckets of 64 bytes */
@@ -341,28 +413,31 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     cm->apm2 = apm_new(65536);
     if (features & MBZ_CM_RECORD)
         cm->apm3 = apm_new(65536);
-    static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3 };
-    for (int m = 0; m < NMIX; m++)
+    if (cm->rev2) {
+        cm->apm4 = apm_new(65536);
+        cm->ind2 = calloc(65536, sizeof *cm->ind2);
+    }
+    static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3, SETS_M4, SETS_M5 };
+    for (int m = 0; m < cm->nmix; m++)
         cm->w[m] = malloc((size_t)sets[m] * NIN * sizeof *cm->w[m]);
     int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2 &&
-             (cm->apm3 || !(features & MBZ_CM_RECORD));
-    for (int m = 0; m < NMIX; m++)
+             (cm->apm3 || !(features & MBZ_CM_RECORD)) && ((cm->apm4 && cm->ind2) || !cm->rev2);
+    for (int m = 0; m < cm->nmix; m++)
         ok = ok && cm->w[m];
     if (!ok) {
         mbz_cm_free(cm);
         return MBZ_ERR_NOMEM;
     }
-    for (int m = 0; m < NMIX; m++)
+    for (int m = 0; m < cm->nmix; m++)
         set_weights(cm->w[m], sets[m]);
     for (int i = 0; i < 8 * NMIX; i++)
-        cm->wf[i] = W_ONE / NMIX;
+        cm->wf[i] = i % NMIX < cm->nmix ? W_ONE / cm->nmix : 0;
     cm->c0 = 1;
     cm->nib = 1;
     cm->mbit = -1;
-    for (int i = 0; i < NCTX; i++)
+    for (int i = 0; i < NCTX + NX; i++)
         cm->h[i] = hash2((uint32_t)i + 1, 0);
-    for (int i = 0; i < NCTX; i++)
-        cm->bk[i] = bucket(cm, cm->h[i]);
+    contexts_choose(cm);
     cm_choose(cm);
     *out = cm;
     return MBZ_OK;
@@ -416,12 +491,58 @@ CM_INLINE void record_done(mbz_cm *cm, unsigned c)
             above2 = cm->hist[cm->pos - 2 * (size_t)r];
     }
     cm->rec_above = above;
-    cm->nctx_now = r && cm->rec_rate > REC_ON ? NCTX_ALL : NCTX;
+    cm->rec_on = r && cm->rec_rate > REC_ON;
     uint32_t left = cm->c4 & 0xff;
-    cm->h[NCTX] = hash2(hash2(14, above | left << 8), r);
-    cm->h[NCTX + 1] = hash2(hash2(15, above | above2 << 8), r);
-    cm->h[NCTX + 2] = hash2(hash2(16, col | above << 16), r);
-    cm->h[NCTX + 3] = hash2(hash2(17, col), r);
+    cm->h[CX_REC] = hash2(hash2(14, above | left << 8), r);
+    cm->h[CX_REC + 1] = hash2(hash2(15, above | above2 << 8), r);
+    cm->h[CX_REC + 2] = hash2(hash2(16, col | above << 16), r);
+    cm->h[CX_REC + 3] = hash2(hash2(17, col), r);
+}
+
+/* Revision 2's contexts of the next byte, after byte c (c4 holds it): bytes -1 and
+ * -3; the bracket depth with the last bracket opened and byte -1 (nesting in JSON,
+ * XML, code); two indirect contexts: byte -1 with the two bytes that followed it the
+ * last times it occurred, and bytes -1 and -2 with the two that followed them (what
+ * came after this context last time predicts what comes now, even where the context
+ * itself is too short to say); the high nibbles of bytes -1 to -3; bytes -1 and -5.
+ * The skip and nibble contexts are for binaries (fields of 2, 4 or more bytes). */
+CM_INLINE void rev2_done(mbz_cm *cm, unsigned c)
+{
+    uint32_t c4 = cm->c4, p1 = (c4 >> 8) & 0xff, p2 = (c4 >> 8) & 0xffff;
+    cm->ind1[p1] = (uint16_t)(cm->ind1[p1] << 8 | c);
+    cm->ind2[p2] = (uint16_t)(cm->ind2[p2] << 8 | c);
+    if (c == '{' || c == '[' || c == '(' || c == '<') {
+        cm->depth++;
+        cm->opener = c;
+    } else if ((c == '}' || c == ']' || c == ')' || c == '>') && cm->depth > 0) {
+        cm->depth--;
+    }
+    cm->h[CX_X] = hash2(20, c4 & 0x00ff00ff);
+    cm->h[CX_X + 1] = hash2(hash2(21, (cm->depth < 31 ? cm->depth : 31) | cm->opener << 8), c);
+    cm->h[CX_X + 2] = hash2(hash2(22, c), cm->ind1[c]);
+    cm->h[CX_X + 3] = hash2(hash2(23, c4 & 0xffff), cm->ind2[c4 & 0xffff]);
+    cm->h[CX_X + 4] = hash2(24, c4 & 0xf0f0f0);
+    cm->h[CX_X + 5] = hash2(25, (c4 & 0xff) | (cm->c8 & 0xff) << 8);
+}
+
+/* The contexts of the next byte, in lookup order, and their buckets for its high
+ * nibble. */
+CM_INLINE void contexts_choose(mbz_cm *cm)
+{
+    int n = 0;
+    for (int i = 0; i < NCTX; i++)
+        cm->act[n++] = (uint8_t)i;
+    if (cm->rev2)
+        for (int i = CX_X; i < CX_X + NX; i++)
+            cm->act[n++] = (uint8_t)i;
+    if (cm->rec_on)
+        for (int i = CX_REC; i < CX_REC + NREC; i++)
+            cm->act[n++] = (uint8_t)i;
+    cm->nact = n;
+    uint32_t h[NCTX_ALL];
+    for (int k = 0; k < n; k++)
+        h[k] = cm->h[cm->act[k]];
+    buckets_find(cm, h, n);
 }
 
 /* The byte c is complete: history, word, match model, the next byte's contexts. */
@@ -470,6 +591,8 @@ CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
     if (cm->pos >= cm->cap)
         cm->mlen = 0;
 
+    if (cm->rev2 && (cm->pos & 1023) == 0) /* the mixers' rate, every KiB */
+        cm->lr_mix = LR2_LO + (int)((uint64_t)(LR2_HI - LR2_LO) * LR2_HALF / (LR2_HALF + cm->pos));
     /* contexts of the next byte */
     uint32_t c4 = cm->c4;
     cm->h[0] = hash2(1, c4 & 0xff);
@@ -493,10 +616,11 @@ CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
         cm->h[10] = hash2(hash2(12, above), (uint32_t)(col < 255 ? col : 255));
         cm->h[11] = hash2(hash2(13, above), c4 & 0xff);
     }
+    if (cm->rev2)
+        rev2_done(cm, c);
     if (cm->features & MBZ_CM_RECORD)
         record_done(cm, c);
-    for (int i = 0; i < cm->nctx_now; i++)
-        cm->bk[i] = bucket(cm, cm->h[i]);
+    contexts_choose(cm);
 }
 
 /* P(bit k = 1 | the k bits of partial byte c0 before it), 12 bits, from cumulative
@@ -568,19 +692,32 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
 {
     int32_t *x = cm->x;
     uint32_t node = cm->nib;
-    for (int i = 0; i < cm->nctx_now; i++) {
-        int j = i < NCTX ? 2 * i : IN_REC + 2 * (i - NCTX);
+    int known = 0;
+    /* the rows of the large maps this bit will read, asked for early (a row is 66
+     * bytes: two cache lines) */
+    uint32_t a2ctx = cm->c0 | (cm->c4 & 0xff) << 8, a4ctx = 0;
+    __builtin_prefetch(cm->apm2 + (size_t)a2ctx * 33);
+    __builtin_prefetch(cm->apm2 + (size_t)a2ctx * 33 + 32);
+    if (cm->rev2) {
+        a4ctx = (cm->c0 ^ ((cm->c4 & 0xffff) * 0x9E3779B1u >> 16)) & 0xffff;
+        __builtin_prefetch(cm->apm4 + (size_t)a4ctx * 33);
+        __builtin_prefetch(cm->apm4 + (size_t)a4ctx * 33 + 32);
+    }
+    for (int k = 0; k < cm->nact; k++) {
+        int i = cm->act[k], j = 2 * i;
         uint32_t c = cm->bk[i][node];
         if (c & 1023) {
             int p = ctr_p12(c);
             x[j] = stretch(p);
             x[j + 1] = (p - 2048) >> 1;
+            known += i < 5;
         } else {
             x[j] = x[j + 1] = 0;
         }
     }
-    if (cm->nctx_now == NCTX) /* record contexts off (or not in this stage) */
-        for (int j = IN_REC; j < NIN; j++)
+    cm->known = known;
+    if (!cm->rec_on) /* record contexts off (or not in this stage) */
+        for (int j = 2 * CX_REC; j < 2 * NCTX_ALL; j++)
             x[j] = 0;
 
     /* match model */
@@ -617,18 +754,28 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     cm->set[0] = (int)cm->c0;
     cm->set[1] = (int)(mb * 8 + (unsigned)cm->bitpos);
     cm->set[2] = (int)(cm->c4 & 0xff);
-    for (int m = 0; m < NMIX; m++) {
+    cm->set[3] = cm->known * 256 + (int)cm->c0;
+    cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
+    for (int m = 0; m < cm->nmix; m++) {
         cm->s[m] = dot(x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN);
         cm->pm[m] = squash(cm->s[m]);
     }
-    int32_t sf = dot(cm->s, cm->wf + cm->bitpos * NMIX, NMIX);
+    int32_t sf = dot(cm->s, cm->wf + cm->bitpos * NMIX, cm->nmix);
     cm->pf = squash(sf);
 
     /* adaptive probability maps */
     int a1 = apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
-    int a2 = apm_p(cm->apm2, cm->c0 | (cm->c4 & 0xff) << 8, cm->pf, &cm->apm2_i);
+    int a2 = apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
     int p;
-    if (cm->nctx_now == NCTX) {
+    if (cm->rev2) {
+        int a4 = apm_p(cm->apm4, a4ctx, cm->pf, &cm->apm4_i);
+        if (!cm->rec_on) {
+            p = (a1 + a2 + 2 * a4 + 2) >> 2;
+        } else {
+            int a3 = apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
+            p = (cm->pf + a1 + a2 + a3 + 2 * a4 + 3) / 6;
+        }
+    } else if (!cm->rec_on) {
         p = (2 * cm->pf + a1 + a2 + 2) >> 2;
     } else { /* record contexts on: a third map, by the byte one record above */
         int a3 = apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
@@ -642,30 +789,38 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
 CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
 {
     uint32_t node = cm->nib;
-    for (int i = 0; i < cm->nctx_now; i++)
-        ctr_update(&cm->bk[i][node], bit, CTR_LIMIT);
+    if (cm->rev2)
+        for (int k = 0; k < cm->nact; k++)
+            ctr_update_surprise(&cm->bk[cm->act[k]][node], bit, CTR2_LIMIT);
+    else
+        for (int k = 0; k < cm->nact; k++)
+            ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_LIMIT);
     if (cm->mbit >= 0)
         ctr_update(&cm->msm[cm->msm_i], bit, 1023);
     if (cm->have_base)
         apm_update(cm->apm_base, cm->apm_base_i, bit);
-    for (int m = 0; m < NMIX; m++) {
-        int err = ((bit << 12) - cm->pm[m]) * LR_MIX;
+    for (int m = 0; m < cm->nmix; m++) {
+        int err = ((bit << 12) - cm->pm[m]) * cm->lr_mix;
         train(cm->x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN, err);
     }
     int errf = ((bit << 12) - cm->pf) * LR_FINAL;
-    train(cm->s, cm->wf + cm->bitpos * NMIX, NMIX, errf);
+    train(cm->s, cm->wf + cm->bitpos * NMIX, cm->nmix, errf);
     apm_update(cm->apm1, cm->apm1_i, bit);
     apm_update(cm->apm2, cm->apm2_i, bit);
-    if (cm->nctx_now != NCTX)
+    if (cm->rec_on)
         apm_update(cm->apm3, cm->apm3_i, bit);
+    if (cm->rev2)
+        apm_update(cm->apm4, cm->apm4_i, bit);
 
     cm->c0 = (cm->c0 << 1) | (unsigned)bit;
     cm->nib = (cm->nib << 1) | (unsigned)bit;
     cm->bitpos++;
     if (cm->bitpos == 4) {
         cm->nib = 1;
-        for (int i = 0; i < cm->nctx_now; i++)
-            cm->bk[i] = bucket(cm, hash2(cm->h[i], cm->c0));
+        uint32_t h[NCTX_ALL];
+        for (int k = 0; k < cm->nact; k++)
+            h[k] = hash2(cm->h[cm->act[k]], cm->c0);
+        buckets_find(cm, h, cm->nact);
     } else if (cm->bitpos == 8) {
         unsigned c = cm->c0 & 255;
         cm->c0 = 1;

@@ -8,7 +8,7 @@
  * folded into the probability of the bit given the bits already known, and from
  * statistics it learns from the bytes it has seen (with MBZ_CM_RECORD also from the
  * record one and two above, for fixed-size records): hashed contexts of orders 1-6 and
- * words, a match model. A logistic mixer (two layers, weights chosen by small
+ * words, a match model (with MBZ_CM_REV2 also indirect and nesting contexts). A logistic mixer (two layers, weights chosen by small
  * contexts) and two adaptive probability maps turn them into one probability, which
  * the binary arithmetic coder (bitcoder.h) codes with. Integer arithmetic only: the
  * output is a pure function of the tables and of the bytes seen.
@@ -29,6 +29,7 @@ typedef struct mbz_cm mbz_cm;
  * flag, so that frames written before it decode exactly as before; a stage without
  * them computes bit for bit what it computed before they existed). */
 #define MBZ_CM_RECORD 0x01          /* the record model (frame flag MBZ_FLAG_RECORD) */
+#define MBZ_CM_REV2 0x02            /* revision 2 of the stage (frame version 9) */
 
 /* A stage for `window` bytes of history (its tables are sized by it) with the parts
  * `features` (MBZ_CM_*). Returns an mbz_status (MBZ_ERR_NOMEM). */

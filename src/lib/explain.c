@@ -28,7 +28,7 @@ int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data
     if (block_len == 0 || (n && (!data || !cost)))
         return mbz_fail(err, MBZ_ERR_PARAM, "explain: invalid arguments");
     mbz_stack stack;
-    int rc = mbz_stack_build(m, frame_flags, &stack, err);
+    int rc = mbz_stack_build(m, mbz_frame_version_for_flags(frame_flags), frame_flags, &stack, err);
     if (rc != MBZ_OK)
         return rc;
     mbz_block_scratch scratch = { 0 };

@@ -8,17 +8,21 @@
 
 const uint8_t mbz_frame_magic[4] = { 0x89, 'M', 'B', 'Z' };
 
-/* Version v defines the flag bits below bit v-1 (frame.h): 1 none, 2 MIX, 3 MIX and
- * STRIDED, 4 also CM, 5 also MEDIA, ..., 8 also INDEX. Both directions of the map live here, next to each other. */
+/* Version v <= 8 defines the flag bits below bit v-1 (frame.h): 1 none, 2 MIX, 3 MIX
+ * and STRIDED, 4 also CM, 5 also MEDIA, ..., 8 also INDEX; version 9 no new one (it
+ * changes the binary stage). Both directions of the map live here, next to each
+ * other. */
 unsigned mbz_frame_flags_known(unsigned version)
 {
     if (version < MBZ_FRAME_VERSION_MIN || version > MBZ_FRAME_VERSION)
         return 0;
-    return (1u << (version - 1)) - 1;
+    return version >= 8 ? 0x7fu : (1u << (version - 1)) - 1;
 }
 
 uint8_t mbz_frame_version_for_flags(unsigned flags)
 {
+    if (flags & MBZ_FLAG_CM) /* written with the binary stage's latest revision */
+        return MBZ_FRAME_VERSION_CM2;
     uint8_t v = MBZ_FRAME_VERSION_MIN;
     while (v < MBZ_FRAME_VERSION && (flags & ~mbz_frame_flags_known(v)))
         v++;

@@ -257,7 +257,7 @@ static int probe_flags(mbz_seekable *s, const mbz_frame_header *fh, mbz_error *e
     if (!model)
         return MBZ_OK;
     mbz_stack probe;
-    int rc = mbz_stack_build(model, fh->flags, &probe, err);
+    int rc = mbz_stack_build(model, fh->version, fh->flags, &probe, err);
     if (rc == MBZ_OK)
         mbz_stack_free(&probe);
     return rc;
@@ -524,7 +524,7 @@ static int use_frame(mbz_seekable *s, uint32_t f, mbz_error *err)
         return mbz_fail(err, MBZ_ERR_MODEL_UNKNOWN,
                         "frame needs model %016llx, which is not available (use --model FILE, or put it in the model path as %016llx.mbzm: mbzip --list-models)",
                         (unsigned long long)h->fingerprint, (unsigned long long)h->fingerprint);
-    int rc = mbz_stack_build(model, h->flags, &s->stack, err);
+    int rc = mbz_stack_build(model, h->version, h->flags, &s->stack, err);
     if (rc != MBZ_OK)
         return rc;
     s->chain.window = mbz_frame_history(h->block_log);
