@@ -126,7 +126,7 @@ typedef struct {
     int no_mix;                /* compression: non-zero codes with the model alone, without the
                                 * adaptive mixing stage (doc/mixing.md); for measurements */
     /* compression: non-zero writes a seek index after the frame (doc/format.md, "Seek
-     * index"; frame version 8): every block's sizes, so that random access
+     * index"; frame version 8 or later): every block's sizes, so that random access
      * (mbz_seekable_open) finds them with two reads from the end of a file. About
      * 9 bytes per block plus 32; readers before version 8 cannot read such frames. */
     int index;
