@@ -32,7 +32,7 @@
  * hashed contexts (skip and nibble contexts, bracket nesting, two indirect contexts:
  * rev2_done), two mixers (by the number of orders with statistics and c0; by byte -2
  * and bit position), a fourth map (by order 2 hashed, c0), counters that halve their count
- * on a surprise (ctr_update_surprise) and a mixer rate that decays along the
+ * on a surprise (ctr_update's forget) and a mixer rate that decays along the
  * history. Without it the stage computes bit for bit what revision 1 did: the new
  * inputs stay 0 (no weight moves for a 0 input, and a sum of integers does not
  * depend on their order), the mixers and maps are not run.
@@ -123,10 +123,9 @@ struct mbz_cm {
     uint8_t act[NCTX_ALL];
     /* revision 2 (MBZ_CM_REV2) */
     int rev2;
-    int nmix;                       /* mixers in use: 3, or 4 in revision 2 */
+    int nmix;                       /* mixers in use: 3, or 5 in revision 2 */
     uint16_t ind1[256];             /* the two bytes that last followed each byte */
     uint16_t *ind2;                 /* [65536]: and each pair of bytes */
-    int known;                      /* orders 1-6 with statistics for this bit */
     uint32_t depth, opener;         /* brackets open, and the last opened */
     int lr_mix;                     /* the mixers' learning rate (LR_MIX, LR2_*) */
     uint16_t *apm4;                 /* by order 2 (hashed) and c0 */
@@ -164,8 +163,6 @@ struct mbz_cm {
 };
 
 static void cm_choose(mbz_cm *cm);
-
-
 
 /* ------------------------------------------------------------------ squash/stretch */
 
@@ -242,30 +239,20 @@ CM_INLINE int ctr_p12(uint32_t c)
     return (int)(((c >> 10) ^ CTR_HALF) >> 10);
 }
 
-CM_INLINE void ctr_update(uint32_t *c, int bit, uint32_t limit)
-{
-    uint32_t v = *c, n = v & 1023;
-    int32_t p = (int32_t)((v >> 10) ^ CTR_HALF);
-    int32_t target = bit ? (1 << 22) - 1 : 0;
-    p += (int32_t)(((int64_t)(target - p) * rate_tab[n]) >> 16);
-    if (n < limit)
-        n++;
-    *c = (((uint32_t)p ^ CTR_HALF) << 10) | n;
-}
-
-/* Revision 2: a counter that a bit surprises (it gave that bit less than 1/8) and
- * that has seen more than 2 bits halves its count (n -> n/2 + 1), so that it adapts
- * faster where the statistics change (the idea of paq's nonstationary states, on a
- * counter). Binaries and logs gain most. */
+/* Learn bit: p moves by 1/(n + 1.5) of its error and n counts up to limit. With
+ * forget (revision 2; a constant at each call): a counter that the bit surprised
+ * (it gave that bit less than 1/8) and that has seen more than 2 bits halves its
+ * count (n -> n/2 + 1), so that it adapts faster where the statistics change (the
+ * idea of paq's nonstationary states, on a counter). Binaries and logs gain most. */
 #define SURPRISE ((1 << 22) - (1 << 19))
-CM_INLINE void ctr_update_surprise(uint32_t *c, int bit, uint32_t limit)
+CM_INLINE void ctr_update(uint32_t *c, int bit, uint32_t limit, int forget)
 {
     uint32_t v = *c, n = v & 1023;
     int32_t p = (int32_t)((v >> 10) ^ CTR_HALF);
     int32_t target = bit ? (1 << 22) - 1 : 0;
     int32_t e = target - p;
     p += (int32_t)(((int64_t)e * rate_tab[n]) >> 16);
-    if ((e > SURPRISE || e < -SURPRISE) && n > 2)
+    if (forget && (e > SURPRISE || e < -SURPRISE) && n > 2)
         n = (n >> 1) + 1;
     else if (n < limit)
         n++;
@@ -399,7 +386,6 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     cm->rev2 = (features & MBZ_CM_REV2) != 0;
     cm->nmix = cm->rev2 ? 5 : 3;
     cm->lr_mix = cm->rev2 ? LR2_HI : LR_MIX;
-
     cm->cap = window ? window : 1;
     unsigned lw = ceil_log2(cm->cap);
     unsigned hb = clampu(lw, 16, 25) - 4;                  /* 2^hb buckets of 64 bytes */
@@ -718,7 +704,6 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
             x[j] = x[j + 1] = 0;
         }
     }
-    cm->known = known;
     if (!cm->rec_on) /* record contexts off (or not in this stage) */
         for (int j = 2 * CX_REC; j < 2 * NCTX_ALL; j++)
             x[j] = 0;
@@ -757,7 +742,7 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     cm->set[0] = (int)cm->c0;
     cm->set[1] = (int)(mb * 8 + (unsigned)cm->bitpos);
     cm->set[2] = (int)(cm->c4 & 0xff);
-    cm->set[3] = cm->known * 256 + (int)cm->c0;
+    cm->set[3] = known * 256 + (int)cm->c0;
     cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
     for (int m = 0; m < cm->nmix; m++) {
         cm->s[m] = dot(x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN);
@@ -794,12 +779,12 @@ CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
     uint32_t node = cm->nib;
     if (cm->rev2)
         for (int k = 0; k < cm->nact; k++)
-            ctr_update_surprise(&cm->bk[cm->act[k]][node], bit, CTR2_LIMIT);
+            ctr_update(&cm->bk[cm->act[k]][node], bit, CTR2_LIMIT, 1);
     else
         for (int k = 0; k < cm->nact; k++)
-            ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_LIMIT);
+            ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_LIMIT, 0);
     if (cm->mbit >= 0)
-        ctr_update(&cm->msm[cm->msm_i], bit, 1023);
+        ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
     if (cm->have_base)
         apm_update(cm->apm_base, cm->apm_base_i, bit);
     for (int m = 0; m < cm->nmix; m++) {
