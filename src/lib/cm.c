@@ -32,7 +32,7 @@
  * hashed contexts (skip and nibble contexts, bracket nesting, two indirect contexts:
  * rev2_done), two mixers (by the number of orders with statistics and c0; by byte -2
  * and bit position), a fourth map (by order 2 hashed, c0), counters that halve their count
- * on a surprise (ctr_update's forget) and a mixer rate that decays along the
+ * on a surprise (mbz_ctr_update's forget) and a mixer rate that decays along the
  * history. Without it the stage computes bit for bit what revision 1 did: the new
  * inputs stay 0 (no weight moves for a 0 input, and a sum of integers does not
  * depend on their order), the mixers and maps are not run.
@@ -57,6 +57,7 @@
 #include "cm.h"
 #include "internal.h"
 #include "kernels.h"
+#include "logistic.h"
 #include "predictor.h"
 #include "qmath.h"
 
@@ -164,57 +165,22 @@ struct mbz_cm {
 
 static void cm_choose(mbz_cm *cm);
 
-/* ------------------------------------------------------------------ squash/stretch */
-
-/* squash(d) = 4096 / (1 + e^(-d/256)) at d = -2048 + 128 i, rounded: interpolated
- * linearly between these points (our own table). */
-static const int squash_pts[33] = {
-    1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
-    2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090,
-    4092, 4094, 4095
-};
-
 #define CM_INLINE static inline __attribute__((always_inline))
 
 CM_INLINE void contexts_choose(mbz_cm *cm);
 
-CM_INLINE int squash(int d)
-{
-    if (d > 2047)
-        d = 2047;
-    if (d < -2047)
-        d = -2047;
-    int i = (d + 2048) >> 7, w = (d + 2048) & 127;
-    return (squash_pts[i] * (128 - w) + squash_pts[i + 1] * w + 64) >> 7;
-}
+/* ------------------------------------------------------------------ tables */
 
-/* stretch(p) = the smallest d with squash(d) >= p (the inverse of squash), p 0..4095. */
-static int16_t stretch_tab[4096];
 static uint32_t cost_tab[4097];     /* -log2(p / 4096) in Q16, p = 1..4096 */
-static uint32_t rate_tab[1024];     /* counters: rate[n] = 65536 / (n + 1.5) */
 static pthread_once_t tabs_once = PTHREAD_ONCE_INIT;
 
-/* The stage's tables, made once (mbz_cm_create). */
+/* The stage's tables, made once (mbz_cm_create); squash, stretch, the counters and
+ * the maps are logistic.h's. */
 static void tabs_init(void)
 {
-    int pi = 0;
-    for (int d = -2047; d <= 2047; d++) {
-        int v = squash(d);
-        for (int j = pi; j <= v; j++)
-            stretch_tab[j] = (int16_t)d;
-        pi = v + 1;
-    }
-    for (int j = pi; j < 4096; j++)
-        stretch_tab[j] = 2047;
+    mbz_logistic_init();
     for (int p = 1; p <= 4096; p++)
         cost_tab[p] = (12u << 16) - mbz_log2_q16((uint64_t)p);
-    for (int n = 0; n < 1024; n++)
-        rate_tab[n] = (uint32_t)(131072u / (2u * (uint32_t)n + 3u));
-}
-
-CM_INLINE int stretch(int p)
-{
-    return stretch_tab[p];
 }
 
 /* The stage's probabilities are 12-bit values times 16, and log2 of x * 16 is exactly
@@ -225,73 +191,6 @@ uint32_t mbz_cm_cost_q16(uint32_t p16)
     if ((p16 & 15) == 0 && p16 > 0 && p16 <= 65536)
         return cost_tab[p16 >> 4];
     return (16u << 16) - mbz_log2_q16(p16);
-}
-
-/* ------------------------------------------------------------------ counters */
-
-/* A counter is stored as ((p XOR 2^21) << 10) | n, so that 0 is "p = 1/2, n = 0" and
- * tables start as zeroed memory (the system hands it out lazily: a small input
- * touches only what it uses). */
-#define CTR_HALF (1u << 21)
-
-CM_INLINE int ctr_p12(uint32_t c)
-{
-    return (int)(((c >> 10) ^ CTR_HALF) >> 10);
-}
-
-/* Learn bit: p moves by 1/(n + 1.5) of its error and n counts up to limit. With
- * forget (revision 2; a constant at each call): a counter that the bit surprised
- * (it gave that bit less than 1/8) and that has seen more than 2 bits halves its
- * count (n -> n/2 + 1), so that it adapts faster where the statistics change (the
- * idea of paq's nonstationary states, on a counter). Binaries and logs gain most. */
-#define SURPRISE ((1 << 22) - (1 << 19))
-CM_INLINE void ctr_update(uint32_t *c, int bit, uint32_t limit, int forget)
-{
-    uint32_t v = *c, n = v & 1023;
-    int32_t p = (int32_t)((v >> 10) ^ CTR_HALF);
-    int32_t target = bit ? (1 << 22) - 1 : 0;
-    int32_t e = target - p;
-    p += (int32_t)(((int64_t)e * rate_tab[n]) >> 16);
-    if (forget && (e > SURPRISE || e < -SURPRISE) && n > 2)
-        n = (n >> 1) + 1;
-    else if (n < limit)
-        n++;
-    *c = (((uint32_t)p ^ CTR_HALF) << 10) | n;
-}
-
-/* ------------------------------------------------------------------ APM */
-
-/* An adaptive probability map: per context, 33 probabilities (Q16) at the
- * interpolation points of squash; the output interpolates at stretch(p) and the
- * nearer point learns. */
-static uint16_t *apm_new(size_t contexts)
-{
-    uint16_t *t = malloc(contexts * 33 * sizeof *t);
-    if (!t)
-        return NULL;
-    for (size_t c = 0; c < contexts; c++)
-        for (int j = 0; j < 33; j++) {
-            int v = squash((j - 16) * 128) * 16;
-            t[c * 33 + j] = (uint16_t)(v > 65535 ? 65535 : v);
-        }
-    return t;
-}
-
-/* p: 12-bit. Returns a 12-bit probability; *idx remembers the point to train. */
-CM_INLINE int apm_p(const uint16_t *t, size_t ctx, int p, int *idx)
-{
-    int s = stretch(p) + 2048;                 /* 1 .. 4095 */
-    int lo = s >> 7, w = s & 127;
-    const uint16_t *r = t + ctx * 33;
-    *idx = (int)(ctx * 33) + lo + (w >> 6);
-    return (r[lo] * (128 - w) + r[lo + 1] * w) >> 11;
-}
-
-CM_INLINE void apm_update(uint16_t *t, int idx, int bit)
-{
-    int v = t[idx];
-    int target = bit ? 65535 : 0;
-    t[idx] = (uint16_t)(v + ((target - v) >> APM_RATE));
 }
 
 /* ------------------------------------------------------------------ hashing */
@@ -394,13 +293,13 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     cm->hist = malloc(cm->cap);
     cm->ht = calloc((size_t)1 << hb, 16 * sizeof *cm->ht);
     cm->mt = calloc((size_t)1 << cm->mt_bits, sizeof *cm->mt);
-    cm->apm_base = apm_new(256);
-    cm->apm1 = apm_new(256);
-    cm->apm2 = apm_new(65536);
+    cm->apm_base = mbz_apm_new(256);
+    cm->apm1 = mbz_apm_new(256);
+    cm->apm2 = mbz_apm_new(65536);
     if (features & MBZ_CM_RECORD)
-        cm->apm3 = apm_new(65536);
+        cm->apm3 = mbz_apm_new(65536);
     if (cm->rev2) {
-        cm->apm4 = apm_new(65536);
+        cm->apm4 = mbz_apm_new(65536);
         cm->ind2 = calloc(65536, sizeof *cm->ind2);
     }
     static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3, SETS_M4, SETS_M5 };
@@ -696,8 +595,8 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
         int i = cm->act[k], j = 2 * i;
         uint32_t c = cm->bk[i][node];
         if (c & 1023) {
-            int p = ctr_p12(c);
-            x[j] = stretch(p);
+            int p = mbz_ctr_p12(c);
+            x[j] = mbz_stretch(p);
             x[j + 1] = (p - 2048) >> 1;
             known += i < 5;
         } else {
@@ -718,7 +617,7 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
             cm->mbit = e;
             unsigned lb = cm->mlen < 16 ? cm->mlen : 16 + (cm->mlen >> 4 < 15 ? cm->mlen >> 4 : 15);
             cm->msm_i = (int)(lb * 2 + (unsigned)e);
-            x[IN_MATCH] = stretch(ctr_p12(cm->msm[cm->msm_i]));
+            x[IN_MATCH] = mbz_stretch(mbz_ctr_p12(cm->msm[cm->msm_i]));
             int v = (int)(cm->mlen < 32 ? cm->mlen : 32) * 32;
             x[IN_MATCH + 1] = e ? v : -v;
         }
@@ -729,8 +628,8 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     if (cm->have_base) {
         int p = cm->have_base == 2 ? cm->path[cm->bitpos] : fold_p(cm->cum, cm->c0, (unsigned)cm->bitpos);
         cm->p_base = p;
-        x[IN_BASE] = stretch(p);
-        x[IN_BASE + 1] = stretch(apm_p(cm->apm_base, cm->c0, p, &cm->apm_base_i));
+        x[IN_BASE] = mbz_stretch(p);
+        x[IN_BASE + 1] = mbz_stretch(mbz_apm_p(cm->apm_base, cm->c0, p, &cm->apm_base_i));
     }
     x[IN_BIAS] = 256;
 
@@ -746,27 +645,27 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
     for (int m = 0; m < cm->nmix; m++) {
         cm->s[m] = dot(x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN);
-        cm->pm[m] = squash(cm->s[m]);
+        cm->pm[m] = mbz_squash(cm->s[m]);
     }
     int32_t sf = dot(cm->s, cm->wf + cm->bitpos * NMIX, cm->nmix);
-    cm->pf = squash(sf);
+    cm->pf = mbz_squash(sf);
 
     /* adaptive probability maps */
-    int a1 = apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
-    int a2 = apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
+    int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
+    int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
     int p;
     if (cm->rev2) {
-        int a4 = apm_p(cm->apm4, a4ctx, cm->pf, &cm->apm4_i);
+        int a4 = mbz_apm_p(cm->apm4, a4ctx, cm->pf, &cm->apm4_i);
         if (!cm->rec_on) {
             p = (a1 + a2 + 2 * a4 + 2) >> 2;
         } else {
-            int a3 = apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
+            int a3 = mbz_apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
             p = (cm->pf + a1 + a2 + a3 + 2 * a4 + 3) / 6;
         }
     } else if (!cm->rec_on) {
         p = (2 * cm->pf + a1 + a2 + 2) >> 2;
     } else { /* record contexts on: a third map, by the byte one record above */
-        int a3 = apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
+        int a3 = mbz_apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
         p = (cm->pf + a1 + a2 + a3 + 2) >> 2;
     }
     p = p < 1 ? 1 : p > 4095 ? 4095 : p;
@@ -779,26 +678,26 @@ CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
     uint32_t node = cm->nib;
     if (cm->rev2)
         for (int k = 0; k < cm->nact; k++)
-            ctr_update(&cm->bk[cm->act[k]][node], bit, CTR2_LIMIT, 1);
+            mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR2_LIMIT, 1);
     else
         for (int k = 0; k < cm->nact; k++)
-            ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_LIMIT, 0);
+            mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_LIMIT, 0);
     if (cm->mbit >= 0)
-        ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
+        mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
     if (cm->have_base)
-        apm_update(cm->apm_base, cm->apm_base_i, bit);
+        mbz_apm_update(cm->apm_base, cm->apm_base_i, bit, APM_RATE);
     for (int m = 0; m < cm->nmix; m++) {
         int err = ((bit << 12) - cm->pm[m]) * cm->lr_mix;
         train(cm->x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN, err);
     }
     int errf = ((bit << 12) - cm->pf) * LR_FINAL;
     train(cm->s, cm->wf + cm->bitpos * NMIX, cm->nmix, errf);
-    apm_update(cm->apm1, cm->apm1_i, bit);
-    apm_update(cm->apm2, cm->apm2_i, bit);
+    mbz_apm_update(cm->apm1, cm->apm1_i, bit, APM_RATE);
+    mbz_apm_update(cm->apm2, cm->apm2_i, bit, APM_RATE);
     if (cm->rec_on)
-        apm_update(cm->apm3, cm->apm3_i, bit);
+        mbz_apm_update(cm->apm3, cm->apm3_i, bit, APM_RATE);
     if (cm->rev2)
-        apm_update(cm->apm4, cm->apm4_i, bit);
+        mbz_apm_update(cm->apm4, cm->apm4_i, bit, APM_RATE);
 
     cm->c0 = (cm->c0 << 1) | (unsigned)bit;
     cm->nib = (cm->nib << 1) | (unsigned)bit;
