@@ -16,7 +16,12 @@
  *     with a comment, P7), BMP and TIFF headers found, text that looks like one,
  *     TIFF strips apart and compressed TIFF not;
  *   - the block coder's choice: a noisy field goes to the image model, the same
- *     field pixel-doubled to the general stage.
+ *     field pixel-doubled to the general stage;
+ *   - bilevel (1-bit) images: round trips (fill bits past the width, padding, a
+ *     partial row), a golden payload hash, damage, 1-bit pixels refused in frames
+ *     before version 10; PBM (P4) and 1-bit BMP headers found; a bare fax-like
+ *     page found by its row length, text and random bytes not; the page coded as
+ *     an image block.
  * Plain C test: exit 0 = pass, 1 = fail.
  */
 #include "config.h"
@@ -39,6 +44,8 @@
 #define GOLDEN_AUDIO 0xbb4525b17d0af19cull
 /* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes) */
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
+/* xxh64 of the payload of gen_page(1728 pixels wide, 200 rows) */
+#define GOLDEN_BILEVEL 0x9764c471658d8daeull
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static uint32_t rnd(void)
@@ -333,13 +340,13 @@ static void image_layouts(void)
         mbz_img f;
         size_t n;
     } t[] = {
-        { { 1, 0, 1, 0, 300 }, 300 * 200 },
-        { { 1, 0, 3, 0, 257 }, 257 * 3 * 150 + 100 },   /* a partial row at the end */
-        { { 1, 0, 4, 0, 128 }, 128 * 4 * 100 },
-        { { 2, 1, 1, 0, 200 }, 200 * 2 * 100 },
-        { { 2, 0, 3, 0, 64 }, 64 * 6 * 80 },
-        { { 1, 0, 3, 1, 101 }, (101 * 3 + 1) * 120 },    /* BMP-style padding */
-        { { 1, 0, 1, 0, 1 }, 5000 },                     /* one pixel wide */
+        { { 1, 0, 1, 0, 300, 0 }, 300 * 200 },
+        { { 1, 0, 3, 0, 257, 0 }, 257 * 3 * 150 + 100 },   /* a partial row at the end */
+        { { 1, 0, 4, 0, 128, 0 }, 128 * 4 * 100 },
+        { { 2, 1, 1, 0, 200, 0 }, 200 * 2 * 100 },
+        { { 2, 0, 3, 0, 64, 0 }, 64 * 6 * 80 },
+        { { 1, 0, 3, 1, 101, 0 }, (101 * 3 + 1) * 120 },    /* BMP-style padding */
+        { { 1, 0, 1, 0, 1, 0 }, 5000 },                     /* one pixel wide */
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char name[64];
@@ -351,7 +358,7 @@ static void image_layouts(void)
         if (!m)
             continue;
         memset(back, 0xa5, t[i].n);
-        CHECK(mbz_image_decode(pay, m, back, t[i].n) == 0, "%s: decode failed", name);
+        CHECK(mbz_image_decode(pay, m, back, t[i].n, 1) == 0, "%s: decode failed", name);
         CHECK(memcmp(back, in, t[i].n) == 0, "%s: round trip differs", name);
         printf("%-34s %7zu -> %7zu\n", name, t[i].n, m);
         CHECK(m < t[i].n / 2 || t[i].f.width == 1, "%s: %zu bytes coded to %zu (should halve)", name,
@@ -362,7 +369,7 @@ static void image_layouts(void)
 static void image_golden_damage(void)
 {
     static uint8_t in[120000], pay[120064], bad[120064], back[120000];
-    mbz_img f = { 1, 0, 3, 0, 200 };
+    mbz_img f = { 1, 0, 3, 0, 200, 0 };
     rng = 777;
     gen_image(&f, in, sizeof in);
     size_t m = mbz_image_encode(&f, in, sizeof in, pay, sizeof pay);
@@ -375,11 +382,11 @@ static void image_golden_damage(void)
         memcpy(bad, pay, m);
         size_t at = MBZ_IMG_PARAMS + rnd() % (m - MBZ_IMG_PARAMS);
         bad[at] ^= (uint8_t)(1u << (rnd() % 8));
-        int rc = mbz_image_decode(bad, m, back, sizeof back);
+        int rc = mbz_image_decode(bad, m, back, sizeof back, 1);
         caught += rc != 0 || memcmp(back, in, sizeof in) != 0;
     }
     CHECK(caught == 100, "a flipped image payload bit went unnoticed (%d of 100 caught)", caught);
-    CHECK(mbz_image_decode(pay, m - 1, back, sizeof back) != 0 || memcmp(back, in, sizeof in),
+    CHECK(mbz_image_decode(pay, m - 1, back, sizeof back, 1) != 0 || memcmp(back, in, sizeof in),
           "truncated image payload accepted");
     /* parameters: format bits, 0 and 5 channels, padding 4, width 0 and 2^16 + 1 */
     const uint8_t params[][MBZ_IMG_PARAMS] = {
@@ -390,7 +397,7 @@ static void image_golden_damage(void)
     for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
         memcpy(bad, pay, m);
         memcpy(bad, params[i], MBZ_IMG_PARAMS);
-        CHECK(mbz_image_decode(bad, m, back, sizeof back) != 0, "image parameters %zu accepted", i);
+        CHECK(mbz_image_decode(bad, m, back, sizeof back, 1) != 0, "image parameters %zu accepted", i);
     }
 }
 
@@ -528,6 +535,174 @@ static void image_choice(void)
     mbz_stack_free(&st);
 }
 
+/* A fax-like 1-bit page: rows of `width` pixels (stride bytes each, the bits past
+ * the width 0, then `pad` zero bytes): lines of "text" in a proportional font of 24
+ * random glyphs (8 x 12 pixels of strokes and bars, 9 to 12 wide with the space
+ * after them), random words, lines of random length, a horizontal rule, boxes;
+ * `rows` rows, then `extra` random bytes. */
+static void gen_page(uint32_t width, uint8_t pad, size_t rows, size_t extra, uint8_t *out)
+{
+    size_t stride = (width + 7) / 8 + pad;
+    uint16_t font[24][12];
+    for (int g = 0; g < 24; g++) {       /* two vertical strokes and two bars */
+        unsigned a = rnd() % 4, b = 4 + rnd() % 4, bar1 = rnd() % 12, bar2 = rnd() % 12;
+        unsigned top = rnd() % 4, bottom = 8 + rnd() % 4;
+        for (unsigned r = 0; r < 12; r++) {
+            unsigned v = 0;
+            if (r >= top && r <= bottom)
+                v |= 0x80u >> a | 0x80u >> b;
+            if (r == bar1 || r == bar2)
+                v |= (0xffu >> a) & (0xffu << (7 - b));
+            font[g][r] = (uint16_t)v;
+        }
+    }
+    memset(out, 0, rows * stride + extra);
+    static int16_t glyph_at[65536 + 16];   /* this line: glyph at x, or -1 */
+    for (size_t y = 0; y < rows; y++) {
+        uint8_t *row = out + y * stride;
+        size_t line = y / 28, in_line = y % 28;
+        if (in_line == 0) {
+            for (uint32_t x = 0; x < width; x++)
+                glyph_at[x] = -1;
+            uint32_t end = width - width / 8 - (uint32_t)(rnd() % (width / 4 + 1));
+            for (uint32_t x = width / 10; x + 12 < end;) {
+                if (rnd() % 6 == 0) {
+                    x += 10;                 /* a space between words */
+                    continue;
+                }
+                int g = (int)(rnd() % 24);
+                glyph_at[x] = (int16_t)g;
+                x += 9 + g % 4;
+            }
+        }
+        for (uint32_t x = 0; x < width; x++) {
+            int on = 0;
+            if (line % 7 == 3)
+                on = in_line == 10 && x > 50 && x + 50 < width;           /* a rule */
+            else if (line % 7 == 5)
+                on = (x == 60 || x + 60 == width) || in_line == 0;       /* a box */
+            else if (in_line >= 4 && in_line < 16)
+                for (uint32_t cx = 0; cx < 8 && cx <= x && !on; cx++)
+                    on = glyph_at[x - cx] >= 0 && (font[glyph_at[x - cx]][in_line - 4] >> (7 - cx) & 1);
+            if (on)
+                row[x / 8] |= (uint8_t)(0x80 >> (x % 8));
+        }
+    }
+    for (size_t j = 0; j < extra; j++)
+        out[rows * stride + j] = (uint8_t)rnd();
+}
+
+static void bilevel(void)
+{
+    static uint8_t in[1 << 19], pay[(1 << 19) + 64], bad[(1 << 19) + 64], back[1 << 19];
+    struct {
+        uint32_t width;
+        uint8_t pad;
+        size_t rows, extra;
+    } t[] = {
+        { 1728, 0, 200, 0 }, { 41, 2, 300, 0 }, { 300, 0, 100, 17 }, { 1, 0, 3000, 0 }, { 2000, 3, 150, 1 },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        mbz_img f = { .bytes = 1, .channels = 1, .pad = t[i].pad, .width = t[i].width, .bilevel = 1 };
+        size_t n = mbz_img_stride(&f) * t[i].rows + t[i].extra;
+        rng = 4711;
+        gen_page(t[i].width, t[i].pad, t[i].rows, t[i].extra, in);
+        size_t m = mbz_image_encode(&f, in, n, pay, n);
+        char name[64];
+        snprintf(name, sizeof name, "bilevel %u wide, pad %u, +%zu", t[i].width, t[i].pad, t[i].extra);
+        CHECK(m > 0, "%s: encode failed", name);
+        if (!m)
+            continue;
+        printf("%-34s %7zu -> %7zu\n", name, n, m);
+        memset(back, 0xa5, n);
+        CHECK(mbz_image_decode(pay, m, back, n, 1) == 0 && memcmp(back, in, n) == 0, "%s: round trip", name);
+        CHECK(m < n / 4 || t[i].width == 1, "%s: %zu bytes coded to %zu (should quarter)", name, n, m);
+        CHECK(mbz_image_decode(pay, m, back, n, 0) != 0, "%s: 1-bit pixels accepted before version 10", name);
+        if (i == 0) {
+            uint64_t h = XXH64(pay, m, 0);
+            printf("bilevel payload: %zu bytes, xxh64 %016llx\n", m, (unsigned long long)h);
+            CHECK(h == GOLDEN_BILEVEL, "golden bilevel payload hash %016llx, expected %016llx",
+                  (unsigned long long)h, (unsigned long long)GOLDEN_BILEVEL);
+            int caught = 0;
+            for (int k = 0; k < 100; k++) {
+                memcpy(bad, pay, m);
+                bad[MBZ_IMG_PARAMS + rnd() % (m - MBZ_IMG_PARAMS)] ^= (uint8_t)(1u << (rnd() % 8));
+                caught += mbz_image_decode(bad, m, back, n, 1) != 0 || memcmp(back, in, n) != 0;
+            }
+            CHECK(caught == 100, "a flipped bilevel payload bit went unnoticed (%d of 100 caught)", caught);
+            /* 1-bit with a sample-size bit, with 2 channels */
+            const uint8_t params[][3] = { { 0x05, 1, 0 }, { 0x06, 1, 0 }, { 0x04, 2, 0 }, { 0x0c, 1, 0 } };
+            for (size_t j = 0; j < sizeof params / sizeof params[0]; j++) {
+                memcpy(bad, pay, m);
+                memcpy(bad, params[j], 3);
+                CHECK(mbz_image_decode(bad, m, back, n, 1) != 0, "bilevel parameters %zu accepted", j);
+            }
+        }
+    }
+
+    /* headers: PBM (P4) 400 x 100 at 100, a 1-bit BMP 397 x 100 (rows of 50 bytes
+     * padded to 52; two palette entries before the pixels) at 20000 */
+    static uint8_t buf[1 << 20];
+    memset(buf, 'x', 100000);
+    memcpy(buf + 100, "P4\n400 100\n", 11);
+    memset(buf + 20000, 0, 62);
+    memcpy(buf + 20000, "BM", 2);
+    put32(buf + 20000 + 10, 62, 0);
+    put32(buf + 20000 + 14, 40, 0);
+    put32(buf + 20000 + 18, 397, 0);
+    put32(buf + 20000 + 22, (uint32_t)-100, 0);
+    put16(buf + 20000 + 26, 1, 0);
+    put16(buf + 20000 + 28, 1, 0);
+    mbz_media h = { .n = 0 };
+    mbz_media_scan(&h, 0, buf, 100000);
+    CHECK(h.n == 2 && h.r[0].start == 111 && h.r[0].end == 111 + 50 * 100 && h.r[0].unit == 50 &&
+          h.r[0].fmt.img.bilevel && h.r[0].fmt.img.width == 400, "pbm region");
+    CHECK(h.n == 2 && h.r[1].start == 20062 && h.r[1].end == 20062 + 52 * 100 && h.r[1].fmt.img.bilevel &&
+          h.r[1].fmt.img.pad == 2 && h.r[1].fmt.img.width == 397, "1-bit bmp region");
+
+    /* a bare page, 1728 pixels wide (216-byte rows), 400 KB: found by its row length */
+    const mbz_media_format *fmt;
+    size_t page = 216 * 1900;
+    rng = 31;
+    gen_page(1728, 0, 1900, 0, buf);
+    mbz_media g = { .n = 0 };
+    size_t len = mbz_media_block(&g, 0, buf, page, 1 << 20, &fmt);
+    CHECK(len == page && fmt && fmt->kind == MBZ_MEDIA_IMAGE && fmt->img.bilevel && fmt->img.width == 1728,
+          "bare page: %s, width %u", fmt ? "found" : "not found", fmt ? fmt->img.width : 0);
+    /* and coded as an image block, smaller than by the general stage */
+    mbz_stack st;
+    mbz_error err;
+    if (fmt && mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM | MBZ_FLAG_MEDIA, &st,
+                               &err) == MBZ_OK) {
+        mbz_block_scratch scr = { 0 };
+        mbz_block_coded out;
+        mbz_cm_chain chain = { .window = 1 << 20 };
+        int rc = mbz_block_encode(&st, &chain, fmt, buf, page, &scr, NULL, 0, "page", &out, &err);
+        CHECK(rc == MBZ_OK && out.type == MBZ_BLOCK_IMAGE, "bare page: block type %d, not an image", out.type);
+        printf("bare page: %zu -> %zu bytes\n", page, out.payload_size);
+        mbz_cm_chain_reset(&chain);
+        mbz_block_scratch_free(&scr);
+        mbz_stack_free(&st);
+    }
+    /* not pages: random bytes, text, a page of zeros with sparse random bytes */
+    for (size_t j = 0; j < page; j++)
+        buf[j] = (uint8_t)rnd();
+    mbz_media r = { .n = 0 };
+    mbz_media_block(&r, 0, buf, page, 1 << 20, &fmt);
+    CHECK(!fmt, "random bytes taken for a page");
+    for (size_t j = 0; j < page; j++)
+        buf[j] = (uint8_t)("the quick brown fox jumps over the lazy dog\n"[j % 44]);
+    mbz_media tx = { .n = 0 };
+    mbz_media_block(&tx, 0, buf, page, 1 << 20, &fmt);
+    CHECK(!fmt, "text taken for a page");
+    memset(buf, 0, page);
+    for (size_t j = 0; j < page; j += 1 + rnd() % 64)
+        buf[j] = (uint8_t)rnd();
+    mbz_media sp = { .n = 0 };
+    mbz_media_block(&sp, 0, buf, page, 1 << 20, &fmt);
+    CHECK(!fmt, "sparse random bytes taken for a page");
+}
+
 int main(void)
 {
     layouts();
@@ -538,6 +713,7 @@ int main(void)
     image_golden_damage();
     image_detector();
     image_choice();
+    bilevel();
     if (failures)
         fprintf(stderr, "test_media: %d failure(s)\n", failures);
     return failures != 0;

@@ -191,6 +191,54 @@ EOF
 # code of the two files above, one modelled block
 cat good-text.orig good-record.orig good-x86.orig >good-v9.orig
 "$MBZIP" -1 -T1 -c good-v9.orig >good-v9.mbz
+# frame version 10 (1-bit images): text, a PBM (P4) page of 400 x 100 pixels, a
+# 1-bit BMP of 397 x 100 (rows of 50 bytes padded to 52, bottom-up, a two-colour
+# palette), more text: modelled, image, modelled, image, modelled
+python3 - <<'EOF'
+import struct
+r = 1234
+def rnd():
+    global r
+    r = (r * 6364136223846793005 + 1442695040888963407) % 2**64
+    return r >> 33
+font = []
+for g in range(16):            # glyphs of two strokes and a bar, 8 x 12
+    a, b, bar = rnd() % 4, 4 + rnd() % 4, rnd() % 12
+    font.append([(0x80 >> a | 0x80 >> b) | (((0xff >> a) & (0xff << (7 - b)) & 0xff) if y == bar else 0)
+                 for y in range(12)])
+def page(w, h):
+    rows = []
+    for line in range(0, h, 20):
+        xs, x = [], 16
+        while x + 12 < w:
+            if rnd() % 5:
+                xs.append((x, rnd() % 16))
+            x += 10
+        for y in range(20):
+            bits = [0] * w
+            for x, g in xs:
+                if 4 <= y < 16:
+                    for c in range(8):
+                        if font[g][y - 4] >> (7 - c) & 1:
+                            bits[x + c] = 1
+            rows.append(bits)
+    return rows[:h]
+def pack(bits, pad):
+    out = bytearray((len(bits) + 7) // 8)
+    for x, v in enumerate(bits):
+        if v:
+            out[x // 8] |= 0x80 >> (x % 8)
+    return bytes(out) + b"\0" * pad
+pbm = b"P4\n400 100\n" + b"".join(pack(r, 0) for r in page(400, 100))
+rows = page(397, 100)
+pixels = b"".join(pack(r, 2) for r in reversed(rows))
+bmp = (b"BM" + struct.pack("<IHHI", 62 + len(pixels), 0, 0, 62) +
+       struct.pack("<IiiHHIIiiII", 40, 397, 100, 1, 1, 0, len(pixels), 2835, 2835, 2, 0) +
+       b"\0\0\0\0\xff\xff\xff\0" + pixels)
+text = open("good-text.orig", "rb").read()
+open("good-bilevel.orig", "wb").write(text[:2000] + pbm + bmp + text[2000:4000])
+EOF
+"$MBZIP" -1 -T1 -c good-bilevel.orig >good-bilevel.mbz
 # the kept good files back, over the fresh ones (above)
 for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
@@ -386,6 +434,15 @@ b = ix[:]; b[-8] ^= 0x01; make("bad-index-foot.mbz", b)
 b = ix[:]; b[iend + EM + 27:iend + EM + 31] = struct.pack("<I", 0xFFFFFFFF); make("bad-index-annex.mbz", b)
 make("bad-index-trunc.mbz", ix[:-3])
 b = ix[:]; b[4] = 7; fix_frame(b); make("bad-index-v7.mbz", b)
+# 1-bit images (frame version 10; good-bilevel.mbz: modelled, image, modelled,
+# image, modelled; the image payloads' format byte 0x04)
+bl = load("good-bilevel.mbz")
+bblocks, bend = parse(bl)
+assert bl[4] == 10 and [t for _, t in bblocks] == [4, 6, 3, 6, 3], "good-bilevel.mbz: version 10, modelled, image, modelled, image, modelled"
+bb = bblocks[1][0]
+assert bl[bb + BH] == 0x04 and bl[bb + BH + 1] == 1, "good-bilevel.mbz: 1-bit pixels, one channel"
+b = bl[:]; b[4] = 9; fix_frame(b); make("bad-bilevel-v9.mbz", b)
+b = bl[:]; b[bb + BH + 1] = 2; make("bad-bilevel-channels.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -404,7 +461,7 @@ Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them; running it
 again keeps every good file that exists (each pins the format of its day) and
-adds only new ones. Byte positions: doc/format.md (frame versions 1 to 9).
+adds only new ones. Byte positions: doc/format.md (frame versions 1 to 10).
 
 ## Good files
 
@@ -428,6 +485,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-x86.mbz | level 1, frame version 7 (flags CM, MEDIA, RECORD and FILTER): 1000 bytes of good-text.orig, 24,000 bytes of synthetic x86 code (short instructions and near CALLs to 40 functions in it), 1000 more bytes of text: one modelled block coded through the x86 branch filter (filter id 1, doc/format.md "Filters") |
 | good-index.mbz | good-multiblock.orig as good-multiblock.mbz, with a seek index (frame version 8, flag INDEX; doc/format.md "Seek index"): three entries, no annex |
 | good-v9.mbz | level 1, frame version 9 (flags CM, MEDIA, RECORD and FILTER; the binary stage's revision 2, doc/mixing.md): good-text.orig, good-record.orig and good-x86.orig one after the other, one modelled block (the record model and the x86 filter at work in it) |
+| good-bilevel.mbz | level 1, frame version 10 (flags CM, MEDIA, RECORD and FILTER; 1-bit images): 2000 bytes of good-text.orig and a PBM (P4) header (modelled), its pixels, 400 x 100 of synthetic text (image block with 1-bit pixels, doc/format.md "Image blocks"), a 1-bit BMP header with its palette (modelled), its pixels, 397 x 100, rows padded by 2 bytes, bottom-up (image block, 1-bit), 2000 more bytes of text (modelled) |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -499,6 +557,8 @@ cat >>README <<'EOF'
 | bad-index-trunc.mbz | truncated | good-index.mbz without its last 3 bytes (inside the foot) |
 | bad-index-v7.mbz | unsupported frame flags | good-index.mbz as a version-7 frame (flag INDEX 0x40 is version 8's), header check recomputed |
 | bad-flip-image-payload.mbz | checksum,corrupt,image | good-image.mbz with a bit flipped in the first image payload |
+| bad-bilevel-v9.mbz | corrupt,image | good-bilevel.mbz as a version-9 frame (1-bit pixels are version 10's), header check recomputed |
+| bad-bilevel-channels.mbz | corrupt,image | good-bilevel.mbz with the first image payload's channel count 1 -> 2 (1-bit pixels have one) |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |
 | bad-trailing-zeros.mbz | garbage,magic | good-text.mbz + 512 zero bytes |

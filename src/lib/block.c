@@ -66,6 +66,7 @@ int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz
     if (s->cm && version >= MBZ_FRAME_VERSION_CM2)
         s->cm_features |= MBZ_CM_REV2;
     s->filters = (flags & MBZ_FLAG_FILTER) != 0;
+    s->bilevel = version >= MBZ_FRAME_VERSION_BILEVEL;
     return MBZ_OK;
 }
 
@@ -734,7 +735,8 @@ void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
         } else if (mbz_block_is_media(j->h.type)) {
             int audio = j->h.type == MBZ_BLOCK_AUDIO;
             int rc = audio ? mbz_audio_decode(j->payload, j->h.payload_size, j->content, j->h.content_size)
-                           : mbz_image_decode(j->payload, j->h.payload_size, j->content, j->h.content_size);
+                           : mbz_image_decode(j->payload, j->h.payload_size, j->content, j->h.content_size,
+                                              stack->bilevel);
             if (rc == -2)
                 decode_fail(j, MBZ_ERR_NOMEM, audio ? "out of memory (audio model)" : "out of memory (image model)");
             else if (rc != 0)

@@ -33,6 +33,7 @@ typedef struct {
     int cm;
     unsigned cm_features;  /* the binary stage's optional parts (cm.h MBZ_CM_*) */
     int filters;           /* modelled payloads start with a filter id (filter.h) */
+    int bilevel;           /* image blocks may hold 1-bit pixels (frame version 10) */
 } mbz_stack;
 
 /* Build the stack for a frame of `version` with `flags` (MBZ_FLAG_MIX, _STRIDED, _CM,

@@ -35,24 +35,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include "image.h"
+#include "bilevel.h"
 #include "residual.h"
 
 #define NPRED 6
 
 void mbz_img_pack(const mbz_img *f, uint8_t out[MBZ_IMG_PARAMS])
 {
-    out[0] = (uint8_t)(f->bytes == 2 ? (f->big_endian ? 3 : 1) : 0);
+    out[0] = (uint8_t)(f->bilevel ? 4 : f->bytes == 2 ? (f->big_endian ? 3 : 1) : 0);
     out[1] = f->channels;
     out[2] = f->pad;
     for (int i = 0; i < 4; i++)
         out[3 + i] = (uint8_t)(f->width >> (8 * i));
 }
 
-int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f)
+int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int bilevel_ok)
 {
     uint32_t w = (uint32_t)in[3] | (uint32_t)in[4] << 8 | (uint32_t)in[5] << 16 | (uint32_t)in[6] << 24;
-    if (in[0] & 0xfc || ((in[0] & 2) && !(in[0] & 1)) || in[1] < 1 ||
+    if (in[0] & 0xf8 || ((in[0] & 2) && !(in[0] & 1)) || in[1] < 1 ||
         in[1] > MBZ_IMG_CHANNELS_MAX || in[2] > 3 || w < 1 || w > MBZ_IMG_WIDTH_MAX)
+        return -1;
+    /* 1-bit pixels: one channel, no sample-size bits */
+    f->bilevel = (in[0] & 4) != 0;
+    if (f->bilevel && (!bilevel_ok || (in[0] & 3) || in[1] != 1))
         return -1;
     f->bytes = (uint8_t)((in[0] & 1) + 1);
     f->big_endian = (in[0] & 2) != 0;
@@ -229,14 +234,18 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
 static int img_code_block(mbz_res_coder *c, const mbz_img *f, uint8_t *data, size_t n)
 {
     mbz_res_init();
-    img_state s;
-    memset(&s, 0, sizeof s);
-    if (state_init(&s, f) != 0)
-        return -2;
     size_t stride = mbz_img_stride(f), rows = n / stride;
     int rc = 0;
-    for (size_t y = 0; y < rows && rc == 0; y++)
-        rc = code_row(c, &s, f, data + y * stride, y == 0);
+    img_state s;
+    memset(&s, 0, sizeof s);
+    if (f->bilevel) {
+        rc = mbz_bilevel_code(c, f, data, rows);
+    } else {
+        if (state_init(&s, f) != 0)
+            return -2;
+        for (size_t y = 0; y < rows && rc == 0; y++)
+            rc = code_row(c, &s, f, data + y * stride, y == 0);
+    }
     for (size_t j = rows * stride; j < n && rc == 0; j++) {
         int v = 0;
         for (int b = 7; b >= 0; b--)
@@ -263,10 +272,10 @@ size_t mbz_image_encode(const mbz_img *f, const uint8_t *data, size_t n, uint8_t
     return k ? k + MBZ_IMG_PARAMS : 0;
 }
 
-int mbz_image_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n)
+int mbz_image_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int bilevel_ok)
 {
     mbz_img f;
-    if (m < MBZ_IMG_PARAMS + 1 || mbz_img_unpack(payload, &f) != 0)
+    if (m < MBZ_IMG_PARAMS + 1 || mbz_img_unpack(payload, &f, bilevel_ok) != 0)
         return -1;
     mbz_res_coder c;
     memset(&c, 0, sizeof c);

@@ -14,26 +14,31 @@
 #define MBZ_IMG_WIDTH_MAX 65536
 
 /* How the block's bytes are pixels: rows of `width` pixels of `channels` samples of
- * 1 or 2 bytes, each row followed by `pad` bytes. */
+ * 1 or 2 bytes, or of 1-bit pixels 8 to a byte, each row followed by `pad` bytes. */
 typedef struct {
     uint8_t bytes;         /* per sample: 1 or 2 */
     uint8_t big_endian;    /* 2-byte samples, most significant byte first (PNM) */
     uint8_t channels;      /* 1 .. MBZ_IMG_CHANNELS_MAX, interleaved */
     uint8_t pad;           /* bytes after each row: 0 .. 3 (BMP rows end on 4 bytes) */
     uint32_t width;        /* pixels per row: 1 .. MBZ_IMG_WIDTH_MAX */
+    uint8_t bilevel;       /* 1-bit pixels, the first in a byte's high bit (bilevel.h);
+                            * then bytes = 1, channels = 1. Frames of version 10 on */
 } mbz_img;
 
 /* Bytes of one row, padding included. */
 static inline size_t mbz_img_stride(const mbz_img *f)
 {
+    if (f->bilevel)
+        return ((size_t)f->width + 7) / 8 + f->pad;
     return (size_t)f->width * f->channels * f->bytes + f->pad;
 }
 
 /* The 7 bytes at the start of an image payload that describe the pixels. */
 #define MBZ_IMG_PARAMS 7
 void mbz_img_pack(const mbz_img *f, uint8_t out[MBZ_IMG_PARAMS]);
-/* Parse and bound them; 0 if valid, -1 if not. */
-int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f);
+/* Parse and bound them; 0 if valid, -1 if not. bilevel_ok: the frame's version has
+ * 1-bit pixels (MBZ_FRAME_VERSION_BILEVEL). */
+int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int bilevel_ok);
 
 /* Code data[0 .. n-1] (whole rows, then the bytes of a last partial row) into
  * out[0 .. cap-1], parameters first. Returns the payload size, or 0 when it would
@@ -42,7 +47,8 @@ size_t mbz_image_encode(const mbz_img *f, const uint8_t *data, size_t n, uint8_t
                         size_t cap);
 
 /* Decode a payload made by mbz_image_encode into out[0 .. n-1]. Returns 0, -1 when
- * the payload is not a valid encoding of n bytes, -2 when out of memory. */
-int mbz_image_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n);
+ * the payload is not a valid encoding of n bytes (or asks for 1-bit pixels without
+ * bilevel_ok), -2 when out of memory. */
+int mbz_image_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int bilevel_ok);
 
 #endif

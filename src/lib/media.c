@@ -7,17 +7,21 @@
  *   - audio: WAV (RIFF/RIFX "WAVE": a "fmt " chunk of PCM or WAVE_FORMAT_EXTENSIBLE
  *     PCM, then "data") or AIFF/AIFC ("FORM": "COMM", then "SSND"; AIFC
  *     uncompressed as "NONE", "twos" or little-endian "sowt");
- *   - images: binary PNM (P5 grey, P6 RGB, P7 PAM with 1 to 4 channels; 8 or 16
- *     bits), BMP (24- or 32-bit, uncompressed, either row order) and uncompressed
- *     TIFF (chunky, 8 or 16 bits, 1 to 4 samples per pixel, contiguous strips,
- *     the directory before the pixels).
+ *   - images: binary PNM (P4 bilevel, P5 grey, P6 RGB, P7 PAM with 1 to 4
+ *     channels; 8 or 16 bits), BMP (1-, 24- or 32-bit, uncompressed, either row
+ *     order) and uncompressed TIFF (chunky, 1, 8 or 16 bits, 1 to 4 samples per
+ *     pixel (1-bit: one), contiguous strips, the directory before the pixels).
+ * One kind of image carries no header: a bare 1-bit bitmap, as a fax page
+ * (bilevel_guess finds its row length from the data).
  * Anything it does not understand (floating-point or 32-bit samples, more than 8
- * channels, compressed AIFC, palettes, chunks that do not add up) is left to the
- * general stage.
+ * channels, compressed AIFC, palettes of more than two colours, chunks that do not
+ * add up) is left to the general stage.
  *
  * Every number in a header is bounded before use; the region it yields only steers
  * the compressor, which writes the layout into each audio block for the decoder.
  */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "media.h"
 
@@ -195,10 +199,10 @@ static int img_ok(uint32_t width, uint32_t height, uint32_t channels)
            channels <= MBZ_IMG_CHANNELS_MAX;
 }
 
-/* A binary PNM header (P5, P6, P7) at p[0 .. n-1]. */
+/* A binary PNM header (P4, P5, P6, P7) at p[0 .. n-1]. */
 static int parse_pnm(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mbz_media_format *f)
 {
-    uint32_t w = 0, h = 0, depth = p[1] == '5' ? 1 : 3, maxval = 0;
+    uint32_t w = 0, h = 0, depth = p[1] == '5' || p[1] == '4' ? 1 : 3, maxval = p[1] == '4';
     size_t pos = 2;
     if (n < 3)
         return PARTIAL;
@@ -207,7 +211,7 @@ static int parse_pnm(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
     if (p[1] != '7') {
         int r;
         if ((r = pnm_number(p, n, &pos, &w)) != FOUND || (r = pnm_number(p, n, &pos, &h)) != FOUND ||
-            (r = pnm_number(p, n, &pos, &maxval)) != FOUND)
+            (p[1] != '4' && (r = pnm_number(p, n, &pos, &maxval)) != FOUND))
             return r;
         if (p[pos] != ' ' && p[pos] != '\t' && p[pos] != '\n' && p[pos] != '\r')
             return NONE;
@@ -247,6 +251,7 @@ static int parse_pnm(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
     if (!img_ok(w, h, depth) || maxval < 1 || maxval > 65535)
         return NONE;
     f->kind = MBZ_MEDIA_IMAGE;
+    f->img.bilevel = p[1] == '4';
     f->img.bytes = maxval > 255 ? 2 : 1;
     f->img.big_endian = maxval > 255;
     f->img.channels = (uint8_t)depth;
@@ -257,7 +262,9 @@ static int parse_pnm(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
     return FOUND;
 }
 
-/* A BMP header at p[0 .. n-1]: 24- or 32-bit, uncompressed (or bit fields at 32). */
+/* A BMP header at p[0 .. n-1]: 1-, 24- or 32-bit, uncompressed (or bit fields at 32).
+ * A 1-bit BMP's pixels index a palette of two colours (between header and pixels):
+ * the bilevel model codes the indexes. */
 static int parse_bmp(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mbz_media_format *f)
 {
     if (n < 34)
@@ -265,18 +272,19 @@ static int parse_bmp(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
     uint32_t off = le32(p + 10), dib = le32(p + 14), bpp = le16(p + 28), comp = le32(p + 30);
     int32_t w = (int32_t)le32(p + 18), h = (int32_t)le32(p + 22);
     if ((dib != 40 && dib != 52 && dib != 56 && dib != 108 && dib != 124) || le16(p + 26) != 1 ||
-        (bpp != 24 && bpp != 32) || !(comp == 0 || (comp == 3 && bpp == 32)) || off < 14 + dib ||
+        (bpp != 1 && bpp != 24 && bpp != 32) || !(comp == 0 || (comp == 3 && bpp == 32)) || off < 14 + dib ||
         off > HEADER_MAX || w < 1 || h == 0 || h == INT32_MIN)
         return NONE;
     uint32_t height = (uint32_t)(h < 0 ? -h : h);
-    if (!img_ok((uint32_t)w, height, bpp / 8))
+    if (!img_ok((uint32_t)w, height, bpp == 1 ? 1 : bpp / 8))
         return NONE;
     f->kind = MBZ_MEDIA_IMAGE;
+    f->img.bilevel = bpp == 1;
     f->img.bytes = 1;
     f->img.big_endian = 0;
-    f->img.channels = (uint8_t)(bpp / 8);
+    f->img.channels = (uint8_t)(bpp == 1 ? 1 : bpp / 8);
     f->img.width = (uint32_t)w;
-    size_t row = (size_t)w * (bpp / 8);
+    size_t row = bpp == 1 ? ((size_t)w + 7) / 8 : (size_t)w * (bpp / 8);
     f->img.pad = (uint8_t)((4 - row % 4) % 4);
     *at = off;
     *len = (uint64_t)height * mbz_img_stride(&f->img);
@@ -324,7 +332,7 @@ static int parse_tiff(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, m
         return NONE;
     if (ifd + 2 + 12 * entries > n)
         return PARTIAL;
-    uint32_t w = 0, h = 0, bits = 0, comp = 0, spp = 1, planar = 1, photo = 99;
+    uint32_t w = 0, h = 0, bits = 1, comp = 0, spp = 1, planar = 1, photo = 99;
     const uint8_t *offs = NULL, *cnts = NULL;
     for (uint32_t k = 0; k < entries; k++) {
         const uint8_t *e = p + ifd + 2 + 12 * k;
@@ -341,11 +349,12 @@ static int parse_tiff(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, m
         if (r != FOUND)
             return r;
     }
-    if (!offs || !cnts || comp != 1 || planar != 1 || photo > 2 || (bits != 8 && bits != 16) ||
-        !img_ok(w, h, spp))
+    if (!offs || !cnts || comp != 1 || planar != 1 || photo > 2 ||
+        (bits != 8 && bits != 16 && !(bits == 1 && spp == 1)) || !img_ok(w, h, spp))
         return NONE;
     f->kind = MBZ_MEDIA_IMAGE;
-    f->img.bytes = (uint8_t)(bits / 8);
+    f->img.bilevel = bits == 1;
+    f->img.bytes = (uint8_t)(bits == 1 ? 1 : bits / 8);
     f->img.big_endian = (uint8_t)(be && bits == 16);
     f->img.channels = (uint8_t)spp;
     f->img.pad = 0;
@@ -395,7 +404,7 @@ static int header_at(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n, s
     } else if (!memcmp(p, "FORM", 4) && (!memcmp(p + 8, "AIFF", 4) || !memcmp(p + 8, "AIFC", 4))) {
         r = parse_aiff(p, left, &at, &len, &f.pcm);
         f.kind = MBZ_MEDIA_AUDIO;
-    } else if (p[0] == 'P' && p[1] >= '5' && p[1] <= '7') {
+    } else if (p[0] == 'P' && p[1] >= '4' && p[1] <= '7') {
         r = parse_pnm(p, left, &at, &len, &f);
     } else if (p[0] == 'B' && p[1] == 'M') {
         r = parse_bmp(p, left, &at, &len, &f);
@@ -468,9 +477,91 @@ size_t mbz_media_cut(mbz_media *m, uint64_t off, size_t avail, size_t bs, size_t
     return cut > 0 && cut < avail ? cut : avail;
 }
 
+/* A bare 1-bit bitmap in buf[0 .. n-1]? Fax pages and scans are mostly background
+ * (0x00 or 0xff bytes), and their rows resemble the rows above: the same byte
+ * recurs one row further on. So: among the first GUESS_SAMPLE bytes, the background
+ * byte must be at least half of them; the distance from each other byte to the
+ * last byte of the same value votes for a row length of 8 to GUESS_ROW_MAX bytes;
+ * the winner, the length with 1/64 of the votes cast that stands out most from the
+ * lengths 3 to 8 away (or a half or third of it with at least half its votes:
+ * rows 2 and 3 above vote too), must have 8 times their mean. Within a row, glyphs and code repeat at short distances
+ * but spread their votes; rows of an image put theirs on one length. A wrong guess
+ * costs ratio, never correctness, and the trial of block.c (image_loses) rejects
+ * an image that codes worse than the general stage (as an executable with a
+ * table of 24-byte entries does). A page of nothing but a dithered picture may
+ * have no such peak and stays with the general stage. */
+#define GUESS_SAMPLE (1u << 18)
+#define GUESS_ROW_MAX 8192
+static int bilevel_guess(const uint8_t *buf, size_t n, mbz_img *img)
+{
+    size_t k = n < GUESS_SAMPLE ? n : GUESS_SAMPLE;
+    uint32_t count[256] = { 0 };
+    for (size_t i = 0; i < k; i++)
+        count[buf[i]]++;
+    uint8_t bg = count[0] >= count[255] ? 0 : 255;
+    if (count[bg] * 2ull < k)
+        return 0;
+    uint32_t *votes = calloc(GUESS_ROW_MAX + 1, sizeof *votes);
+    if (!votes)
+        return 0;
+    size_t last[256], cast = 0;
+    for (int v = 0; v < 256; v++)
+        last[v] = SIZE_MAX;
+    for (size_t i = 0; i < k; i++) {
+        uint8_t v = buf[i];
+        if (v == bg)
+            continue;
+        size_t prev = last[v];
+        last[v] = i;
+        if (prev != SIZE_MAX && i - prev >= 8 && i - prev <= GUESS_ROW_MAX) {
+            votes[i - prev]++;
+            cast++;
+        }
+    }
+    /* the length that stands out most from its neighbours, among those with 1/64
+     * of the votes */
+    uint32_t best = 0;
+    uint64_t best_num = 0, best_den = 1;
+    for (uint32_t d = 8; d <= GUESS_ROW_MAX && cast >= 1024; d++) {
+        if (votes[d] * 64ull < cast)
+            continue;
+        uint64_t near = 0;      /* the lengths 3 to 8 away: 12 of them at most */
+        for (uint32_t e = d - 8; e <= d + 8; e++)
+            if ((e < d - 2 || e > d + 2) && e >= 8 && e <= GUESS_ROW_MAX)
+                near += votes[e];
+        /* prominence votes / (mean + 1) = 12 votes / (near + 12) */
+        uint64_t num = 12ull * votes[d], den = near + 12;
+        if (num * best_den > best_num * den) {
+            best = d;
+            best_num = num;
+            best_den = den;
+        }
+    }
+    for (uint32_t q = 3; q >= 2 && best; q--)
+        if (best % q == 0 && best / q >= 8 && votes[best / q] * 2 >= votes[best]) {
+            best /= q;
+            break;
+        }
+    int ok = best && best_num >= 8 * best_den && best * 8ull <= MBZ_IMG_WIDTH_MAX;
+    free(votes);
+    if (!ok)
+        return 0;
+    memset(img, 0, sizeof *img);
+    img->bilevel = 1;
+    img->bytes = 1;
+    img->channels = 1;
+    img->width = best * 8;
+    return 1;
+}
+
 size_t mbz_media_block(mbz_media *m, uint64_t off, const uint8_t *buf, size_t avail, size_t bs,
                        const mbz_media_format **fmt)
 {
     size_t cut = mbz_media_scan(m, off, buf, avail);
-    return mbz_media_cut(m, off, avail, bs, cut, fmt);
+    size_t n = mbz_media_cut(m, off, avail, bs, cut, fmt);
+    if (!*fmt && n >= MBZ_BILEVEL_MIN && bilevel_guess(buf, n, &m->guess.img)) {
+        m->guess.kind = MBZ_MEDIA_IMAGE;
+        *fmt = &m->guess;
+    }
+    return n;
 }

@@ -37,6 +37,7 @@ typedef struct {
 typedef struct {
     mbz_media_region r[MBZ_MEDIA_REGIONS];   /* known regions, by start */
     int n;
+    mbz_media_format guess;  /* a headerless 1-bit bitmap found in the last block */
 } mbz_media;
 
 /* Regions shorter than this are left to the general stage. */
@@ -60,8 +61,12 @@ size_t mbz_media_cut(mbz_media *m, uint64_t off, size_t avail, size_t bs, size_t
                      const mbz_media_format **fmt);
 
 /* Scan buf[0 .. avail-1] (at stream offset off) and choose the block that starts
- * there: mbz_media_scan then mbz_media_cut. What compression (api.c) and --explain
- * (explain.c) both call, so that they cut the same blocks. */
+ * there: mbz_media_scan then mbz_media_cut; a general block of MBZ_BILEVEL_MIN bytes
+ * or more that looks like a bare 1-bit bitmap (rows of equal length that resemble
+ * each other, a background byte 0x00 or 0xff) becomes an image block (*fmt set).
+ * What compression (api.c) and --explain (explain.c) both call, so that they cut
+ * the same blocks. */
+#define MBZ_BILEVEL_MIN 65536
 size_t mbz_media_block(mbz_media *m, uint64_t off, const uint8_t *buf, size_t avail, size_t bs,
                        const mbz_media_format **fmt);
 

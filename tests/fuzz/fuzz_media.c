@@ -10,7 +10,8 @@
  *            then the image decoder: never out of bounds, any status
  *   128-255  round trips: the parameters from data's first 7 bytes (bounded into
  *            range), the rest coded by the audio model (bit 0 of byte 0 clear) or the
- *            image model (set), decoded, compared
+ *            image model (set; with 1-bit pixels when data[0] % 3 == 2), decoded,
+ *            compared
  */
 #include "fuzz_common.h"
 #include "audio.h"
@@ -54,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
                 } else {
                     mbz_img back;
                     mbz_img_pack(&f->img, par);
-                    if (mbz_img_unpack(par, &back) != 0)
+                    if (mbz_img_unpack(par, &back, 1) != 0)
                         fuzz_fail("the detector's image layout does not pack");
                 }
             }
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         if (!out)
             return 0;
         (void)mbz_audio_decode(data + 3, n - 3, out, want);
-        (void)mbz_image_decode(data + 3, n - 3, out, want);
+        (void)mbz_image_decode(data + 3, n - 3, out, want, 1);
         free(out);
         return 0;
     }
@@ -96,9 +97,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     } else {
         mbz_img f = { (uint8_t)(1 + data[0] % 2), (uint8_t)(data[1] & 1),
                       (uint8_t)(1 + data[2] % MBZ_IMG_CHANNELS_MAX), (uint8_t)(data[3] % 4),
-                      (uint32_t)(1 + (data[4] | data[5] << 8) % 300) };
+                      (uint32_t)(1 + (data[4] | data[5] << 8) % 300), 0 };
+        if (data[0] % 3 == 2) {        /* 1-bit pixels */
+            f.bilevel = 1;
+            f.bytes = 1;
+            f.big_endian = 0;
+            f.channels = 1;
+            f.width = 1 + (data[4] | data[5] << 8) % 2400;
+        }
         m = mbz_image_encode(&f, body, bn, pay, cap);
-        rc = m ? mbz_image_decode(pay, m, back, bn) : 0;
+        rc = m ? mbz_image_decode(pay, m, back, bn, 1) : 0;
     }
     /* m == 0: did not fit even in four times the input (adversarial noise): skip */
     if (m && (rc != 0 || memcmp(back, body, bn) != 0))
