@@ -59,6 +59,8 @@ expect h/bomb-cm-record-2e26-payload1.mbz 'inconsistent|corrupt'
 expect h/bomb-cm-filter-2e26-payload2.mbz 'inconsistent|corrupt'
 # audio block: 3-byte payload declaring 2^26 bytes of samples
 expect h/bomb-audio-2e26-payload3.mbz 'corrupt audio'
+# image block of 1-bit pixels: 8-byte payload (7 of parameters) declaring 2^26 bytes
+expect h/bomb-bilevel-2e26-payload8.mbz 'corrupt image'
 expect h/frames-2000-then-garbage.mbz 'trailing garbage after frame 2000'
 
 # -l (headers only) and -t agree that these are errors

@@ -536,12 +536,15 @@ static int cmd_hostile(int argc, char **argv)
      * payload of a few bytes: an audio block (frame version 5, flags CM and MEDIA;
      * 16-bit stereo parameters, one coded byte), a history start through the record
      * model (version 6, flags CM, MEDIA and RECORD; one coded byte) and one through a
-     * block filter (version 7, also FILTER; the x86 filter's id, one coded byte) */
+     * block filter (version 7, also FILTER; the x86 filter's id, one coded byte), and
+     * an image block of 1-bit pixels (version 10, flags CM and MEDIA; 1728 pixels
+     * wide, one coded byte) */
     static const struct {
         const char *name;
-        uint8_t version, flags, type, len, payload[3];
+        uint8_t version, flags, type, len, payload[8];
     } bombs26[] = {
         { "bomb-audio-2e26-payload3", 5, 0x0C, 5, 3, { 0x01, 0x02, 0x55 } },
+        { "bomb-bilevel-2e26-payload8", 10, 0x0C, 6, 8, { 0x04, 0x01, 0x00, 0xc0, 0x06, 0x00, 0x00, 0x55 } },
         { "bomb-cm-record-2e26-payload1", 6, 0x1C, 4, 1, { 0x55 } },
         { "bomb-cm-filter-2e26-payload2", 7, 0x3C, 4, 2, { 0x01, 0x55 } },
     };
