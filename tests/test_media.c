@@ -12,11 +12,11 @@
  *     cuts blocks at their edges and keeps frames aligned, and asks for a header
  *     that straddles the end of a buffer to start the next block;
  *   - the same for images: round trips of grey, RGB, RGBA, 16-bit, padded rows and
- *     a partial row; a golden payload hash; damage and bad parameters; PNM (P5, P6
+ *     a partial row; golden payload hashes of both revisions of the model; damage and bad parameters; PNM (P5, P6
  *     with a comment, P7), BMP and TIFF headers found, text that looks like one,
  *     TIFF strips apart and compressed TIFF not;
- *   - the block coder's choice: a noisy field goes to the image model, the same
- *     field pixel-doubled to the general stage;
+ *   - the block coder's choice: a noisy field goes to the image model, a tile of
+ *     16 rows of noise repeated (exact repeats) to the general stage;
  *   - bilevel (1-bit) images: round trips (fill bits past the width, padding, a
  *     partial row), a golden payload hash, damage, 1-bit pixels refused in frames
  *     before version 10; PBM (P4) and 1-bit BMP headers found; a bare fax-like
@@ -42,8 +42,10 @@
 
 /* xxh64 of the payload of gen(16-bit LE stereo, 20000 frames) */
 #define GOLDEN_AUDIO 0xbb4525b17d0af19cull
-/* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes) */
+/* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes), revisions
+ * 1 (frames of versions 5-9) and 2 (version 10 on) */
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
+#define GOLDEN_IMAGE2 0x5a56d5de26f74d58ull
 /* xxh64 of the payload of gen_page(1728 pixels wide, 200 rows) */
 #define GOLDEN_BILEVEL 0x9764c471658d8daeull
 
@@ -333,7 +335,7 @@ static void gen_image(const mbz_img *f, uint8_t *out, size_t n)
         out[j] = (uint8_t)rnd();
 }
 
-static void image_layouts(void)
+static void image_layouts(int rev)
 {
     static uint8_t in[1 << 20], pay[(1 << 20) + 64], back[1 << 20];
     struct {
@@ -350,15 +352,15 @@ static void image_layouts(void)
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char name[64];
-        snprintf(name, sizeof name, "image %u x %d ch x %d B%s pad %d", t[i].f.width, t[i].f.channels,
-                 t[i].f.bytes, t[i].f.big_endian ? " BE" : "", t[i].f.pad);
+        snprintf(name, sizeof name, "image r%d %u x %d ch x %d B%s pad %d", rev, t[i].f.width,
+                 t[i].f.channels, t[i].f.bytes, t[i].f.big_endian ? " BE" : "", t[i].f.pad);
         gen_image(&t[i].f, in, t[i].n);
-        size_t m = mbz_image_encode(&t[i].f, in, t[i].n, pay, t[i].n);
+        size_t m = mbz_image_encode(&t[i].f, in, t[i].n, pay, t[i].n, rev);
         CHECK(m > 0, "%s: encode failed", name);
         if (!m)
             continue;
         memset(back, 0xa5, t[i].n);
-        CHECK(mbz_image_decode(pay, m, back, t[i].n, 1) == 0, "%s: decode failed", name);
+        CHECK(mbz_image_decode(pay, m, back, t[i].n, rev) == 0, "%s: decode failed", name);
         CHECK(memcmp(back, in, t[i].n) == 0, "%s: round trip differs", name);
         printf("%-34s %7zu -> %7zu\n", name, t[i].n, m);
         CHECK(m < t[i].n / 2 || t[i].f.width == 1, "%s: %zu bytes coded to %zu (should halve)", name,
@@ -366,27 +368,30 @@ static void image_layouts(void)
     }
 }
 
-static void image_golden_damage(void)
+static void image_golden_damage(int rev)
 {
     static uint8_t in[120000], pay[120064], bad[120064], back[120000];
     mbz_img f = { 1, 0, 3, 0, 200, 0 };
     rng = 777;
     gen_image(&f, in, sizeof in);
-    size_t m = mbz_image_encode(&f, in, sizeof in, pay, sizeof pay);
-    uint64_t h = XXH64(pay, m, 0);
-    printf("image payload: %zu bytes, xxh64 %016llx\n", m, (unsigned long long)h);
-    CHECK(h == GOLDEN_IMAGE, "golden image payload hash %016llx, expected %016llx",
-          (unsigned long long)h, (unsigned long long)GOLDEN_IMAGE);
+    size_t m = mbz_image_encode(&f, in, sizeof in, pay, sizeof pay, rev);
+    uint64_t h = XXH64(pay, m, 0), want = rev >= 2 ? GOLDEN_IMAGE2 : GOLDEN_IMAGE;
+    printf("image payload, revision %d: %zu bytes, xxh64 %016llx\n", rev, m, (unsigned long long)h);
+    CHECK(h == want, "golden image payload hash (revision %d) %016llx, expected %016llx", rev,
+          (unsigned long long)h, (unsigned long long)want);
+    /* the other revision does not decode it to the same pixels */
+    CHECK(mbz_image_decode(pay, m, back, sizeof back, 3 - rev) != 0 || memcmp(back, in, sizeof in),
+          "revision %d's payload decoded by revision %d", rev, 3 - rev);
     int caught = 0;
     for (int k = 0; k < 100; k++) {
         memcpy(bad, pay, m);
         size_t at = MBZ_IMG_PARAMS + rnd() % (m - MBZ_IMG_PARAMS);
         bad[at] ^= (uint8_t)(1u << (rnd() % 8));
-        int rc = mbz_image_decode(bad, m, back, sizeof back, 1);
+        int rc = mbz_image_decode(bad, m, back, sizeof back, rev);
         caught += rc != 0 || memcmp(back, in, sizeof in) != 0;
     }
     CHECK(caught == 100, "a flipped image payload bit went unnoticed (%d of 100 caught)", caught);
-    CHECK(mbz_image_decode(pay, m - 1, back, sizeof back, 1) != 0 || memcmp(back, in, sizeof in),
+    CHECK(mbz_image_decode(pay, m - 1, back, sizeof back, rev) != 0 || memcmp(back, in, sizeof in),
           "truncated image payload accepted");
     /* parameters: format bits, 0 and 5 channels, padding 4, width 0 and 2^16 + 1 */
     const uint8_t params[][MBZ_IMG_PARAMS] = {
@@ -397,7 +402,7 @@ static void image_golden_damage(void)
     for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
         memcpy(bad, pay, m);
         memcpy(bad, params[i], MBZ_IMG_PARAMS);
-        CHECK(mbz_image_decode(bad, m, back, sizeof back, 1) != 0, "image parameters %zu accepted", i);
+        CHECK(mbz_image_decode(bad, m, back, sizeof back, rev) != 0, "image parameters %zu accepted", i);
     }
 }
 
@@ -486,8 +491,10 @@ static void image_detector(void)
 }
 
 /* The choice between the image model and the general stage (block.c): a smooth
- * noisy field goes to the image model, the same field pixel-doubled (exact repeats)
- * to the general stage. */
+ * noisy field goes to the image model; 16 of its rows, their values spread (x 7)
+ * and repeated down the image (exact repeats the image model cannot predict), to
+ * the general stage. (The field pixel-doubled went to the general stage with
+ * revision 1 of the image model; revision 2 codes it about as well.) */
 static void image_choice(void)
 {
     static uint8_t field[128 * 128], img[256 * 256];
@@ -519,14 +526,14 @@ static void image_choice(void)
         if (doubled)
             for (int y = 0; y < 256; y++)
                 for (int x = 0; x < 256; x++)
-                    img[y * 256 + x] = field[(y / 2) * 128 + x / 2];
+                    img[y * 256 + x] = (uint8_t)(field[(y % 16) * 128 + x % 128] * 7 + x / 128);
         mbz_cm_chain chain = { .window = 1 << 20 };
         int rc = mbz_block_encode(&st, &chain, &fmt, img, sizeof img, &scr, NULL, 0, "choice", &out, &err);
         CHECK(rc == MBZ_OK, "encode: %s", err.msg);
-        printf("image choice, %s: block type %d, %zu bytes\n", doubled ? "pixel-doubled" : "noisy field",
+        printf("image choice, %s: block type %d, %zu bytes\n", doubled ? "tiled noise" : "noisy field",
                out.type, out.payload_size);
         if (doubled)
-            CHECK(mbz_block_is_modelled(out.type), "pixel-doubled image: type %d, not the general stage", out.type);
+            CHECK(mbz_block_is_modelled(out.type), "tiled noise: type %d, not the general stage", out.type);
         else
             CHECK(out.type == MBZ_BLOCK_IMAGE, "noisy field: type %d, not the image model", out.type);
         mbz_cm_chain_reset(&chain);
@@ -607,7 +614,7 @@ static void bilevel(void)
         size_t n = mbz_img_stride(&f) * t[i].rows + t[i].extra;
         rng = 4711;
         gen_page(t[i].width, t[i].pad, t[i].rows, t[i].extra, in);
-        size_t m = mbz_image_encode(&f, in, n, pay, n);
+        size_t m = mbz_image_encode(&f, in, n, pay, n, 2);
         char name[64];
         snprintf(name, sizeof name, "bilevel %u wide, pad %u, +%zu", t[i].width, t[i].pad, t[i].extra);
         CHECK(m > 0, "%s: encode failed", name);
@@ -615,9 +622,9 @@ static void bilevel(void)
             continue;
         printf("%-34s %7zu -> %7zu\n", name, n, m);
         memset(back, 0xa5, n);
-        CHECK(mbz_image_decode(pay, m, back, n, 1) == 0 && memcmp(back, in, n) == 0, "%s: round trip", name);
+        CHECK(mbz_image_decode(pay, m, back, n, 2) == 0 && memcmp(back, in, n) == 0, "%s: round trip", name);
         CHECK(m < n / 4 || t[i].width == 1, "%s: %zu bytes coded to %zu (should quarter)", name, n, m);
-        CHECK(mbz_image_decode(pay, m, back, n, 0) != 0, "%s: 1-bit pixels accepted before version 10", name);
+        CHECK(mbz_image_decode(pay, m, back, n, 1) != 0, "%s: 1-bit pixels accepted before version 10", name);
         if (i == 0) {
             uint64_t h = XXH64(pay, m, 0);
             printf("bilevel payload: %zu bytes, xxh64 %016llx\n", m, (unsigned long long)h);
@@ -627,7 +634,7 @@ static void bilevel(void)
             for (int k = 0; k < 100; k++) {
                 memcpy(bad, pay, m);
                 bad[MBZ_IMG_PARAMS + rnd() % (m - MBZ_IMG_PARAMS)] ^= (uint8_t)(1u << (rnd() % 8));
-                caught += mbz_image_decode(bad, m, back, n, 1) != 0 || memcmp(back, in, n) != 0;
+                caught += mbz_image_decode(bad, m, back, n, 2) != 0 || memcmp(back, in, n) != 0;
             }
             CHECK(caught == 100, "a flipped bilevel payload bit went unnoticed (%d of 100 caught)", caught);
             /* 1-bit with a sample-size bit, with 2 channels */
@@ -635,7 +642,7 @@ static void bilevel(void)
             for (size_t j = 0; j < sizeof params / sizeof params[0]; j++) {
                 memcpy(bad, pay, m);
                 memcpy(bad, params[j], 3);
-                CHECK(mbz_image_decode(bad, m, back, n, 1) != 0, "bilevel parameters %zu accepted", j);
+                CHECK(mbz_image_decode(bad, m, back, n, 2) != 0, "bilevel parameters %zu accepted", j);
             }
         }
     }
@@ -709,8 +716,10 @@ int main(void)
     golden();
     damage();
     detector();
-    image_layouts();
-    image_golden_damage();
+    image_layouts(1);
+    image_layouts(2);
+    image_golden_damage(1);
+    image_golden_damage(2);
     image_detector();
     image_choice();
     bilevel();

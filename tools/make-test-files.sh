@@ -239,6 +239,9 @@ text = open("good-text.orig", "rb").read()
 open("good-bilevel.orig", "wb").write(text[:2000] + pbm + bmp + text[2000:4000])
 EOF
 "$MBZIP" -1 -T1 -c good-bilevel.orig >good-bilevel.mbz
+# frame version 10's image model (revision 2) on the pixels of good-image.orig
+cp good-image.orig good-image-v10.orig
+"$MBZIP" -1 -T1 -c good-image-v10.orig >good-image-v10.mbz
 # the kept good files back, over the fresh ones (above)
 for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
@@ -486,6 +489,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-index.mbz | good-multiblock.orig as good-multiblock.mbz, with a seek index (frame version 8, flag INDEX; doc/format.md "Seek index"): three entries, no annex |
 | good-v9.mbz | level 1, frame version 9 (flags CM, MEDIA, RECORD and FILTER; the binary stage's revision 2, doc/mixing.md): good-text.orig, good-record.orig and good-x86.orig one after the other, one modelled block (the record model and the x86 filter at work in it) |
 | good-bilevel.mbz | level 1, frame version 10 (flags CM, MEDIA, RECORD and FILTER; 1-bit images): 2000 bytes of good-text.orig and a PBM (P4) header (modelled), its pixels, 400 x 100 of synthetic text (image block with 1-bit pixels, doc/format.md "Image blocks"), a 1-bit BMP header with its palette (modelled), its pixels, 397 x 100, rows padded by 2 bytes, bottom-up (image block, 1-bit), 2000 more bytes of text (modelled) |
+| good-image-v10.mbz | good-image.orig at level 1, frame version 10 (the image model's revision 2: the errors through the mixed coder): modelled, image, modelled, image, modelled |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |

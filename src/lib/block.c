@@ -66,8 +66,13 @@ int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz
     if (s->cm && version >= MBZ_FRAME_VERSION_CM2)
         s->cm_features |= MBZ_CM_REV2;
     s->filters = (flags & MBZ_FLAG_FILTER) != 0;
-    s->bilevel = version >= MBZ_FRAME_VERSION_BILEVEL;
+    s->image_rev = mbz_image_rev(version);
     return MBZ_OK;
+}
+
+int mbz_image_rev(unsigned version)
+{
+    return version >= MBZ_FRAME_VERSION_IMAGE2 ? 2 : 1;
 }
 
 void mbz_stack_free(mbz_stack *s)
@@ -432,8 +437,8 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
  * is smaller on the whole file. Audio blocks are not judged: speech and music never
  * went better through the general stage. */
 #define MEDIA_SAMPLE 32768
-static int image_loses(const mbz_img *f, const uint8_t *in, size_t n, unsigned cm_features,
-                       mbz_block_scratch *s, const char *where)
+static int image_loses(const mbz_img *f, int image_rev, const uint8_t *in, size_t n,
+                       unsigned cm_features, mbz_block_scratch *s, const char *where)
 {
     size_t stride = mbz_img_stride(f), rows = n / stride;
     /* four slices of whole rows, from the four quarters of the block */
@@ -454,7 +459,7 @@ static int image_loses(const mbz_img *f, const uint8_t *in, size_t n, unsigned c
     if (smp && tmp && cost && mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM, &st, &err) == MBZ_OK) {
         for (int q = 0; q < 4; q++)
             memcpy(smp + q * per * stride, in + (rows * (size_t)q / 4) * stride, per * stride);
-        size_t m = mbz_image_encode(f, smp, k, tmp, k);
+        size_t m = mbz_image_encode(f, smp, k, tmp, k, image_rev);
         if (m && mbz_block_costs(&st, &ch, smp, k, s, where, cost, &err) == MBZ_OK) {
             uint64_t bits = 0;
             for (size_t i = 0; i < k; i++)
@@ -486,7 +491,7 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_medi
         out->payload_size = 1;
         return MBZ_OK;
     }
-    if (media && media->kind == MBZ_MEDIA_IMAGE && image_loses(&media->img, in, n, stack->cm_features, s, where))
+    if (media && media->kind == MBZ_MEDIA_IMAGE && image_loses(&media->img, stack->image_rev, in, n, stack->cm_features, s, where))
         media = NULL;
     if (media) {
         /* samples or pixels: their own model, whatever their byte statistics (16-bit
@@ -496,7 +501,7 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_medi
             return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (payload of %zu bytes)", where, n);
         int audio = media->kind == MBZ_MEDIA_AUDIO;
         size_t len = audio ? mbz_audio_encode(&media->pcm, in, n, s->out, n - 1)
-                           : mbz_image_encode(&media->img, in, n, s->out, n - 1);
+                           : mbz_image_encode(&media->img, in, n, s->out, n - 1, stack->image_rev);
         if (len > 0 && len < n) {
             out->type = audio ? MBZ_BLOCK_AUDIO : MBZ_BLOCK_IMAGE;
             out->payload = s->out;
@@ -736,7 +741,7 @@ void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
             int audio = j->h.type == MBZ_BLOCK_AUDIO;
             int rc = audio ? mbz_audio_decode(j->payload, j->h.payload_size, j->content, j->h.content_size)
                            : mbz_image_decode(j->payload, j->h.payload_size, j->content, j->h.content_size,
-                                              stack->bilevel);
+                                              stack->image_rev);
             if (rc == -2)
                 decode_fail(j, MBZ_ERR_NOMEM, audio ? "out of memory (audio model)" : "out of memory (image model)");
             else if (rc != 0)

@@ -33,7 +33,7 @@ typedef struct {
     int cm;
     unsigned cm_features;  /* the binary stage's optional parts (cm.h MBZ_CM_*) */
     int filters;           /* modelled payloads start with a filter id (filter.h) */
-    int bilevel;           /* image blocks may hold 1-bit pixels (frame version 10) */
+    int image_rev;         /* the image model's revision (image.h): 2 from frame version 10 */
 } mbz_stack;
 
 /* Build the stack for a frame of `version` with `flags` (MBZ_FLAG_MIX, _STRIDED, _CM,
@@ -42,6 +42,9 @@ typedef struct {
  * flags ask (strided inference needs a patch model). Release with mbz_stack_free. */
 int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz_stack *s,
                     mbz_error *err);
+/* The image model's revision (image.h) in a frame of `version`: what a stack's
+ * image_rev holds, for a reader that decodes a media block without a stack. */
+int mbz_image_rev(unsigned version);
 void mbz_stack_free(mbz_stack *s);
 
 /* ------------------------------------------------------------------ coding */

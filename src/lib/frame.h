@@ -32,8 +32,10 @@
  *   9  (no new flag)     the binary stage of a CM frame is its revision 2 (cm.h
  *                        MBZ_CM_REV2: more contexts, mixers and maps); frames of
  *                        versions 4-8 keep revision 1. Bit 7 stays undefined
- *  10  (no new flag)     image blocks of a MEDIA frame may hold 1-bit pixels (the
- *                        image payload's format bit 2: bilevel.c)
+ *  10  (no new flag)     the image model's revision 2 in MEDIA frames: image
+ *                        blocks may hold 1-bit pixels (the image payload's format
+ *                        bit 2: bilevel.c), and the errors of the others are coded
+ *                        through residual.h's mixed coder
  * A writer uses the lowest version that has the flags it sets, version 9 for every
  * CM frame and version 10 for every MEDIA frame (mbz_frame_version_for_flags), so
  * that older readers decode every frame they can and name the version of those
@@ -41,7 +43,7 @@
  * (mbz_frame_flags_known). */
 #define MBZ_FRAME_VERSION 10
 #define MBZ_FRAME_VERSION_CM2 9     /* CM frames from this version on: revision 2 */
-#define MBZ_FRAME_VERSION_BILEVEL 10 /* MEDIA frames from this one on: 1-bit images */
+#define MBZ_FRAME_VERSION_IMAGE2 10 /* MEDIA frames from this one on: image revision 2 */
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02

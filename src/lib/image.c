@@ -22,13 +22,16 @@
  *                  pixel); then the prediction is clamped to the sample range
  *   error          coded by residual.h, in contexts of the smallest error sum of
  *                  the predictors (how busy the neighbourhood is) and of the
- *                  channel before's error (for the first channel, W's and N's)
+ *                  channel before's error (for the first channel, W's and N's);
+ *                  in revision 2 (frame version 10) through its mixed coder, with
+ *                  four more contexts (resx_rows)
  *
  * Measured on the training corpus's images (doc/media.md): the blend of six beat
  * the median predictor alone by 5%; a fixed half of the channel before's error beat
  * none and all of it, the adaptive fraction beat the fixed half by 1.3% (ihc.ppm
  * 6%); CALIC's bias cancellation and a second context averaged into the error
- * coder's probabilities gained nothing worth their code.
+ * coder's probabilities gained nothing worth their code. Revision 2's mixed error
+ * coder took 4.0% off those images (doc/media.md).
  *
  * Every image block starts afresh and is independent of the rest of the frame.
  */
@@ -49,7 +52,7 @@ void mbz_img_pack(const mbz_img *f, uint8_t out[MBZ_IMG_PARAMS])
         out[3 + i] = (uint8_t)(f->width >> (8 * i));
 }
 
-int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int bilevel_ok)
+int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int rev)
 {
     uint32_t w = (uint32_t)in[3] | (uint32_t)in[4] << 8 | (uint32_t)in[5] << 16 | (uint32_t)in[6] << 24;
     if (in[0] & 0xf8 || ((in[0] & 2) && !(in[0] & 1)) || in[1] < 1 ||
@@ -57,7 +60,7 @@ int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int bilevel_ok)
         return -1;
     /* 1-bit pixels: one channel, no sample-size bits */
     f->bilevel = (in[0] & 4) != 0;
-    if (f->bilevel && (!bilevel_ok || (in[0] & 3) || in[1] != 1))
+    if (f->bilevel && (rev < 2 || (in[0] & 3) || in[1] != 1))
         return -1;
     f->bytes = (uint8_t)((in[0] & 1) + 1);
     f->big_endian = (in[0] & 2) != 0;
@@ -78,11 +81,31 @@ typedef struct {
 typedef struct {
     img_chan ch[MBZ_IMG_CHANNELS_MAX];
     mbz_res_model pad_model;      /* row padding bytes (zeros, mostly) */
+    int rev;                      /* the model's revision (image.h) */
+    mbz_resx resx;                /* revision 2: the mixed error coder's tables */
     void *mem;
 } img_state;
 
+/* Revision 2's contexts of an error, beside residual.h's k1 and k2 (each of the
+ * differences below quantized by q7 to 7 levels: sign and 0, 1-2, 3-11, 12+):
+ *   0  k2, and the neighbours W and N against the prediction (12 x 49)
+ *   1  k1, the channel, the prediction's top 3 bits (16 x 4 x 8)
+ *   2  the channel, the channel before's error at this pixel, the errors at W
+ *      and N (4 x 343)
+ *   3  the channel, three predictors against the prediction: the median edge
+ *      detector, W + N - NW, W + NE - N (4 x 343) */
+static const uint32_t resx_rows[MBZ_RESX_CTX] = { 12 * 49, 16 * 4 * 8, 4 * 343, 4 * 343 };
+
+static inline uint32_t q7(int32_t d)
+{
+    uint32_t a = (uint32_t)(d < 0 ? -(int64_t)d : d), b = a == 0 ? 0 : a < 3 ? 1 : a < 12 ? 2 : 3;
+    return d < 0 ? 3 - b : 3 + b;
+}
+
 static int state_init(img_state *s, const mbz_img *f)
 {
+    if (s->rev >= 2 && mbz_resx_init(&s->resx, resx_rows) != 0)
+        return -2;
     size_t w = f->width + 2;      /* a spare sample each side: no edge tests inside */
     size_t per = 2 * w * (sizeof(int32_t) * 2 + sizeof(uint32_t) * NPRED);
     s->mem = calloc(f->channels, per);
@@ -175,8 +198,20 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
             uint32_t actx = (uint32_t)(ctx_err < 0 ? -ctx_err : ctx_err);
             if (!k && !first)
                 actx += (uint32_t)(ch->res[0][x] < 0 ? -ch->res[0][x] : ch->res[0][x]);
-            int32_t e = mbz_res_code(c, &ch->res_model, bucket(best >> 1, MBZ_RES_K1 - 1),
-                                     bucket(actx, MBZ_RES_K2 - 1), v - pred);
+            int k1 = bucket(best >> 1, MBZ_RES_K1 - 1), k2 = bucket(actx, MBZ_RES_K2 - 1);
+            int32_t e;
+            if (s->rev >= 2) {
+                uint32_t ctx[MBZ_RESX_CTX] = {
+                    (uint32_t)k2 * 49 + q7(w - pred) * 7 + q7(n - pred),
+                    ((uint32_t)k1 * 4 + (uint32_t)k) * 8 + (uint32_t)(pred >> (B == 2 ? 13 : 5)),
+                    (((uint32_t)k * 7 + q7(k ? prev_err : 0)) * 7 + q7(x ? ch->res[1][x - 1] : 0)) * 7 +
+                        q7(first ? 0 : ch->res[0][x]),
+                    (((uint32_t)k * 7 + q7(m - pred)) * 7 + q7(pr[1] - pred)) * 7 + q7(pr[2] - pred),
+                };
+                e = mbz_resx_code(c, &s->resx, &ch->res_model, k1, k2, ctx, v - pred);
+            } else {
+                e = mbz_res_code(c, &ch->res_model, k1, k2, v - pred);
+            }
             v = pred + e;
             if (c->decoding) {
                 if (v < 0 || v > maxv || c->dec.error)
@@ -231,18 +266,18 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
     return 0;
 }
 
-static int img_code_block(mbz_res_coder *c, const mbz_img *f, uint8_t *data, size_t n)
+static int img_code_block(mbz_res_coder *c, const mbz_img *f, int rev, uint8_t *data, size_t n)
 {
     mbz_res_init();
     size_t stride = mbz_img_stride(f), rows = n / stride;
     int rc = 0;
     img_state s;
     memset(&s, 0, sizeof s);
+    s.rev = rev;
     if (f->bilevel) {
-        rc = mbz_bilevel_code(c, f, data, rows);
+        rc = rev >= 2 ? mbz_bilevel_code(c, f, data, rows) : -1;
     } else {
-        if (state_init(&s, f) != 0)
-            return -2;
+        rc = state_init(&s, f);
         for (size_t y = 0; y < rows && rc == 0; y++)
             rc = code_row(c, &s, f, data + y * stride, y == 0);
     }
@@ -253,11 +288,13 @@ static int img_code_block(mbz_res_coder *c, const mbz_img *f, uint8_t *data, siz
         data[j] = (uint8_t)v;
     }
     free(s.mem);
+    if (rev >= 2)
+        mbz_resx_free(&s.resx);
     return rc;
 }
 
 size_t mbz_image_encode(const mbz_img *f, const uint8_t *data, size_t n, uint8_t *out,
-                        size_t cap)
+                        size_t cap, int rev)
 {
     if (cap <= MBZ_IMG_PARAMS)
         return 0;
@@ -266,22 +303,22 @@ size_t mbz_image_encode(const mbz_img *f, const uint8_t *data, size_t n, uint8_t
     memset(&c, 0, sizeof c);
     mbz_bc_enc_init(&c.enc, out + MBZ_IMG_PARAMS, cap - MBZ_IMG_PARAMS);
     /* the encoder only reads data; img_code_block writes it only when decoding */
-    if (img_code_block(&c, f, (uint8_t *)(uintptr_t)data, n) != 0)
+    if (img_code_block(&c, f, rev, (uint8_t *)(uintptr_t)data, n) != 0)
         return 0;
     size_t k = mbz_bc_enc_finish(&c.enc);
     return k ? k + MBZ_IMG_PARAMS : 0;
 }
 
-int mbz_image_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int bilevel_ok)
+int mbz_image_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int rev)
 {
     mbz_img f;
-    if (m < MBZ_IMG_PARAMS + 1 || mbz_img_unpack(payload, &f, bilevel_ok) != 0)
+    if (m < MBZ_IMG_PARAMS + 1 || mbz_img_unpack(payload, &f, rev) != 0)
         return -1;
     mbz_res_coder c;
     memset(&c, 0, sizeof c);
     c.decoding = 1;
     mbz_bc_dec_init(&c.dec, payload + MBZ_IMG_PARAMS, m - MBZ_IMG_PARAMS);
-    int rc = img_code_block(&c, &f, out, n);
+    int rc = img_code_block(&c, &f, rev, out, n);
     if (rc == 0 && !mbz_bc_dec_check_end(&c.dec))
         rc = -1;
     return rc;

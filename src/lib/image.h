@@ -22,7 +22,7 @@ typedef struct {
     uint8_t pad;           /* bytes after each row: 0 .. 3 (BMP rows end on 4 bytes) */
     uint32_t width;        /* pixels per row: 1 .. MBZ_IMG_WIDTH_MAX */
     uint8_t bilevel;       /* 1-bit pixels, the first in a byte's high bit (bilevel.h);
-                            * then bytes = 1, channels = 1. Frames of version 10 on */
+                            * then bytes = 1, channels = 1. Revision 2 on */
 } mbz_img;
 
 /* Bytes of one row, padding included. */
@@ -36,19 +36,23 @@ static inline size_t mbz_img_stride(const mbz_img *f)
 /* The 7 bytes at the start of an image payload that describe the pixels. */
 #define MBZ_IMG_PARAMS 7
 void mbz_img_pack(const mbz_img *f, uint8_t out[MBZ_IMG_PARAMS]);
-/* Parse and bound them; 0 if valid, -1 if not. bilevel_ok: the frame's version has
- * 1-bit pixels (MBZ_FRAME_VERSION_BILEVEL). */
-int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int bilevel_ok);
+/* The image model's revisions: 1 in frames of versions 5 to 9; 2 from version 10
+ * (frame.h MBZ_FRAME_VERSION_IMAGE2): 1-bit pixels, and the errors of the others
+ * through residual.h's mixed coder. Writers use MBZ_IMG_REV. */
+#define MBZ_IMG_REV 2
+
+/* Parse and bound them; 0 if valid, -1 if not (1-bit pixels before revision 2). */
+int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int rev);
 
 /* Code data[0 .. n-1] (whole rows, then the bytes of a last partial row) into
- * out[0 .. cap-1], parameters first. Returns the payload size, or 0 when it would
- * not fit in cap. */
+ * out[0 .. cap-1], parameters first, with revision rev of the model. Returns the
+ * payload size, or 0 when it would not fit in cap (or out of memory). */
 size_t mbz_image_encode(const mbz_img *f, const uint8_t *data, size_t n, uint8_t *out,
-                        size_t cap);
+                        size_t cap, int rev);
 
-/* Decode a payload made by mbz_image_encode into out[0 .. n-1]. Returns 0, -1 when
- * the payload is not a valid encoding of n bytes (or asks for 1-bit pixels without
- * bilevel_ok), -2 when out of memory. */
-int mbz_image_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int bilevel_ok);
+/* Decode a payload made by mbz_image_encode with revision rev into out[0 .. n-1].
+ * Returns 0, -1 when the payload is not a valid encoding of n bytes, -2 when out
+ * of memory. */
+int mbz_image_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int rev);
 
 #endif

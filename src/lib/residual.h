@@ -129,4 +129,30 @@ static inline int32_t mbz_res_code(mbz_res_coder *c, mbz_res_model *m, int k1, i
     return e;
 }
 
+/* ------------------------------------------------------------------ mixed */
+
+/* The same decisions, each through a small context-mixing step (frame version 10's
+ * image model): the probability above and MBZ_RESX_CTX more, each an adaptive
+ * counter (logistic.h) in a row the model chooses (a context of the sample: its
+ * neighbours' errors, the predictors' disagreement...) and a column for the
+ * decision, mixed by a logistic mixer whose weights are chosen by the decision's
+ * kind and k1. Costs about twice the time of mbz_res_code. */
+#define MBZ_RESX_CTX 4
+#define MBZ_RESX_NODES 1024   /* decisions: zero, lengths, mantissas, low bits, signs */
+#define MBZ_RESX_IN (MBZ_RESX_CTX + 2)
+#define MBZ_RESX_SETS (29 * MBZ_RES_K1)
+typedef struct {
+    uint32_t *t[MBZ_RESX_CTX];          /* counters, rows[i] x MBZ_RESX_NODES */
+    int32_t w[MBZ_RESX_SETS][MBZ_RESX_IN];
+} mbz_resx;
+
+/* rows[i]: the contexts of counter table i. 0, or -2 when out of memory (then
+ * mbz_resx_free is still to be called). */
+int mbz_resx_init(mbz_resx *x, const uint32_t rows[MBZ_RESX_CTX]);
+void mbz_resx_free(mbz_resx *x);
+
+/* As mbz_res_code, with ctx[i] < rows[i] the rows of this error. */
+int32_t mbz_resx_code(mbz_res_coder *c, mbz_resx *x, mbz_res_model *m, int k1, int k2,
+                      const uint32_t ctx[MBZ_RESX_CTX], int32_t e);
+
 #endif

@@ -572,7 +572,11 @@ static int decode_one(mbz_seekable *s, size_t k, mbz_error *err)
     if ((rc = pread_full(s, dst, j->h.payload_size, b->offset + sizeof bh, what, err)) != MBZ_OK)
         return rc;
     int cm = modelled && (fh->flags & MBZ_FLAG_CM);
-    mbz_block_decode(&j, 1, &s->stack, cm ? &s->chain : NULL, s->cancel);
+    /* a media block needs no model, only the frame's revision of the media models */
+    mbz_stack media;
+    memset(&media, 0, sizeof media);
+    media.image_rev = mbz_image_rev(fh->version);
+    mbz_block_decode(&j, 1, modelled ? &s->stack : &media, cm ? &s->chain : NULL, s->cancel);
     if (j->status != MBZ_OK) {
         if (cm)
             mbz_cm_chain_reset(&s->chain);   /* its state is no longer that of a block end */

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
                 } else {
                     mbz_img back;
                     mbz_img_pack(&f->img, par);
-                    if (mbz_img_unpack(par, &back, 1) != 0)
+                    if (mbz_img_unpack(par, &back, MBZ_IMG_REV) != 0)
                         fuzz_fail("the detector's image layout does not pack");
                 }
             }
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         if (!out)
             return 0;
         (void)mbz_audio_decode(data + 3, n - 3, out, want);
-        (void)mbz_image_decode(data + 3, n - 3, out, want, 1);
+        (void)mbz_image_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 7));
         free(out);
         return 0;
     }
@@ -105,8 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
             f.channels = 1;
             f.width = 1 + (data[4] | data[5] << 8) % 2400;
         }
-        m = mbz_image_encode(&f, body, bn, pay, cap);
-        rc = m ? mbz_image_decode(pay, m, back, bn, 1) : 0;
+        m = mbz_image_encode(&f, body, bn, pay, cap, MBZ_IMG_REV);
+        rc = m ? mbz_image_decode(pay, m, back, bn, MBZ_IMG_REV) : 0;
     }
     /* m == 0: did not fit even in four times the input (adversarial noise): skip */
     if (m && (rc != 0 || memcmp(back, body, bn) != 0))
