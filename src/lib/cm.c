@@ -58,6 +58,7 @@
 #include "internal.h"
 #include "kernels.h"
 #include "logistic.h"
+#include "zalloc.h"
 #include "predictor.h"
 #include "qmath.h"
 
@@ -158,6 +159,7 @@ struct mbz_cm {
     uint16_t *apm1, *apm2, *apm3;   /* apm3: record model only */
     int apm1_i, apm2_i, apm3_i;
     int pr;                         /* the stage's 12-bit prediction */
+    size_t ht_size;                 /* bytes of ht (mbz_zeroed_alloc) */
     /* the per-bit functions for this CPU (variants, at the end of this file) */
     uint32_t (*p_fn)(struct mbz_cm *cm);
     void (*update_fn)(struct mbz_cm *cm, int bit);
@@ -254,8 +256,8 @@ void mbz_cm_free(mbz_cm *cm)
     if (!cm)
         return;
     free(cm->hist);
-    free(cm->ht);
-    free(cm->mt);
+    mbz_zeroed_free(cm->ht, cm->ht_size);
+    mbz_zeroed_free(cm->mt, ((size_t)1 << cm->mt_bits) * sizeof *cm->mt);
     free(cm->apm_base);
     free(cm->apm1);
     free(cm->apm2);
@@ -291,8 +293,9 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     cm->ht_mask = (1u << hb) - 1;
     cm->mt_bits = clampu(lw, 12, 24) - 2;
     cm->hist = malloc(cm->cap);
-    cm->ht = calloc((size_t)1 << hb, 16 * sizeof *cm->ht);
-    cm->mt = calloc((size_t)1 << cm->mt_bits, sizeof *cm->mt);
+    cm->ht_size = ((size_t)1 << hb) * 16 * sizeof *cm->ht;
+    cm->ht = mbz_zeroed_alloc(cm->ht_size);
+    cm->mt = mbz_zeroed_alloc(((size_t)1 << cm->mt_bits) * sizeof *cm->mt);
     cm->apm_base = mbz_apm_new(256);
     cm->apm1 = mbz_apm_new(256);
     cm->apm2 = mbz_apm_new(65536);
