@@ -88,10 +88,7 @@ static int resx_bit(mbz_res_coder *c, mbz_resx *x, mbz_res_prob *p0, int node, i
     }
     for (int i = 0; i < MBZ_RESX_CTX; i++)
         mbz_ctr_update(t[i], bit, RESX_LIMIT, 0);
-    p0->fast = mbz_res_move(p0->fast, bit, mbz_res_rate[p0->n < MBZ_RES_FAST_LIMIT ? p0->n : MBZ_RES_FAST_LIMIT]);
-    p0->slow = mbz_res_move(p0->slow, bit, mbz_res_rate[p0->n < MBZ_RES_SLOW_LIMIT ? p0->n : MBZ_RES_SLOW_LIMIT]);
-    if (p0->n < 255)
-        p0->n++;
+    mbz_res_learn(p0, bit);
     return bit;
 }
 

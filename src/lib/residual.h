@@ -66,13 +66,19 @@ static inline uint16_t mbz_res_move(uint16_t p, int bit, uint32_t rate)
     return (uint16_t)(p + (int32_t)(((int64_t)(target - p) * rate) >> 16));
 }
 
-static inline int mbz_res_code_bit(mbz_res_coder *c, mbz_res_prob *p, int bit)
+/* p learns the coded bit. */
+static inline void mbz_res_learn(mbz_res_prob *p, int bit)
 {
-    bit = mbz_res_bit(c, bit, mbz_res_prob_p(p));
     p->fast = mbz_res_move(p->fast, bit, mbz_res_rate[p->n < MBZ_RES_FAST_LIMIT ? p->n : MBZ_RES_FAST_LIMIT]);
     p->slow = mbz_res_move(p->slow, bit, mbz_res_rate[p->n < MBZ_RES_SLOW_LIMIT ? p->n : MBZ_RES_SLOW_LIMIT]);
     if (p->n < 255)
         p->n++;
+}
+
+static inline int mbz_res_code_bit(mbz_res_coder *c, mbz_res_prob *p, int bit)
+{
+    bit = mbz_res_bit(c, bit, mbz_res_prob_p(p));
+    mbz_res_learn(p, bit);
     return bit;
 }
 
