@@ -14,6 +14,7 @@ const int mbz_squash_pts[33] = {
 
 int16_t mbz_stretch_tab[4096];
 uint32_t mbz_ctr_rate[1024];
+uint16_t mbz_apm_ident[33];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void tables_make(void)
@@ -29,6 +30,10 @@ static void tables_make(void)
         mbz_stretch_tab[j] = 2047;
     for (int n = 0; n < 1024; n++)
         mbz_ctr_rate[n] = (uint32_t)(131072u / (2u * (uint32_t)n + 3u));
+    for (int j = 0; j < 33; j++) {
+        int v = mbz_squash((j - 16) * 128) * 16;
+        mbz_apm_ident[j] = (uint16_t)(v > 65535 ? 65535 : v);
+    }
 }
 
 void mbz_logistic_init(void)
@@ -38,13 +43,6 @@ void mbz_logistic_init(void)
 
 uint16_t *mbz_apm_new(size_t contexts)
 {
-    uint16_t *t = malloc(contexts * 33 * sizeof *t);
-    if (!t)
-        return NULL;
-    for (size_t c = 0; c < contexts; c++)
-        for (int j = 0; j < 33; j++) {
-            int v = mbz_squash((j - 16) * 128) * 16;
-            t[c * 33 + j] = (uint16_t)(v > 65535 ? 65535 : v);
-        }
-    return t;
+    mbz_logistic_init();
+    return calloc(contexts * 33, sizeof(uint16_t)); /* zero: every row the identity */
 }

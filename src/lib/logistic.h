@@ -81,7 +81,11 @@ MBZ_LOGISTIC_INLINE void mbz_ctr_update(uint32_t *c, int bit, uint32_t limit, in
 /* An adaptive probability map: per context, 33 probabilities (Q16) at the
  * interpolation points of squash; the output interpolates at stretch(p) and the
  * nearer point learns. mbz_apm_new: `contexts` rows, each the identity map (NULL
- * when out of memory; free() it). */
+ * when out of memory; free() it). A point is stored as its difference from the
+ * identity's, mbz_apm_ident (mod 2^16: the sum is the value, exactly), so that a
+ * new map is zeroed memory: a stage of three 65536-row maps costs nothing to make
+ * until its rows are used (a small stream no longer pays for writing 13 MB). */
+extern uint16_t mbz_apm_ident[33];
 uint16_t *mbz_apm_new(size_t contexts);
 
 /* p: 12-bit. Returns a 12-bit probability; *idx remembers the point to train. */
@@ -91,15 +95,17 @@ MBZ_LOGISTIC_INLINE int mbz_apm_p(const uint16_t *t, size_t ctx, int p, int *idx
     int lo = s >> 7, w = s & 127;
     const uint16_t *r = t + ctx * 33;
     *idx = (int)(ctx * 33) + lo + (w >> 6);
-    return (r[lo] * (128 - w) + r[lo + 1] * w) >> 11;
+    int v0 = (uint16_t)(r[lo] + mbz_apm_ident[lo]), v1 = (uint16_t)(r[lo + 1] + mbz_apm_ident[lo + 1]);
+    return (v0 * (128 - w) + v1 * w) >> 11;
 }
 
 /* The point moves by 1/2^rate of its error. */
 MBZ_LOGISTIC_INLINE void mbz_apm_update(uint16_t *t, int idx, int bit, int rate)
 {
-    int v = t[idx];
+    uint16_t id = mbz_apm_ident[(unsigned)idx % 33];
+    int v = (uint16_t)(t[idx] + id);
     int target = bit ? 65535 : 0;
-    t[idx] = (uint16_t)(v + ((target - v) >> rate));
+    t[idx] = (uint16_t)(v + ((target - v) >> rate) - id);
 }
 
 #endif
