@@ -16,7 +16,10 @@
  *     on fixed-size binary records it codes them clearly smaller than without;
  *   - revision 2 (MBZ_CM_REV2): its own golden hashes (revision 1 keeps the ones
  *     above), round trips, and it codes the golden input and the records smaller
- *     than revision 1.
+ *     than revision 1;
+ *   - the fast configuration (MBZ_CM_FAST, level 1): its own golden hashes, it
+ *     ignores base tables, round trips, learns a repeat, finds records, and codes
+ *     the golden input within 10% of revision 1 with base tables.
  * Plain C test: exit 0 = pass, 1 = fail.
  */
 #include "config.h"
@@ -44,6 +47,9 @@
  * records with base tables and the record model */
 #define GOLDEN_CM2_BASE 0x7ff59e9bbf52eb69ull
 #define GOLDEN_CM2_RECORD 0xbefe422dce9268e4ull
+/* the fast configuration (MBZ_CM_FAST, frame flag FAST): the golden input; the records */
+#define GOLDEN_CM_FAST 0xa87f54ae26d5a0f3ull
+#define GOLDEN_CM_FAST_RECORD 0x00ffd26d7ea214b9ull
 
 static uint64_t rng = 0x243F6A8885A308D3ull;
 static uint32_t rnd(void)
@@ -238,6 +244,44 @@ static void rev2_test(const uint8_t *buf, size_t n)
     roundtrip_test(rec, sizeof rec, MBZ_CM_REV2 | MBZ_CM_RECORD);
 }
 
+/* The fast configuration: golden hashes, base tables ignored, against revision 1
+ * (which reads base tables) on the golden input, records, a repeat. */
+static void fast_test(const uint8_t *buf, size_t n)
+{
+    uint64_t hf, hb, hr, h;
+    double f = run(buf, n, 0, MBZ_CM_FAST, &hf, 0);
+    run(buf, n, 1, MBZ_CM_FAST | MBZ_CM_REV2, &hb, 0);
+    double r1 = run(buf, n, 1, MBZ_CM_RECORD, &h, 0);
+    printf("fast: golden input %.0f bits (revision 1 with base tables: %.0f)\n", f, r1);
+    CHECK(hb == hf, "the fast configuration read base tables or revision 2's flag");
+    CHECK(f < r1 * 1.1, "fast: %.0f bits, revision 1 %.0f", f, r1);
+    enum { R = 24, N = 2000 };
+    static uint8_t rec[R * N];
+    records_make(rec, R, N);
+    double q = run(rec, sizeof rec, 0, MBZ_CM_FAST, &hr, 0);
+    double q0 = run(rec, sizeof rec, 0, 0, &h, 0);
+    printf("fast: records %.0f bits (revision 1 without the record model: %.0f)\n", q, q0);
+    CHECK(q < q0 * 0.9, "fast on records: %.0f bits, revision 1 without records %.0f", q, q0);
+    printf("golden: fast %016llx, with records %016llx\n", (unsigned long long)hf,
+           (unsigned long long)hr);
+    CHECK(hf == GOLDEN_CM_FAST, "golden (fast) %016llx != %016llx", (unsigned long long)hf,
+          (unsigned long long)GOLDEN_CM_FAST);
+    CHECK(hr == GOLDEN_CM_FAST_RECORD, "golden (fast, records) %016llx != %016llx",
+          (unsigned long long)hr, (unsigned long long)GOLDEN_CM_FAST_RECORD);
+    roundtrip_test(buf, n, MBZ_CM_FAST);
+    roundtrip_test(rec, sizeof rec, MBZ_CM_FAST);
+    uint8_t *two = malloc(2 * n);
+    CHECK(two != NULL, "out of memory");
+    memcpy(two, buf, n);
+    memcpy(two + n, buf, n);
+    double both = run(two, 2 * n, 0, MBZ_CM_FAST, &h, 0);
+    double second = run(two, 2 * n, 0, MBZ_CM_FAST, &h, n);
+    printf("fast: first copy %.0f bits, repeat %.0f bits\n", both - second, second);
+    CHECK(second < (both - second) / 10, "fast: repeat costs %.0f bits, first copy %.0f", second,
+          both - second);
+    free(two);
+}
+
 static void roundtrip_test(const uint8_t *buf, size_t n, unsigned features)
 {
     mbz_cm *ce, *cd;
@@ -303,6 +347,7 @@ int main(void)
     roundtrip_test(buf, n, MBZ_CM_RECORD);
     record_test();
     rev2_test(buf, n);
+    fast_test(buf, n);
 
     /* learning: the text twice; the repeat must cost under a tenth of the first copy */
     memcpy(buf + n, buf, n);

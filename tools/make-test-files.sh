@@ -246,6 +246,16 @@ EOF
 # frame version 10's image model (revision 2) on the pixels of good-image.orig
 cp good-image.orig good-image-v10.orig
 "$MBZIP" -1 -T1 -c good-image-v10.orig >good-image-v10.mbz
+# frame version 11 (flag FAST): level 1's fast binary stage, with its record model,
+# on good-text.orig, 300 fixed-size records and good-text.orig again
+python3 - <<'EOF'
+import struct
+text = open("good-text.orig", "rb").read()
+recs = b"".join(struct.pack("<IIh6sH", i, 1000000 + 37 * i + (i * 7919) % 23, (i * 31) % 601 - 300,
+                            (b"EURUSD", b"GBPUSD", b"USDJPY")[i % 3], i % 4) for i in range(300))
+open("good-fast-v11.orig", "wb").write(text + recs + text)
+EOF
+"$MBZIP" -1 -T1 -c good-fast-v11.orig >good-fast-v11.mbz
 # the kept good files back, over the fresh ones (above)
 for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
@@ -450,6 +460,14 @@ bb = bblocks[1][0]
 assert bl[bb + BH] == 0x04 and bl[bb + BH + 1] == 1, "good-bilevel.mbz: 1-bit pixels, one channel"
 b = bl[:]; b[4] = 9; fix_frame(b); make("bad-bilevel-v9.mbz", b)
 b = bl[:]; b[bb + BH + 1] = 2; make("bad-bilevel-channels.mbz", b)
+# the fast binary stage (frame version 11, flag FAST 0x80; good-fast-v11.mbz: flags
+# CM, MEDIA, FILTER and FAST)
+fa = load("good-fast-v11.mbz")
+assert fa[4] == 11 and fa[5] == 0xAC, "good-fast-v11.mbz: version 11, flags CM, MEDIA, FILTER and FAST"
+b = fa[:]; b[4] = 10; fix_frame(b); make("bad-fast-v10.mbz", b)
+b = fa[:]; b[5] = 0xBC; fix_frame(b); make("bad-fast-record.mbz", b)
+b = fa[:]; b[5] = 0x88; fix_frame(b); make("bad-fast-no-cm.mbz", b)
+b = fa[:]; b[5] = 0x2C; fix_frame(b); make("bad-fast-dropped.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -468,7 +486,7 @@ Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them; running it
 again keeps every good file that exists (each pins the format of its day) and
-adds only new ones. Byte positions: doc/format.md (frame versions 1 to 10).
+adds only new ones. Byte positions: doc/format.md (frame versions 1 to 11).
 
 ## Good files
 
@@ -495,6 +513,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-v9.mbz | level 1, frame version 9 (flags CM, MEDIA, RECORD and FILTER; the binary stage's revision 2, doc/mixing.md): good-text.orig, good-record.orig and good-x86.orig one after the other, one modelled block (the record model and the x86 filter at work in it) |
 | good-bilevel.mbz | level 1, frame version 10 (flags CM, MEDIA, RECORD and FILTER; 1-bit images): 2000 bytes of good-text.orig and a PBM (P4) header (modelled), its pixels, 400 x 100 of synthetic text (image block with 1-bit pixels, doc/format.md "Image blocks"), a 1-bit BMP header with its palette (modelled), its pixels, 397 x 100, rows padded by 2 bytes, bottom-up (image block, 1-bit), 2000 more bytes of text (modelled) |
 | good-image-v10.mbz | good-image.orig at level 1, frame version 10 (the image model's revision 2: the errors through the mixed coder): modelled, image, modelled, image, modelled |
+| good-fast-v11.mbz | level 1, frame version 11 (flags CM, MEDIA, FILTER and FAST: the binary stage's fast configuration, doc/mixing.md): good-text.orig, 300 binary records of 18 bytes (a counter, a rising time, a small value, a code of three, a flag), good-text.orig again: one modelled block, the record model at work in it |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -568,6 +587,10 @@ cat >>README <<'EOF'
 | bad-flip-image-payload.mbz | checksum,corrupt,image | good-image.mbz with a bit flipped in the first image payload |
 | bad-bilevel-v9.mbz | corrupt,image | good-bilevel.mbz as a version-9 frame (1-bit pixels are version 10's), header check recomputed |
 | bad-bilevel-channels.mbz | corrupt,image | good-bilevel.mbz with the first image payload's channel count 1 -> 2 (1-bit pixels have one) |
+| bad-fast-v10.mbz | unsupported frame flags | good-fast-v11.mbz as a version-10 frame (flag FAST 0x80 is version 11's), header check recomputed |
+| bad-fast-record.mbz | fast,record | good-fast-v11.mbz with flag RECORD (0x10) too: the fast stage has its own record model, a writer never sets both; header check recomputed |
+| bad-fast-no-cm.mbz | fast,stage | good-fast-v11.mbz with flags MEDIA and FAST alone (0x88), header check recomputed |
+| bad-fast-dropped.mbz | checksum,corrupt,payload | good-fast-v11.mbz without flag FAST (0x2c): its payload decoded by the full stage, found by the payload's end check or the block checksum |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |
 | bad-trailing-zeros.mbz | garbage,magic | good-text.mbz + 512 zero bytes |

@@ -267,7 +267,7 @@ static void print_header(const struct options *opt, int runs, int threads)
            " MB/s = 10^6 input bytes/s, wall clock (noisy on a shared machine)\n",
            runs, runs == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
            opt->model ? "model" : "levels 2-9: model", mbz_model_fingerprint(m),
-           mbz_model_describe(m), opt->model ? "" : "; level 1: order2");
+           mbz_model_describe(m), opt->model ? "" : "; level 1: the fast stage, no model");
     printf("%-3s %11s %11s %7s %6s %9s %9s %9s %9s %8s %5s  %s\n", "lvl", "size", "compressed",
            "ratio", "bpb", "ideal-bpb", "coded-bpb", "comp-MB/s", "dec-MB/s", "peak-MiB",
            "check", "file");

@@ -61,10 +61,20 @@ int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz
                         "frame asks for parts of the binary stage (record model, block filters) without it (flags 0x%02x)",
                         flags);
     }
+    if ((flags & MBZ_FLAG_FAST) && (!s->cm || (flags & (MBZ_FLAG_RECORD | MBZ_FLAG_STRIDED)))) {
+        mbz_stack_free(s);
+        return mbz_fail(err, MBZ_ERR_CORRUPT,
+                        "frame asks for the fast binary stage without the stage, or with the record model or strided inference (flags 0x%02x)",
+                        flags);
+    }
     if (flags & MBZ_FLAG_RECORD)
         s->cm_features |= MBZ_CM_RECORD;
     if (s->cm && version >= MBZ_FRAME_VERSION_CM2)
         s->cm_features |= MBZ_CM_REV2;
+    if (flags & MBZ_FLAG_FAST) { /* the fast configuration: no base model, no revision 2 */
+        s->fast = 1;
+        s->cm_features = MBZ_CM_FAST;
+    }
     s->filters = (flags & MBZ_FLAG_FILTER) != 0;
     s->image_rev = mbz_image_rev(version);
     return MBZ_OK;
@@ -336,6 +346,19 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
 {
     cs->cm = chain->cm;
     cs->in = in;
+    if (stack->fast) { /* no model to run: the stage alone */
+        int rc = MBZ_OK;
+        for (size_t i = 0; i < n && rc == MBZ_OK; i++) {
+            if (i % CANCEL_STRIDE == 0 && i && cancel && *cancel)
+                return mbz_fail(err, MBZ_ERR_CANCELLED, "cancelled");
+            mbz_cm_byte(cs->cm, NULL);
+            cm_code_byte(cs, i);
+            if (cs->enc && cs->enc->overflow)
+                rc = SINK_STOP;
+        }
+        chain->used += n;
+        return rc;
+    }
     size_t split = helpers > 0 ? split_point(stack->top, n) : 0;
     half_job h;
     pthread_t tid;
@@ -637,7 +660,7 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
         p[i] = NULL;
         live[i] = 0;
         filter[i] = MBZ_FILTER_NONE;
-        int rc = ops->create(model->impl, list[i]->h.content_size, &p[i]);
+        int rc = stack->fast ? MBZ_OK : ops->create(model->impl, list[i]->h.content_size, &p[i]);
         if (rc != MBZ_OK) {
             decode_fail(list[i], rc, "model failed to start");
             continue;
@@ -700,13 +723,13 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
                 list[bidx[k]]->status = mbz_fail(&list[bidx[k]]->err, MBZ_ERR_CANCELLED, "cancelled");
             break;
         }
-        int rc = mbz_predict_many(ops, bp, bdata, bpos, nl, freq);
+        int rc = stack->fast ? MBZ_OK : mbz_predict_many(ops, bp, bdata, bpos, nl, freq);
         for (int k = 0; k < nl; k++) {
             mbz_block_job *j = list[bidx[k]];
-            const uint16_t *f = freq + k * MBZ_SYMBOLS;
+            const uint16_t *f = stack->fast ? NULL : freq + k * MBZ_SYMBOLS;
             if (rc != MBZ_OK)
                 decode_fail(j, rc, "model failed while decoding");
-            else if (!table_ok(f))
+            else if (f && !table_ok(f))
                 decode_fail(j, MBZ_ERR_INTERNAL, "model gave an invalid frequency table");
             else if (decode_byte(j, &d[bidx[k]], f, pos))
                 continue;

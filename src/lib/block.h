@@ -32,12 +32,13 @@ typedef struct {
     const mbz_model *top;
     int cm;
     unsigned cm_features;  /* the binary stage's optional parts (cm.h MBZ_CM_*) */
+    int fast;              /* MBZ_FLAG_FAST: the stage's fast configuration, `top` is not run */
     int filters;           /* modelled payloads start with a filter id (filter.h) */
     int image_rev;         /* the image model's revision (image.h): 2 from frame version 10 */
 } mbz_stack;
 
 /* Build the stack for a frame of `version` with `flags` (MBZ_FLAG_MIX, _STRIDED, _CM,
- * _RECORD, _FILTER) on `base` (the version chooses the binary stage's revision).
+ * _RECORD, _FILTER, _FAST) on `base` (the version chooses the binary stage's revision).
  * Returns an mbz_status with a one-line message in err when base cannot do what
  * flags ask (strided inference needs a patch model). Release with mbz_stack_free. */
 int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz_stack *s,

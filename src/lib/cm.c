@@ -37,6 +37,13 @@
  * inputs stay 0 (no weight moves for a 0 input, and a sum of integers does not
  * depend on their order), the mixers and maps are not run.
  *
+ * The fast configuration (MBZ_CM_FAST, frame flag FAST, level 1; doc/mixing.md,
+ * "Fast configuration") runs no base model and a quarter of the work per bit:
+ * nine of the hashed contexts (fast_ctx), the record model's four while they pay,
+ * the match model and the bias (29 inputs), three mixers (by c0; by match length
+ * and bit position; by the previous byte) and the final mixer, the first two maps
+ * (the third with records); counters with limit 20 that forget on a surprise.
+ *
  * Counters: 22-bit probability and a 10-bit count n in one uint32. A counter moves
  * by 1/(n + 1.5) of its error until n reaches its limit, so a context that has seen
  * one outcome a few times is already confident (deterministic contexts adapt fast)
@@ -73,6 +80,10 @@
 #define IN_BIAS (IN_BASE + 2)
 #define NIN (IN_BIAS + 1)
 #define NMIX 5                      /* mixers: 3, and two more in revision 2 */
+#define NFAST 9                     /* the fast configuration's contexts (fast_ctx) */
+#define NIN_FAST (2 * (NFAST + NREC) + 3) /* its inputs: 2 per context (with the record
+                                     * model's), 2 of the match model, bias */
+#define NMIX_FAST 3                 /* its mixers: the first three of the full stage's */
 #define SETS_M1 256                 /* by partial byte c0 */
 #define SETS_M2 64                  /* by match length bucket (8) x bit position (8) */
 #define SETS_M3 256                 /* by previous byte */
@@ -85,7 +96,9 @@
 #define LR2_HI 20                   /* after LR2_HALF bytes of history */
 #define LR2_HALF 16384
 #define LR_FINAL 3
+#define LR_FAST 6                   /* the fast configuration's mixers */
 #define CTR_LIMIT 127               /* counters of hashed contexts */
+#define CTR_FAST_LIMIT 20           /* and in the fast configuration (forgets too) */
 #define CTR2_LIMIT 60               /* and in revision 2 (which also forgets on surprise) */
 #define MATCH_MIN 6
 #define MATCH_VERIFY 48
@@ -97,6 +110,8 @@
 
 struct mbz_cm {
     unsigned features;              /* MBZ_CM_* */
+    int fast;                       /* MBZ_CM_FAST: the fast configuration */
+    int nin;                        /* inputs per mixer weight set: NIN, or NIN_FAST */
     /* history */
     uint8_t *hist;
     size_t cap, pos;                /* bytes seen (history is hist[0 .. pos-1] while pos <= cap) */
@@ -269,11 +284,11 @@ void mbz_cm_free(mbz_cm *cm)
     free(cm);
 }
 
-static void set_weights(int32_t *w, int sets)
+static void set_weights(int32_t *w, int sets, int nin)
 {
     for (int s = 0; s < sets; s++)
-        for (int i = 0; i < NIN; i++)
-            w[s * NIN + i] = i >= IN_BASE && i < IN_BIAS ? W_ONE / 2 : W_ONE / 5;
+        for (int i = 0; i < nin; i++)
+            w[s * nin + i] = nin == NIN && i >= IN_BASE && i < IN_BIAS ? W_ONE / 2 : W_ONE / 5;
 }
 
 int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
@@ -283,9 +298,13 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     mbz_cm *cm = calloc(1, sizeof *cm);
     if (!cm)
         return MBZ_ERR_NOMEM;
+    cm->fast = (features & MBZ_CM_FAST) != 0;
+    if (cm->fast) /* it has the record model, not revision 2 (cm.h) */
+        features = MBZ_CM_FAST | MBZ_CM_RECORD;
     cm->features = features;
     cm->rev2 = (features & MBZ_CM_REV2) != 0;
-    cm->nmix = cm->rev2 ? 5 : 3;
+    cm->nmix = cm->fast ? NMIX_FAST : cm->rev2 ? 5 : 3;
+    cm->nin = cm->fast ? NIN_FAST : NIN;
     cm->lr_mix = cm->rev2 ? LR2_HI : LR_MIX;
     cm->cap = window ? window : 1;
     unsigned lw = ceil_log2(cm->cap);
@@ -307,7 +326,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     }
     static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3, SETS_M4, SETS_M5 };
     for (int m = 0; m < cm->nmix; m++)
-        cm->w[m] = malloc((size_t)sets[m] * NIN * sizeof *cm->w[m]);
+        cm->w[m] = malloc((size_t)sets[m] * cm->nin * sizeof *cm->w[m]);
     int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2 &&
              (cm->apm3 || !(features & MBZ_CM_RECORD)) && ((cm->apm4 && cm->ind2) || !cm->rev2);
     for (int m = 0; m < cm->nmix; m++)
@@ -317,7 +336,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
         return MBZ_ERR_NOMEM;
     }
     for (int m = 0; m < cm->nmix; m++)
-        set_weights(cm->w[m], sets[m]);
+        set_weights(cm->w[m], sets[m], cm->nin);
     for (int i = 0; i < 8 * NMIX; i++)
         cm->wf[i] = i % NMIX < cm->nmix ? W_ONE / cm->nmix : 0;
     cm->c0 = 1;
@@ -413,13 +432,22 @@ CM_INLINE void rev2_done(mbz_cm *cm, unsigned c)
     cm->h[CX_X + 5] = hash2(25, (c4 & 0xff) | (cm->c8 & 0xff) << 8);
 }
 
+/* The fast configuration's contexts: orders 1-4 and 6, the word, byte -2, bytes -3
+ * and -4, the byte above with the column (doc/mixing.md, "Fast configuration", says
+ * what each is worth). */
+static const uint8_t fast_ctx[NFAST] = { 0, 1, 2, 3, 4, 5, 7, 9, 10 };
+
 /* The contexts of the next byte, in lookup order, and their buckets for its high
  * nibble. */
 CM_INLINE void contexts_choose(mbz_cm *cm)
 {
     int n = 0;
-    for (int i = 0; i < NCTX; i++)
-        cm->act[n++] = (uint8_t)i;
+    if (cm->fast)
+        for (int k = 0; k < NFAST; k++)
+            cm->act[n++] = fast_ctx[k];
+    else
+        for (int i = 0; i < NCTX; i++)
+            cm->act[n++] = (uint8_t)i;
     if (cm->rev2)
         for (int i = CX_X; i < CX_X + NX; i++)
             cm->act[n++] = (uint8_t)i;
@@ -575,12 +603,111 @@ CM_INLINE void train(const int32_t *x, int32_t *w, int n, int err)
     }
 }
 
+/* The match model's two inputs for this bit (x[0], x[1]): the bit that followed
+ * the match, through its counter by length, and as a vote growing with the length;
+ * both 0 when there is no match or it has already failed in this byte. */
+CM_INLINE void match_inputs(mbz_cm *cm, int32_t *x)
+{
+    cm->mbit = -1;
+    x[0] = x[1] = 0;
+    if (cm->mlen) {
+        unsigned pb = (unsigned)cm->hist[cm->mptr] | 256u;
+        if ((pb >> (8 - cm->bitpos)) == cm->c0) {
+            int e = (int)(pb >> (7 - cm->bitpos)) & 1;
+            cm->mbit = e;
+            unsigned lb = cm->mlen < 16 ? cm->mlen : 16 + (cm->mlen >> 4 < 15 ? cm->mlen >> 4 : 15);
+            cm->msm_i = (int)(lb * 2 + (unsigned)e);
+            x[0] = mbz_stretch(mbz_ctr_p12(cm->msm[cm->msm_i]));
+            int v = (int)(cm->mlen < 32 ? cm->mlen : 32) * 32;
+            x[1] = e ? v : -v;
+        }
+    }
+}
+
+/* The match length in 8 buckets (0: no match for this bit), for mixer selection. */
+CM_INLINE unsigned match_bucket(const mbz_cm *cm)
+{
+    if (cm->mbit < 0)
+        return 0;
+    return cm->mlen < 8 ? 1 : cm->mlen < 12 ? 2 : cm->mlen < 16 ? 3 :
+           cm->mlen < 24 ? 4 : cm->mlen < 32 ? 5 : cm->mlen < 64 ? 6 : 7;
+}
+
+/* The fast configuration (MBZ_CM_FAST, level 1): the NFAST contexts of fast_ctx
+ * and the record model's while on, the match model and a bias; three mixers, chosen
+ * by c0, by match length and bit position and by the previous byte, the final
+ * mixer, the maps of the full stage's revision 1. No base model: the order-1 and
+ * order-2 contexts learn what order-2's table would say. */
+CM_INLINE uint32_t fast_p_body(mbz_cm *cm)
+{
+    int32_t *x = cm->x;
+    uint32_t node = cm->nib;
+    uint32_t a2ctx = cm->c0 | (cm->c4 & 0xff) << 8;
+    __builtin_prefetch(cm->apm2 + (size_t)a2ctx * 33);
+    __builtin_prefetch(cm->apm2 + (size_t)a2ctx * 33 + 32);
+    int k = 0;
+    for (; k < cm->nact; k++) {
+        uint32_t c = cm->bk[cm->act[k]][node];
+        if (c & 1023) {
+            int p = mbz_ctr_p12(c);
+            x[2 * k] = mbz_stretch(p);
+            x[2 * k + 1] = (p - 2048) >> 1;
+        } else {
+            x[2 * k] = x[2 * k + 1] = 0;
+        }
+    }
+    for (; k < NFAST + NREC; k++) /* the record contexts, while off */
+        x[2 * k] = x[2 * k + 1] = 0;
+    match_inputs(cm, x + 2 * (NFAST + NREC));
+    x[NIN_FAST - 1] = 256;
+    cm->set[0] = (int)cm->c0;
+    cm->set[1] = (int)(match_bucket(cm) * 8 + (unsigned)cm->bitpos);
+    cm->set[2] = (int)(cm->c4 & 0xff);
+    for (int m = 0; m < NMIX_FAST; m++) {
+        cm->s[m] = dot(x, cm->w[m] + (size_t)cm->set[m] * NIN_FAST, NIN_FAST);
+        cm->pm[m] = mbz_squash(cm->s[m]);
+    }
+    cm->pf = mbz_squash(dot(cm->s, cm->wf + cm->bitpos * NMIX, NMIX_FAST));
+    int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
+    int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
+    int p;
+    if (!cm->rec_on) {
+        p = (2 * cm->pf + a1 + a2 + 2) >> 2;
+    } else {
+        int a3 = mbz_apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
+        p = (cm->pf + a1 + a2 + a3 + 2) >> 2;
+    }
+    p = p < 1 ? 1 : p > 4095 ? 4095 : p;
+    cm->pr = p;
+    return (uint32_t)p << 4;
+}
+
+CM_INLINE void fast_update_body(mbz_cm *cm, int bit)
+{
+    uint32_t node = cm->nib;
+    for (int k = 0; k < cm->nact; k++)
+        mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_FAST_LIMIT, 1);
+    if (cm->mbit >= 0)
+        mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
+    for (int m = 0; m < NMIX_FAST; m++) {
+        int err = ((bit << 12) - cm->pm[m]) * LR_FAST;
+        train(cm->x, cm->w[m] + (size_t)cm->set[m] * NIN_FAST, NIN_FAST, err);
+    }
+    train(cm->s, cm->wf + cm->bitpos * NMIX, NMIX_FAST, ((bit << 12) - cm->pf) * LR_FINAL);
+    mbz_apm_update(cm->apm1, cm->apm1_i, bit, APM_RATE);
+    mbz_apm_update(cm->apm2, cm->apm2_i, bit, APM_RATE);
+    if (cm->rec_on)
+        mbz_apm_update(cm->apm3, cm->apm3_i, bit, APM_RATE);
+}
+
 /* The per-bit work, written once and compiled once per kernel set (variants, at
  * the end of this file): it and every helper it calls are always inlined, so that
  * the variant's target and optimization apply to all of it (GCC does not inline
  * a function compiled with other optimization options otherwise). */
 CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
 {
+    if (cm->fast)
+        return fast_p_body(cm);
     int32_t *x = cm->x;
     uint32_t node = cm->nib;
     int known = 0;
@@ -610,21 +737,7 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
         for (int j = 2 * CX_REC; j < 2 * NCTX_ALL; j++)
             x[j] = 0;
 
-    /* match model */
-    cm->mbit = -1;
-    x[IN_MATCH] = x[IN_MATCH + 1] = 0;
-    if (cm->mlen) {
-        unsigned pb = (unsigned)cm->hist[cm->mptr] | 256u;
-        if ((pb >> (8 - cm->bitpos)) == cm->c0) {
-            int e = (int)(pb >> (7 - cm->bitpos)) & 1;
-            cm->mbit = e;
-            unsigned lb = cm->mlen < 16 ? cm->mlen : 16 + (cm->mlen >> 4 < 15 ? cm->mlen >> 4 : 15);
-            cm->msm_i = (int)(lb * 2 + (unsigned)e);
-            x[IN_MATCH] = mbz_stretch(mbz_ctr_p12(cm->msm[cm->msm_i]));
-            int v = (int)(cm->mlen < 32 ? cm->mlen : 32) * 32;
-            x[IN_MATCH + 1] = e ? v : -v;
-        }
-    }
+    match_inputs(cm, x + IN_MATCH);
 
     /* base model: P(bit = 1 | bits so far) from its table */
     x[IN_BASE] = x[IN_BASE + 1] = 0;
@@ -637,12 +750,8 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     x[IN_BIAS] = 256;
 
     /* mixers */
-    unsigned mb = cm->mlen == 0 ? 0 : cm->mlen < 8 ? 1 : cm->mlen < 12 ? 2 : cm->mlen < 16 ? 3 :
-                  cm->mlen < 24 ? 4 : cm->mlen < 32 ? 5 : cm->mlen < 64 ? 6 : 7;
-    if (cm->mbit < 0)
-        mb = 0;
     cm->set[0] = (int)cm->c0;
-    cm->set[1] = (int)(mb * 8 + (unsigned)cm->bitpos);
+    cm->set[1] = (int)(match_bucket(cm) * 8 + (unsigned)cm->bitpos);
     cm->set[2] = (int)(cm->c4 & 0xff);
     cm->set[3] = known * 256 + (int)cm->c0;
     cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
@@ -676,7 +785,8 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     return (uint32_t)p << 4;
 }
 
-CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
+/* The full stage learns the bit (cm_p_body's inputs, mixers and maps). */
+CM_INLINE void full_update_body(mbz_cm *cm, int bit)
 {
     uint32_t node = cm->nib;
     if (cm->rev2)
@@ -701,6 +811,14 @@ CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
         mbz_apm_update(cm->apm3, cm->apm3_i, bit, APM_RATE);
     if (cm->rev2)
         mbz_apm_update(cm->apm4, cm->apm4_i, bit, APM_RATE);
+}
+
+CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
+{
+    if (cm->fast)
+        fast_update_body(cm, bit);
+    else
+        full_update_body(cm, bit);
 
     cm->c0 = (cm->c0 << 1) | (unsigned)bit;
     cm->nib = (cm->nib << 1) | (unsigned)bit;

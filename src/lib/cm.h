@@ -30,6 +30,11 @@ typedef struct mbz_cm mbz_cm;
  * them computes bit for bit what it computed before they existed). */
 #define MBZ_CM_RECORD 0x01          /* the record model (frame flag MBZ_FLAG_RECORD) */
 #define MBZ_CM_REV2 0x02            /* revision 2 of the stage (frame version 9) */
+/* The fast configuration (frame flag MBZ_FLAG_FAST, level 1): nine hashed contexts,
+ * the record model, the match model, three mixers and two maps; no base model (it
+ * ignores tables given to mbz_cm_byte) and no revision 2 (it ignores the flags
+ * above). */
+#define MBZ_CM_FAST 0x04
 
 /* A stage for `window` bytes of history (its tables are sized by it) with the parts
  * `features` (MBZ_CM_*). Returns an mbz_status (MBZ_ERR_NOMEM). */

@@ -36,14 +36,20 @@
  *                        blocks may hold 1-bit pixels (the image payload's format
  *                        bit 2: bilevel.c), and the errors of the others are coded
  *                        through residual.h's mixed coder
+ *  11  MBZ_FLAG_FAST     the binary stage runs its fast configuration (cm.h
+ *                        MBZ_CM_FAST, level 1) and the frame's model is not run
+ *                        (only with MBZ_FLAG_CM, and neither MBZ_FLAG_RECORD,
+ *                        which the configuration has of its own, nor _STRIDED)
  * A writer uses the lowest version that has the flags it sets, version 9 for every
- * CM frame and version 10 for every MEDIA frame (mbz_frame_version_for_flags), so
+ * CM frame, version 10 for every MEDIA frame and 11 for FAST ones
+ * (mbz_frame_version_for_flags), so
  * that older readers decode every frame they can and name the version of those
  * they cannot; a reader refuses flags its version does not define
  * (mbz_frame_flags_known). */
-#define MBZ_FRAME_VERSION 10
+#define MBZ_FRAME_VERSION 11
 #define MBZ_FRAME_VERSION_CM2 9     /* CM frames from this version on: revision 2 */
 #define MBZ_FRAME_VERSION_IMAGE2 10 /* MEDIA frames from this one on: image revision 2 */
+#define MBZ_FRAME_VERSION_FAST 11   /* the first with MBZ_FLAG_FAST */
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02
@@ -52,6 +58,7 @@
 #define MBZ_FLAG_RECORD 0x10
 #define MBZ_FLAG_FILTER 0x20
 #define MBZ_FLAG_INDEX 0x40
+#define MBZ_FLAG_FAST 0x80
 #define MBZ_FRAME_HEADER_SIZE 20
 #define MBZ_BLOCK_HEADER_SIZE 21
 #define MBZ_BLOCK_LOG_MIN 16

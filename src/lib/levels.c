@@ -1,8 +1,10 @@
 /*
  * levels.c - the level table (levels.h).
  *
- * Level 1 codes with the adaptive order-2 model; levels 2-9 with the default model
- * (MEGABYTE when one is built in), level 9 with strided inference (two passes). The
+ * Level 1 codes with the binary stage's fast configuration alone (its order-2 model
+ * is named in the frame but not run, unless --model names another); levels 2-9 with
+ * the default model (MEGABYTE when one is built in) under the full stage, level 9
+ * with strided inference (two passes). The
  * MEGABYTE model sees a window of ctx bytes (8 KiB for the default) and restarts at
  * each block; the binary context-mixing stage (doc/mixing.md) learns from a history
  * of 16 blocks (frame.h: mbz_frame_history, at most 64 MiB), so the block size sets
@@ -14,16 +16,16 @@
 #include "levels.h"
 
 static const mbz_level levels[MBZ_LEVEL_MAX + 1] = {
-    /*        block_log order2 strided */
-    [1] = { 18, 1, 0 },
-    [2] = { 16, 0, 0 },
-    [3] = { 17, 0, 0 },
-    [4] = { 18, 0, 0 },
-    [5] = { 19, 0, 0 },
-    [6] = { 20, 0, 0 },
-    [7] = { 22, 0, 0 },
-    [8] = { 24, 0, 0 },
-    [9] = { 24, 0, 1 },
+    /*        block_log order2 strided fast */
+    [1] = { 18, 1, 0, 1 },
+    [2] = { 16, 0, 0, 0 },
+    [3] = { 17, 0, 0, 0 },
+    [4] = { 18, 0, 0, 0 },
+    [5] = { 19, 0, 0, 0 },
+    [6] = { 20, 0, 0, 0 },
+    [7] = { 22, 0, 0, 0 },
+    [8] = { 24, 0, 0, 0 },
+    [9] = { 24, 0, 1, 0 },
 };
 
 const mbz_level *mbz_level_get(int level)
@@ -41,7 +43,12 @@ unsigned mbz_level_flags(const mbz_level *L, const mbz_model *model, int no_mix)
     unsigned flags = 0;
     if (L->strided && model->patch >= 2)
         flags |= MBZ_FLAG_STRIDED;
-    if (!no_mix)
-        flags |= MBZ_FLAG_CM | MBZ_FLAG_MEDIA | MBZ_FLAG_RECORD | MBZ_FLAG_FILTER;
+    if (no_mix)
+        return flags;
+    flags |= MBZ_FLAG_CM | MBZ_FLAG_MEDIA | MBZ_FLAG_FILTER;
+    if (L->fast && L->order2 && model == mbz_model_order2())
+        flags |= MBZ_FLAG_FAST;
+    else
+        flags |= MBZ_FLAG_RECORD;
     return flags;
 }

@@ -14,6 +14,8 @@ typedef struct {
     uint8_t block_log;     /* blocks of 2^block_log bytes */
     uint8_t order2;        /* 1: the built-in order-2 model; 0: the default model */
     uint8_t strided;       /* 1: run a patch model twice, offset by half a patch */
+    uint8_t fast;          /* 1: the binary stage's fast configuration (MBZ_FLAG_FAST),
+                            * when the model is the level's own order-2 one */
 } mbz_level;
 
 /* The entry of a level in MBZ_LEVEL_MIN..MBZ_LEVEL_MAX (checked by the caller). */
@@ -24,7 +26,8 @@ const mbz_model *mbz_level_model(const mbz_level *L);
 
 /* The frame flags (frame.h) that code with `model` at level L: strided inference
  * where the level asks for it and the model has patches, and unless no_mix the
- * binary context-mixing stage and audio blocks (CM, MEDIA). */
+ * binary context-mixing stage and its parts (CM, MEDIA, RECORD, FILTER; at level 1
+ * with its order-2 model FAST instead of RECORD). */
 unsigned mbz_level_flags(const mbz_level *L, const mbz_model *model, int no_mix);
 
 #endif

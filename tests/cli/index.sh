@@ -11,8 +11,8 @@
 version() { od -An -tu1 -j4 -N1 "$1" | tr -d ' '; }
 flags() { od -An -tu1 -j5 -N1 "$1" | tr -d ' '; }
 indexed() { [ "$(version "$1")" -ge 8 ] && [ $(( $(flags "$1") & 64 )) -eq 64 ]; }
-# a MEDIA frame (version 10) without the flag
-unindexed() { [ "$(version "$1")" = 10 ] && [ $(( $(flags "$1") & 64 )) -eq 0 ]; }
+# a MEDIA frame (version 10, or 11 with FAST at level 1) without the flag
+unindexed() { [ "$(version "$1")" -ge 10 ] && [ $(( $(flags "$1") & 64 )) -eq 0 ]; }
 
 # 1.6 MB: random bytes (stored), zeros (run-length) and records (modelled), level 1
 gen_random 600000 rnd

@@ -538,7 +538,8 @@ static int cmd_hostile(int argc, char **argv)
      * model (version 6, flags CM, MEDIA and RECORD; one coded byte) and one through a
      * block filter (version 7, also FILTER; the x86 filter's id, one coded byte), and
      * an image block of 1-bit pixels (version 10, flags CM and MEDIA; 1728 pixels
-     * wide, one coded byte) */
+     * wide, one coded byte), and a history start through the fast stage (version
+     * 11, flags CM, MEDIA, FILTER and FAST; filter id 0, one coded byte) */
     static const struct {
         const char *name;
         uint8_t version, flags, type, len, payload[8];
@@ -547,6 +548,7 @@ static int cmd_hostile(int argc, char **argv)
         { "bomb-bilevel-2e26-payload8", 10, 0x0C, 6, 8, { 0x04, 0x01, 0x00, 0xc0, 0x06, 0x00, 0x00, 0x55 } },
         { "bomb-cm-record-2e26-payload1", 6, 0x1C, 4, 1, { 0x55 } },
         { "bomb-cm-filter-2e26-payload2", 7, 0x3C, 4, 2, { 0x01, 0x55 } },
+        { "bomb-fast-2e26-payload2", 11, 0xAC, 4, 2, { 0x00, 0x55 } },
     };
     for (size_t k = 0; k < sizeof bombs26 / sizeof *bombs26; k++) {
         n = frame_header(b, bombs26[k].version, 9, 26, ORDER2_FP);
@@ -558,8 +560,8 @@ static int cmd_hostile(int argc, char **argv)
         n += end_mark(b + n, 1u << 26, sum_x);
         emit(bombs26[k].name, b, n);
     }
-    /* version: the order-2 fingerprint but frame versions 0, 11, 255 (1 to 10 are valid) */
-    static const unsigned versions[] = { 0, 11, 255 };
+    /* version: the order-2 fingerprint but frame versions 0, 12, 255 (1 to 11 are valid) */
+    static const unsigned versions[] = { 0, 12, 255 };
     for (size_t k = 0; k < 3; k++) {
         char name[64];
         n = frame_header(b, versions[k], 1, 18, ORDER2_FP);
