@@ -813,6 +813,43 @@ CM_INLINE void full_update_body(mbz_cm *cm, int bit)
         mbz_apm_update(cm->apm4, cm->apm4_i, bit, APM_RATE);
 }
 
+/* Ask for a bucket's two ways (buckets_find's first loop, for one hash). */
+CM_INLINE void bucket_prefetch(const mbz_cm *cm, uint32_t h)
+{
+    const uint32_t *a = cm->ht + (size_t)(((h >> 7) & cm->ht_mask) & ~1u) * 16;
+    __builtin_prefetch(a);
+    __builtin_prefetch(a + 16);
+}
+
+/* One bit before a lookup, ask for the buckets of both values the bit can take, so
+ * that the misses overlap the last bit's work: with three bits of the nibble known,
+ * the low nibble's buckets of every context; with seven bits of the byte known,
+ * the next byte's high-nibble buckets of the contexts made from the last bytes
+ * alone (orders 1-4 and 6, bytes -2 and -3/-4: byte_done's hashes). Prefetches
+ * only: no result depends on them. */
+CM_INLINE void prefetch_next(const mbz_cm *cm)
+{
+    if (cm->bitpos == 3) {
+        for (int k = 0; k < cm->nact; k++) {
+            uint32_t h = cm->h[cm->act[k]];
+            bucket_prefetch(cm, hash2(h, cm->c0 << 1));
+            bucket_prefetch(cm, hash2(h, cm->c0 << 1 | 1));
+        }
+    } else if (cm->bitpos == 7) {
+        uint32_t c8 = (cm->c8 << 8) | (cm->c4 >> 24);
+        bucket_prefetch(cm, hash2(9, (cm->c4 << 8) & 0xff00));
+        bucket_prefetch(cm, hash2(11, (cm->c4 << 8) & 0xffff0000));
+        for (uint32_t b = 0; b < 2; b++) {
+            uint32_t c4 = (cm->c4 << 8) | ((cm->c0 << 1 | b) & 0xff);
+            bucket_prefetch(cm, hash2(1, c4 & 0xff));
+            bucket_prefetch(cm, hash2(2, c4 & 0xffff));
+            bucket_prefetch(cm, hash2(3, c4 & 0xffffff));
+            bucket_prefetch(cm, hash2(4, c4));
+            bucket_prefetch(cm, hash2(hash2(6, c4), c8 & 0xffff));
+        }
+    }
+}
+
 CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
 {
     if (cm->fast)
@@ -823,6 +860,7 @@ CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
     cm->c0 = (cm->c0 << 1) | (unsigned)bit;
     cm->nib = (cm->nib << 1) | (unsigned)bit;
     cm->bitpos++;
+    prefetch_next(cm);
     if (cm->bitpos == 4) {
         cm->nib = 1;
         uint32_t h[NCTX_ALL];
