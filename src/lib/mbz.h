@@ -61,7 +61,7 @@ const char *mbz_strerror(int code);
 
 /*
  * An entropy model. The library has built-in models (the default MEGABYTE model and
- * a small adaptive order-2 model used by the fastest level); more can be loaded from
+ * a small adaptive order-2 model, named by the fastest level's frames); more can be loaded from
  * model files written by mbtrain. A model is immutable once loaded and may be shared
  * by any number of threads and streams.
  */
@@ -75,7 +75,9 @@ void mbz_model_free(mbz_model *m);
 
 /* The model compiled into the library (the trained default). Never NULL, never freed. */
 const mbz_model *mbz_model_default(void);
-/* The small adaptive context model (no weights); used by level 1 and by tests. */
+/* The small adaptive context model (no weights). Level 1's model: its frames name
+ * it, but since frame version 11 they run the context-mixing stage alone (flag
+ * FAST, doc/format.md) unless mixing is off; tests use it too. */
 const mbz_model *mbz_model_order2(void);
 
 /* The model with this fingerprint: a built-in one, or the file
