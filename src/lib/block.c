@@ -71,10 +71,8 @@ int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz
         s->cm_features |= MBZ_CM_RECORD;
     if (s->cm && version >= MBZ_FRAME_VERSION_CM2)
         s->cm_features |= MBZ_CM_REV2;
-    if (flags & MBZ_FLAG_FAST) { /* the fast configuration: no base model, no revision 2 */
-        s->fast = 1;
+    if (flags & MBZ_FLAG_FAST) /* the fast configuration: no base model, no revision 2 */
         s->cm_features = MBZ_CM_FAST;
-    }
     s->filters = (flags & MBZ_FLAG_FILTER) != 0;
     s->image_rev = mbz_image_rev(version);
     return MBZ_OK;
@@ -93,6 +91,12 @@ void mbz_stack_free(mbz_stack *s)
 }
 
 /* ------------------------------------------------------------------ helpers */
+
+/* The stack's binary stage is the fast configuration, which runs no model. */
+static int stage_alone(const mbz_stack *stack)
+{
+    return (stack->cm_features & MBZ_CM_FAST) != 0;
+}
 
 void mbz_block_scratch_free(mbz_block_scratch *s)
 {
@@ -346,7 +350,7 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
 {
     cs->cm = chain->cm;
     cs->in = in;
-    if (stack->fast) { /* no model to run: the stage alone */
+    if (stage_alone(stack)) { /* no model to run: the stage alone */
         int rc = MBZ_OK;
         for (size_t i = 0; i < n && rc == MBZ_OK; i++) {
             if (i % CANCEL_STRIDE == 0 && i && cancel && *cancel)
@@ -660,7 +664,7 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
         p[i] = NULL;
         live[i] = 0;
         filter[i] = MBZ_FILTER_NONE;
-        int rc = stack->fast ? MBZ_OK : ops->create(model->impl, list[i]->h.content_size, &p[i]);
+        int rc = stage_alone(stack) ? MBZ_OK : ops->create(model->impl, list[i]->h.content_size, &p[i]);
         if (rc != MBZ_OK) {
             decode_fail(list[i], rc, "model failed to start");
             continue;
@@ -723,10 +727,10 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
                 list[bidx[k]]->status = mbz_fail(&list[bidx[k]]->err, MBZ_ERR_CANCELLED, "cancelled");
             break;
         }
-        int rc = stack->fast ? MBZ_OK : mbz_predict_many(ops, bp, bdata, bpos, nl, freq);
+        int rc = stage_alone(stack) ? MBZ_OK : mbz_predict_many(ops, bp, bdata, bpos, nl, freq);
         for (int k = 0; k < nl; k++) {
             mbz_block_job *j = list[bidx[k]];
-            const uint16_t *f = stack->fast ? NULL : freq + k * MBZ_SYMBOLS;
+            const uint16_t *f = stage_alone(stack) ? NULL : freq + k * MBZ_SYMBOLS;
             if (rc != MBZ_OK)
                 decode_fail(j, rc, "model failed while decoding");
             else if (f && !table_ok(f))

@@ -31,8 +31,8 @@ typedef struct {
     mbz_model strided, mixed;
     const mbz_model *top;
     int cm;
-    unsigned cm_features;  /* the binary stage's optional parts (cm.h MBZ_CM_*) */
-    int fast;              /* MBZ_FLAG_FAST: the stage's fast configuration, `top` is not run */
+    unsigned cm_features;  /* the binary stage's optional parts (cm.h MBZ_CM_*; with
+                            * MBZ_CM_FAST, flag FAST, `top` is not run) */
     int filters;           /* modelled payloads start with a filter id (filter.h) */
     int image_rev;         /* the image model's revision (image.h): 2 from frame version 10 */
 } mbz_stack;

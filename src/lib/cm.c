@@ -111,7 +111,6 @@
 struct mbz_cm {
     unsigned features;              /* MBZ_CM_* */
     int fast;                       /* MBZ_CM_FAST: the fast configuration */
-    int nin;                        /* inputs per mixer weight set: NIN, or NIN_FAST */
     /* history */
     uint8_t *hist;
     size_t cap, pos;                /* bytes seen (history is hist[0 .. pos-1] while pos <= cap) */
@@ -284,11 +283,13 @@ void mbz_cm_free(mbz_cm *cm)
     free(cm);
 }
 
-static void set_weights(int32_t *w, int sets, int nin)
+/* Weights of `sets` sets of nin inputs: 1/5, the base model's inputs (the full
+ * stage's IN_BASE, IN_BASE + 1) 1/2. */
+static void set_weights(int32_t *w, int sets, int nin, int base)
 {
     for (int s = 0; s < sets; s++)
         for (int i = 0; i < nin; i++)
-            w[s * nin + i] = nin == NIN && i >= IN_BASE && i < IN_BIAS ? W_ONE / 2 : W_ONE / 5;
+            w[s * nin + i] = base && i >= IN_BASE && i < IN_BIAS ? W_ONE / 2 : W_ONE / 5;
 }
 
 int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
@@ -304,7 +305,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     cm->features = features;
     cm->rev2 = (features & MBZ_CM_REV2) != 0;
     cm->nmix = cm->fast ? NMIX_FAST : cm->rev2 ? 5 : 3;
-    cm->nin = cm->fast ? NIN_FAST : NIN;
+    int nin = cm->fast ? NIN_FAST : NIN;   /* inputs per mixer weight set */
     cm->lr_mix = cm->rev2 ? LR2_HI : LR_MIX;
     cm->cap = window ? window : 1;
     unsigned lw = ceil_log2(cm->cap);
@@ -326,7 +327,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     }
     static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3, SETS_M4, SETS_M5 };
     for (int m = 0; m < cm->nmix; m++)
-        cm->w[m] = malloc((size_t)sets[m] * cm->nin * sizeof *cm->w[m]);
+        cm->w[m] = malloc((size_t)sets[m] * nin * sizeof *cm->w[m]);
     int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2 &&
              (cm->apm3 || !(features & MBZ_CM_RECORD)) && ((cm->apm4 && cm->ind2) || !cm->rev2);
     for (int m = 0; m < cm->nmix; m++)
@@ -336,7 +337,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
         return MBZ_ERR_NOMEM;
     }
     for (int m = 0; m < cm->nmix; m++)
-        set_weights(cm->w[m], sets[m], cm->nin);
+        set_weights(cm->w[m], sets[m], nin, !cm->fast);
     for (int i = 0; i < 8 * NMIX; i++)
         cm->wf[i] = i % NMIX < cm->nmix ? W_ONE / cm->nmix : 0;
     cm->c0 = 1;
@@ -461,6 +462,21 @@ CM_INLINE void contexts_choose(mbz_cm *cm)
     buckets_find(cm, h, n);
 }
 
+/* The hashes of the contexts made from the last bytes alone (c4: bytes -1 to -4,
+ * c8: -5 to -8): h[0 .. 4] orders 1, 2, 3, 4, 6; h[7 .. 9] bytes -2, -3, -3 and -4.
+ * byte_done's, and prefetch_next's for both values a byte's last bit can take. */
+CM_INLINE void byte_hashes(uint32_t c4, uint32_t c8, uint32_t *h)
+{
+    h[0] = hash2(1, c4 & 0xff);
+    h[1] = hash2(2, c4 & 0xffff);
+    h[2] = hash2(3, c4 & 0xffffff);
+    h[3] = hash2(4, c4);
+    h[4] = hash2(hash2(6, c4), c8 & 0xffff);
+    h[7] = hash2(9, c4 & 0xff00);
+    h[8] = hash2(10, c4 & 0xff0000);
+    h[9] = hash2(11, c4 & 0xffff0000);
+}
+
 /* The byte c is complete: history, word, match model, the next byte's contexts. */
 CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
 {
@@ -511,16 +527,9 @@ CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
         cm->lr_mix = LR2_LO + (int)((uint64_t)(LR2_HI - LR2_LO) * LR2_HALF / (LR2_HALF + cm->pos));
     /* contexts of the next byte */
     uint32_t c4 = cm->c4;
-    cm->h[0] = hash2(1, c4 & 0xff);
-    cm->h[1] = hash2(2, c4 & 0xffff);
-    cm->h[2] = hash2(3, c4 & 0xffffff);
-    cm->h[3] = hash2(4, c4);
-    cm->h[4] = hash2(hash2(6, c4), cm->c8 & 0xffff);
+    byte_hashes(c4, cm->c8, cm->h);
     cm->h[5] = hash2(hash2(7, cm->word0), c4 & 0xff);
     cm->h[6] = hash2(hash2(8, cm->word0), cm->word1);
-    cm->h[7] = hash2(9, c4 & 0xff00);
-    cm->h[8] = hash2(10, c4 & 0xff0000);
-    cm->h[9] = hash2(11, c4 & 0xffff0000);
     if (c == '\n') {
         cm->line1 = cm->line0;
         cm->line0 = cm->pos;
@@ -633,6 +642,60 @@ CM_INLINE unsigned match_bucket(const mbz_cm *cm)
            cm->mlen < 24 ? 4 : cm->mlen < 32 ? 5 : cm->mlen < 64 ? 6 : 7;
 }
 
+/* The nmix mixers over the nin inputs of x (weights chosen by set[]) and the final
+ * mixer over their outputs: s[], pm[], pf. (nmix is cm->nmix, passed so that the
+ * fast configuration's loops have constant bounds.) */
+CM_INLINE void mixers_p(mbz_cm *cm, int nin, int nmix)
+{
+    for (int m = 0; m < nmix; m++) {
+        cm->s[m] = dot(cm->x, cm->w[m] + (size_t)cm->set[m] * nin, nin);
+        cm->pm[m] = mbz_squash(cm->s[m]);
+    }
+    cm->pf = mbz_squash(dot(cm->s, cm->wf + cm->bitpos * NMIX, nmix));
+}
+
+/* Each mixer learns from its own error at rate lr, the final mixer at LR_FINAL. */
+CM_INLINE void mixers_train(mbz_cm *cm, int nin, int nmix, int lr, int bit)
+{
+    for (int m = 0; m < nmix; m++) {
+        int err = ((bit << 12) - cm->pm[m]) * lr;
+        train(cm->x, cm->w[m] + (size_t)cm->set[m] * nin, nin, err);
+    }
+    train(cm->s, cm->wf + cm->bitpos * NMIX, nmix, ((bit << 12) - cm->pf) * LR_FINAL);
+}
+
+/* The third map's output (by c0 and the byte one record above: record contexts on). */
+CM_INLINE int map3_p(mbz_cm *cm)
+{
+    return mbz_apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
+}
+
+/* Revision 1's blend of p_f and the maps (a1, a2, and the third with records on). */
+CM_INLINE int maps_rev1(mbz_cm *cm, int a1, int a2)
+{
+    if (!cm->rec_on)
+        return (2 * cm->pf + a1 + a2 + 2) >> 2;
+    return (cm->pf + a1 + a2 + map3_p(cm) + 2) >> 2;
+}
+
+/* The first three maps learn the bit (the third while the record contexts are on). */
+CM_INLINE void maps_update(mbz_cm *cm, int bit)
+{
+    mbz_apm_update(cm->apm1, cm->apm1_i, bit, APM_RATE);
+    mbz_apm_update(cm->apm2, cm->apm2_i, bit, APM_RATE);
+    if (cm->rec_on)
+        mbz_apm_update(cm->apm3, cm->apm3_i, bit, APM_RATE);
+}
+
+/* The stage's prediction p (12-bit, clamped to 1 .. 4095), kept and returned as the
+ * coder's 16-bit probability. */
+CM_INLINE uint32_t p_out(mbz_cm *cm, int p)
+{
+    p = p < 1 ? 1 : p > 4095 ? 4095 : p;
+    cm->pr = p;
+    return (uint32_t)p << 4;
+}
+
 /* The fast configuration (MBZ_CM_FAST, level 1): the NFAST contexts of fast_ctx
  * and the record model's while on, the match model and a bias; three mixers, chosen
  * by c0, by match length and bit position and by the previous byte, the final
@@ -663,23 +726,10 @@ CM_INLINE uint32_t fast_p_body(mbz_cm *cm)
     cm->set[0] = (int)cm->c0;
     cm->set[1] = (int)(match_bucket(cm) * 8 + (unsigned)cm->bitpos);
     cm->set[2] = (int)(cm->c4 & 0xff);
-    for (int m = 0; m < NMIX_FAST; m++) {
-        cm->s[m] = dot(x, cm->w[m] + (size_t)cm->set[m] * NIN_FAST, NIN_FAST);
-        cm->pm[m] = mbz_squash(cm->s[m]);
-    }
-    cm->pf = mbz_squash(dot(cm->s, cm->wf + cm->bitpos * NMIX, NMIX_FAST));
+    mixers_p(cm, NIN_FAST, NMIX_FAST);
     int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
     int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
-    int p;
-    if (!cm->rec_on) {
-        p = (2 * cm->pf + a1 + a2 + 2) >> 2;
-    } else {
-        int a3 = mbz_apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
-        p = (cm->pf + a1 + a2 + a3 + 2) >> 2;
-    }
-    p = p < 1 ? 1 : p > 4095 ? 4095 : p;
-    cm->pr = p;
-    return (uint32_t)p << 4;
+    return p_out(cm, maps_rev1(cm, a1, a2));
 }
 
 CM_INLINE void fast_update_body(mbz_cm *cm, int bit)
@@ -689,15 +739,8 @@ CM_INLINE void fast_update_body(mbz_cm *cm, int bit)
         mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_FAST_LIMIT, 1);
     if (cm->mbit >= 0)
         mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
-    for (int m = 0; m < NMIX_FAST; m++) {
-        int err = ((bit << 12) - cm->pm[m]) * LR_FAST;
-        train(cm->x, cm->w[m] + (size_t)cm->set[m] * NIN_FAST, NIN_FAST, err);
-    }
-    train(cm->s, cm->wf + cm->bitpos * NMIX, NMIX_FAST, ((bit << 12) - cm->pf) * LR_FINAL);
-    mbz_apm_update(cm->apm1, cm->apm1_i, bit, APM_RATE);
-    mbz_apm_update(cm->apm2, cm->apm2_i, bit, APM_RATE);
-    if (cm->rec_on)
-        mbz_apm_update(cm->apm3, cm->apm3_i, bit, APM_RATE);
+    mixers_train(cm, NIN_FAST, NMIX_FAST, LR_FAST, bit);
+    maps_update(cm, bit);
 }
 
 /* The per-bit work, written once and compiled once per kernel set (variants, at
@@ -755,34 +798,18 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     cm->set[2] = (int)(cm->c4 & 0xff);
     cm->set[3] = known * 256 + (int)cm->c0;
     cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
-    for (int m = 0; m < cm->nmix; m++) {
-        cm->s[m] = dot(x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN);
-        cm->pm[m] = mbz_squash(cm->s[m]);
-    }
-    int32_t sf = dot(cm->s, cm->wf + cm->bitpos * NMIX, cm->nmix);
-    cm->pf = mbz_squash(sf);
+    mixers_p(cm, NIN, cm->nmix);
 
-    /* adaptive probability maps */
+    /* adaptive probability maps; the third (by the byte one record above) while the
+     * record contexts are on */
     int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
     int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
-    int p;
-    if (cm->rev2) {
-        int a4 = mbz_apm_p(cm->apm4, a4ctx, cm->pf, &cm->apm4_i);
-        if (!cm->rec_on) {
-            p = (a1 + a2 + 2 * a4 + 2) >> 2;
-        } else {
-            int a3 = mbz_apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
-            p = (cm->pf + a1 + a2 + a3 + 2 * a4 + 3) / 6;
-        }
-    } else if (!cm->rec_on) {
-        p = (2 * cm->pf + a1 + a2 + 2) >> 2;
-    } else { /* record contexts on: a third map, by the byte one record above */
-        int a3 = mbz_apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
-        p = (cm->pf + a1 + a2 + a3 + 2) >> 2;
-    }
-    p = p < 1 ? 1 : p > 4095 ? 4095 : p;
-    cm->pr = p;
-    return (uint32_t)p << 4;
+    if (!cm->rev2)
+        return p_out(cm, maps_rev1(cm, a1, a2));
+    int a4 = mbz_apm_p(cm->apm4, a4ctx, cm->pf, &cm->apm4_i);
+    if (!cm->rec_on)
+        return p_out(cm, (a1 + a2 + 2 * a4 + 2) >> 2);
+    return p_out(cm, (cm->pf + a1 + a2 + map3_p(cm) + 2 * a4 + 3) / 6);
 }
 
 /* The full stage learns the bit (cm_p_body's inputs, mixers and maps). */
@@ -799,16 +826,8 @@ CM_INLINE void full_update_body(mbz_cm *cm, int bit)
         mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
     if (cm->have_base)
         mbz_apm_update(cm->apm_base, cm->apm_base_i, bit, APM_RATE);
-    for (int m = 0; m < cm->nmix; m++) {
-        int err = ((bit << 12) - cm->pm[m]) * cm->lr_mix;
-        train(cm->x, cm->w[m] + (size_t)cm->set[m] * NIN, NIN, err);
-    }
-    int errf = ((bit << 12) - cm->pf) * LR_FINAL;
-    train(cm->s, cm->wf + cm->bitpos * NMIX, cm->nmix, errf);
-    mbz_apm_update(cm->apm1, cm->apm1_i, bit, APM_RATE);
-    mbz_apm_update(cm->apm2, cm->apm2_i, bit, APM_RATE);
-    if (cm->rec_on)
-        mbz_apm_update(cm->apm3, cm->apm3_i, bit, APM_RATE);
+    mixers_train(cm, NIN, cm->nmix, cm->lr_mix, bit);
+    maps_update(cm, bit);
     if (cm->rev2)
         mbz_apm_update(cm->apm4, cm->apm4_i, bit, APM_RATE);
 }
@@ -824,9 +843,8 @@ CM_INLINE void bucket_prefetch(const mbz_cm *cm, uint32_t h)
 /* One bit before a lookup, ask for the buckets of both values the bit can take, so
  * that the misses overlap the last bit's work: with three bits of the nibble known,
  * the low nibble's buckets of every context; with seven bits of the byte known,
- * the next byte's high-nibble buckets of the contexts made from the last bytes
- * alone (orders 1-4 and 6, bytes -2 and -3/-4: byte_done's hashes). Prefetches
- * only: no result depends on them. */
+ * the next byte's high-nibble buckets of the active contexts made from the last
+ * bytes alone (byte_hashes). Prefetches only: no result depends on them. */
 CM_INLINE void prefetch_next(const mbz_cm *cm)
 {
     if (cm->bitpos == 3) {
@@ -836,16 +854,14 @@ CM_INLINE void prefetch_next(const mbz_cm *cm)
             bucket_prefetch(cm, hash2(h, cm->c0 << 1 | 1));
         }
     } else if (cm->bitpos == 7) {
-        uint32_t c8 = (cm->c8 << 8) | (cm->c4 >> 24);
-        bucket_prefetch(cm, hash2(9, (cm->c4 << 8) & 0xff00));
-        bucket_prefetch(cm, hash2(11, (cm->c4 << 8) & 0xffff0000));
+        uint32_t c8 = (cm->c8 << 8) | (cm->c4 >> 24), h[10];
         for (uint32_t b = 0; b < 2; b++) {
-            uint32_t c4 = (cm->c4 << 8) | ((cm->c0 << 1 | b) & 0xff);
-            bucket_prefetch(cm, hash2(1, c4 & 0xff));
-            bucket_prefetch(cm, hash2(2, c4 & 0xffff));
-            bucket_prefetch(cm, hash2(3, c4 & 0xffffff));
-            bucket_prefetch(cm, hash2(4, c4));
-            bucket_prefetch(cm, hash2(hash2(6, c4), c8 & 0xffff));
+            byte_hashes((cm->c4 << 8) | ((cm->c0 << 1 | b) & 0xff), c8, h);
+            for (int k = 0; k < cm->nact; k++) {
+                int i = cm->act[k];
+                if (i <= 4 || (i >= 7 && i <= 9))
+                    bucket_prefetch(cm, h[i]);
+            }
         }
     }
 }

@@ -46,7 +46,7 @@ unsigned mbz_level_flags(const mbz_level *L, const mbz_model *model, int no_mix)
     if (no_mix)
         return flags;
     flags |= MBZ_FLAG_CM | MBZ_FLAG_MEDIA | MBZ_FLAG_FILTER;
-    if (L->fast && L->order2 && model == mbz_model_order2())
+    if (L->fast && model == mbz_model_order2()) /* the level's own model: not run */
         flags |= MBZ_FLAG_FAST;
     else
         flags |= MBZ_FLAG_RECORD;
