@@ -46,7 +46,7 @@ absent "-x from a pipe: others are not" x3/src/alice.txt
 # damage inside the media member's stored block: other members still come out
 off=$(( $(wc -c <src.tar.mbz) / 2 ))
 cp src.tar.mbz bad.tar.mbz
-printf '\377' | dd of=bad.tar.mbz bs=1 seek="$off" conv=notrunc 2>/dev/null
+damage bad.tar.mbz "$off"
 run 1 "-t -r finds the damage" mbz -t -r bad.tar.mbz
 mkdir x4
 run 0 "-x of another member of the damaged archive" mbz -x -C x4 bad.tar.mbz src/zz-last.txt
@@ -78,7 +78,7 @@ cat big.tar.mbz | mbz -lv -r - >list-pipe 2>/dev/null
 same "and agree with a listing from a pipe" list-index list-pipe
 # damage the first block (its payload starts 41 bytes in): a text block
 cp big.tar.mbz dmg.tar.mbz
-printf '\377' | dd of=dmg.tar.mbz bs=1 seek=60 conv=notrunc 2>/dev/null
+damage dmg.tar.mbz 60
 run 1 "-t -r finds the damage" mbz -t -r dmg.tar.mbz
 run 0 "-lv -r of the damaged archive: only the tables are read" mbz -lv -r dmg.tar.mbz
 same "the listing is whole" list-index "$T/.stdout"

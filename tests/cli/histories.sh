@@ -26,7 +26,7 @@ done
 n=$(wc -c <t1.mbz)
 off=$((n - 200))
 cp t1.mbz bad.mbz
-printf '\377' | dd of=bad.mbz bs=1 seek="$off" conv=notrunc 2>/dev/null
+damage bad.mbz "$off"
 run 1 "damage in the second history" mbz -t -T2 bad.mbz
 stderr_one_line "damage: one line"
 finish

@@ -62,7 +62,7 @@ same "mbcat: KiB suffixes" "$T/.stdout" want
 # damage in the second frame's block: reported when a range needs it
 cp all.mbz bad.mbz
 off=$(( $(wc -c <all.mbz) - 21 - 30 ))
-printf '\377' | dd of=bad.mbz bs=1 seek="$off" conv=notrunc 2>/dev/null
+damage bad.mbz "$off"
 run 1 "damaged block: the range that needs it fails" mbz -dc --offset=$((n - 10)) --length=10 bad.mbz
 stderr_one_line "damaged block: one line"
 run 0 "damaged block: a range before it still reads" mbz -dc --offset=0 --length=1000 bad.mbz
