@@ -69,7 +69,6 @@ check() {
     if "$@"; then ok "$_desc"; else fail "$_desc"; fi
 }
 
-# mbz ARGS...: run mbzip (stdin from /dev/null unless redirected by the caller).
 # damage FILE OFFSET: complement the byte at OFFSET (never a no-op, as writing a
 # fixed value is where the file already holds it: 1 in 256 in random data)
 damage() {
@@ -77,6 +76,7 @@ damage() {
     printf "\\$(printf '%03o' $((255 - _b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
 
+# mbz ARGS...: run mbzip (stdin from /dev/null unless redirected by the caller).
 mbz() {
     "$MBZIP" "$@"
 }
