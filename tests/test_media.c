@@ -3,8 +3,12 @@
  * src/lib/residual.h) and the media detector (src/lib/media.c):
  *   - round trips of generated signals in every layout the model codes (8-bit
  *     unsigned, 16-bit little- and big-endian, 24-bit, 1 to 8 channels, a partial
- *     frame at the end), and tonal audio codes to well under half its size;
- *   - golden: xxh64 of the payload of a fixed 16-bit stereo signal (pins the
+ *     frame at the end), with both revisions of the audio model, and tonal audio
+ *     codes to well under half its size; revision 2 codes samples whose low bits
+ *     are zero (8-bit audio in 16- and 24-bit samples) in less than 3/4 of
+ *     revision 1's bytes;
+ *   - golden: xxh64 of the payload of a fixed 16-bit stereo signal, and of the
+ *     same with 8-bit samples in 16-bit ones under revision 2 (pins the
  *     arithmetic: a change to it must change the format, doc/format.md);
  *   - damage: flipped bits, truncated and extended payloads, bad parameters, noise
  *     that does not fit, all fail cleanly or decode to other bytes, never crash;
@@ -40,8 +44,11 @@
 
 #include "check.h"
 
-/* xxh64 of the payload of gen(16-bit LE stereo, 20000 frames) */
+/* xxh64 of the payload of gen(16-bit LE stereo, 20000 frames), revisions 1 and
+ * 2, and of its samples with the low 8 bits cleared, revision 2 */
 #define GOLDEN_AUDIO 0xbb4525b17d0af19cull
+#define GOLDEN_AUDIO2 0x18c123b62b6de510ull
+#define GOLDEN_AUDIO2_SHIFT 0xd139e16fb9b88cc6ull
 /* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes), revisions
  * 1 (frames of versions 5-9) and 2 (version 10 on) */
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
@@ -88,16 +95,25 @@ static void gen(const mbz_pcm *f, uint8_t *out, size_t n, int32_t amp)
         out[j] = (uint8_t)rnd();
 }
 
+/* Clear the low `bits` bits of every whole sample of in[0 .. n-1] (an 8-bit
+ * recording in wider samples). */
+static void clear_low(const mbz_pcm *f, uint8_t *in, size_t n, int bits)
+{
+    for (size_t i = 0; i + f->bytes <= n; i += f->bytes)
+        for (int b = 0; b < bits / 8; b++)
+            in[i + (f->big_endian ? f->bytes - 1 - (size_t)b : (size_t)b)] = 0;
+}
+
 static size_t roundtrip(const char *name, const mbz_pcm *f, const uint8_t *in, size_t n,
-                        uint8_t *pay, size_t cap)
+                        uint8_t *pay, size_t cap, int rev)
 {
     static uint8_t back[1 << 20];
-    size_t m = mbz_audio_encode(f, in, n, pay, cap);
+    size_t m = mbz_audio_encode(f, in, n, pay, cap, rev);
     CHECK(m > 0, "%s: encode failed", name);
     if (m == 0)
         return 0;
     memset(back, 0xa5, n);
-    CHECK(mbz_audio_decode(pay, m, back, n) == 0, "%s: decode failed", name);
+    CHECK(mbz_audio_decode(pay, m, back, n, rev) == 0, "%s: decode failed", name);
     CHECK(memcmp(back, in, n) == 0, "%s: round trip differs", name);
     return m;
 }
@@ -125,9 +141,19 @@ static void layouts(void)
         snprintf(name, sizeof name, "%d-bit x %d%s%s", 8 * t[i].f.bytes, t[i].f.channels,
                  t[i].f.big_endian ? " BE" : "", t[i].f.is_unsigned ? " unsigned" : "");
         gen(&t[i].f, in, t[i].n, t[i].amp);
-        size_t m = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n);
-        CHECK(m < t[i].n / 2, "%s: %zu bytes coded to %zu (tonal audio should halve)", name, t[i].n, m);
-        printf("%-22s %7zu -> %7zu\n", name, t[i].n, m);
+        for (int rev = 1; rev <= MBZ_AUDIO_REV; rev++) {
+            size_t m = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, rev);
+            CHECK(m < t[i].n / 2, "%s: %zu bytes coded to %zu (tonal audio should halve)", name, t[i].n, m);
+            printf("%-22s %7zu -> %7zu (revision %d)\n", name, t[i].n, m, rev);
+        }
+        /* the same as 8-bit samples in wider ones: revision 2 leaves the zeros out */
+        if (t[i].f.bytes > 1) {
+            clear_low(&t[i].f, in, t[i].n, 8 * (t[i].f.bytes - 1));
+            size_t m1 = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, 1);
+            size_t m2 = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, 2);
+            CHECK(m2 < m1 / 4 * 3, "%s, low bits zero: revision 2 %zu bytes, revision 1 %zu", name, m2, m1);
+            printf("%-22s %7zu -> %7zu (low bits zero; revision 1: %zu)\n", name, t[i].n, m2, m1);
+        }
     }
 }
 
@@ -137,46 +163,57 @@ static void golden(void)
     mbz_pcm f = { 2, 2, 0, 0 };
     rng = 12345;
     gen(&f, in, sizeof in, 12000);
-    size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay);
-    uint64_t h = XXH64(pay, m, 0);
-    printf("audio payload: %zu bytes, xxh64 %016llx\n", m, (unsigned long long)h);
-    CHECK(h == GOLDEN_AUDIO, "golden payload hash %016llx, expected %016llx", (unsigned long long)h,
-          (unsigned long long)GOLDEN_AUDIO);
+    for (int k = 0; k < 3; k++) {
+        int rev = k ? 2 : 1;
+        uint64_t want = k == 0 ? GOLDEN_AUDIO : k == 1 ? GOLDEN_AUDIO2 : GOLDEN_AUDIO2_SHIFT;
+        if (k == 2)
+            clear_low(&f, in, sizeof in, 8);
+        size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay, rev);
+        uint64_t h = XXH64(pay, m, 0);
+        printf("audio payload (revision %d%s): %zu bytes, xxh64 %016llx\n", rev,
+               k == 2 ? ", low bits zero" : "", m, (unsigned long long)h);
+        CHECK(h == want, "golden payload hash %016llx, expected %016llx", (unsigned long long)h,
+              (unsigned long long)want);
+    }
 }
 
-static void damage(void)
+static void damage(int rev)
 {
     static uint8_t in[60000], pay[60064], bad[60064], back[60000];
     mbz_pcm f = { 2, 2, 0, 0 };
     gen(&f, in, sizeof in, 12000);
-    size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay);
+    if (rev >= 2)
+        clear_low(&f, in, sizeof in, 8);
+    size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay, rev);
     CHECK(m > 100, "encode");
     int caught = 0;
     for (int k = 0; k < 200; k++) {
         memcpy(bad, pay, m);
         size_t at = MBZ_PCM_PARAMS + rnd() % (m - MBZ_PCM_PARAMS);
         bad[at] ^= (uint8_t)(1u << (rnd() % 8));
-        int rc = mbz_audio_decode(bad, m, back, sizeof back);
+        int rc = mbz_audio_decode(bad, m, back, sizeof back, rev);
         caught += rc != 0 || memcmp(back, in, sizeof in) != 0;
     }
     CHECK(caught == 200, "a flipped payload bit went unnoticed (%d of 200 caught)", caught);
-    CHECK(mbz_audio_decode(pay, m - 1, back, sizeof back) != 0 || memcmp(back, in, sizeof in),
+    CHECK(mbz_audio_decode(pay, m - 1, back, sizeof back, rev) != 0 || memcmp(back, in, sizeof in),
           "truncated payload accepted");
     memcpy(bad, pay, m);
     bad[m] = 0;
-    CHECK(mbz_audio_decode(bad, m + 1, back, sizeof back) != 0, "extended payload accepted");
-    const uint8_t params[][2] = { { 0x03, 2 }, { 0x10, 2 }, { 0x01, 0 }, { 0x01, 9 }, { 0x80, 1 } };
-    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+    CHECK(mbz_audio_decode(bad, m + 1, back, sizeof back, rev) != 0, "extended payload accepted");
+    /* a reserved sample size, no or 9 channels, a shift in revision 1 (0x10, 0x80)
+     * or one that leaves no bit (8 of an 8-bit sample, 15 of 1 byte) */
+    const uint8_t params[][2] = { { 0x03, 2 }, { 0x01, 0 }, { 0x01, 9 }, { 0x80, 1 }, { 0xf0, 1 }, { 0x10, 2 } };
+    for (size_t i = 0; i < sizeof params / sizeof params[0] - (rev >= 2); i++) {
         memcpy(bad, pay, m);
         memcpy(bad, params[i], 2);
-        CHECK(mbz_audio_decode(bad, m, back, sizeof back) != 0, "parameters %02x %02x accepted",
+        CHECK(mbz_audio_decode(bad, m, back, sizeof back, rev) != 0, "parameters %02x %02x accepted",
               params[i][0], params[i][1]);
     }
-    CHECK(mbz_audio_decode(pay, 2, back, sizeof back) != 0, "parameters alone accepted");
+    CHECK(mbz_audio_decode(pay, 2, back, sizeof back, rev) != 0, "parameters alone accepted");
     /* white noise at full scale does not fit in fewer bytes: encode says so */
     for (size_t i = 0; i < sizeof in; i++)
         in[i] = (uint8_t)rnd();
-    CHECK(mbz_audio_encode(&f, in, sizeof in, pay, sizeof in - 1) == 0, "noise compressed");
+    CHECK(mbz_audio_encode(&f, in, sizeof in, pay, sizeof in - 1, rev) == 0, "noise compressed");
 }
 
 static void put32(uint8_t *p, uint32_t v, int be)
@@ -714,7 +751,8 @@ int main(void)
 {
     layouts();
     golden();
-    damage();
+    damage(1);
+    damage(2);
     detector();
     image_layouts(1);
     image_layouts(2);

@@ -195,7 +195,8 @@ EOF
 # code of the two files above, one modelled block
 cat good-text.orig good-record.orig good-x86.orig >good-v9.orig
 "$MBZIP" -1 -T1 -c good-v9.orig >good-v9.mbz
-# frame version 10 (1-bit images): text, a PBM (P4) page of 400 x 100 pixels, a
+# frame version 10 (1-bit images; the committed one is kept, this mbzip would write a
+# later version): text, a PBM (P4) page of 400 x 100 pixels, a
 # 1-bit BMP of 397 x 100 (rows of 50 bytes padded to 52, bottom-up, a two-colour
 # palette), more text: modelled, image, modelled, image, modelled
 python3 - <<'EOF'
@@ -243,11 +244,11 @@ text = open("good-text.orig", "rb").read()
 open("good-bilevel.orig", "wb").write(text[:2000] + pbm + bmp + text[2000:4000])
 EOF
 "$MBZIP" -1 -T1 -c good-bilevel.orig >good-bilevel.mbz
-# frame version 10's image model (revision 2) on the pixels of good-image.orig
+# frame version 10's image model (revision 2) on the pixels of good-image.orig (kept)
 cp good-image.orig good-image-v10.orig
 "$MBZIP" -1 -T1 -c good-image-v10.orig >good-image-v10.mbz
-# frame version 11 (flag FAST): level 1's fast binary stage, with its record model,
-# on good-text.orig, 300 fixed-size records and good-text.orig again
+# frame version 11 (flag FAST; kept): level 1's fast binary stage, with its record
+# model, on good-text.orig, 300 fixed-size records and good-text.orig again
 python3 - <<'EOF'
 import struct
 text = open("good-text.orig", "rb").read()
@@ -256,6 +257,29 @@ recs = b"".join(struct.pack("<IIh6sH", i, 1000000 + 37 * i + (i * 7919) % 23, (i
 open("good-fast-v11.orig", "wb").write(text + recs + text)
 EOF
 "$MBZIP" -1 -T1 -c good-fast-v11.orig >good-fast-v11.mbz
+# frame version 12 (the audio model's revision 2): text, a WAV of 8-bit sound in
+# 16-bit mono samples (the low byte zero: coded with a shift of 8), more text
+python3 - <<'EOF'
+import struct
+r = 2024
+def rnd():
+    global r
+    r = (r * 6364136223846793005 + 1442695040888963407) % 2**64
+    return r >> 33
+y = [40, 0]
+samples = []
+for i in range(12000):
+    v = ((16100 * y[0]) >> 13) - y[1]
+    y[1] = y[0]; y[0] = v
+    samples.append(struct.pack("<h", max(-128, min(127, v + rnd() % 5 - 2)) * 256))
+data = b"".join(samples)
+wav = (b"RIFF" + struct.pack("<I", 4 + 24 + 8 + len(data)) + b"WAVEfmt " +
+       struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000 * 2, 2, 16) +
+       b"data" + struct.pack("<I", len(data)) + data)
+text = open("good-text.orig", "rb").read()
+open("good-audio-v12.orig", "wb").write(text[:2500] + wav + text[2500:5000])
+EOF
+"$MBZIP" -1 -T1 -c good-audio-v12.orig >good-audio-v12.mbz
 # the kept good files back, over the fresh ones (above)
 for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
@@ -468,6 +492,15 @@ b = fa[:]; b[4] = 10; fix_frame(b); make("bad-fast-v10.mbz", b)
 b = fa[:]; b[5] = 0xBC; fix_frame(b); make("bad-fast-record.mbz", b)
 b = fa[:]; b[5] = 0x88; fix_frame(b); make("bad-fast-no-cm.mbz", b)
 b = fa[:]; b[5] = 0x2C; fix_frame(b); make("bad-fast-dropped.mbz", b)
+# the audio model's revision 2 (frame version 12; good-audio-v12.mbz: modelled,
+# audio, modelled; the audio payload's format byte 0x81, a shift of 8)
+a2 = load("good-audio-v12.mbz")
+a2blocks, a2end = parse(a2)
+assert a2[4] == 12 and [t for _, t in a2blocks] == [4, 5, 3], "good-audio-v12.mbz: version 12, modelled, audio, modelled"
+a2b = a2blocks[1][0]
+assert a2[a2b + BH] == 0x81, "good-audio-v12.mbz: 16-bit samples, a shift of 8"
+b = a2[:]; b[4] = 11; fix_frame(b); make("bad-audio-shift-v11.mbz", b)
+b = a2[:]; b[a2b + BH] = 0x41; make("bad-audio-shift-lost.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -486,7 +519,7 @@ Made by `tools/make-test-files.sh` (mbzip itself, plus python3 byte surgery with
 header checks recomputed where a deeper field is the target) and committed, so
 the tests need neither python3 nor a particular mbzip to create them; running it
 again keeps every good file that exists (each pins the format of its day) and
-adds only new ones. Byte positions: doc/format.md (frame versions 1 to 11).
+adds only new ones. Byte positions: doc/format.md (frame versions 1 to 12).
 
 ## Good files
 
@@ -514,6 +547,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-bilevel.mbz | level 1, frame version 10 (flags CM, MEDIA, RECORD and FILTER; 1-bit images): 2000 bytes of good-text.orig and a PBM (P4) header (modelled), its pixels, 400 x 100 of synthetic text (image block with 1-bit pixels, doc/format.md "Image blocks"), a 1-bit BMP header with its palette (modelled), its pixels, 397 x 100, rows padded by 2 bytes, bottom-up (image block, 1-bit), 2000 more bytes of text (modelled) |
 | good-image-v10.mbz | good-image.orig at level 1, frame version 10 (the image model's revision 2: the errors through the mixed coder): modelled, image, modelled, image, modelled |
 | good-fast-v11.mbz | level 1, frame version 11 (flags CM, MEDIA, FILTER and FAST: the binary stage's fast configuration, doc/mixing.md): good-text.orig, 300 binary records of 18 bytes (a counter, a rising time, a small value, a code of three, a flag), good-text.orig again: one modelled block, the record model at work in it |
+| good-audio-v12.mbz | level 1, frame version 12 (flags CM, MEDIA, FILTER and FAST; the audio model's revision 2): 2500 bytes of good-text.orig and a WAV header (modelled), its samples, 8-bit sound in 16-bit mono samples whose low byte is zero (audio block with a shift of 8, doc/format.md "Audio blocks"), 2500 more bytes of text (modelled) |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
 | good-multiblock.mbz | level 1, three blocks: run-length (one block of zeros), modelled (text), stored (3000 random bytes) |
@@ -591,6 +625,8 @@ cat >>README <<'EOF'
 | bad-fast-record.mbz | fast,record | good-fast-v11.mbz with flag RECORD (0x10) too: the fast stage has its own record model, a writer never sets both; header check recomputed |
 | bad-fast-no-cm.mbz | fast,stage | good-fast-v11.mbz with flags MEDIA and FAST alone (0x88), header check recomputed |
 | bad-fast-dropped.mbz | checksum,corrupt,payload | good-fast-v11.mbz without flag FAST (0x2c): its payload decoded by the full stage, found by the payload's end check or the block checksum |
+| bad-audio-shift-v11.mbz | corrupt,audio | good-audio-v12.mbz as a version-11 frame (a shift in an audio payload is version 12's), header check recomputed |
+| bad-audio-shift-lost.mbz | checksum,corrupt | good-audio-v12.mbz with the audio payload's format byte 0x81 -> 0x41 (a shift of 4 instead of 8): decodes to other samples, found by the block checksum |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |
 | bad-trailing-zeros.mbz | garbage,magic | good-text.mbz + 512 zero bytes |

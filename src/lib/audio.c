@@ -7,9 +7,13 @@
  * better the error's distribution is modelled, the smaller the file. Ours, per
  * channel, all in integers:
  *
- *   x                 the sample (sign-extended; offset binary made signed)
+ *   x                 the sample (sign-extended; offset binary made signed;
+ *                     revision 2: divided by 2^shift, the low bits that are zero
+ *                     in every sample of the block)
  *   d = x - 31/32 x'  a fixed first-order pre-filter (x' the channel's previous
  *                     sample): whitens speech and music, removes DC
+ *   OLS               revision 2: least squares over the last 16 d predicts d;
+ *                     the stages below see what it leaves
  *   stage 1           a normalised LMS filter (LONG taps) predicts d from the
  *                     channel's past d; its error r1
  *   stage 2           a normalised LMS filter predicts r1 from the channel's past r1
@@ -22,7 +26,8 @@
  *                     recent error magnitude (two running means).
  *
  * The block starts with every filter at zero and every probability at 1/2: audio
- * blocks are independent of each other and of the rest of the frame.
+ * blocks are independent of each other and of the rest of the frame. Revision 1
+ * (frames of versions 5 to 11) has neither the shift nor the OLS stage.
  *
  * Encoding and decoding run the same function (au_code_block) over a coder that
  * either writes the bit it is given or reads it, so the two cannot drift apart.
@@ -30,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audio.h"
+#include "ols.h"
 #include "residual.h"
 
 #define LONG 32           /* stage-1 taps */
@@ -42,17 +48,22 @@
 
 void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS])
 {
-    out[0] = (uint8_t)((f->bytes - 1) | (f->big_endian ? 4 : 0) | (f->is_unsigned ? 8 : 0));
+    out[0] = (uint8_t)((f->bytes - 1) | (f->big_endian ? 4 : 0) | (f->is_unsigned ? 8 : 0) |
+                       (f->shift << 4));
     out[1] = f->channels;
 }
 
-int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS], mbz_pcm *f)
+int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS], mbz_pcm *f, int rev)
 {
-    if (in[0] & 0xf0 || (in[0] & 3) == 3 || in[1] < 1 || in[1] > MBZ_PCM_CHANNELS_MAX)
+    if ((in[0] & 3) == 3 || in[1] < 1 || in[1] > MBZ_PCM_CHANNELS_MAX)
         return -1;
     f->bytes = (uint8_t)((in[0] & 3) + 1);
     f->big_endian = (in[0] & 4) != 0;
     f->is_unsigned = (in[0] & 8) != 0;
+    f->shift = (uint8_t)(in[0] >> 4);
+    /* revision 1 has no shift; a shift leaves at least one bit of the sample */
+    if ((f->shift && rev < 2) || f->shift >= 8 * f->bytes)
+        return -1;
     f->channels = in[1];
     return 0;
 }
@@ -78,11 +89,20 @@ static inline int32_t clamp32(int64_t x, int32_t lim)
     return x > lim ? lim : x < -lim ? -lim : (int32_t)x;
 }
 
+static inline int64_t clamp64(int64_t x, int64_t lim)
+{
+    return x > lim ? lim : x < -lim ? -lim : x;
+}
+
 /* Normalised LMS over n inputs: prediction sum(w_i x_i) / 2^14; the weights move by
  * mu * err * x_i / (delta + sum x_i^2), mu = 2^-rate: RATE1 for the long stage,
  * NL_RATE for the short ones (measured on the training corpus's speech). */
+#ifndef RATE1
 #define RATE1 5
+#endif
+#ifndef NL_RATE
 #define NL_RATE 4
+#endif
 typedef struct {
     int32_t w[LONG > NMAX ? LONG : NMAX];
 } au_nlms;
@@ -107,11 +127,21 @@ static inline void nlms_update(au_nlms *f, const int32_t *x, int n, int32_t err,
         f->w[i] = clamp32((int64_t)f->w[i] + ((g * x[i]) >> 16), 1 << 20);
 }
 
+/* Revision 2's first stage: least squares over the last OLS_N pre-filtered samples
+ * (ols.h), solved every 8 samples, forgetting 2^-8 of the sums per sample (about
+ * 256 samples; measured on the training corpus's speech: doc/media.md). */
+#define OLS_N 16
+#define OLS_EVERY 8
+#define OLS_FORGET 8
+#define OLS_IN_MAX MBZ_OLS_IN_MAX
+
 /* ------------------------------------------------------------------ channel */
 
 typedef struct {
     int32_t prev;           /* previous sample */
-    au_hist h1;             /* pre-filtered samples d */
+    mbz_ols ols;            /* revision 2 */
+    au_hist h0;             /* revision 2: the OLS stage's inputs */
+    au_hist h1;             /* pre-filtered samples d (revision 2: less the OLS prediction) */
     au_nlms s1;
     au_hist h2;             /* stage-1 errors */
     au_nlms s2;
@@ -141,10 +171,13 @@ static int32_t code_error(mbz_res_coder *c, au_chan *ch, int32_t e)
 }
 
 /* Predict, code (or read) and learn one sample x of channel ch, which lies in
- * lo .. hi; returns x. */
-static int32_t code_sample(mbz_res_coder *c, au_chan *ch, int32_t x, int32_t lo, int32_t hi)
+ * lo .. hi, with revision rev of the model; returns x. */
+static int32_t code_sample(mbz_res_coder *c, au_chan *ch, int32_t x, int32_t lo, int32_t hi, int rev)
 {
     int32_t p0 = (int32_t)(((int64_t)ch->prev * 31) >> 5);
+    const int32_t *in0 = ch->h0.v + ch->h0.pos;
+    int32_t po = rev < 2 ? 0 : (int32_t)clamp64(mbz_ols_predict(&ch->ols, in0), 1 << 26);
+    p0 += po;
     const int32_t *in1 = ch->h1.v + ch->h1.pos;
     int32_t p1 = clamp32(nlms_predict(&ch->s1, in1, LONG), 1 << 26);
     int32_t in2[NMAX];
@@ -157,8 +190,12 @@ static int32_t code_sample(mbz_res_coder *c, au_chan *ch, int32_t x, int32_t lo,
     pred = pred < lo ? lo : pred > hi ? hi : pred;    /* so |e| < 2^24 */
     int32_t e = code_error(c, ch, x - pred);
     x = pred + e;
-    int32_t d = x - p0, r1 = d - p1, r2 = r1 - p2, r3 = r2 - p3;
-    (void)r3;
+    int32_t d = x - p0, r1 = d - p1, r2 = r1 - p2;
+    if (rev >= 2) {
+        int32_t y = (int32_t)clamp64((int64_t)d + po, OLS_IN_MAX);
+        mbz_ols_learn(&ch->ols, in0, y);
+        hist_push(&ch->h0, OLS_N, y);
+    }
     nlms_update(&ch->s1, in1, LONG, r1, RATE1);
     nlms_update(&ch->s2, in2, NMAX, r2, NL_RATE);
     nlms_update(&ch->s3, in3, SHORT, r2 - p3, NL_RATE);
@@ -193,18 +230,39 @@ static void sample_put(const mbz_pcm *f, uint8_t *p, int32_t x)
         p[f->big_endian ? f->bytes - 1 - i : i] = (uint8_t)(v >> (8 * i));
 }
 
+/* Revision 2: the number of low bits that are zero in every sample of the block
+ * (at most 15): 8-bit recordings stored as 16-bit samples have 8, and coding them
+ * as they are would spend bits on zeros the predictions cannot foresee (FLAC's
+ * "wasted bits"). All samples zero: 0. */
+static int pcm_shift(const mbz_pcm *f, const uint8_t *data, size_t n)
+{
+    size_t count = n / f->bytes;
+    uint32_t any = 0;
+    for (size_t i = 0; i < count && !(any & 1); i++)
+        any |= (uint32_t)sample_get(f, data + i * f->bytes);
+    int shift = 0;
+    while (any && !(any & 1) && shift < 15) {
+        any >>= 1;
+        shift++;
+    }
+    return shift < 8 * f->bytes ? shift : 0;
+}
+
 /* Code (or read) the n bytes of data. Samples are range-checked on decoding: a
  * value outside the format's range means the payload is not ours. */
-static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, uint8_t *data, size_t n)
+static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, int rev, uint8_t *data, size_t n)
 {
-    int nc = f->channels, fb = f->bytes * nc;
+    int nc = f->channels, fb = f->bytes * nc, shift = f->shift;
     mbz_res_init();
     au_chan *ch = calloc((size_t)nc, sizeof *ch);
     if (!ch)
         return -2;
-    for (int k = 0; k < nc; k++)
+    for (int k = 0; k < nc; k++) {
         mbz_res_model_init(&ch[k].res);
-    int32_t lo = -(int32_t)(1u << (8 * f->bytes - 1)), hi = (int32_t)(1u << (8 * f->bytes - 1)) - 1;
+        mbz_ols_init(&ch[k].ols, OLS_N, OLS_EVERY, OLS_FORGET);
+    }
+    /* the range of a sample, shifted: x / 2^shift lies in lo .. hi */
+    int32_t lo = -(int32_t)(1u << (8 * f->bytes - 1 - shift)), hi = -lo - 1;
     size_t frames = n / (size_t)fb, i;
     int rc = 0;
     for (i = 0; i < frames && rc == 0; i++) {
@@ -216,14 +274,15 @@ static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, uint8_t *data, size
                 memmove(a->cross + 1, a->cross, (CROSS - 1) * sizeof *a->cross);
                 a->cross[0] = ch[k ? k - 1 : 1].r1;
             }
-            int32_t x = c->decoding ? 0 : sample_get(f, p + k * f->bytes);
-            x = code_sample(c, a, x, lo, hi);
+            /* exact: the encoder's shift leaves only zero bits out */
+            int32_t x = c->decoding ? 0 : sample_get(f, p + k * f->bytes) / (1 << shift);
+            x = code_sample(c, a, x, lo, hi, rev);
             if (c->decoding) {
                 if (x < lo || x > hi || c->dec.error) {
                     rc = -1;
                     break;
                 }
-                sample_put(f, p + k * f->bytes, x);
+                sample_put(f, p + k * f->bytes, x * (1 << shift));
             }
         }
     }
@@ -239,31 +298,33 @@ static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, uint8_t *data, size
 }
 
 size_t mbz_audio_encode(const mbz_pcm *f, const uint8_t *data, size_t n, uint8_t *out,
-                        size_t cap)
+                        size_t cap, int rev)
 {
     if (cap <= MBZ_PCM_PARAMS)
         return 0;
-    mbz_pcm_pack(f, out);
+    mbz_pcm g = *f;
+    g.shift = (uint8_t)(rev >= 2 ? pcm_shift(f, data, n - n % ((size_t)f->bytes * f->channels)) : 0);
+    mbz_pcm_pack(&g, out);
     mbz_res_coder c;
     memset(&c, 0, sizeof c);
     mbz_bc_enc_init(&c.enc, out + MBZ_PCM_PARAMS, cap - MBZ_PCM_PARAMS);
     /* the encoder only reads data; au_code_block writes it only when decoding */
-    if (au_code_block(&c, f, (uint8_t *)(uintptr_t)data, n) != 0)
+    if (au_code_block(&c, &g, rev, (uint8_t *)(uintptr_t)data, n) != 0)
         return 0;
     size_t k = mbz_bc_enc_finish(&c.enc);
     return k ? k + MBZ_PCM_PARAMS : 0;
 }
 
-int mbz_audio_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n)
+int mbz_audio_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int rev)
 {
     mbz_pcm f;
-    if (m < MBZ_PCM_PARAMS + 1 || mbz_pcm_unpack(payload, &f) != 0)
+    if (m < MBZ_PCM_PARAMS + 1 || mbz_pcm_unpack(payload, &f, rev) != 0)
         return -1;
     mbz_res_coder c;
     memset(&c, 0, sizeof c);
     c.decoding = 1;
     mbz_bc_dec_init(&c.dec, payload + MBZ_PCM_PARAMS, m - MBZ_PCM_PARAMS);
-    int rc = au_code_block(&c, &f, out, n);
+    int rc = au_code_block(&c, &f, rev, out, n);
     if (rc == 0 && !mbz_bc_dec_check_end(&c.dec))
         rc = -1;
     return rc;

@@ -75,12 +75,18 @@ int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz
         s->cm_features = MBZ_CM_FAST;
     s->filters = (flags & MBZ_FLAG_FILTER) != 0;
     s->image_rev = mbz_image_rev(version);
+    s->audio_rev = mbz_audio_rev(version);
     return MBZ_OK;
 }
 
 int mbz_image_rev(unsigned version)
 {
     return version >= MBZ_FRAME_VERSION_IMAGE2 ? 2 : 1;
+}
+
+int mbz_audio_rev(unsigned version)
+{
+    return version >= MBZ_FRAME_VERSION_AUDIO2 ? 2 : 1;
 }
 
 void mbz_stack_free(mbz_stack *s)
@@ -527,7 +533,7 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_medi
         if (!s->out)
             return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (payload of %zu bytes)", where, n);
         int audio = media->kind == MBZ_MEDIA_AUDIO;
-        size_t len = audio ? mbz_audio_encode(&media->pcm, in, n, s->out, n - 1)
+        size_t len = audio ? mbz_audio_encode(&media->pcm, in, n, s->out, n - 1, stack->audio_rev)
                            : mbz_image_encode(&media->img, in, n, s->out, n - 1, stack->image_rev);
         if (len > 0 && len < n) {
             out->type = audio ? MBZ_BLOCK_AUDIO : MBZ_BLOCK_IMAGE;
@@ -766,7 +772,8 @@ void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
             memset(j->content, j->rle_byte, j->h.content_size);
         } else if (mbz_block_is_media(j->h.type)) {
             int audio = j->h.type == MBZ_BLOCK_AUDIO;
-            int rc = audio ? mbz_audio_decode(j->payload, j->h.payload_size, j->content, j->h.content_size)
+            int rc = audio ? mbz_audio_decode(j->payload, j->h.payload_size, j->content, j->h.content_size,
+                                              stack->audio_rev)
                            : mbz_image_decode(j->payload, j->h.payload_size, j->content, j->h.content_size,
                                               stack->image_rev);
             if (rc == -2)

@@ -35,6 +35,7 @@ typedef struct {
                             * MBZ_CM_FAST, flag FAST, `top` is not run) */
     int filters;           /* modelled payloads start with a filter id (filter.h) */
     int image_rev;         /* the image model's revision (image.h): 2 from frame version 10 */
+    int audio_rev;         /* the audio model's revision (audio.h): 2 from frame version 12 */
 } mbz_stack;
 
 /* Build the stack for a frame of `version` with `flags` (MBZ_FLAG_MIX, _STRIDED, _CM,
@@ -44,8 +45,10 @@ typedef struct {
 int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz_stack *s,
                     mbz_error *err);
 /* The image model's revision (image.h) in a frame of `version`: what a stack's
- * image_rev holds, for a reader that decodes a media block without a stack. */
+ * image_rev holds, for a reader that decodes a media block without a stack; the
+ * same for the audio model. */
 int mbz_image_rev(unsigned version);
+int mbz_audio_rev(unsigned version);
 void mbz_stack_free(mbz_stack *s);
 
 /* ------------------------------------------------------------------ coding */

@@ -61,7 +61,7 @@ int mbz_explain_costs(const mbz_model *m, unsigned frame_flags, const void *data
                 rc = mbz_fail(err, MBZ_ERR_NOMEM, "explain: out of memory");
             size_t plen = 0;
             if (rc == MBZ_OK)
-                plen = fmt->kind == MBZ_MEDIA_AUDIO ? mbz_audio_encode(&fmt->pcm, in + start, len, media_out, len - 1)
+                plen = fmt->kind == MBZ_MEDIA_AUDIO ? mbz_audio_encode(&fmt->pcm, in + start, len, media_out, len - 1, MBZ_AUDIO_REV)
                                                     : mbz_image_encode(&fmt->img, in + start, len, media_out, len - 1, MBZ_IMG_REV);
             uint64_t bits = plen ? (uint64_t)plen * 8 * 65536 : (uint64_t)len * 8 * 65536;
             for (size_t i = 0; i < len; i++)

@@ -40,16 +40,21 @@
  *                        MBZ_CM_FAST, level 1) and the frame's model is not run
  *                        (only with MBZ_FLAG_CM, and neither MBZ_FLAG_RECORD,
  *                        which the configuration has of its own, nor _STRIDED)
+ *  12  (no new flag)     the audio model's revision 2 in MEDIA frames: an audio
+ *                        payload's parameters may give a shift, the number of low
+ *                        bits that are zero in every sample, and a least-squares
+ *                        stage leads the predictors (audio.c)
  * A writer uses the lowest version that has the flags it sets, version 9 for every
- * CM frame, version 10 for every MEDIA frame and 11 for FAST ones
+ * CM frame, version 11 for FAST ones and 12 for every MEDIA frame
  * (mbz_frame_version_for_flags), so
  * that older readers decode every frame they can and name the version of those
  * they cannot; a reader refuses flags its version does not define
  * (mbz_frame_flags_known). */
-#define MBZ_FRAME_VERSION 11
+#define MBZ_FRAME_VERSION 12
 #define MBZ_FRAME_VERSION_CM2 9     /* CM frames from this version on: revision 2 */
 #define MBZ_FRAME_VERSION_IMAGE2 10 /* MEDIA frames from this one on: image revision 2 */
 #define MBZ_FRAME_VERSION_FAST 11   /* the first with MBZ_FLAG_FAST */
+#define MBZ_FRAME_VERSION_AUDIO2 12 /* MEDIA frames from this one on: audio revision 2 */
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02

@@ -40,8 +40,10 @@ typedef struct {
     mbz_media_format guess;  /* a headerless 1-bit bitmap found in the last block */
 } mbz_media;
 
-/* Regions shorter than this are left to the general stage. */
-#define MBZ_MEDIA_MIN 4096
+/* Regions shorter than this are left to the general stage (4096 until 2026-12-05:
+ * short recordings, under 4 KiB of samples, went to the general stage and lost to
+ * FLAC). */
+#define MBZ_MEDIA_MIN 1024
 
 /* Look for audio and image file headers in buf[0 .. n-1], which sits at stream
  * offset off, and remember the regions they describe (a region already known is

@@ -576,6 +576,7 @@ static int decode_one(mbz_seekable *s, size_t k, mbz_error *err)
     mbz_stack media;
     memset(&media, 0, sizeof media);
     media.image_rev = mbz_image_rev(fh->version);
+    media.audio_rev = mbz_audio_rev(fh->version);
     mbz_block_decode(&j, 1, modelled ? &s->stack : &media, cm ? &s->chain : NULL, s->cancel);
     if (j->status != MBZ_OK) {
         if (cm)

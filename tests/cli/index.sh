@@ -11,7 +11,7 @@
 version() { od -An -tu1 -j4 -N1 "$1" | tr -d ' '; }
 flags() { od -An -tu1 -j5 -N1 "$1" | tr -d ' '; }
 indexed() { [ "$(version "$1")" -ge 8 ] && [ $(( $(flags "$1") & 64 )) -eq 64 ]; }
-# a MEDIA frame (version 10, or 11 with FAST at level 1) without the flag
+# a MEDIA frame (version 10 and later: 12 since the audio model's revision 2) without the flag
 unindexed() { [ "$(version "$1")" -ge 10 ] && [ $(( $(flags "$1") & 64 )) -eq 0 ]; }
 
 # 1.6 MB: random bytes (stored), zeros (run-length) and records (modelled), level 1

@@ -9,9 +9,10 @@
  *   64-127   the audio decoder on data as a payload (n from data's first 3 bytes),
  *            then the image decoder: never out of bounds, any status
  *   128-255  round trips: the parameters from data's first 7 bytes (bounded into
- *            range), the rest coded by the audio model (bit 0 of byte 0 clear) or the
- *            image model (set; with 1-bit pixels when data[0] % 3 == 2), decoded,
- *            compared
+ *            range), the rest coded by the audio model (bit 0 of byte 0 clear; the
+ *            revision from bit 1; with the low (data[3] >> 1) % 16 bits of every
+ *            sample cleared, so that revision 2 finds a shift) or the image model
+ *            (set; with 1-bit pixels when data[0] % 3 == 2), decoded, compared
  */
 #include "fuzz_common.h"
 #include "audio.h"
@@ -50,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
                 if (f->kind == MBZ_MEDIA_AUDIO) {
                     mbz_pcm back;
                     mbz_pcm_pack(&f->pcm, par);
-                    if (mbz_pcm_unpack(par, &back) != 0)
+                    if (mbz_pcm_unpack(par, &back, MBZ_AUDIO_REV) != 0)
                         fuzz_fail("the detector's audio layout does not pack");
                 } else {
                     mbz_img back;
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         uint8_t *out = malloc(want);
         if (!out)
             return 0;
-        (void)mbz_audio_decode(data + 3, n - 3, out, want);
+        (void)mbz_audio_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 7));
         (void)mbz_image_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 7));
         free(out);
         return 0;
@@ -81,19 +82,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     size_t bn = n - 7;
     /* an encoding may be larger than its input (noise): room for four times */
     size_t cap = 4 * bn + 64;
-    uint8_t *pay = malloc(cap), *back = malloc(bn);
-    if (!pay || !back) {
+    uint8_t *pay = malloc(cap), *back = malloc(bn), *src = malloc(bn);
+    if (!pay || !back || !src) {
         free(pay);
         free(back);
+        free(src);
         return 0;
     }
+    memcpy(src, body, bn);
     size_t m;
     int rc;
     if (!(sel & 1)) {
         mbz_pcm f = { (uint8_t)(1 + data[0] % 3), (uint8_t)(1 + data[1] % MBZ_PCM_CHANNELS_MAX),
                       (uint8_t)(data[2] & 1), (uint8_t)(data[3] & 1) };
-        m = mbz_audio_encode(&f, body, bn, pay, cap);
-        rc = m ? mbz_audio_decode(pay, m, back, bn) : 0;
+        int rev = 1 + (sel >> 1 & 1), zero = (data[3] >> 1) % 16;
+        for (size_t i = 0; i + f.bytes <= bn; i += f.bytes)
+            for (int b = 0; b < zero && b < 8 * f.bytes; b++)
+                src[i + (size_t)(f.big_endian ? f.bytes - 1 - b / 8 : b / 8)] &= (uint8_t)~(1u << (b % 8));
+        m = mbz_audio_encode(&f, src, bn, pay, cap, rev);
+        rc = m ? mbz_audio_decode(pay, m, back, bn, rev) : 0;
     } else {
         mbz_img f = { (uint8_t)(1 + data[0] % 2), (uint8_t)(data[1] & 1),
                       (uint8_t)(1 + data[2] % MBZ_IMG_CHANNELS_MAX), (uint8_t)(data[3] % 4),
@@ -105,13 +112,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
             f.channels = 1;
             f.width = 1 + (data[4] | data[5] << 8) % 2400;
         }
-        m = mbz_image_encode(&f, body, bn, pay, cap, MBZ_IMG_REV);
+        m = mbz_image_encode(&f, src, bn, pay, cap, MBZ_IMG_REV);
         rc = m ? mbz_image_decode(pay, m, back, bn, MBZ_IMG_REV) : 0;
     }
     /* m == 0: did not fit even in four times the input (adversarial noise): skip */
-    if (m && (rc != 0 || memcmp(back, body, bn) != 0))
+    if (m && (rc != 0 || memcmp(back, src, bn) != 0))
         fuzz_fail("round trip of %zu bytes (selector %u) differs (status %d)", bn, sel, rc);
     free(pay);
     free(back);
+    free(src);
     return 0;
 }
