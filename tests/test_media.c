@@ -16,7 +16,7 @@
  *     cuts blocks at their edges and keeps frames aligned, and asks for a header
  *     that straddles the end of a buffer to start the next block;
  *   - the same for images: round trips of grey, RGB, RGBA, 16-bit, padded rows and
- *     a partial row; golden payload hashes of both revisions of the model; damage and bad parameters; PNM (P5, P6
+ *     a partial row; golden payload hashes of the three revisions of the model; damage and bad parameters; PNM (P5, P6
  *     with a comment, P7), BMP and TIFF headers found, text that looks like one,
  *     TIFF strips apart and compressed TIFF not;
  *   - the block coder's choice: a noisy field goes to the image model, a tile of
@@ -50,9 +50,10 @@
 #define GOLDEN_AUDIO2 0x18c123b62b6de510ull
 #define GOLDEN_AUDIO2_SHIFT 0xd139e16fb9b88cc6ull
 /* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes), revisions
- * 1 (frames of versions 5-9) and 2 (version 10 on) */
+ * 1 (frames of versions 5-9), 2 (versions 10-11) and 3 (version 12 on) */
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
 #define GOLDEN_IMAGE2 0x5a56d5de26f74d58ull
+#define GOLDEN_IMAGE3 0xd46c52b09ad44aa7ull
 /* xxh64 of the payload of gen_page(1728 pixels wide, 200 rows) */
 #define GOLDEN_BILEVEL 0x9764c471658d8daeull
 
@@ -412,13 +413,14 @@ static void image_golden_damage(int rev)
     rng = 777;
     gen_image(&f, in, sizeof in);
     size_t m = mbz_image_encode(&f, in, sizeof in, pay, sizeof pay, rev);
-    uint64_t h = XXH64(pay, m, 0), want = rev >= 2 ? GOLDEN_IMAGE2 : GOLDEN_IMAGE;
+    uint64_t h = XXH64(pay, m, 0), want = rev >= 3 ? GOLDEN_IMAGE3 : rev >= 2 ? GOLDEN_IMAGE2 : GOLDEN_IMAGE;
     printf("image payload, revision %d: %zu bytes, xxh64 %016llx\n", rev, m, (unsigned long long)h);
     CHECK(h == want, "golden image payload hash (revision %d) %016llx, expected %016llx", rev,
           (unsigned long long)h, (unsigned long long)want);
-    /* the other revision does not decode it to the same pixels */
-    CHECK(mbz_image_decode(pay, m, back, sizeof back, 3 - rev) != 0 || memcmp(back, in, sizeof in),
-          "revision %d's payload decoded by revision %d", rev, 3 - rev);
+    /* the other revisions do not decode it to the same pixels */
+    for (int other = 1; other <= MBZ_IMG_REV; other++)
+        CHECK(other == rev || mbz_image_decode(pay, m, back, sizeof back, other) != 0 || memcmp(back, in, sizeof in),
+              "revision %d's payload decoded by revision %d", rev, other);
     int caught = 0;
     for (int k = 0; k < 100; k++) {
         memcpy(bad, pay, m);
@@ -754,10 +756,10 @@ int main(void)
     damage(1);
     damage(2);
     detector();
-    image_layouts(1);
-    image_layouts(2);
-    image_golden_damage(1);
-    image_golden_damage(2);
+    for (int rev = 1; rev <= MBZ_IMG_REV; rev++)
+        image_layouts(rev);
+    for (int rev = 1; rev <= MBZ_IMG_REV; rev++)
+        image_golden_damage(rev);
     image_detector();
     image_choice();
     bilevel();

@@ -43,7 +43,9 @@
  *  12  (no new flag)     the audio model's revision 2 in MEDIA frames: an audio
  *                        payload's parameters may give a shift, the number of low
  *                        bits that are zero in every sample, and a least-squares
- *                        stage leads the predictors (audio.c)
+ *                        stage leads the predictors (audio.c); the image model's
+ *                        revision 3: least squares and the channels' gradients
+ *                        among its predictors, two more contexts (image.c)
  * A writer uses the lowest version that has the flags it sets, version 9 for every
  * CM frame, version 11 for FAST ones and 12 for every MEDIA frame
  * (mbz_frame_version_for_flags), so
@@ -55,6 +57,7 @@
 #define MBZ_FRAME_VERSION_IMAGE2 10 /* MEDIA frames from this one on: image revision 2 */
 #define MBZ_FRAME_VERSION_FAST 11   /* the first with MBZ_FLAG_FAST */
 #define MBZ_FRAME_VERSION_AUDIO2 12 /* MEDIA frames from this one on: audio revision 2 */
+#define MBZ_FRAME_VERSION_IMAGE3 12 /* and image revision 3 */
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02

@@ -9,8 +9,11 @@
  *   neighbours     W (left), N (above), NW, NE, of the same channel; at the first
  *                  row of a block and the first column they fall back on the ones
  *                  that exist (a block starts without the rows before it)
- *   predictors     NPRED of them: the median edge detector of LOCO-I, the
- *                  gradient W + N - NW, W + NE - N, N, W, (N + NE) / 2
+ *   predictors     the median edge detector of LOCO-I, the gradient W + N - NW,
+ *                  W + NE - N, N, W, (N + NE) / 2; revision 3 (frame version 12)
+ *                  adds least squares over the neighbours and the channels before
+ *                  (ols.h) and the channels' gradients carried over
+ *                  (rev3_predictors)
  *   blend          each predictor's weight is 2^40 / (2 + s)^2, s the sum of its
  *                  absolute errors at N, W, NW and NE: the one that has been right
  *                  around this pixel counts most (the idea of JPEG XL's weighted
@@ -19,19 +22,20 @@
  *                  of the error of the channel before at the same pixel is added
  *                  (colour channels move together), the fraction whose prediction
  *                  has erred least lately (decayed sums of |error|, by 1/16 a
- *                  pixel); then the prediction is clamped to the sample range
+ *                  pixel; revision 3: none); then the prediction is clamped to
+ *                  the sample range
  *   error          coded by residual.h, in contexts of the smallest error sum of
  *                  the predictors (how busy the neighbourhood is) and of the
  *                  channel before's error (for the first channel, W's and N's);
  *                  in revision 2 (frame version 10) through its mixed coder, with
- *                  four more contexts (resx_rows)
+ *                  four more contexts (resx_rows), in revision 3 six
  *
  * Measured on the training corpus's images (doc/media.md): the blend of six beat
  * the median predictor alone by 5%; a fixed half of the channel before's error beat
  * none and all of it, the adaptive fraction beat the fixed half by 1.3% (ihc.ppm
  * 6%); CALIC's bias cancellation and a second context averaged into the error
  * coder's probabilities gained nothing worth their code. Revision 2's mixed error
- * coder took 4.0% off those images (doc/media.md).
+ * coder took 4.0% off those images, revision 3 9.5% more (doc/media.md).
  *
  * Every image block starts afresh and is independent of the rest of the frame.
  */
@@ -39,9 +43,18 @@
 #include <string.h>
 #include "image.h"
 #include "bilevel.h"
+#include "ols.h"
 #include "residual.h"
 
-#define NPRED 6
+/* Predictors: six in revisions 1 and 2; revision 3 adds least squares (OLS) over
+ * the neighbours and the channels before, and for channel k > 0 the gradients of
+ * the channel before carried over (W, N, NE, NW and their mean), of the one before
+ * that too from k = 2: 7, 12 or 14. */
+#define NPRED 14
+#define OLS_OWN 5          /* W, N, NW, NE, WW */
+#define OLS_CROSS 3        /* per channel before (at most two): it, its W and N */
+#define OLS_EVERY 4
+#define OLS_FORGET 5       /* about 32 samples: images change faster than sound */
 
 void mbz_img_pack(const mbz_img *f, uint8_t out[MBZ_IMG_PARAMS])
 {
@@ -76,6 +89,7 @@ typedef struct {
     int32_t *res[2];              /* the blended prediction's error, same rows */
     mbz_res_model res_model;
     uint32_t colour_err[5];       /* decayed |errors| of adding 0, 1/4 .. 1 of prev_err */
+    mbz_ols ols;                  /* revision 3: least squares over the neighbours */
 } img_chan;
 
 typedef struct {
@@ -86,15 +100,28 @@ typedef struct {
     void *mem;
 } img_state;
 
-/* Revision 2's contexts of an error, beside residual.h's k1 and k2 (each of the
- * differences below quantized by q7 to 7 levels: sign and 0, 1-2, 3-11, 12+):
+/* Revisions 2 and 3's contexts of an error, beside residual.h's k1 and k2 (each of
+ * the differences below quantized by q7 to 7 levels: sign and 0, 1-2, 3-11, 12+):
  *   0  k2, and the neighbours W and N against the prediction (12 x 49)
  *   1  k1, the channel, the prediction's top 3 bits (16 x 4 x 8)
  *   2  the channel, the channel before's error at this pixel, the errors at W
  *      and N (4 x 343)
  *   3  the channel, three predictors against the prediction: the median edge
- *      detector, W + N - NW, W + NE - N (4 x 343) */
-static const uint32_t resx_rows[MBZ_RESX_CTX] = { 12 * 49, 16 * 4 * 8, 4 * 343, 4 * 343 };
+ *      detector, W + N - NW, W + NE - N (4 x 343); revision 3: the OLS and the
+ *      first two gradients carried over (for channel 0, W + N - NW, W + NE - N)
+ * and revision 3's two more:
+ *   4  the channel, the errors at NW, NE and WW (4 x 343)
+ *   5  the channel, the three local gradients W - NW, NW - N, N - NE quantized
+ *      by q9 (4 x 729) */
+static const uint32_t resx_rows[MBZ_RESX_CTX] = { 12 * 49, 16 * 4 * 8, 4 * 343, 4 * 343, 4 * 343, 4 * 729 };
+
+/* a gradient, 9 levels (JPEG-LS's thresholds at 8 bits) */
+static inline uint32_t q9(int32_t d)
+{
+    uint32_t a = (uint32_t)(d < 0 ? -(int64_t)d : d);
+    uint32_t b = a == 0 ? 0 : a < 3 ? 1 : a < 7 ? 2 : a < 21 ? 3 : 4;
+    return d < 0 ? 4 - b : 4 + b;
+}
 
 static inline uint32_t q7(int32_t d)
 {
@@ -104,7 +131,7 @@ static inline uint32_t q7(int32_t d)
 
 static int state_init(img_state *s, const mbz_img *f)
 {
-    if (s->rev >= 2 && mbz_resx_init(&s->resx, resx_rows) != 0)
+    if (s->rev >= 2 && mbz_resx_init(&s->resx, s->rev >= 3 ? 6 : 4, resx_rows) != 0)
         return -2;
     size_t w = f->width + 2;      /* a spare sample each side: no edge tests inside */
     size_t per = 2 * w * (sizeof(int32_t) * 2 + sizeof(uint32_t) * NPRED);
@@ -125,6 +152,7 @@ static int state_init(img_state *s, const mbz_img *f)
             }
         }
         mbz_res_model_init(&ch->res_model);
+        mbz_ols_init(&ch->ols, OLS_OWN + OLS_CROSS * (c < 2 ? c : 2), OLS_EVERY, OLS_FORGET);
     }
     mbz_res_model_init(&s->pad_model);
     return 0;
@@ -142,11 +170,56 @@ static inline int bucket(uint32_t v, int max)
     return k > max ? max : k;
 }
 
+/* Revision 3's predictors of sample k of pixel x (its neighbours w, n, nw, ne, as
+ * code_row found them): pr[6] from the OLS, whose inputs go to oin (to learn from
+ * once the sample is known), and from pr[7] on, for k > 0, the gradients of the
+ * channels before carried over to this one (colour planes move together: JPEG XL's
+ * and paq8px's colour predictors do this). Returns the number of predictors. */
+static int rev3_predictors(const img_state *s, int k, long x, int first, uint32_t W, int32_t maxv,
+                           int32_t w, int32_t n, int32_t nw, int32_t ne, int32_t *pr, int32_t *oin)
+{
+    const img_chan *ch = &s->ch[k];
+    int np = 7;
+    if (k) {
+        const img_chan *a = &s->ch[k - 1];
+        int32_t a0 = a->val[1][x], aw = x ? a->val[1][x - 1] : a0, an = first ? a0 : a->val[0][x];
+        int32_t anw = first ? aw : x ? a->val[0][x - 1] : an;
+        int32_t ane = first ? a0 : x + 1 < (long)W ? a->val[0][x + 1] : an;
+        pr[np++] = w + a0 - aw;
+        pr[np++] = n + a0 - an;
+        pr[np++] = ne + a0 - ane;
+        pr[np++] = nw + a0 - anw;
+        pr[np++] = (w + n + 2 * a0 - aw - an + 1) >> 1;
+        if (k >= 2) {
+            const img_chan *b = &s->ch[k - 2];
+            int32_t b0 = b->val[1][x], bw = x ? b->val[1][x - 1] : b0, bn = first ? b0 : b->val[0][x];
+            pr[np++] = w + b0 - bw;
+            pr[np++] = n + b0 - bn;
+        }
+    }
+    int no = 0;
+    oin[no++] = w;
+    oin[no++] = n;
+    oin[no++] = nw;
+    oin[no++] = ne;
+    oin[no++] = x >= 2 ? ch->val[1][x - 2] : w;
+    for (int j = k - 1; j >= 0 && j >= k - 2; j--) {
+        const img_chan *cj = &s->ch[j];
+        oin[no++] = cj->val[1][x];
+        oin[no++] = x ? cj->val[1][x - 1] : cj->val[1][x];
+        oin[no++] = first ? cj->val[1][x] : cj->val[0][x];
+    }
+    int64_t op = mbz_ols_predict(&ch->ols, oin);
+    pr[6] = (int32_t)(op < -maxv ? -maxv : op > 2 * maxv ? 2 * maxv : op);
+    return np;
+}
+
 /* Code (or read) one row of samples: row y of the block (y = 0: no row above). */
 static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *row, int first)
 {
     int nc = f->channels, B = f->bytes;
     int32_t maxv = B == 2 ? 65535 : 255, mid = (maxv + 1) / 2;
+    int gs = B == 2 ? 8 : 0;          /* revision 3's gradient contexts: on an 8-bit scale */
     uint32_t W = f->width;
     for (long x = 0; x < (long)W; x++) {
         int32_t prev_err = 0;
@@ -165,9 +238,13 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
             }
             int32_t m = med(w, n, nw);
             int32_t pr[NPRED] = { m, w + n - nw, w + ne - n, n, w, (n + ne + 1) >> 1 };
-            int64_t num = 0, den = 0;
+            int npred = 6;
+            int32_t oin[MBZ_OLS_MAX];
+            if (s->rev >= 3)
+                npred = rev3_predictors(s, k, x, first, W, maxv, w, n, nw, ne, pr, oin);
+            int64_t num = 0, den = 0, esum = 0;
             uint32_t best = UINT32_MAX;
-            for (int i = 0; i < NPRED; i++) {
+            for (int i = 0; i < npred; i++) {
                 const uint32_t *eu = ch->err[i][0], *ec = ch->err[i][1];
                 /* the row above's errors are 0 at the first row (state starts zeroed,
                  * and the first row's are stored after it is coded) */
@@ -177,15 +254,24 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
                 int64_t wt = ((int64_t)1 << 40) / (((int64_t)sum + 2) * ((int64_t)sum + 2));
                 num += wt * pr[i];
                 den += wt;
+                esum += wt * sum;     /* wt sum < 2^39 */
             }
             int64_t p = num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den);
+            /* revision 3: how busy the neighbourhood is, as the blend sees it: the
+             * predictors' error sums weighted as their predictions are */
+            if (s->rev >= 3)
+                best = (uint32_t)(esum / den);
             /* colour channels move together: add 0, a half or all of the channel
-             * before's error at this pixel, whichever has done best lately */
+             * before's error at this pixel, whichever has done best lately
+             * (revision 3: none; its predictors see the channels before) */
             int64_t cand[5] = { p, p + prev_err / 4, p + prev_err / 2, p + prev_err * 3 / 4, p + prev_err };
             int a = 2;
-            for (int i = 0; i < 5; i++)
-                if (ch->colour_err[i] < ch->colour_err[a])
-                    a = i;
+            if (s->rev >= 3)
+                a = 0;
+            else
+                for (int i = 0; i < 5; i++)
+                    if (ch->colour_err[i] < ch->colour_err[a])
+                        a = i;
             p = cand[a];
             int32_t pred = p < 0 ? 0 : p > maxv ? maxv : (int32_t)p;
             int32_t v = 0;
@@ -206,7 +292,12 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
                     ((uint32_t)k1 * 4 + (uint32_t)k) * 8 + (uint32_t)(pred >> (B == 2 ? 13 : 5)),
                     (((uint32_t)k * 7 + q7(k ? prev_err : 0)) * 7 + q7(x ? ch->res[1][x - 1] : 0)) * 7 +
                         q7(first ? 0 : ch->res[0][x]),
-                    (((uint32_t)k * 7 + q7(m - pred)) * 7 + q7(pr[1] - pred)) * 7 + q7(pr[2] - pred),
+                    s->rev >= 3 ? (((uint32_t)k * 7 + q7(pr[6] - pred)) * 7 + q7(k ? pr[7] - pred : pr[1] - pred)) * 7 +
+                                      q7(k ? pr[8] - pred : pr[2] - pred)
+                                : (((uint32_t)k * 7 + q7(m - pred)) * 7 + q7(pr[1] - pred)) * 7 + q7(pr[2] - pred),
+                    first ? 0 : (((uint32_t)k * 7 + q7(x ? ch->res[0][x - 1] : 0)) * 7 +
+                                 q7(x + 1 < (long)W ? ch->res[0][x + 1] : 0)) * 7 + q7(x >= 2 ? ch->res[1][x - 2] : 0),
+                    (((uint32_t)k * 9 + q9((w - nw) >> gs)) * 9 + q9((nw - n) >> gs)) * 9 + q9((n - ne) >> gs),
                 };
                 e = mbz_resx_code(c, &s->resx, &ch->res_model, k1, k2, ctx, v - pred);
             } else {
@@ -225,10 +316,12 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
             }
             ch->val[1][x] = v;
             ch->res[1][x] = e;
-            for (int i = 0; i < NPRED; i++) {
+            for (int i = 0; i < npred; i++) {
                 int32_t d = v - pr[i];
                 ch->err[i][1][x] = (uint32_t)(d < 0 ? -d : d);
             }
+            if (s->rev >= 3)
+                mbz_ols_learn(&ch->ols, oin, v);
             for (int i = 0; i < 5; i++) {
                 int64_t q = cand[i] < 0 ? 0 : cand[i] > maxv ? maxv : cand[i];
                 uint32_t d = (uint32_t)(v > q ? v - q : q - v);

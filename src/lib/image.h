@@ -36,10 +36,12 @@ static inline size_t mbz_img_stride(const mbz_img *f)
 /* The 7 bytes at the start of an image payload that describe the pixels. */
 #define MBZ_IMG_PARAMS 7
 void mbz_img_pack(const mbz_img *f, uint8_t out[MBZ_IMG_PARAMS]);
-/* The image model's revisions: 1 in frames of versions 5 to 9; 2 from version 10
- * (frame.h MBZ_FRAME_VERSION_IMAGE2): 1-bit pixels, and the errors of the others
- * through residual.h's mixed coder. Writers use MBZ_IMG_REV. */
-#define MBZ_IMG_REV 2
+/* The image model's revisions: 1 in frames of versions 5 to 9; 2 in versions 10
+ * and 11 (frame.h MBZ_FRAME_VERSION_IMAGE2): 1-bit pixels, and the errors of the
+ * others through residual.h's mixed coder; 3 from version 12
+ * (MBZ_FRAME_VERSION_IMAGE3): least squares and the channels' gradients among the
+ * predictors, no colour term, two more contexts. Writers use MBZ_IMG_REV. */
+#define MBZ_IMG_REV 3
 
 /* Parse and bound them; 0 if valid, -1 if not (1-bit pixels before revision 2). */
 int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int rev);

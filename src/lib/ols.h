@@ -1,6 +1,7 @@
 /*
- * ols.h - adaptive ordinary least squares in integers (library-internal), for the
- * media models: audio.c (revision 2's first stage).
+ * ols.h - adaptive ordinary least squares in integers (library-internal), shared by
+ * the media models: audio.c (revision 2's first stage) and image.c (one of
+ * revision 3's predictors).
  *
  * A predictor of y from n inputs x (n <= MBZ_OLS_MAX): the covariances of the
  * inputs and their correlations with y are running sums that lose 2^-forget of

@@ -37,19 +37,20 @@ void mbz_res_model_init(mbz_res_model *m)
 #define RESX_W_MAX (65536 * 16)
 #define RESX_LIMIT 255         /* the counters' count limit */
 
-int mbz_resx_init(mbz_resx *x, const uint32_t rows[MBZ_RESX_CTX])
+int mbz_resx_init(mbz_resx *x, int n, const uint32_t *rows)
 {
     mbz_logistic_init();
     int rc = 0;
+    x->n = n;
     for (int i = 0; i < MBZ_RESX_CTX; i++) {
-        x->t[i] = calloc((size_t)rows[i] * MBZ_RESX_NODES, sizeof *x->t[i]);
-        if (!x->t[i])
+        x->t[i] = i < n ? calloc((size_t)rows[i] * MBZ_RESX_NODES, sizeof *x->t[i]) : NULL;
+        if (i < n && !x->t[i])
             rc = -2;
     }
     /* start as the plain coder's probability, the others a little */
     for (int j = 0; j < MBZ_RESX_SETS; j++)
         for (int i = 0; i < MBZ_RESX_IN; i++)
-            x->w[j][i] = i == 0 ? 65536 : i <= MBZ_RESX_CTX ? 20000 : 0;
+            x->w[j][i] = i == 0 ? 65536 : i <= n ? 20000 : 0;
     return rc;
 }
 
@@ -62,31 +63,32 @@ void mbz_resx_free(mbz_resx *x)
 /* One decision: `node` its column in the tables, `kind` (0 .. 28) with k1 its mixer
  * weights; p0 the plain coder's probability, which learns as there. */
 static int resx_bit(mbz_res_coder *c, mbz_resx *x, mbz_res_prob *p0, int node, int kind, int k1,
-                    const uint32_t ctx[MBZ_RESX_CTX], int bit)
+                    const uint32_t *ctx, int bit)
 {
     uint32_t *t[MBZ_RESX_CTX];
     int32_t in[MBZ_RESX_IN];
     int q0 = (int)(mbz_res_prob_p(p0) >> 4);     /* 2 .. 4094 */
+    int nt = x->n, nin = nt + 2;
     in[0] = mbz_stretch(q0);
-    for (int i = 0; i < MBZ_RESX_CTX; i++) {
+    for (int i = 0; i < nt; i++) {
         t[i] = &x->t[i][(size_t)ctx[i] * MBZ_RESX_NODES + (size_t)node];
         in[1 + i] = mbz_stretch(mbz_ctr_p12(*t[i]));
     }
-    in[MBZ_RESX_IN - 1] = 256;
+    in[nin - 1] = 256;
     int32_t *w = x->w[kind * MBZ_RES_K1 + k1];
     int64_t d = 0;
-    for (int i = 0; i < MBZ_RESX_IN; i++)
+    for (int i = 0; i < nin; i++)
         d += (int64_t)in[i] * w[i];
     d >>= 16;
     int p = mbz_squash(d > 2047 ? 2047 : d < -2047 ? -2047 : (int)d);
     uint32_t p16 = (uint32_t)p * 16;
     bit = mbz_res_bit(c, bit, p16 < 32 ? 32 : p16 > 65504 ? 65504 : p16);
     int err = (bit << 12) - p;
-    for (int i = 0; i < MBZ_RESX_IN; i++) {
+    for (int i = 0; i < nin; i++) {
         int32_t v = w[i] + ((in[i] * err * RESX_LR) >> 14);
         w[i] = v > RESX_W_MAX ? RESX_W_MAX : v < -RESX_W_MAX ? -RESX_W_MAX : v;
     }
-    for (int i = 0; i < MBZ_RESX_CTX; i++)
+    for (int i = 0; i < nt; i++)
         mbz_ctr_update(t[i], bit, RESX_LIMIT, 0);
     mbz_res_learn(p0, bit);
     return bit;
@@ -96,7 +98,7 @@ static int resx_bit(mbz_res_coder *c, mbz_resx *x, mbz_res_prob *p0, int node, i
  * the two bits below the leading one at 32 + 4 L + (bits so far & 3), the others at
  * 160 + 26 L + b, the sign at 900 + 4 last_sign + min(k1, 3). */
 int32_t mbz_resx_code(mbz_res_coder *c, mbz_resx *x, mbz_res_model *m, int k1, int k2,
-                      const uint32_t ctx[MBZ_RESX_CTX], int32_t e)
+                      const uint32_t *ctx, int32_t e)
 {
     uint32_t u = e < 0 ? (uint32_t)-(int64_t)e : (uint32_t)e;
     if (resx_bit(c, x, &m->zero[k1][k2], 0, 0, k1, ctx, u == 0)) {

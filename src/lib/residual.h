@@ -138,27 +138,29 @@ static inline int32_t mbz_res_code(mbz_res_coder *c, mbz_res_model *m, int k1, i
 /* ------------------------------------------------------------------ mixed */
 
 /* The same decisions, each through a small context-mixing step (frame version 10's
- * image model): the probability above and MBZ_RESX_CTX more, each an adaptive
- * counter (logistic.h) in a row the model chooses (a context of the sample: its
- * neighbours' errors, the predictors' disagreement...) and a column for the
- * decision, mixed by a logistic mixer whose weights are chosen by the decision's
- * kind and k1. Costs about twice the time of mbz_res_code. */
-#define MBZ_RESX_CTX 4
+ * image model): the probability above and n more (n <= MBZ_RESX_CTX), each an
+ * adaptive counter (logistic.h) in a row the model chooses (a context of the
+ * sample: its neighbours' errors, the predictors' disagreement...) and a column for
+ * the decision, mixed by a logistic mixer whose weights are chosen by the
+ * decision's kind and k1. Costs about twice the time of mbz_res_code. */
+#define MBZ_RESX_CTX 6
 #define MBZ_RESX_NODES 1024   /* decisions: zero, lengths, mantissas, low bits, signs */
 #define MBZ_RESX_IN (MBZ_RESX_CTX + 2)
 #define MBZ_RESX_SETS (29 * MBZ_RES_K1)
 typedef struct {
+    int n;                              /* counter tables */
     uint32_t *t[MBZ_RESX_CTX];          /* counters, rows[i] x MBZ_RESX_NODES */
-    int32_t w[MBZ_RESX_SETS][MBZ_RESX_IN];
+    int32_t w[MBZ_RESX_SETS][MBZ_RESX_IN];  /* [0 .. n + 1]: the plain probability,
+                                             * the tables, the bias */
 } mbz_resx;
 
-/* rows[i]: the contexts of counter table i. 0, or -2 when out of memory (then
+/* n tables, rows[i] the contexts of table i. 0, or -2 when out of memory (then
  * mbz_resx_free is still to be called). */
-int mbz_resx_init(mbz_resx *x, const uint32_t rows[MBZ_RESX_CTX]);
+int mbz_resx_init(mbz_resx *x, int n, const uint32_t *rows);
 void mbz_resx_free(mbz_resx *x);
 
 /* As mbz_res_code, with ctx[i] < rows[i] the rows of this error. */
 int32_t mbz_resx_code(mbz_res_coder *c, mbz_resx *x, mbz_res_model *m, int k1, int k2,
-                      const uint32_t ctx[MBZ_RESX_CTX], int32_t e);
+                      const uint32_t *ctx, int32_t e);
 
 #endif
