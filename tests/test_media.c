@@ -53,7 +53,7 @@
  * 1 (frames of versions 5-9), 2 (versions 10-11) and 3 (version 12 on) */
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
 #define GOLDEN_IMAGE2 0x5a56d5de26f74d58ull
-#define GOLDEN_IMAGE3 0xd46c52b09ad44aa7ull
+#define GOLDEN_IMAGE3 0xb88aa6e9103d5370ull
 /* xxh64 of the payload of gen_page(1728 pixels wide, 200 rows) */
 #define GOLDEN_BILEVEL 0x9764c471658d8daeull
 
@@ -127,15 +127,15 @@ static void layouts(void)
         size_t n;
         int32_t amp;
     } t[] = {
-        { { 2, 2, 0, 0 }, 400000, 12000 },
-        { { 2, 1, 0, 0 }, 200001, 20000 },      /* a partial frame at the end */
-        { { 2, 2, 1, 0 }, 100002, 8000 },
-        { { 1, 1, 0, 1 }, 50000, 100 },
-        { { 1, 2, 0, 0 }, 50003, 100 },
-        { { 3, 2, 0, 0 }, 300000, 3000000 },
-        { { 3, 1, 1, 0 }, 150001, 5000000 },
-        { { 2, 6, 0, 0 }, 240000, 9000 },
-        { { 2, 8, 1, 0 }, 160008, 9000 },
+        { { 2, 2, 0, 0, 0 }, 400000, 12000 },
+        { { 2, 1, 0, 0, 0 }, 200001, 20000 },      /* a partial frame at the end */
+        { { 2, 2, 1, 0, 0 }, 100002, 8000 },
+        { { 1, 1, 0, 1, 0 }, 50000, 100 },
+        { { 1, 2, 0, 0, 0 }, 50003, 100 },
+        { { 3, 2, 0, 0, 0 }, 300000, 3000000 },
+        { { 3, 1, 1, 0, 0 }, 150001, 5000000 },
+        { { 2, 6, 0, 0, 0 }, 240000, 9000 },
+        { { 2, 8, 1, 0, 0 }, 160008, 9000 },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char name[64];
@@ -161,7 +161,7 @@ static void layouts(void)
 static void golden(void)
 {
     static uint8_t in[80000], pay[80000];
-    mbz_pcm f = { 2, 2, 0, 0 };
+    mbz_pcm f = { 2, 2, 0, 0, 0 };
     rng = 12345;
     gen(&f, in, sizeof in, 12000);
     for (int k = 0; k < 3; k++) {
@@ -181,7 +181,7 @@ static void golden(void)
 static void damage(int rev)
 {
     static uint8_t in[60000], pay[60064], bad[60064], back[60000];
-    mbz_pcm f = { 2, 2, 0, 0 };
+    mbz_pcm f = { 2, 2, 0, 0, 0 };
     gen(&f, in, sizeof in, 12000);
     if (rev >= 2)
         clear_low(&f, in, sizeof in, 8);

@@ -35,7 +35,7 @@
  * none and all of it, the adaptive fraction beat the fixed half by 1.3% (ihc.ppm
  * 6%); CALIC's bias cancellation and a second context averaged into the error
  * coder's probabilities gained nothing worth their code. Revision 2's mixed error
- * coder took 4.0% off those images, revision 3 9.5% more (doc/media.md).
+ * coder took 4.0% off those images, revision 3 10.4% more (doc/media.md).
  *
  * Every image block starts afresh and is independent of the rest of the frame.
  */
@@ -47,10 +47,10 @@
 #include "residual.h"
 
 /* Predictors: six in revisions 1 and 2; revision 3 adds least squares (OLS) over
- * the neighbours and the channels before, and for channel k > 0 the gradients of
- * the channel before carried over (W, N, NE, NW and their mean), of the one before
- * that too from k = 2: 7, 12 or 14. */
-#define NPRED 14
+ * the neighbours and the channels before, for channel k > 0 the gradients of the
+ * channel before carried over (W, N, NE, NW and their mean), of the one before that
+ * too from k = 2, and N + (N - NN): 8, 13 or 15. */
+#define NPRED 15
 #define OLS_OWN 5          /* W, N, NW, NE, WW */
 #define OLS_CROSS 3        /* per channel before (at most two): it, its W and N */
 #define OLS_EVERY 4
@@ -85,6 +85,7 @@ int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int rev)
 
 typedef struct {
     int32_t *val[2];              /* samples of the row above [0] and this row [1] */
+    int32_t *val2;                /* revision 3: the row two above */
     uint32_t *err[NPRED][2];      /* each predictor's |error|, same rows */
     int32_t *res[2];              /* the blended prediction's error, same rows */
     mbz_res_model res_model;
@@ -134,7 +135,7 @@ static int state_init(img_state *s, const mbz_img *f)
     if (s->rev >= 2 && mbz_resx_init(&s->resx, s->rev >= 3 ? 6 : 4, resx_rows) != 0)
         return -2;
     size_t w = f->width + 2;      /* a spare sample each side: no edge tests inside */
-    size_t per = 2 * w * (sizeof(int32_t) * 2 + sizeof(uint32_t) * NPRED);
+    size_t per = 2 * w * (sizeof(int32_t) * 2 + sizeof(uint32_t) * NPRED) + w * sizeof(int32_t);
     s->mem = calloc(f->channels, per);
     if (!s->mem)
         return -2;
@@ -151,6 +152,8 @@ static int state_init(img_state *s, const mbz_img *f)
                 p += w * sizeof(uint32_t);
             }
         }
+        ch->val2 = (int32_t *)p + 1;
+        p += w * sizeof(int32_t);
         mbz_res_model_init(&ch->res_model);
         mbz_ols_init(&ch->ols, OLS_OWN + OLS_CROSS * (c < 2 ? c : 2), OLS_EVERY, OLS_FORGET);
     }
@@ -171,12 +174,14 @@ static inline int bucket(uint32_t v, int max)
 }
 
 /* Revision 3's predictors of sample k of pixel x (its neighbours w, n, nw, ne, as
- * code_row found them): pr[6] from the OLS, whose inputs go to oin (to learn from
- * once the sample is known), and from pr[7] on, for k > 0, the gradients of the
- * channels before carried over to this one (colour planes move together: JPEG XL's
- * and paq8px's colour predictors do this). Returns the number of predictors. */
-static int rev3_predictors(const img_state *s, int k, long x, int first, uint32_t W, int32_t maxv,
-                           int32_t w, int32_t n, int32_t nw, int32_t ne, int32_t *pr, int32_t *oin)
+ * code_row found them; `first`: no row above, `early`: no row two above): pr[6]
+ * from the OLS, whose inputs go to oin (to learn from once the sample is known),
+ * from pr[7] on, for k > 0, the gradients of the channels before carried over to
+ * this one (colour planes move together: JPEG XL's and paq8px's colour predictors
+ * do this), then N + (N - NN). Returns the number of predictors. */
+static int rev3_predictors(const img_state *s, int k, long x, int first, int early, uint32_t W,
+                           int32_t maxv, int32_t w, int32_t n, int32_t nw, int32_t ne, int32_t *pr,
+                           int32_t *oin)
 {
     const img_chan *ch = &s->ch[k];
     int np = 7;
@@ -197,6 +202,7 @@ static int rev3_predictors(const img_state *s, int k, long x, int first, uint32_
             pr[np++] = n + b0 - bn;
         }
     }
+    pr[np++] = 2 * n - (early ? n : ch->val2[x]);   /* N + (N - NN) */
     int no = 0;
     oin[no++] = w;
     oin[no++] = n;
@@ -214,8 +220,10 @@ static int rev3_predictors(const img_state *s, int k, long x, int first, uint32_
     return np;
 }
 
-/* Code (or read) one row of samples: row y of the block (y = 0: no row above). */
-static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *row, int first)
+/* Code (or read) one row of samples: row y of the block (first: y = 0, no row
+ * above; early: y <= 1, no row two above). */
+static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *row, int first,
+                    int early)
 {
     int nc = f->channels, B = f->bytes;
     int32_t maxv = B == 2 ? 65535 : 255, mid = (maxv + 1) / 2;
@@ -241,7 +249,7 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
             int npred = 6;
             int32_t oin[MBZ_OLS_MAX];
             if (s->rev >= 3)
-                npred = rev3_predictors(s, k, x, first, W, maxv, w, n, nw, ne, pr, oin);
+                npred = rev3_predictors(s, k, x, first, early, W, maxv, w, n, nw, ne, pr, oin);
             int64_t num = 0, den = 0, esum = 0;
             uint32_t best = UINT32_MAX;
             for (int i = 0; i < npred; i++) {
@@ -249,6 +257,9 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
                 /* the row above's errors are 0 at the first row (state starts zeroed,
                  * and the first row's are stored after it is coded) */
                 uint32_t sum = (first ? 0 : eu[x] + eu[x - 1] + eu[x + 1]) + (x ? ec[x - 1] : 0);
+                if (s->rev >= 3)      /* and at WW, NWW and NEE */
+                    sum += (x >= 2 ? ec[x - 2] : 0) + (!first && x >= 2 ? eu[x - 2] : 0) +
+                           (!first && x + 2 < (long)W ? eu[x + 2] : 0);
                 if (sum < best)
                     best = sum;
                 int64_t wt = ((int64_t)1 << 40) / (((int64_t)sum + 2) * ((int64_t)sum + 2));
@@ -342,7 +353,8 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
     }
     for (int k = 0; k < nc; k++) {
         img_chan *ch = &s->ch[k];
-        int32_t *t = ch->val[0];
+        int32_t *t = ch->val2;
+        ch->val2 = ch->val[0];
         ch->val[0] = ch->val[1];
         ch->val[1] = t;
         t = ch->res[0];
@@ -372,7 +384,7 @@ static int img_code_block(mbz_res_coder *c, const mbz_img *f, int rev, uint8_t *
     } else {
         rc = state_init(&s, f);
         for (size_t y = 0; y < rows && rc == 0; y++)
-            rc = code_row(c, &s, f, data + y * stride, y == 0);
+            rc = code_row(c, &s, f, data + y * stride, y == 0, y <= 1);
     }
     for (size_t j = rows * stride; j < n && rc == 0; j++) {
         int v = 0;

@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     int rc;
     if (!(sel & 1)) {
         mbz_pcm f = { (uint8_t)(1 + data[0] % 3), (uint8_t)(1 + data[1] % MBZ_PCM_CHANNELS_MAX),
-                      (uint8_t)(data[2] & 1), (uint8_t)(data[3] & 1) };
+                      (uint8_t)(data[2] & 1), (uint8_t)(data[3] & 1), 0 };
         int rev = 1 + (sel >> 1 & 1), zero = (data[3] >> 1) % 16;
         for (size_t i = 0; i + f.bytes <= bn; i += f.bytes)
             for (int b = 0; b < zero && b < 8 * f.bytes; b++)
