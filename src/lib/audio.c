@@ -36,6 +36,7 @@
 #include <string.h>
 #include "audio.h"
 #include "ols.h"
+#include "qmath.h"
 #include "residual.h"
 
 #define LONG 32           /* stage-1 taps */
@@ -87,11 +88,6 @@ static inline void hist_push(au_hist *h, int n, int32_t x)
 static inline int32_t clamp32(int64_t x, int32_t lim)
 {
     return x > lim ? lim : x < -lim ? -lim : (int32_t)x;
-}
-
-static inline int64_t clamp64(int64_t x, int64_t lim)
-{
-    return x > lim ? lim : x < -lim ? -lim : x;
 }
 
 /* Normalised LMS over n inputs: prediction sum(w_i x_i) / 2^14; the weights move by
@@ -176,7 +172,7 @@ static int32_t code_sample(mbz_res_coder *c, au_chan *ch, int32_t x, int32_t lo,
 {
     int32_t p0 = (int32_t)(((int64_t)ch->prev * 31) >> 5);
     const int32_t *in0 = ch->h0.v + ch->h0.pos;
-    int32_t po = rev < 2 ? 0 : (int32_t)clamp64(mbz_ols_predict(&ch->ols, in0), 1 << 26);
+    int32_t po = rev < 2 ? 0 : (int32_t)mbz_clamp64(mbz_ols_predict(&ch->ols, in0), -(1 << 26), 1 << 26);
     p0 += po;
     const int32_t *in1 = ch->h1.v + ch->h1.pos;
     int32_t p1 = clamp32(nlms_predict(&ch->s1, in1, LONG), 1 << 26);
@@ -192,7 +188,7 @@ static int32_t code_sample(mbz_res_coder *c, au_chan *ch, int32_t x, int32_t lo,
     x = pred + e;
     int32_t d = x - p0, r1 = d - p1, r2 = r1 - p2;
     if (rev >= 2) {
-        int32_t y = (int32_t)clamp64((int64_t)d + po, OLS_IN_MAX);
+        int32_t y = (int32_t)mbz_clamp64((int64_t)d + po, -OLS_IN_MAX, OLS_IN_MAX);
         mbz_ols_learn(&ch->ols, in0, y);
         hist_push(&ch->h0, OLS_N, y);
     }

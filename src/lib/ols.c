@@ -17,31 +17,14 @@
  * larger through the audio model).
  */
 #include "ols.h"
+#include "qmath.h"
+
+static inline int64_t clamp_sym(int64_t x, int64_t lim)
+{
+    return mbz_clamp64(x, -lim, lim);
+}
 
 #define OLS_DELTA 256
-
-static inline int64_t clamp64(int64_t x, int64_t lim)
-{
-    return x > lim ? lim : x < -lim ? -lim : x;
-}
-
-/* floor(sqrt(v)) */
-static uint64_t isqrt64(uint64_t v)
-{
-    uint64_t r = 0, bit = (uint64_t)1 << 62;
-    while (bit > v)
-        bit >>= 2;
-    while (bit) {
-        if (v >= r + bit) {
-            v -= r + bit;
-            r = (r >> 1) + bit;
-        } else {
-            r >>= 1;
-        }
-        bit >>= 2;
-    }
-    return r;
-}
 
 /* v * 2^sh, sh of either sign (a right shift rounds towards minus infinity), with
  * |v * 2^sh| < 2^63 the caller's to ensure */
@@ -72,29 +55,29 @@ static void ols_solve(mbz_ols *o)
             d -= L[j][k] * L[j][k];
         if (d <= 0)
             return;
-        L[j][j] = (int64_t)isqrt64((uint64_t)d);
+        L[j][j] = (int64_t)mbz_isqrt64((uint64_t)d);
         if (L[j][j] == 0)
             return;
         for (int i = j + 1; i < o->n; i++) {
             int64_t a = scale(o->cov[i][j], sh);
             for (int k = 0; k < j; k++)
                 a -= L[i][k] * L[j][k];
-            L[i][j] = clamp64(a / L[j][j], (int64_t)1 << 27);
+            L[i][j] = clamp_sym(a / L[j][j], (int64_t)1 << 27);
         }
     }
     /* L z = b, then L^T w = z (w in Q20) */
     for (int i = 0; i < o->n; i++) {
-        int64_t b = sh >= 0 ? scale(clamp64(o->cor[i], lim >> sh), sh) : clamp64(scale(o->cor[i], sh), lim);
+        int64_t b = sh >= 0 ? scale(clamp_sym(o->cor[i], lim >> sh), sh) : clamp_sym(scale(o->cor[i], sh), lim);
         for (int k = 0; k < i; k++)
             b -= L[i][k] * z[k];
-        z[i] = clamp64(b / L[i][i], (int64_t)1 << 30);
+        z[i] = clamp_sym(b / L[i][i], (int64_t)1 << 30);
     }
     int64_t w[MBZ_OLS_MAX];
     for (int i = o->n - 1; i >= 0; i--) {
         int64_t a = z[i] * ((int64_t)1 << MBZ_OLS_WQ);
         for (int k = i + 1; k < o->n; k++)
             a -= L[k][i] * w[k];
-        w[i] = clamp64(a / L[i][i], (int64_t)1 << 26);
+        w[i] = clamp_sym(a / L[i][i], (int64_t)1 << 26);
     }
     for (int i = 0; i < o->n; i++)
         o->w[i] = (int32_t)w[i];
