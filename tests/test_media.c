@@ -268,6 +268,99 @@ static size_t aiff_header(uint8_t *p, uint32_t data)
     return 54;
 }
 
+/* Header h (0 .. 4) of a WAV, AIFF, PPM, BMP or TIFF file in p[0 .. 159]; returns
+ * its length. */
+static size_t scan_header(uint8_t *p, int h)
+{
+    memset(p, 0, 160);
+    if (h == 0)
+        return wav_header(p, 5000);
+    if (h == 1)
+        return aiff_header(p, 3000);
+    if (h == 2) {
+        memcpy(p, "P6\n64 16\n255\n", 13);     /* 3 KiB of pixels: above MBZ_MEDIA_MIN */
+        return 13;
+    }
+    if (h == 3) {                         /* BMP 24-bit, 32 x 16, bottom-up */
+        memcpy(p, "BM", 2);
+        put32(p + 10, 54, 0);
+        put32(p + 14, 40, 0);
+        put32(p + 18, 32, 0);
+        put32(p + 22, 16, 0);
+        put16(p + 26, 1, 0);
+        put16(p + 28, 24, 0);
+        return 54;
+    }
+    /* TIFF, big-endian, 64 x 32 grey in two strips, one after the other at 160 */
+    static const uint16_t tags[][4] = {           /* tag, type, count, value */
+        { 256, 3, 1, 64 }, { 257, 3, 1, 32 }, { 258, 3, 1, 8 }, { 259, 3, 1, 1 }, { 262, 3, 1, 1 },
+        { 273, 4, 2, 124 }, { 277, 3, 1, 1 }, { 279, 4, 2, 132 }, { 284, 3, 1, 1 },
+    };
+    memcpy(p, "MM\0*", 4);
+    put32(p + 4, 8, 1);
+    put16(p + 8, 9, 1);
+    for (int k = 0; k < 9; k++) {
+        uint8_t *e = p + 10 + 12 * k;
+        put16(e, tags[k][0], 1);
+        put16(e + 2, tags[k][1], 1);
+        put32(e + 4, tags[k][2], 1);
+        if (tags[k][1] == 3 && tags[k][2] == 1)
+            put16(e + 8, tags[k][3], 1);      /* a SHORT sits in the first two bytes */
+        else
+            put32(e + 8, tags[k][3], 1);
+    }
+    put32(p + 124, 160, 1);
+    put32(p + 128, 160 + 1024, 1);
+    put32(p + 132, 1024, 1);
+    put32(p + 136, 1024, 1);
+    return 160;
+}
+
+/* mbz_media_scan against its plain twin, mbz_media_scan_ref: random buffers drawn
+ * from header letters (pairs at every chunk edge), with WAV and AIFF headers placed
+ * at and around the 64-byte chunk edges, whole or cut short by the end. */
+static void scan_twins(void)
+{
+    static uint8_t buf[20000];
+    static const char alphabet[] = "RIFOPBM4567*IIMMRIFFxWAVE\0";
+    int kinds[5] = { 0 };
+    uint64_t s = 12345;
+    int found = 0, cut = 0;
+    for (int t = 0; t < 400; t++) {
+        size_t n = t < 40 ? 1 + (size_t)t * 61 : 1500 + (size_t)(t * 7919 % 18000);
+        for (size_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            buf[i] = t % 3 == 0 ? (uint8_t)(s >> 56) : (uint8_t)alphabet[(s >> 40) % (sizeof alphabet - 1)];
+        }
+        for (int h = 0; h < 5; h++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(s >> 33) % n;
+            at = (s >> 20) % 3 == 0 ? at & ~(size_t)63 : (s >> 20) % 3 == 1 ? (at | 63) : at;  /* chunk edges */
+            uint8_t hdr[160];
+            size_t len = scan_header(hdr, h);
+            if (at < n)
+                memcpy(buf + at, hdr, at + len <= n ? len : n - at);
+        }
+        mbz_media a = { .n = 0 }, b = { .n = 0 };
+        uint64_t off = (uint64_t)t * 1000;
+        size_t sa = mbz_media_scan(&a, off, buf, n), sb = mbz_media_scan_ref(&b, off, buf, n);
+        int same = sa == sb && a.n == b.n;
+        for (int i = 0; same && i < a.n; i++)
+            same = a.r[i].start == b.r[i].start && a.r[i].end == b.r[i].end && a.r[i].unit == b.r[i].unit;
+        CHECK(same, "scan twins, case %d (n %zu): stop %zu vs %zu, regions %d vs %d", t, n, sa, sb, a.n, b.n);
+        found += b.n > 0;
+        for (int i = 0; i < b.n; i++)
+            kinds[b.r[i].fmt.kind == MBZ_MEDIA_AUDIO ? b.r[i].fmt.pcm.bytes == 3
+                                                     : b.r[i].unit == 192 ? 2 : b.r[i].unit == 64 ? 3 : 4]++;
+        cut += sb < n;
+    }
+    /* the cases reach both outcomes */
+    CHECK(found > 100 && cut > 20, "scan twins: %d cases found a region, %d were cut short", found, cut);
+    CHECK(kinds[0] && kinds[1] && kinds[2] && kinds[3] && kinds[4],
+          "scan twins: regions of every kind (wav %d, aiff %d, ppm %d, tiff %d, bmp %d)", kinds[0], kinds[1],
+          kinds[2], kinds[3], kinds[4]);
+}
+
 static void detector(void)
 {
     static uint8_t buf[300000];
@@ -756,6 +849,7 @@ int main(void)
     damage(1);
     damage(2);
     detector();
+    scan_twins();
     for (int rev = 1; rev <= MBZ_IMG_REV; rev++)
         image_layouts(rev);
     for (int rev = 1; rev <= MBZ_IMG_REV; rev++)

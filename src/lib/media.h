@@ -50,6 +50,10 @@ typedef struct {
  * not added again). Returns the offset in buf of a header that starts there but
  * does not end inside buf (0 if it starts at 0: nothing to do), or n. */
 size_t mbz_media_scan(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n);
+/* The same, written plainly (a search for each letter a header starts with): the
+ * reference that mbz_media_scan, which skips the 64-byte chunks where no header's
+ * first two bytes occur, must agree with in its result and in m. */
+size_t mbz_media_scan_ref(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n);
 
 /* How long the block at stream offset off should be, given avail bytes at hand
  * (the block size or fewer, at the end of the input) and the block size bs:
