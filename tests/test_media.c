@@ -578,6 +578,53 @@ static void image_detector(void)
     mbz_media_scan(&b, 0, buf, 100000);
     CHECK(b.n == 1 && b.r[0].start == 1054 && b.r[0].fmt.img.pad == 1 && b.r[0].unit == 100 &&
           b.r[0].end == 1054 + 6000, "bmp region");
+    /* BMP 8-bit, 30 x 40 (rows padded by 2), 256 greys in order: one channel of samples
+     * from 1000 + 54 + 1024 */
+    memset(buf, 0, sizeof buf);
+    memcpy(buf + 1000, "BM", 2);
+    put32(buf + 1000 + 10, 54 + 1024, 0);
+    put32(buf + 1000 + 14, 40, 0);
+    put32(buf + 1000 + 18, 30, 0);
+    put32(buf + 1000 + 22, 40, 0);
+    put16(buf + 1000 + 26, 1, 0);
+    put16(buf + 1000 + 28, 8, 0);
+    for (int i = 0; i < 256; i++)
+        memset(buf + 1000 + 54 + 4 * i, i, 3);
+    mbz_media g8 = { .n = 0 };
+    mbz_media_scan(&g8, 0, buf, 100000);
+    CHECK(g8.n == 1 && g8.r[0].start == 2078 && g8.r[0].fmt.img.channels == 1 && !g8.r[0].fmt.img.bilevel &&
+          g8.r[0].fmt.img.pad == 2 && g8.r[0].unit == 32 && g8.r[0].end == 2078 + 1280, "8-bit grey bmp region");
+    /* ... cut short inside its palette: the block ends before it */
+    mbz_media g8c = { .n = 0 };
+    CHECK(mbz_media_scan(&g8c, 0, buf, 1000 + 54 + 500) == 1000 && g8c.n == 0, "8-bit bmp, palette cut short");
+    /* ... 16 colours used (biClrUsed), pixels right after them */
+    put32(buf + 1000 + 46, 16, 0);
+    put32(buf + 1000 + 10, 54 + 64, 0);
+    mbz_media g16 = { .n = 0 };
+    mbz_media_scan(&g16, 0, buf, 100000);
+    CHECK(g16.n == 1 && g16.r[0].start == 1000 + 54 + 64, "8-bit bmp of 16 greys");
+    /* ... a palette that is not a ramp of greys (two entries swapped, or a colour):
+     * left to the general stage */
+    put32(buf + 1000 + 46, 0, 0);
+    put32(buf + 1000 + 10, 54 + 1024, 0);
+    memset(buf + 1000 + 54 + 4 * 7, 9, 3);
+    mbz_media g8s = { .n = 0 };
+    mbz_media_scan(&g8s, 0, buf, 100000);
+    memset(buf + 1000 + 54 + 4 * 7, 7, 3);
+    buf[1000 + 54 + 4 * 200 + 1] = 0;
+    mbz_media g8k = { .n = 0 };
+    mbz_media_scan(&g8k, 0, buf, 100000);
+    CHECK(g8s.n == 0 && g8k.n == 0, "8-bit bmp with a palette of colours taken (%d %d)", g8s.n, g8k.n);
+    /* ... more than 256 colours, or a palette running into the pixels */
+    buf[1000 + 54 + 4 * 200 + 1] = (uint8_t)200;
+    put32(buf + 1000 + 46, 257, 0);
+    mbz_media g8m = { .n = 0 };
+    mbz_media_scan(&g8m, 0, buf, 100000);
+    put32(buf + 1000 + 46, 0, 0);
+    put32(buf + 1000 + 10, 54 + 1000, 0);
+    mbz_media g8o = { .n = 0 };
+    mbz_media_scan(&g8o, 0, buf, 100000);
+    CHECK(g8m.n == 0 && g8o.n == 0, "8-bit bmp with a bad palette size taken (%d %d)", g8m.n, g8o.n);
     /* TIFF, little-endian, 80 x 60 grey, two strips one after the other at 512 */
     memset(buf, 0, sizeof buf);
     memcpy(buf, "II*\0", 4);

@@ -262,9 +262,25 @@ static int parse_pnm(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
     return FOUND;
 }
 
-/* A BMP header at p[0 .. n-1]: 1-, 24- or 32-bit, uncompressed (or bit fields at 32).
- * A 1-bit BMP's pixels index a palette of two colours (between header and pixels):
- * the bilevel model codes the indexes. */
+/* Whether the palette of an 8-bit BMP (`count` entries of B, G, R, 0 at pal) is a
+ * ramp of greys, each as bright as the one before or brighter: then its indexes are
+ * samples the image model can predict (a grey image as most programs save it). The
+ * indexes into any other palette (colours in order of appearance, of a hash...)
+ * say little about their neighbours: such BMPs stay with the general stage. */
+static int grey_ramp(const uint8_t *pal, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *e = pal + 4 * i;
+        if (e[0] != e[1] || e[1] != e[2] || (i > 0 && e[0] < e[-4]))
+            return 0;
+    }
+    return 1;
+}
+
+/* A BMP header at p[0 .. n-1]: 1-, 24- or 32-bit, uncompressed (or bit fields at 32),
+ * or 8-bit with a grey ramp for its palette (grey_ramp). A 1-bit BMP's pixels index
+ * a palette of two colours (between header and pixels): the bilevel model codes the
+ * indexes; an 8-bit one's are coded as one channel of grey samples. */
 static int parse_bmp(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mbz_media_format *f)
 {
     if (n < 34)
@@ -272,12 +288,23 @@ static int parse_bmp(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
     uint32_t off = le32(p + 10), dib = le32(p + 14), bpp = le16(p + 28), comp = le32(p + 30);
     int32_t w = (int32_t)le32(p + 18), h = (int32_t)le32(p + 22);
     if ((dib != 40 && dib != 52 && dib != 56 && dib != 108 && dib != 124) || le16(p + 26) != 1 ||
-        (bpp != 1 && bpp != 24 && bpp != 32) || !(comp == 0 || (comp == 3 && bpp == 32)) || off < 14 + dib ||
+        (bpp != 1 && bpp != 8 && bpp != 24 && bpp != 32) || !(comp == 0 || (comp == 3 && bpp == 32)) || off < 14 + dib ||
         off > HEADER_MAX || w < 1 || h == 0 || h == INT32_MIN)
         return NONE;
     uint32_t height = (uint32_t)(h < 0 ? -h : h);
     if (!img_ok((uint32_t)w, height, bpp == 1 ? 1 : bpp / 8))
         return NONE;
+    if (bpp == 8) {
+        uint32_t count = n >= 50 ? le32(p + 46) : 0;   /* biClrUsed; 0: all 256 */
+        if (count == 0)
+            count = 256;
+        if (count > 256 || 14 + dib + 4 * count > off)
+            return NONE;
+        if (14 + dib + 4 * count > n)
+            return PARTIAL;
+        if (!grey_ramp(p + 14 + dib, count))
+            return NONE;
+    }
     f->kind = MBZ_MEDIA_IMAGE;
     f->img.bilevel = bpp == 1;
     f->img.bytes = 1;
