@@ -229,6 +229,26 @@ static void put16(uint8_t *p, uint32_t v, int be)
     p[be ? 0 : 1] = (uint8_t)(v >> 8);
 }
 
+/* A TIFF header (byte order `be`) and its first directory at p + 8: n entries of
+ * tag, type, count, value; a SHORT value sits in the entry's first two bytes (the
+ * other two are left as they are: zero in the callers' buffers). */
+static void put_tiff_dir(uint8_t *p, const uint16_t (*tags)[4], int n, int be)
+{
+    memcpy(p, be ? "MM\0*" : "II*\0", 4);
+    put32(p + 4, 8, be);
+    put16(p + 8, (uint32_t)n, be);
+    for (int k = 0; k < n; k++) {
+        uint8_t *e = p + 10 + 12 * k;
+        put16(e, tags[k][0], be);
+        put16(e + 2, tags[k][1], be);
+        put32(e + 4, tags[k][2], be);
+        if (tags[k][1] == 3 && tags[k][2] == 1)
+            put16(e + 8, tags[k][3], be);
+        else
+            put32(e + 8, tags[k][3], be);
+    }
+}
+
 /* A 16-bit stereo WAV header (44 bytes, with a LIST chunk before data: 44 + 12). */
 static size_t wav_header(uint8_t *p, uint32_t data)
 {
@@ -296,19 +316,7 @@ static size_t scan_header(uint8_t *p, int h)
         { 256, 3, 1, 64 }, { 257, 3, 1, 32 }, { 258, 3, 1, 8 }, { 259, 3, 1, 1 }, { 262, 3, 1, 1 },
         { 273, 4, 2, 124 }, { 277, 3, 1, 1 }, { 279, 4, 2, 132 }, { 284, 3, 1, 1 },
     };
-    memcpy(p, "MM\0*", 4);
-    put32(p + 4, 8, 1);
-    put16(p + 8, 9, 1);
-    for (int k = 0; k < 9; k++) {
-        uint8_t *e = p + 10 + 12 * k;
-        put16(e, tags[k][0], 1);
-        put16(e + 2, tags[k][1], 1);
-        put32(e + 4, tags[k][2], 1);
-        if (tags[k][1] == 3 && tags[k][2] == 1)
-            put16(e + 8, tags[k][3], 1);      /* a SHORT sits in the first two bytes */
-        else
-            put32(e + 8, tags[k][3], 1);
-    }
+    put_tiff_dir(p, tags, 9, 1);
     put32(p + 124, 160, 1);
     put32(p + 128, 160 + 1024, 1);
     put32(p + 132, 1024, 1);
@@ -627,20 +635,11 @@ static void image_detector(void)
     CHECK(g8m.n == 0 && g8o.n == 0, "8-bit bmp with a bad palette size taken (%d %d)", g8m.n, g8o.n);
     /* TIFF, little-endian, 80 x 60 grey, two strips one after the other at 512 */
     memset(buf, 0, sizeof buf);
-    memcpy(buf, "II*\0", 4);
-    put32(buf + 4, 8, 0);
     static const uint16_t tags[][4] = {           /* tag, type, count, value */
         { 256, 3, 1, 80 }, { 257, 3, 1, 60 }, { 258, 3, 1, 8 }, { 259, 3, 1, 1 }, { 262, 3, 1, 1 },
         { 273, 4, 2, 300 }, { 277, 3, 1, 1 }, { 279, 4, 2, 308 }, { 284, 3, 1, 1 },
     };
-    put16(buf + 8, 9, 0);
-    for (int k = 0; k < 9; k++) {
-        uint8_t *e = buf + 10 + 12 * k;
-        put16(e, tags[k][0], 0);
-        put16(e + 2, tags[k][1], 0);
-        put32(e + 4, tags[k][2], 0);
-        put32(e + 8, tags[k][3], 0);
-    }
+    put_tiff_dir(buf, tags, 9, 0);
     put32(buf + 300, 512, 0);        /* strip offsets */
     put32(buf + 304, 512 + 2400, 0);
     put32(buf + 308, 2400, 0);       /* strip byte counts */
