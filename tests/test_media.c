@@ -611,6 +611,9 @@ static void image_detector(void)
     mbz_media g16 = { .n = 0 };
     mbz_media_scan(&g16, 0, buf, 100000);
     CHECK(g16.n == 1 && g16.r[0].start == 1000 + 54 + 64, "8-bit bmp of 16 greys");
+    /* ... cut short before its colour count: not a bad palette size, the next block's */
+    mbz_media g16c = { .n = 0 };
+    CHECK(mbz_media_scan(&g16c, 0, buf, 1000 + 40) == 1000 && g16c.n == 0, "8-bit bmp cut before biClrUsed");
     /* ... a palette that is not a ramp of greys (two entries swapped, or a colour):
      * left to the general stage */
     put32(buf + 1000 + 46, 0, 0);

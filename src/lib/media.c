@@ -295,7 +295,9 @@ static int parse_bmp(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mb
     if (!img_ok((uint32_t)w, height, bpp == 1 ? 1 : bpp / 8))
         return NONE;
     if (bpp == 8) {
-        uint32_t count = n >= 50 ? le32(p + 46) : 0;   /* biClrUsed; 0: all 256 */
+        if (n < 50)
+            return PARTIAL;                          /* biClrUsed not in buf yet */
+        uint32_t count = le32(p + 46);               /* 0: all 256 */
         if (count == 0)
             count = 256;
         if (count > 256 || 14 + dib + 4 * count > off)
