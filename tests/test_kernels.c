@@ -113,6 +113,21 @@ static void test_scalar_math(void)
         if (num % den != 0 && num < 0)
             q--;
         CHECK(mbz_div_round(n, d) == (int64_t)q, "div_round(%lld, %lld)", (long long)n, (long long)d);
+        mbz_divisor dv;
+        mbz_divisor_init(&dv, d);
+        CHECK(mbz_div_round_by(&dv, n) == (int64_t)q, "div_round_by(%lld, %lld)", (long long)n,
+              (long long)d);
+    }
+    /* div_round_by where it skips the division: quotients near +-8192 (its range's
+     * edges), divisors of every size up to 2^47, the attention's numerators */
+    for (int k = 0; k < 200000; k++) {
+        int64_t d = (int64_t)(rnd() >> (17 + rnd() % 47)) + 1;
+        int64_t qt = (int64_t)(rnd() % 16400) - 8200;
+        int64_t n = qt * d + (int64_t)(rnd() % (uint64_t)(2 * d)) - d;
+        mbz_divisor dv;
+        mbz_divisor_init(&dv, d);
+        CHECK(mbz_div_round_by(&dv, n) == mbz_div_round(n, d), "div_round_by(%lld, %lld) near the edges",
+              (long long)n, (long long)d);
     }
     CHECK(mbz_div_round(-3, 2) == -1 && mbz_div_round(3, 2) == 2 && mbz_div_round(-1, 2) == 0, "div_round halves");
     CHECK(mbz_round_shift(-3, 1) == -1 && mbz_round_shift(3, 1) == 2 && mbz_round_shift(INT64_MAX, 1) == (INT64_MAX >> 1) + 1,

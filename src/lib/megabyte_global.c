@@ -225,9 +225,12 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
                         (int64_t)sc->ye[2 * n * d + c] * 256 + sc->ye[(2 * n + 1) * d + c];
             w += len;
         }
-        for (size_t n = 0; n < cnt; n++)
+        for (size_t n = 0; n < cnt; n++) {
+            mbz_divisor div;
+            mbz_divisor_init(&div, sc->S[n]);
             for (size_t c = 0; c < d; c++)
-                out[n * DG + hh * d + c] = (int16_t)mbz_div_round(sc->acc64[n * d + c], sc->S[n]);
+                out[n * DG + hh * d + c] = (int16_t)mbz_div_round_by(&div, sc->acc64[n * d + c]);
+        }
     }
 }
 

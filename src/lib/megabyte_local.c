@@ -25,89 +25,92 @@
 #include "predictor.h"
 #include "qmath.h"
 
+/* sum_c a[c] * b[c] over d int16 pairs (|a|, |b| <= 2047, d <= 256: < 2^31), in
+ * runs of 16 with a fixed count, which the compiler vectorises at -O2. */
+static int32_t dot16(const int16_t *a, const int16_t *b, size_t d)
+{
+    int32_t acc = 0;
+    size_t c = 0;
+    for (; c + 16 <= d; c += 16) {
+        int32_t part = 0;
+        for (size_t i = 0; i < 16; i++)
+            part += (int32_t)a[c + i] * b[c + i];
+        acc += part;
+    }
+    for (; c < d; c++)
+        acc += (int32_t)a[c] * b[c];
+    return acc;
+}
+
+/* acch[c] += eh * v[c], accl[c] += el * v[c] for c < d (runs of 16, as dot16). */
+static void add_weighted(int32_t *acch, int32_t *accl, int32_t eh, int32_t el, const int16_t *v,
+                         size_t d)
+{
+    size_t c = 0;
+    for (; c + 16 <= d; c += 16)
+        for (size_t i = 0; i < 16; i++) {
+            acch[c + i] += eh * v[c + i];
+            accl[c + i] += el * v[c + i];
+        }
+    for (; c < d; c++) {
+        acch[c] += eh * v[c];
+        accl[c] += el * v[c];
+    }
+}
+
+/* Attention of one row over the L keys key[0 .. L-1] (q/k/v rows, stride 3*D_L; ALiBi
+ * distance of key w: L - 1 - w): out = div_round(256 sum eh_w v_w + sum el_w v_w, S)
+ * per channel. The int32 sums of e_w v_w stay below L * 256 * 8191 < 2^31 for
+ * L <= 128. */
+static void attend_keys(const mb_model *M, const mbz_kernels *K, const layer *Ly,
+                        const int16_t *const *key, size_t L, const int16_t *q, int16_t *out)
+{
+    const size_t DL = M->DL, d = M->LHD;
+    int32_t dot[128];
+    int16_t eh[128], el[128];
+    int32_t acch[256], accl[256];   /* d <= 256 */
+    for (size_t hh = 0; hh < M->LH; hh++) {
+        const int16_t *qh = q + hh * d;
+        for (size_t w = 0; w < L; w++)
+            dot[w] = dot16(qh, key[w] + DL + hh * d, d);   /* <= 2047^2 * 256 < 2^31 */
+        int64_t S = K->att_exp(dot, L, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
+        memset(acch, 0, d * sizeof *acch);
+        memset(accl, 0, d * sizeof *accl);
+        for (size_t w = 0; w < L; w++)
+            add_weighted(acch, accl, eh[w], el[w], key[w] + 2 * DL + hh * d, d);
+        mbz_divisor div;
+        mbz_divisor_init(&div, S);
+        for (size_t c = 0; c < d; c++)
+            out[hh * d + c] = (int16_t)mbz_div_round_by(&div, (int64_t)acch[c] * 256 + accl[c]);
+    }
+}
+
+/* Local attention of the row at position p over positions 0..p (q/k/v rows kv0,
+ * stride 3*D_L). */
 static void local_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly,
                          const int16_t *kv0, size_t p, const int16_t *q, int16_t *out)
 {
-    const size_t DL = M->DL, d = M->LHD, ld = 3 * DL;
-    int32_t dot[64];
-    int16_t eh[64], el[64];
-    int32_t acc32[256];   /* d <= 256 */
-    for (size_t hh = 0; hh < M->LH; hh++) {
-        const int16_t *qh = q + hh * d;
-        for (size_t j = 0; j <= p; j++) {
-            const int16_t *kh = kv0 + j * ld + DL + hh * d;
-            int32_t acc = 0;   /* <= 2047^2 * 256 < 2^31 */
-            for (size_t c = 0; c < d; c++)
-                acc += (int32_t)qh[c] * kh[c];
-            dot[j] = acc;
-        }
-        int64_t S = K->att_exp(dot, p + 1, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
-        /* sum_j e_j v_j = 256 * sum_j eh_j v_j + sum_j el_j v_j, each an int32 sum:
-         * <= 64 keys * 256 * 8191 < 2^31 */
-        const int16_t *v0 = kv0 + 2 * DL + hh * d;
-        for (size_t c = 0; c < d; c++)
-            acc32[c] = 0;
-        for (size_t j = 0; j <= p; j++) {
-            const int16_t *vj = v0 + j * ld;
-            int32_t e = eh[j];
-            for (size_t c = 0; c < d; c++)
-                acc32[c] += e * vj[c];
-        }
-        int32_t accl[256];
-        for (size_t c = 0; c < d; c++)
-            accl[c] = 0;
-        for (size_t j = 0; j <= p; j++) {
-            const int16_t *vj = v0 + j * ld;
-            int32_t e = el[j];
-            for (size_t c = 0; c < d; c++)
-                accl[c] += e * vj[c];
-        }
-        for (size_t c = 0; c < d; c++)
-            out[hh * d + c] =
-                (int16_t)mbz_div_round((int64_t)acc32[c] * 256 + accl[c], S);
-    }
+    const int16_t *key[64];   /* p + 1 <= P <= 64 */
+    for (size_t j = 0; j <= p; j++)
+        key[j] = kv0 + j * 3 * M->DL;
+    attend_keys(M, K, Ly, key, p + 1, q, out);
 }
 
 /* Cross-patch local attention (MBZM_OPT_CROSS_PATCH): local_attend over XR + p + 1
  * keys, the last xr positions of the previous patch (rows xkv, stride 3*DL, oldest
  * first) and then positions 0..p of the row's own patch (kv0). ALiBi distances run on
  * across the boundary: att_exp's key w is at distance (xr + p) - w, so the previous
- * patch's position P-1 is at p + 1. Same integer steps as local_attend; the int32
- * sums of e_j v_j stay below 2 * 64 keys * 256 * 8191 < 2^31. */
+ * patch's position P-1 is at p + 1. The same integer steps as local_attend
+ * (attend_keys). */
 static void local_attend_cross(const mb_model *M, const mbz_kernels *K, const layer *Ly,
                                const int16_t *xkv, size_t xr, const int16_t *kv0, size_t p,
                                const int16_t *q, int16_t *out)
 {
-    const size_t DL = M->DL, d = M->LHD, ld = 3 * DL, L = xr + p + 1;
+    const size_t ld = 3 * M->DL, L = xr + p + 1;
     const int16_t *key[128];   /* xr, p + 1 <= P <= 64 */
-    int32_t dot[128];
-    int16_t eh[128], el[128];
-    int32_t acch[256], accl[256];   /* d <= 256 */
     for (size_t w = 0; w < L; w++)
         key[w] = w < xr ? xkv + w * ld : kv0 + (w - xr) * ld;
-    for (size_t hh = 0; hh < M->LH; hh++) {
-        const int16_t *qh = q + hh * d;
-        for (size_t w = 0; w < L; w++) {
-            const int16_t *kh = key[w] + DL + hh * d;
-            int32_t acc = 0;   /* <= 2047^2 * 256 < 2^31 */
-            for (size_t c = 0; c < d; c++)
-                acc += (int32_t)qh[c] * kh[c];
-            dot[w] = acc;
-        }
-        int64_t S = K->att_exp(dot, L, Ly->att_m, Ly->att_s, Ly->alibi[hh], eh, el);
-        for (size_t c = 0; c < d; c++)
-            acch[c] = accl[c] = 0;
-        for (size_t w = 0; w < L; w++) {
-            const int16_t *vw = key[w] + 2 * DL + hh * d;
-            int32_t eH = eh[w], eL = el[w];
-            for (size_t c = 0; c < d; c++) {
-                acch[c] += eH * vw[c];
-                accl[c] += eL * vw[c];
-            }
-        }
-        for (size_t c = 0; c < d; c++)
-            out[hh * d + c] = (int16_t)mbz_div_round((int64_t)acch[c] * 256 + accl[c], S);
-    }
+    attend_keys(M, K, Ly, key, L, q, out);
 }
 
 /* The previous patch's last XR q/k/v rows (layer l) for batch row n, or NULL for the

@@ -48,20 +48,20 @@ const uint32_t mbz_exp2_tab[256] = {
 
 uint64_t mbz_isqrt64(uint64_t n)
 {
-    /* Digit-by-digit (base 4) square root: exact floor. */
-    uint64_t res = 0, bit = (uint64_t)1 << 62;
-    while (bit > n)
-        bit >>= 2;
-    while (bit) {
-        if (n >= res + bit) {
-            n -= res + bit;
-            res = (res >> 1) + bit;
-        } else {
-            res >>= 1;
-        }
-        bit >>= 2;
+    /* Newton's iteration from above: x_0 = 2^ceil(b/2) >= sqrt(n) for n < 2^b, then
+     * x' = floor((x + floor(n/x)) / 2) decreases strictly while x > floor(sqrt(n)) and
+     * stops there (the integer Newton method's classic exact floor). A handful of
+     * divisions instead of 32 unpredictable branches. x + n/x <= 2^33: no overflow. */
+    if (n < 2)
+        return n;
+    int b = 64 - __builtin_clzll(n);
+    uint64_t x = (uint64_t)1 << ((b + 1) / 2);
+    for (;;) {
+        uint64_t y = (x + n / x) / 2;
+        if (y >= x)
+            return x;
+        x = y;
     }
-    return res;
 }
 
 void mbz_rmsnorm(const int32_t *x, size_t D, int16_t *y)

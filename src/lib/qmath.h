@@ -33,6 +33,39 @@ static inline int64_t mbz_div_round(int64_t n, int64_t d)
     return mbz_floor_div(2 * n + d, 2 * d);
 }
 
+/* div_round(n, d) for many n and one d, without a division per n: the divisor's
+ * den = 2d and inv = floor((2^64 - 1) / den), made once (mbz_divisor_init). For
+ * num = 2n + d in [-8192 den, 8192 den) (a quotient within +-8192: attention outputs,
+ * whose numerators are averages of values within +-8191) and den < 2^48,
+ * m = num + 8192 den is in [0, 2^14 den) < 2^62 and q0 = floor(m * inv / 2^64) is
+ * floor(m / den) or one less (inv >= 2^64/den - 1 and m < 2^64), which the remainder
+ * check corrects. Other n take the division. Identical to mbz_div_round always
+ * (tests/test_kernels.c). */
+typedef struct {
+    int64_t d, den;
+    uint64_t inv;
+} mbz_divisor;
+
+static inline void mbz_divisor_init(mbz_divisor *v, int64_t d)
+{
+    v->d = d;
+    v->den = 2 * d;
+    v->inv = UINT64_MAX / (uint64_t)v->den;
+}
+
+static inline int64_t mbz_div_round_by(const mbz_divisor *v, int64_t n)
+{
+    int64_t num = 2 * n + v->d, off = 8192 * v->den;
+    if (v->den < ((int64_t)1 << 48) && num >= -off && num < off) {
+        uint64_t m = (uint64_t)(num + off);
+        uint64_t q = (uint64_t)(((unsigned __int128)m * v->inv) >> 64);
+        if (m - q * (uint64_t)v->den >= (uint64_t)v->den)
+            q++;
+        return (int64_t)q - 8192;
+    }
+    return mbz_div_round(n, v->d);
+}
+
 static inline int64_t mbz_clamp64(int64_t v, int64_t lo, int64_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
