@@ -84,6 +84,24 @@ static void key_scores(const mbz_kernels *K, const int16_t *Q, size_t ldq, size_
     }
 }
 
+/* max of the n <= 16 norms kn[slot], kn[slot + 1], ... of a ring of R (wrapping). A
+ * whole run of 16 that does not wrap is a loop of fixed length, which the compiler
+ * vectorises. */
+static uint64_t run_max(const uint16_t *kn, size_t R, size_t slot, size_t n)
+{
+    uint16_t m = 0;
+    if (n == 16 && slot + 16 <= R) {
+        for (size_t i = 0; i < 16; i++)
+            m = kn[slot + i] > m ? kn[slot + i] : m;
+        return m;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint16_t v = kn[slot + i < R ? slot + i : slot + i - R];
+        m = v > m ? v : m;
+    }
+    return m;
+}
+
 #define NEAR_KEYS 32        /* keys before the newest query's always scored (see below) */
 
 /* Attention of global layer l for the cnt patches of segment g: stores their keys and
@@ -166,12 +184,9 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
              * <= C, j1 = jlo + w1 - 1 its newest key (< k0: runs end before wnear) */
             for (size_t slot = s0; wcut < wnear;) {
                 size_t w1 = wcut + 16 < wnear ? wcut + 16 : wnear;
-                uint64_t kmax = 0;
-                for (size_t w = wcut; w < w1; w++) {
-                    uint64_t v = kn[slot];
-                    kmax = v > kmax ? v : kmax;
-                    slot = slot + 1 < R ? slot + 1 : 0;
-                }
+                uint64_t kmax = run_max(kn, R, slot, w1 - wcut);
+                slot += w1 - wcut;
+                slot = slot < R ? slot : slot - R;
                 int64_t B = mbz_round_shift((int64_t)(qmax * kmax) * Ly->att_m, Ly->att_s);
                 if (B - slope * (int64_t)(k0 - (jlo + w1 - 1)) > C)
                     break;
