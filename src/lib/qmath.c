@@ -48,10 +48,11 @@ const uint32_t mbz_exp2_tab[256] = {
 
 uint64_t mbz_isqrt64(uint64_t n)
 {
-    /* Newton's iteration from above: x_0 = 2^ceil(b/2) >= sqrt(n) for n < 2^b, then
-     * x' = floor((x + floor(n/x)) / 2) decreases strictly while x > floor(sqrt(n)) and
-     * stops there (the integer Newton method's classic exact floor). A handful of
-     * divisions instead of 32 unpredictable branches. x + n/x <= 2^33: no overflow. */
+    /* Newton's iteration from above: for n < 2^b, x_0 = 2^ceil(b/2) is at least the
+     * root, then x' = floor((x + floor(n/x)) / 2) decreases strictly while x is above
+     * the floor of the root and stops there (the integer Newton method's classic exact
+     * floor). A handful of divisions instead of 32 unpredictable branches.
+     * x + n/x <= 2^33: no overflow. */
     if (n < 2)
         return n;
     int b = 64 - __builtin_clzll(n);
