@@ -73,39 +73,15 @@ void mbz_rmsnorm(const int32_t *x, size_t D, int16_t *y)
     uint64_t rms = mbz_isqrt64(ss / D);
     if (rms < 1)
         rms = 1;
-    /*
-     * y = clamp(div_round(1024 x, rms), +-8191) = clamp(floor(num / den), +-8191) with
-     * num = 2048 x + rms, den = 2 rms (2 <= den <= 2^25 + 2: rms <= 2^24 as |x| <= 2^24).
-     * The clamp is decided first: floor(num/den) >= 8191 iff num >= 8191 den, and
-     * <= -8191 iff num < -8190 den. Otherwise the quotient is in (-8191, 8191); with
-     * n = num + 8192 den in [0, 16383 den) < 2^39, q' = floor(n / den) = q + 8192 is
-     * computed without a division: inv = floor((2^64 - 1) / den) >= 2^64/den - 1, so
-     * n * inv / 2^64 >= n/den - n/2^64 > n/den - 1, so q0 = floor(n * inv / 2^64) >= q' - 1
-     * (and q0 <= q'); the remainder check adds the missing 1. Identical to the
-     * division (tests/test_kernels.c compares it with div_round on random rows).
-     */
-    const int64_t den = 2 * (int64_t)rms;
-    const uint64_t inv = UINT64_MAX / (uint64_t)den;
-    const int64_t hi = 8191 * den, lo = -8190 * den, off = 8192 * den;
-    for (size_t i = 0; i < D; i++) {
-        int64_t num = (int64_t)x[i] * 2048 + (int64_t)rms;   /* |num| < 2^36 */
-        int32_t q;
-        if (num >= hi) {
-            q = 8191;
-        } else if (num < lo) {
-            q = -8191;
-        } else {
-            uint64_t n = (uint64_t)(num + off);
-            uint64_t q0 = (uint64_t)(((unsigned __int128)n * inv) >> 64);
-            uint64_t r = n - q0 * (uint64_t)den;
-            while (r >= (uint64_t)den) {   /* at most once (see above) */
-                q0++;
-                r -= (uint64_t)den;
-            }
-            q = (int32_t)q0 - 8192;
-        }
-        y[i] = (int16_t)q;
-    }
+    /* y = clamp(div_round(1024 x, rms), +-8191), without a division per element: the
+     * quotients that matter lie within +-8191, the range where mbz_div_round_by uses
+     * its reciprocal (qmath.h; rms <= 2^24 as |x| <= 2^24, so den = 2 rms < 2^48);
+     * the rare element beyond 8 rms takes the division and is clamped. Identical to
+     * the definition (tests/test_kernels.c compares it on random rows). */
+    mbz_divisor div;
+    mbz_divisor_init(&div, (int64_t)rms);
+    for (size_t i = 0; i < D; i++)
+        y[i] = (int16_t)mbz_clamp64(mbz_div_round_by(&div, (int64_t)x[i] * 1024), -8191, 8191);
 }
 
 void mbz_requant16(const int32_t *acc, const int32_t *b, const int32_t *m, const int32_t *s,

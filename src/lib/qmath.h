@@ -36,14 +36,15 @@ static inline int64_t mbz_div_round(int64_t n, int64_t d)
 /* div_round(n, d) for many n and one d, without a division per n: the divisor's
  * den = 2d and inv = floor((2^64 - 1) / den), made once (mbz_divisor_init). For
  * num = 2n + d in [-8192 den, 8192 den) (a quotient within +-8192: attention outputs,
- * whose numerators are averages of values within +-8191) and den < 2^48,
+ * whose numerators are averages of values within +-8191, and mbz_rmsnorm's outputs
+ * before their clamp to +-8191) and den < 2^48,
  * m = num + 8192 den is in [0, 2^14 den) < 2^62 and q0 = floor(m * inv / 2^64) is
  * floor(m / den) or one less (inv >= 2^64/den - 1 and m < 2^64), which the remainder
  * check corrects. Other n take the division. Identical to mbz_div_round always
  * (tests/test_kernels.c). */
 typedef struct {
-    int64_t d, den;
-    uint64_t inv;
+    int64_t d, den, off;    /* off = 8192 den */
+    uint64_t inv, lim;      /* lim = 2^14 den: m < lim is the fast range (0: none) */
 } mbz_divisor;
 
 static inline void mbz_divisor_init(mbz_divisor *v, int64_t d)
@@ -51,13 +52,15 @@ static inline void mbz_divisor_init(mbz_divisor *v, int64_t d)
     v->d = d;
     v->den = 2 * d;
     v->inv = UINT64_MAX / (uint64_t)v->den;
+    v->off = v->den < ((int64_t)1 << 48) ? 8192 * v->den : 0;
+    v->lim = 2 * (uint64_t)v->off;
 }
 
 static inline int64_t mbz_div_round_by(const mbz_divisor *v, int64_t n)
 {
-    int64_t num = 2 * n + v->d, off = 8192 * v->den;
-    if (v->den < ((int64_t)1 << 48) && num >= -off && num < off) {
-        uint64_t m = (uint64_t)(num + off);
+    /* unsigned: wraps instead of overflowing; a num below -off wraps above lim */
+    uint64_t m = 2 * (uint64_t)n + (uint64_t)v->d + (uint64_t)v->off;
+    if (m < v->lim) {
         uint64_t q = (uint64_t)(((unsigned __int128)m * v->inv) >> 64);
         if (m - q * (uint64_t)v->den >= (uint64_t)v->den)
             q++;
