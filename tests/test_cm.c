@@ -17,6 +17,9 @@
  *   - revision 2 (MBZ_CM_REV2): its own golden hashes (revision 1 keeps the ones
  *     above), round trips, and it codes the golden input and the records smaller
  *     than revision 1;
+ *   - revision 3 (MBZ_CM_REV3, with REV2): its own golden hashes, round trips, it
+ *     codes the golden input and the records smaller than revision 2, and the flag
+ *     changes nothing without REV2 or in the fast configuration;
  *   - the fast configuration (MBZ_CM_FAST, level 1): its own golden hashes, it
  *     ignores base tables, round trips, learns a repeat, finds records, and codes
  *     the golden input within 10% of revision 1 with base tables.
@@ -47,6 +50,9 @@
  * records with base tables and the record model */
 #define GOLDEN_CM2_BASE 0x7ff59e9bbf52eb69ull
 #define GOLDEN_CM2_RECORD 0xbefe422dce9268e4ull
+/* revision 3 (MBZ_CM_REV3 with MBZ_CM_REV2, frame version 13): the same two */
+#define GOLDEN_CM3_BASE 0xafb0f7ad64ca2fcaull
+#define GOLDEN_CM3_RECORD 0x8f94886ef96283efull
 /* the fast configuration (MBZ_CM_FAST, frame flag FAST): the golden input; the records */
 #define GOLDEN_CM_FAST 0xa87f54ae26d5a0f3ull
 #define GOLDEN_CM_FAST_RECORD 0x00ffd26d7ea214b9ull
@@ -244,6 +250,37 @@ static void rev2_test(const uint8_t *buf, size_t n)
     roundtrip_test(rec, sizeof rec, MBZ_CM_REV2 | MBZ_CM_RECORD);
 }
 
+/* Revision 3 against revision 2, as rev2_test; the flag alone (without REV2) and in
+ * the fast configuration changes nothing. */
+static void rev3_test(const uint8_t *buf, size_t n)
+{
+    uint64_t h, h3, hr;
+    double r2 = run(buf, n, 1, MBZ_CM_RECORD | MBZ_CM_REV2, &h, 0);
+    double r3 = run(buf, n, 1, MBZ_CM_RECORD | MBZ_CM_REV2 | MBZ_CM_REV3, &h, 0);
+    run(buf, n, 1, MBZ_CM_REV2 | MBZ_CM_REV3, &h3, n);
+    printf("revision 3: golden input %.0f bits (revision 2: %.0f)\n", r3, r2);
+    CHECK(r3 < r2, "revision 3: %.0f bits, revision 2 %.0f", r3, r2);
+    enum { R = 24, N = 2000 };
+    static uint8_t rec[R * N];
+    records_make(rec, R, N);
+    double q2 = run(rec, sizeof rec, 1, MBZ_CM_RECORD | MBZ_CM_REV2, &hr, 0);
+    double q3 = run(rec, sizeof rec, 1, MBZ_CM_RECORD | MBZ_CM_REV2 | MBZ_CM_REV3, &hr, 0);
+    printf("revision 3: records %.0f bits (revision 2: %.0f)\n", q3, q2);
+    CHECK(q3 < q2, "revision 3 on records: %.0f bits, revision 2 %.0f", q3, q2);
+    printf("golden: revision 3 %016llx, with records %016llx\n", (unsigned long long)h3,
+           (unsigned long long)hr);
+    CHECK(h3 == GOLDEN_CM3_BASE, "golden (revision 3) %016llx != %016llx", (unsigned long long)h3,
+          (unsigned long long)GOLDEN_CM3_BASE);
+    CHECK(hr == GOLDEN_CM3_RECORD, "golden (revision 3, records) %016llx != %016llx",
+          (unsigned long long)hr, (unsigned long long)GOLDEN_CM3_RECORD);
+    run(buf, n, 1, MBZ_CM_REV3, &h, n);
+    CHECK(h == GOLDEN_CM_BASE, "revision 3's flag without revision 2 changed revision 1");
+    run(buf, n, 1, MBZ_CM_FAST | MBZ_CM_REV2 | MBZ_CM_REV3, &h, n);
+    CHECK(h == GOLDEN_CM_FAST, "revision 3's flag changed the fast configuration");
+    roundtrip_test(buf, n, MBZ_CM_REV2 | MBZ_CM_REV3);
+    roundtrip_test(rec, sizeof rec, MBZ_CM_REV2 | MBZ_CM_REV3 | MBZ_CM_RECORD);
+}
+
 /* The fast configuration: golden hashes, base tables ignored, against revision 1
  * (which reads base tables) on the golden input, records, a repeat. */
 static void fast_test(const uint8_t *buf, size_t n)
@@ -347,6 +384,7 @@ int main(void)
     roundtrip_test(buf, n, MBZ_CM_RECORD);
     record_test();
     rev2_test(buf, n);
+    rev3_test(buf, n);
     fast_test(buf, n);
 
     /* learning: the text twice; the repeat must cost under a tenth of the first copy */

@@ -71,6 +71,8 @@ int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz
         s->cm_features |= MBZ_CM_RECORD;
     if (s->cm && version >= MBZ_FRAME_VERSION_CM2)
         s->cm_features |= MBZ_CM_REV2;
+    if (s->cm && version >= MBZ_FRAME_VERSION_CM3)
+        s->cm_features |= MBZ_CM_REV3;
     if (flags & MBZ_FLAG_FAST) /* the fast configuration: no base model, no revision 2 */
         s->cm_features = MBZ_CM_FAST;
     s->filters = (flags & MBZ_FLAG_FILTER) != 0;

@@ -72,13 +72,16 @@
 #define NCTX 12                     /* hashed contexts of every stage */
 #define NX 6                        /* and of revision 2 (MBZ_CM_REV2) */
 #define NREC 4                      /* and of the record model (MBZ_CM_RECORD) */
+#define NX3 1                       /* and of revision 3 (MBZ_CM_REV3) */
 #define CX_X NCTX                   /* the first of revision 2's contexts */
-#define CX_REC (NCTX + NX)          /* the first of the record model's */
-#define NCTX_ALL (NCTX + NX + NREC)
+#define CX_X3 (NCTX + NX)           /* the first of revision 3's */
+#define CX_REC (NCTX + NX + NX3)    /* the first of the record model's */
+#define NCTX_ALL (NCTX + NX + NX3 + NREC)
 #define IN_MATCH (2 * NCTX_ALL)     /* 2 inputs per hashed context first, then 2 */
 #define IN_BASE (IN_MATCH + 2)      /* 2 inputs */
 #define IN_BIAS (IN_BASE + 2)
-#define NIN (IN_BIAS + 1)
+#define IN_R3 (IN_BIAS + 1)         /* revision 3: 1 input */
+#define NIN (IN_R3 + 1)
 #define NMIX 5                      /* mixers: 3, and two more in revision 2 */
 #define NFAST 9                     /* the fast configuration's contexts (fast_ctx) */
 #define NIN_FAST (2 * (NFAST + NREC) + 3) /* its inputs: 2 per context (with the record
@@ -100,6 +103,8 @@
 #define CTR_LIMIT 127               /* counters of hashed contexts */
 #define CTR_FAST_LIMIT 20           /* and in the fast configuration (forgets too) */
 #define CTR2_LIMIT 60               /* and in revision 2 (which also forgets on surprise) */
+#define CTR3_LIMIT 24               /* and in revision 3 (forgets too) */
+#define SM_RATE 7                   /* revision 3's counter maps learn 1/2^SM_RATE */
 #define MATCH_MIN 6
 #define MATCH_VERIFY 48
 #define APM_RATE 6
@@ -146,6 +151,14 @@ struct mbz_cm {
     int lr_mix;                     /* the mixers' learning rate (LR_MIX, LR2_*) */
     uint16_t *apm4;                 /* by order 2 (hashed) and c0 */
     int apm4_i;
+    /* revision 3 (MBZ_CM_REV3) */
+    int rev3;
+    uint16_t *apm_b2;               /* the base model's input by c0 and byte -1 */
+    uint16_t *apm5;                 /* by order 3 (hashed) and c0 */
+    int apm_b2_i, apm5_i;
+    int32_t *wf3;                   /* the final mixer's weights by c0 */
+    uint16_t *sm;                   /* counter maps: [context][count 0..15][p / 64], 12-bit */
+    int sm_i[NCTX_ALL];             /* the entry read for the k-th active context, -1 none */
     /* match model */
     uint32_t *mt;
     unsigned mt_bits;
@@ -168,6 +181,7 @@ struct mbz_cm {
     int32_t s[NMIX];                /* mixer outputs, stretch domain */
     int pm[NMIX];                   /* and as probabilities */
     int32_t wf[8 * NMIX];
+    int32_t *wfp;                   /* the final mixer's weights for this bit */
     int pf;                         /* final mixer output, 12-bit */
     /* adaptive probability maps */
     uint16_t *apm1, *apm2, *apm3;   /* apm3: record model only */
@@ -278,6 +292,10 @@ void mbz_cm_free(mbz_cm *cm)
     free(cm->apm3);
     free(cm->apm4);
     free(cm->ind2);
+    free(cm->apm_b2);
+    free(cm->apm5);
+    free(cm->wf3);
+    free(cm->sm);
     for (int m = 0; m < NMIX; m++)
         free(cm->w[m]);
     free(cm);
@@ -302,14 +320,19 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     cm->fast = (features & MBZ_CM_FAST) != 0;
     if (cm->fast) /* it has the record model, not revision 2 (cm.h) */
         features = MBZ_CM_FAST | MBZ_CM_RECORD;
-    cm->features = features;
     cm->rev2 = (features & MBZ_CM_REV2) != 0;
+    cm->rev3 = cm->rev2 && (features & MBZ_CM_REV3) != 0; /* revision 3 extends 2 */
+    if (!cm->rev3)
+        features &= ~(unsigned)MBZ_CM_REV3;
+    cm->features = features;
     cm->nmix = cm->fast ? NMIX_FAST : cm->rev2 ? 5 : 3;
     int nin = cm->fast ? NIN_FAST : NIN;   /* inputs per mixer weight set */
     cm->lr_mix = cm->rev2 ? LR2_HI : LR_MIX;
     cm->cap = window ? window : 1;
     unsigned lw = ceil_log2(cm->cap);
     unsigned hb = clampu(lw, 16, 25) - 4;                  /* 2^hb buckets of 64 bytes */
+    if (features & MBZ_CM_REV3) /* four times the buckets (doc/mixing.md, "Revision 3") */
+        hb += 2;
     cm->ht_mask = (1u << hb) - 1;
     cm->mt_bits = clampu(lw, 12, 24) - 2;
     cm->hist = malloc(cm->cap);
@@ -325,11 +348,18 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
         cm->apm4 = mbz_apm_new(65536);
         cm->ind2 = calloc(65536, sizeof *cm->ind2);
     }
+    if (cm->rev3) {
+        cm->apm_b2 = mbz_apm_new(65536);
+        cm->apm5 = mbz_apm_new(65536);
+        cm->wf3 = malloc(256 * NMIX * sizeof *cm->wf3);
+        cm->sm = malloc((size_t)NCTX_ALL * 16 * 64 * sizeof *cm->sm);
+    }
     static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3, SETS_M4, SETS_M5 };
     for (int m = 0; m < cm->nmix; m++)
         cm->w[m] = malloc((size_t)sets[m] * nin * sizeof *cm->w[m]);
     int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2 &&
-             (cm->apm3 || !(features & MBZ_CM_RECORD)) && ((cm->apm4 && cm->ind2) || !cm->rev2);
+             (cm->apm3 || !(features & MBZ_CM_RECORD)) && ((cm->apm4 && cm->ind2) || !cm->rev2) &&
+             ((cm->apm_b2 && cm->apm5 && cm->wf3 && cm->sm) || !cm->rev3);
     for (int m = 0; m < cm->nmix; m++)
         ok = ok && cm->w[m];
     if (!ok) {
@@ -340,6 +370,12 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
         set_weights(cm->w[m], sets[m], nin, !cm->fast);
     for (int i = 0; i < 8 * NMIX; i++)
         cm->wf[i] = i % NMIX < cm->nmix ? W_ONE / cm->nmix : 0;
+    if (cm->rev3) {
+        for (int i = 0; i < 256 * NMIX; i++) /* the final mixer by c0: 1/5 each */
+            cm->wf3[i] = W_ONE / NMIX;
+        for (int i = 0; i < NCTX_ALL * 16 * 64; i++) /* each counter map entry starts */
+            cm->sm[i] = (uint16_t)((i % 64) * 64 + 32); /* at its interval's middle */
+    }
     cm->c0 = 1;
     cm->nib = 1;
     cm->mbit = -1;
@@ -433,6 +469,20 @@ CM_INLINE void rev2_done(mbz_cm *cm, unsigned c)
     cm->h[CX_X + 5] = hash2(25, (c4 & 0xff) | (cm->c8 & 0xff) << 8);
 }
 
+/* Revision 3's context of the next byte, after the match model has moved: with a
+ * match, the byte it expects with its length (4 buckets) and byte -1 (what the
+ * match's prediction is worth after this byte: binaries, where a match often breaks
+ * on a changed field); without one, order 0 (no bytes at all). */
+CM_INLINE void rev3_done(mbz_cm *cm)
+{
+    if (cm->mlen) {
+        uint32_t lb = cm->mlen < 16 ? 1 : cm->mlen < 32 ? 2 : 3;
+        cm->h[CX_X3] = hash2(30, cm->hist[cm->mptr] | lb << 8 | (cm->c4 & 0xff) << 16);
+    } else {
+        cm->h[CX_X3] = hash2(31, 0);
+    }
+}
+
 /* The fast configuration's contexts: orders 1-4 and 6, the word, byte -2, bytes -3
  * and -4, the byte above with the column (doc/mixing.md, "Fast configuration", says
  * what each is worth). */
@@ -451,6 +501,9 @@ CM_INLINE void contexts_choose(mbz_cm *cm)
             cm->act[n++] = (uint8_t)i;
     if (cm->rev2)
         for (int i = CX_X; i < CX_X + NX; i++)
+            cm->act[n++] = (uint8_t)i;
+    if (cm->rev3)
+        for (int i = CX_X3; i < CX_X3 + NX3; i++)
             cm->act[n++] = (uint8_t)i;
     if (cm->rec_on)
         for (int i = CX_REC; i < CX_REC + NREC; i++)
@@ -543,6 +596,8 @@ CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
     }
     if (cm->rev2)
         rev2_done(cm, c);
+    if (cm->rev3)
+        rev3_done(cm);
     if (cm->features & MBZ_CM_RECORD)
         record_done(cm, c);
     contexts_choose(cm);
@@ -651,7 +706,7 @@ CM_INLINE void mixers_p(mbz_cm *cm, int nin, int nmix)
         cm->s[m] = dot(cm->x, cm->w[m] + (size_t)cm->set[m] * nin, nin);
         cm->pm[m] = mbz_squash(cm->s[m]);
     }
-    cm->pf = mbz_squash(dot(cm->s, cm->wf + cm->bitpos * NMIX, nmix));
+    cm->pf = mbz_squash(dot(cm->s, cm->wfp, nmix));
 }
 
 /* Each mixer learns from its own error at rate lr, the final mixer at LR_FINAL. */
@@ -661,7 +716,7 @@ CM_INLINE void mixers_train(mbz_cm *cm, int nin, int nmix, int lr, int bit)
         int err = ((bit << 12) - cm->pm[m]) * lr;
         train(cm->x, cm->w[m] + (size_t)cm->set[m] * nin, nin, err);
     }
-    train(cm->s, cm->wf + cm->bitpos * NMIX, nmix, ((bit << 12) - cm->pf) * LR_FINAL);
+    train(cm->s, cm->wfp, nmix, ((bit << 12) - cm->pf) * LR_FINAL);
 }
 
 /* The third map's output (by c0 and the byte one record above: record contexts on). */
@@ -726,6 +781,7 @@ CM_INLINE uint32_t fast_p_body(mbz_cm *cm)
     cm->set[0] = (int)cm->c0;
     cm->set[1] = (int)(match_bucket(cm) * 8 + (unsigned)cm->bitpos);
     cm->set[2] = (int)(cm->c4 & 0xff);
+    cm->wfp = cm->wf + cm->bitpos * NMIX;
     mixers_p(cm, NIN_FAST, NMIX_FAST);
     int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
     int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
@@ -770,9 +826,17 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
         if (c & 1023) {
             int p = mbz_ctr_p12(c);
             x[j] = mbz_stretch(p);
-            x[j + 1] = (p - 2048) >> 1;
+            if (cm->rev3) { /* what this count and p have meant lately, learnt */
+                unsigned n = c & 1023;
+                int si = (i * 16 + (int)(n < 15 ? n : 15)) * 64 + (p >> 6);
+                cm->sm_i[k] = si;
+                x[j + 1] = mbz_stretch(cm->sm[si]);
+            } else {
+                x[j + 1] = (p - 2048) >> 1;
+            }
             known += i < 5;
         } else {
+            cm->sm_i[k] = -1;
             x[j] = x[j + 1] = 0;
         }
     }
@@ -789,6 +853,8 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
         cm->p_base = p;
         x[IN_BASE] = mbz_stretch(p);
         x[IN_BASE + 1] = mbz_stretch(mbz_apm_p(cm->apm_base, cm->c0, p, &cm->apm_base_i));
+        if (cm->rev3)
+            x[IN_R3] = mbz_stretch(mbz_apm_p(cm->apm_b2, cm->c0 | (cm->c4 & 0xff) << 8, p, &cm->apm_b2_i));
     }
     x[IN_BIAS] = 256;
 
@@ -798,6 +864,7 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     cm->set[2] = (int)(cm->c4 & 0xff);
     cm->set[3] = known * 256 + (int)cm->c0;
     cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
+    cm->wfp = cm->rev3 ? cm->wf3 + cm->c0 * NMIX : cm->wf + cm->bitpos * NMIX;
     mixers_p(cm, NIN, cm->nmix);
 
     /* adaptive probability maps; the third (by the byte one record above) while the
@@ -807,6 +874,13 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     if (!cm->rev2)
         return p_out(cm, maps_rev1(cm, a1, a2));
     int a4 = mbz_apm_p(cm->apm4, a4ctx, cm->pf, &cm->apm4_i);
+    if (cm->rev3) {
+        uint32_t a5ctx = (cm->c0 ^ ((cm->c4 & 0xffffff) * 0x2C9277B5u >> 16)) & 0xffff;
+        int a5 = mbz_apm_p(cm->apm5, a5ctx, cm->pf, &cm->apm5_i);
+        if (!cm->rec_on)
+            return p_out(cm, (a1 + a2 + 2 * a4 + 2 * a5 + 3) / 6);
+        return p_out(cm, (cm->pf + a1 + a2 + map3_p(cm) + 2 * a4 + 2 * a5 + 4) / 8);
+    }
     if (!cm->rec_on)
         return p_out(cm, (a1 + a2 + 2 * a4 + 2) >> 2);
     return p_out(cm, (cm->pf + a1 + a2 + map3_p(cm) + 2 * a4 + 3) / 6);
@@ -816,7 +890,10 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
 CM_INLINE void full_update_body(mbz_cm *cm, int bit)
 {
     uint32_t node = cm->nib;
-    if (cm->rev2)
+    if (cm->rev3)
+        for (int k = 0; k < cm->nact; k++)
+            mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR3_LIMIT, 1);
+    else if (cm->rev2)
         for (int k = 0; k < cm->nact; k++)
             mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR2_LIMIT, 1);
     else
@@ -830,6 +907,16 @@ CM_INLINE void full_update_body(mbz_cm *cm, int bit)
     maps_update(cm, bit);
     if (cm->rev2)
         mbz_apm_update(cm->apm4, cm->apm4_i, bit, APM_RATE);
+    if (cm->rev3) {
+        mbz_apm_update(cm->apm5, cm->apm5_i, bit, APM_RATE);
+        if (cm->have_base)
+            mbz_apm_update(cm->apm_b2, cm->apm_b2_i, bit, APM_RATE);
+        for (int k = 0; k < cm->nact; k++)
+            if (cm->sm_i[k] >= 0) {
+                int v = cm->sm[cm->sm_i[k]];
+                cm->sm[cm->sm_i[k]] = (uint16_t)(v + (((bit << 12) - v) >> SM_RATE));
+            }
+    }
 }
 
 /* Ask for a bucket's two ways (buckets_find's first loop, for one hash). */

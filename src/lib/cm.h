@@ -35,6 +35,7 @@ typedef struct mbz_cm mbz_cm;
  * ignores tables given to mbz_cm_byte) and no revision 2 (it ignores the flags
  * above). */
 #define MBZ_CM_FAST 0x04
+#define MBZ_CM_REV3 0x08            /* revision 3 of the stage (frame version 13) */
 
 /* A stage for `window` bytes of history (its tables are sized by it) with the parts
  * `features` (MBZ_CM_*). Returns an mbz_status (MBZ_ERR_NOMEM). */

@@ -46,14 +46,20 @@
  *                        stage leads the predictors (audio.c); the image model's
  *                        revision 3: least squares and the channels' gradients
  *                        among its predictors, two more contexts (image.c)
- * A writer uses the lowest version that has the flags it sets, version 9 for every
- * CM frame, version 11 for FAST ones and 12 for every MEDIA frame
+ *  13  (no new flag)     the binary stage of a CM frame is its revision 3 (cm.h
+ *                        MBZ_CM_REV3: counter maps, an order-0/match-byte context,
+ *                        two more maps, the final mixer by partial byte, four
+ *                        times the hash table); frames of versions 9-12 keep
+ *                        revision 2 (FAST frames have no revisions)
+ * A writer uses the lowest version that has the flags it sets, version 13 for every
+ * CM frame but FAST ones, version 11 for FAST ones and 12 for MEDIA frames without CM
  * (mbz_frame_version_for_flags), so
  * that older readers decode every frame they can and name the version of those
  * they cannot; a reader refuses flags its version does not define
  * (mbz_frame_flags_known). */
-#define MBZ_FRAME_VERSION 12
+#define MBZ_FRAME_VERSION 13
 #define MBZ_FRAME_VERSION_CM2 9     /* CM frames from this version on: revision 2 */
+#define MBZ_FRAME_VERSION_CM3 13    /* and from this one on: revision 3 */
 #define MBZ_FRAME_VERSION_IMAGE2 10 /* MEDIA frames from this one on: image revision 2 */
 #define MBZ_FRAME_VERSION_FAST 11   /* the first with MBZ_FLAG_FAST */
 #define MBZ_FRAME_VERSION_AUDIO2 12 /* MEDIA frames from this one on: audio revision 2 */
