@@ -37,6 +37,15 @@
  * inputs stay 0 (no weight moves for a 0 input, and a sum of integers does not
  * depend on their order), the mixers and maps are not run.
  *
+ * Revision 3 (MBZ_CM_REV3 with MBZ_CM_REV2, frame version 13; doc/mixing.md,
+ * "Revision 3") adds to revision 2: counter maps (each context's second input is
+ * what its count and probability have meant lately, learnt per context: rev3's
+ * branch of cm_p_body), one hashed context (rev3_done: the byte a match expects, or
+ * order 0), the base model's input through a map by byte -1 as one more input, a
+ * fifth map (order 3 hashed), the final mixer's weights by partial byte instead of
+ * bit position, counters limited to 24, and four times the hash table (at most
+ * 256 MiB). Without it the stage computes bit for bit what revision 2 did.
+ *
  * The fast configuration (MBZ_CM_FAST, frame flag FAST, level 1; doc/mixing.md,
  * "Fast configuration") runs no base model and a quarter of the work per bit:
  * nine of the hashed contexts (fast_ctx), the record model's four while they pay,
@@ -331,8 +340,9 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     cm->cap = window ? window : 1;
     unsigned lw = ceil_log2(cm->cap);
     unsigned hb = clampu(lw, 16, 25) - 4;                  /* 2^hb buckets of 64 bytes */
-    if (features & MBZ_CM_REV3) /* four times the buckets (doc/mixing.md, "Revision 3") */
-        hb += 2;
+    if (features & MBZ_CM_REV3) /* four times the buckets, at most 256 MiB of them
+                                 * (doc/mixing.md, "Revision 3") */
+        hb = hb + 2 < 22 ? hb + 2 : 22;
     cm->ht_mask = (1u << hb) - 1;
     cm->mt_bits = clampu(lw, 12, 24) - 2;
     cm->hist = malloc(cm->cap);
