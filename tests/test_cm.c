@@ -51,8 +51,8 @@
 #define GOLDEN_CM2_BASE 0x7ff59e9bbf52eb69ull
 #define GOLDEN_CM2_RECORD 0xbefe422dce9268e4ull
 /* revision 3 (MBZ_CM_REV3 with MBZ_CM_REV2, frame version 13): the same two */
-#define GOLDEN_CM3_BASE 0xafb0f7ad64ca2fcaull
-#define GOLDEN_CM3_RECORD 0x8f94886ef96283efull
+#define GOLDEN_CM3_BASE 0x74c2d079017a6310ull
+#define GOLDEN_CM3_RECORD 0x9fef3d39c7f736f1ull
 /* the fast configuration (MBZ_CM_FAST, frame flag FAST): the golden input; the records */
 #define GOLDEN_CM_FAST 0xa87f54ae26d5a0f3ull
 #define GOLDEN_CM_FAST_RECORD 0x00ffd26d7ea214b9ull

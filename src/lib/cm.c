@@ -42,9 +42,8 @@
  * what its count and probability have meant lately, learnt per context: rev3's
  * branch of cm_p_body), one hashed context (rev3_done: the byte a match expects, or
  * order 0), the base model's input through a map by byte -1 as one more input, a
- * fifth map (order 3 hashed), the final mixer's weights by partial byte instead of
- * bit position, counters limited to 24, and four times the hash table (at most
- * 256 MiB). Without it the stage computes bit for bit what revision 2 did.
+ * fifth map (order 3 hashed), counters limited to 24, and four times the hash
+ * table (at most 256 MiB). Without it the stage computes bit for bit what revision 2 did.
  *
  * The fast configuration (MBZ_CM_FAST, frame flag FAST, level 1; doc/mixing.md,
  * "Fast configuration") runs no base model and a quarter of the work per bit:
@@ -165,7 +164,6 @@ struct mbz_cm {
     uint16_t *apm_b2;               /* the base model's input by c0 and byte -1 */
     uint16_t *apm5;                 /* by order 3 (hashed) and c0 */
     int apm_b2_i, apm5_i;
-    int32_t *wf3;                   /* the final mixer's weights by c0 */
     uint16_t *sm;                   /* counter maps: [context][count 0..15][p / 64], 12-bit */
     int sm_i[NCTX_ALL];             /* the entry read for the k-th active context, -1 none */
     /* match model */
@@ -190,7 +188,6 @@ struct mbz_cm {
     int32_t s[NMIX];                /* mixer outputs, stretch domain */
     int pm[NMIX];                   /* and as probabilities */
     int32_t wf[8 * NMIX];
-    int32_t *wfp;                   /* the final mixer's weights for this bit */
     int pf;                         /* final mixer output, 12-bit */
     /* adaptive probability maps */
     uint16_t *apm1, *apm2, *apm3;   /* apm3: record model only */
@@ -303,7 +300,6 @@ void mbz_cm_free(mbz_cm *cm)
     free(cm->ind2);
     free(cm->apm_b2);
     free(cm->apm5);
-    free(cm->wf3);
     free(cm->sm);
     for (int m = 0; m < NMIX; m++)
         free(cm->w[m]);
@@ -361,7 +357,6 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     if (cm->rev3) {
         cm->apm_b2 = mbz_apm_new(65536);
         cm->apm5 = mbz_apm_new(65536);
-        cm->wf3 = malloc(256 * NMIX * sizeof *cm->wf3);
         cm->sm = malloc((size_t)NCTX_ALL * 16 * 64 * sizeof *cm->sm);
     }
     static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3, SETS_M4, SETS_M5 };
@@ -369,7 +364,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
         cm->w[m] = malloc((size_t)sets[m] * nin * sizeof *cm->w[m]);
     int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2 &&
              (cm->apm3 || !(features & MBZ_CM_RECORD)) && ((cm->apm4 && cm->ind2) || !cm->rev2) &&
-             ((cm->apm_b2 && cm->apm5 && cm->wf3 && cm->sm) || !cm->rev3);
+             ((cm->apm_b2 && cm->apm5 && cm->sm) || !cm->rev3);
     for (int m = 0; m < cm->nmix; m++)
         ok = ok && cm->w[m];
     if (!ok) {
@@ -380,12 +375,9 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
         set_weights(cm->w[m], sets[m], nin, !cm->fast);
     for (int i = 0; i < 8 * NMIX; i++)
         cm->wf[i] = i % NMIX < cm->nmix ? W_ONE / cm->nmix : 0;
-    if (cm->rev3) {
-        for (int i = 0; i < 256 * NMIX; i++) /* the final mixer by c0: 1/5 each */
-            cm->wf3[i] = W_ONE / NMIX;
+    if (cm->rev3)
         for (int i = 0; i < NCTX_ALL * 16 * 64; i++) /* each counter map entry starts */
             cm->sm[i] = (uint16_t)((i % 64) * 64 + 32); /* at its interval's middle */
-    }
     cm->c0 = 1;
     cm->nib = 1;
     cm->mbit = -1;
@@ -716,7 +708,7 @@ CM_INLINE void mixers_p(mbz_cm *cm, int nin, int nmix)
         cm->s[m] = dot(cm->x, cm->w[m] + (size_t)cm->set[m] * nin, nin);
         cm->pm[m] = mbz_squash(cm->s[m]);
     }
-    cm->pf = mbz_squash(dot(cm->s, cm->wfp, nmix));
+    cm->pf = mbz_squash(dot(cm->s, cm->wf + cm->bitpos * NMIX, nmix));
 }
 
 /* Each mixer learns from its own error at rate lr, the final mixer at LR_FINAL. */
@@ -726,7 +718,7 @@ CM_INLINE void mixers_train(mbz_cm *cm, int nin, int nmix, int lr, int bit)
         int err = ((bit << 12) - cm->pm[m]) * lr;
         train(cm->x, cm->w[m] + (size_t)cm->set[m] * nin, nin, err);
     }
-    train(cm->s, cm->wfp, nmix, ((bit << 12) - cm->pf) * LR_FINAL);
+    train(cm->s, cm->wf + cm->bitpos * NMIX, nmix, ((bit << 12) - cm->pf) * LR_FINAL);
 }
 
 /* The third map's output (by c0 and the byte one record above: record contexts on). */
@@ -791,7 +783,6 @@ CM_INLINE uint32_t fast_p_body(mbz_cm *cm)
     cm->set[0] = (int)cm->c0;
     cm->set[1] = (int)(match_bucket(cm) * 8 + (unsigned)cm->bitpos);
     cm->set[2] = (int)(cm->c4 & 0xff);
-    cm->wfp = cm->wf + cm->bitpos * NMIX;
     mixers_p(cm, NIN_FAST, NMIX_FAST);
     int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
     int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
@@ -874,7 +865,6 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     cm->set[2] = (int)(cm->c4 & 0xff);
     cm->set[3] = known * 256 + (int)cm->c0;
     cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
-    cm->wfp = cm->rev3 ? cm->wf3 + cm->c0 * NMIX : cm->wf + cm->bitpos * NMIX;
     mixers_p(cm, NIN, cm->nmix);
 
     /* adaptive probability maps; the third (by the byte one record above) while the
