@@ -48,11 +48,12 @@
  *                        among its predictors, two more contexts (image.c)
  *  13  (no new flag)     the binary stage of a CM frame is its revision 3 (cm.h
  *                        MBZ_CM_REV3: counter maps, an order-0/match-byte context,
- *                        two more maps, the final mixer by partial byte, four
- *                        times the hash table); frames of versions 9-12 keep
- *                        revision 2 (FAST frames have no revisions)
+ *                        two more maps, four times the hash table); frames of
+ *                        versions 9-12 keep revision 2 (FAST frames have no
+ *                        revisions)
  * A writer uses the lowest version that has the flags it sets, version 13 for every
- * CM frame but FAST ones, version 11 for FAST ones and 12 for MEDIA frames without CM
+ * CM frame but FAST ones, version 12 for FAST frames with MEDIA (level 1) and 11
+ * for FAST ones without
  * (mbz_frame_version_for_flags), so
  * that older readers decode every frame they can and name the version of those
  * they cannot; a reader refuses flags its version does not define
