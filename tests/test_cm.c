@@ -223,62 +223,45 @@ static void record_test(void)
     roundtrip_test(rec, sizeof rec, MBZ_CM_RECORD);
 }
 
-/* Revision 2 against revision 1, on the golden input (text and binary) and on the
- * records. */
-static void rev2_test(const uint8_t *buf, size_t n)
+/* Revision `rev` (features `cur`) against the revision before it (features `prev`),
+ * on the golden input (text and binary) and on the records: it codes both smaller,
+ * gives its golden hashes and round-trips. */
+static void revision_test(const uint8_t *buf, size_t n, int rev, unsigned prev, unsigned cur,
+                          uint64_t golden, uint64_t golden_rec)
 {
-    uint64_t h1, h2, hr;
-    double r1 = run(buf, n, 1, MBZ_CM_RECORD, &h1, 0);
-    double r2 = run(buf, n, 1, MBZ_CM_RECORD | MBZ_CM_REV2, &h2, 0);
-    run(buf, n, 1, MBZ_CM_REV2, &h2, n);
-    printf("revision 2: golden input %.0f bits (revision 1: %.0f)\n", r2, r1);
-    CHECK(r2 < r1, "revision 2: %.0f bits, revision 1 %.0f", r2, r1);
+    uint64_t h, hc, hr;
+    double a = run(buf, n, 1, MBZ_CM_RECORD | prev, &h, 0);
+    double b = run(buf, n, 1, MBZ_CM_RECORD | cur, &h, 0);
+    run(buf, n, 1, cur, &hc, n);
+    printf("revision %d: golden input %.0f bits (revision %d: %.0f)\n", rev, b, rev - 1, a);
+    CHECK(b < a, "revision %d: %.0f bits, revision %d %.0f", rev, b, rev - 1, a);
     enum { R = 24, N = 2000 };
     static uint8_t rec[R * N];
     records_make(rec, R, N);
-    double q1 = run(rec, sizeof rec, 1, MBZ_CM_RECORD, &hr, 0);
-    double q2 = run(rec, sizeof rec, 1, MBZ_CM_RECORD | MBZ_CM_REV2, &hr, 0);
-    printf("revision 2: records %.0f bits (revision 1: %.0f)\n", q2, q1);
-    CHECK(q2 < q1, "revision 2 on records: %.0f bits, revision 1 %.0f", q2, q1);
-    printf("golden: revision 2 %016llx, with records %016llx\n", (unsigned long long)h2,
+    double qa = run(rec, sizeof rec, 1, MBZ_CM_RECORD | prev, &hr, 0);
+    double qb = run(rec, sizeof rec, 1, MBZ_CM_RECORD | cur, &hr, 0);
+    printf("revision %d: records %.0f bits (revision %d: %.0f)\n", rev, qb, rev - 1, qa);
+    CHECK(qb < qa, "revision %d on records: %.0f bits, revision %d %.0f", rev, qb, rev - 1, qa);
+    printf("golden: revision %d %016llx, with records %016llx\n", rev, (unsigned long long)hc,
            (unsigned long long)hr);
-    CHECK(h2 == GOLDEN_CM2_BASE, "golden (revision 2) %016llx != %016llx", (unsigned long long)h2,
-          (unsigned long long)GOLDEN_CM2_BASE);
-    CHECK(hr == GOLDEN_CM2_RECORD, "golden (revision 2, records) %016llx != %016llx",
-          (unsigned long long)hr, (unsigned long long)GOLDEN_CM2_RECORD);
-    roundtrip_test(buf, n, MBZ_CM_REV2);
-    roundtrip_test(rec, sizeof rec, MBZ_CM_REV2 | MBZ_CM_RECORD);
+    CHECK(hc == golden, "golden (revision %d) %016llx != %016llx", rev, (unsigned long long)hc,
+          (unsigned long long)golden);
+    CHECK(hr == golden_rec, "golden (revision %d, records) %016llx != %016llx", rev,
+          (unsigned long long)hr, (unsigned long long)golden_rec);
+    roundtrip_test(buf, n, cur);
+    roundtrip_test(rec, sizeof rec, cur | MBZ_CM_RECORD);
 }
 
-/* Revision 3 against revision 2, as rev2_test; the flag alone (without REV2) and in
+/* Revision 3 against revision 2 (revision_test); the flag alone (without REV2) and in
  * the fast configuration changes nothing. */
 static void rev3_test(const uint8_t *buf, size_t n)
 {
-    uint64_t h, h3, hr;
-    double r2 = run(buf, n, 1, MBZ_CM_RECORD | MBZ_CM_REV2, &h, 0);
-    double r3 = run(buf, n, 1, MBZ_CM_RECORD | MBZ_CM_REV2 | MBZ_CM_REV3, &h, 0);
-    run(buf, n, 1, MBZ_CM_REV2 | MBZ_CM_REV3, &h3, n);
-    printf("revision 3: golden input %.0f bits (revision 2: %.0f)\n", r3, r2);
-    CHECK(r3 < r2, "revision 3: %.0f bits, revision 2 %.0f", r3, r2);
-    enum { R = 24, N = 2000 };
-    static uint8_t rec[R * N];
-    records_make(rec, R, N);
-    double q2 = run(rec, sizeof rec, 1, MBZ_CM_RECORD | MBZ_CM_REV2, &hr, 0);
-    double q3 = run(rec, sizeof rec, 1, MBZ_CM_RECORD | MBZ_CM_REV2 | MBZ_CM_REV3, &hr, 0);
-    printf("revision 3: records %.0f bits (revision 2: %.0f)\n", q3, q2);
-    CHECK(q3 < q2, "revision 3 on records: %.0f bits, revision 2 %.0f", q3, q2);
-    printf("golden: revision 3 %016llx, with records %016llx\n", (unsigned long long)h3,
-           (unsigned long long)hr);
-    CHECK(h3 == GOLDEN_CM3_BASE, "golden (revision 3) %016llx != %016llx", (unsigned long long)h3,
-          (unsigned long long)GOLDEN_CM3_BASE);
-    CHECK(hr == GOLDEN_CM3_RECORD, "golden (revision 3, records) %016llx != %016llx",
-          (unsigned long long)hr, (unsigned long long)GOLDEN_CM3_RECORD);
+    uint64_t h;
+    revision_test(buf, n, 3, MBZ_CM_REV2, MBZ_CM_REV2 | MBZ_CM_REV3, GOLDEN_CM3_BASE, GOLDEN_CM3_RECORD);
     run(buf, n, 1, MBZ_CM_REV3, &h, n);
     CHECK(h == GOLDEN_CM_BASE, "revision 3's flag without revision 2 changed revision 1");
     run(buf, n, 1, MBZ_CM_FAST | MBZ_CM_REV2 | MBZ_CM_REV3, &h, n);
     CHECK(h == GOLDEN_CM_FAST, "revision 3's flag changed the fast configuration");
-    roundtrip_test(buf, n, MBZ_CM_REV2 | MBZ_CM_REV3);
-    roundtrip_test(rec, sizeof rec, MBZ_CM_REV2 | MBZ_CM_REV3 | MBZ_CM_RECORD);
 }
 
 /* The fast configuration: golden hashes, base tables ignored, against revision 1
@@ -383,7 +366,7 @@ int main(void)
     roundtrip_test(buf, n, 0);
     roundtrip_test(buf, n, MBZ_CM_RECORD);
     record_test();
-    rev2_test(buf, n);
+    revision_test(buf, n, 2, 0, MBZ_CM_REV2, GOLDEN_CM2_BASE, GOLDEN_CM2_RECORD);
     rev3_test(buf, n);
     fast_test(buf, n);
 

@@ -890,13 +890,11 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
 CM_INLINE void full_update_body(mbz_cm *cm, int bit)
 {
     uint32_t node = cm->nib;
-    if (cm->rev3)
+    if (cm->rev2) {
+        uint32_t limit = cm->rev3 ? CTR3_LIMIT : CTR2_LIMIT;
         for (int k = 0; k < cm->nact; k++)
-            mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR3_LIMIT, 1);
-    else if (cm->rev2)
-        for (int k = 0; k < cm->nact; k++)
-            mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR2_LIMIT, 1);
-    else
+            mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, limit, 1);
+    } else
         for (int k = 0; k < cm->nact; k++)
             mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_LIMIT, 0);
     if (cm->mbit >= 0)
