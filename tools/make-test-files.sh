@@ -288,6 +288,10 @@ cp good-image.orig good-image-v12.orig
 # revisions), one modelled block
 cp good-v9.orig good-v13.orig
 "$MBZIP" -2 -T1 -c good-v13.orig >good-v13.mbz
+# frame version 14's image model (revision 4: the sign first, the predictors'
+# deviations as contexts) on the pixels of good-image.orig
+cp good-image.orig good-image-v14.orig
+"$MBZIP" -1 -T1 -c good-image-v14.orig >good-image-v14.mbz
 # the kept good files back, over the fresh ones (above)
 for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
@@ -557,6 +561,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-fast-v11.mbz | level 1, frame version 11 (flags CM, MEDIA, FILTER and FAST: the binary stage's fast configuration, doc/mixing.md): good-text.orig, 300 binary records of 18 bytes (a counter, a rising time, a small value, a code of three, a flag), good-text.orig again: one modelled block, the record model at work in it |
 | good-audio-v12.mbz | level 1, frame version 12 (flags CM, MEDIA, FILTER and FAST; the audio model's revision 2): 2500 bytes of good-text.orig and a WAV header (modelled), its samples, 8-bit sound in 16-bit mono samples whose low byte is zero (audio block with a shift of 8, doc/format.md "Audio blocks"), 2500 more bytes of text (modelled) |
 | good-image-v12.mbz | good-image.orig at level 1, frame version 12 (the image model's revision 3: least squares and the channels' gradients among the predictors, six contexts): modelled, image, modelled, image, modelled |
+| good-image-v14.mbz | good-image.orig at level 1, frame version 14 (the image model's revision 4: the sign before the magnitude, the predictors' deviations as the error coder's contexts, a second weight set and two APMs): modelled, image, modelled, image, modelled |
 | good-v13.mbz | good-v9.orig at level 2, frame version 13 (flags CM, MEDIA, RECORD and FILTER; the binary stage's revision 3, doc/mixing.md, over the default MEGABYTE model's tables): one modelled block |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |

@@ -83,7 +83,10 @@ int mbz_stack_build(const mbz_model *base, unsigned version, unsigned flags, mbz
 
 int mbz_image_rev(unsigned version)
 {
-    return version >= MBZ_FRAME_VERSION_IMAGE3 ? 3 : version >= MBZ_FRAME_VERSION_IMAGE2 ? 2 : 1;
+    return version >= MBZ_FRAME_VERSION_IMAGE4   ? 4
+           : version >= MBZ_FRAME_VERSION_IMAGE3 ? 3
+           : version >= MBZ_FRAME_VERSION_IMAGE2 ? 2
+                                                 : 1;
 }
 
 int mbz_audio_rev(unsigned version)

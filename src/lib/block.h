@@ -34,7 +34,7 @@ typedef struct {
     unsigned cm_features;  /* the binary stage's optional parts (cm.h MBZ_CM_*; with
                             * MBZ_CM_FAST, flag FAST, `top` is not run) */
     int filters;           /* modelled payloads start with a filter id (filter.h) */
-    int image_rev;         /* the image model's revision (image.h): 2 from frame version 10, 3 from 12 */
+    int image_rev;         /* the image model's revision (image.h): 2 from frame version 10, 3 from 12, 4 from 14 */
     int audio_rev;         /* the audio model's revision (audio.h): 2 from frame version 12 */
 } mbz_stack;
 

@@ -11,7 +11,8 @@ const uint8_t mbz_frame_magic[4] = { 0x89, 'M', 'B', 'Z' };
 /* Version v <= 8 defines the flag bits below bit v-1 (frame.h): 1 none, 2 MIX, 3 MIX
  * and STRIDED, 4 also CM, 5 also MEDIA, ..., 8 also INDEX; versions 9 and 10 no new
  * one (9 changes the binary stage, 10 the image model); 11 the last one, FAST; 12
- * none (the audio model); 13 none (the binary stage again).
+ * none (the audio model); 13 none (the binary stage again); 14 none (the image
+ * model).
  * Both directions of the map live here, next to each other. */
 unsigned mbz_frame_flags_known(unsigned version)
 {
@@ -22,11 +23,11 @@ unsigned mbz_frame_flags_known(unsigned version)
 
 uint8_t mbz_frame_version_for_flags(unsigned flags)
 {
-    if ((flags & MBZ_FLAG_CM) && !(flags & MBZ_FLAG_FAST)) /* the binary stage's latest
-                                                 * revision (and the media models') */
+    if (flags & MBZ_FLAG_MEDIA) /* the image model's latest revision (and the binary
+                                 * stage's, the audio model's) */
+        return MBZ_FRAME_VERSION_IMAGE4;
+    if ((flags & MBZ_FLAG_CM) && !(flags & MBZ_FLAG_FAST)) /* the binary stage's latest */
         return MBZ_FRAME_VERSION_CM3;
-    if (flags & MBZ_FLAG_MEDIA) /* the audio model's revision 2 (and the image model's) */
-        return MBZ_FRAME_VERSION_AUDIO2;
     if (flags & MBZ_FLAG_FAST)
         return MBZ_FRAME_VERSION_FAST;
     uint8_t v = MBZ_FRAME_VERSION_MIN;

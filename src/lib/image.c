@@ -13,11 +13,16 @@
  *                  W + NE - N, N, W, (N + NE) / 2; revision 3 (frame version 12)
  *                  adds least squares over the neighbours and the channels before
  *                  (ols.h) and the channels' gradients carried over
- *                  (rev3_predictors)
+ *                  (rev3_predictors); revision 4 (frame version 14), in grey
+ *                  images, 2W - WW, (W + NE) / 2, NE + (NE - NNE), N + NW - NNW
+ *                  and (W + N) / 2
  *   blend          each predictor's weight is 2^40 / (2 + s)^2, s the sum of its
  *                  absolute errors at N, W, NW and NE: the one that has been right
  *                  around this pixel counts most (the idea of JPEG XL's weighted
- *                  predictor); the prediction is the weighted mean, rounded
+ *                  predictor); the prediction is the weighted mean, rounded.
+ *                  Revision 3 adds WW, NWW and NEE to s; revision 4, for channel
+ *                  k > 0, three times the same predictor's error in the channel
+ *                  before at this very pixel and once the one two before's
  *   channels       from the second channel of a pixel on, 0, 1/4, 1/2, 3/4 or all
  *                  of the error of the channel before at the same pixel is added
  *                  (colour channels move together), the fraction whose prediction
@@ -28,14 +33,16 @@
  *                  the predictors (how busy the neighbourhood is) and of the
  *                  channel before's error (for the first channel, W's and N's);
  *                  in revision 2 (frame version 10) through its mixed coder, with
- *                  four more contexts (resx_rows), in revision 3 six
+ *                  four more contexts (resx_rows), in revision 3 six, in revision
+ *                  4 seven and the predictors' deviations (deviations())
  *
  * Measured on the training corpus's images (doc/media.md): the blend of six beat
  * the median predictor alone by 5%; a fixed half of the channel before's error beat
  * none and all of it, the adaptive fraction beat the fixed half by 1.3% (ihc.ppm
  * 6%); CALIC's bias cancellation and a second context averaged into the error
  * coder's probabilities gained nothing worth their code. Revision 2's mixed error
- * coder took 4.0% off those images, revision 3 10.4% more (doc/media.md).
+ * coder took 4.0% off those images, revision 3 10.4% more, revision 4 1.6% more
+ * (and 7% off four held-out Debian backgrounds; doc/media.md).
  *
  * Every image block starts afresh and is independent of the rest of the frame.
  */
@@ -49,8 +56,10 @@
 /* Predictors: six in revisions 1 and 2; revision 3 adds least squares (OLS) over
  * the neighbours and the channels before, for channel k > 0 the gradients of the
  * channel before carried over (W, N, NE, NW and their mean), of the one before that
- * too from k = 2, and N + (N - NN): 8, 13 or 15. */
-#define NPRED 15
+ * too from k = 2, and N + (N - NN): 8, 13 or 15; revision 4, for grey images,
+ * five more (rev3_predictors): 13. In colour images those five made the blend
+ * worse (ihc.ppm 0.8%). */
+#define NPRED 20
 #define OLS_OWN 5          /* W, N, NW, NE, WW */
 #define OLS_CROSS 3        /* per channel before (at most two): it, its W and N */
 #define OLS_EVERY 4
@@ -101,7 +110,7 @@ typedef struct {
     void *mem;
 } img_state;
 
-/* Revisions 2 and 3's contexts of an error, beside residual.h's k1 and k2 (each of
+/* Revisions 2 to 4's contexts of an error, beside residual.h's k1 and k2 (each of
  * the differences below quantized by q7 to 7 levels: sign and 0, 1-2, 3-11, 12+):
  *   0  k2, and the neighbours W and N against the prediction (12 x 49)
  *   1  k1, the channel, the prediction's top 3 bits (16 x 4 x 8)
@@ -113,8 +122,14 @@ typedef struct {
  * and revision 3's two more:
  *   4  the channel, the errors at NW, NE and WW (4 x 343)
  *   5  the channel, the three local gradients W - NW, NW - N, N - NE quantized
- *      by q9 (4 x 729) */
-static const uint32_t resx_rows[MBZ_RESX_CTX] = { 12 * 49, 16 * 4 * 8, 4 * 343, 4 * 343, 4 * 343, 4 * 729 };
+ *      by q9 (4 x 729)
+ * Revision 4 (frame version 14): table 1 has the error sums' scale in half octaves
+ * (kfine, 40) where it had k1, and one more table:
+ *   6  the channel, the column and row modulo 8, k1 in 4 steps (4 x 64 x 4): many
+ *      photographs were JPEGs once, and their 8 x 8 blocks' edges err more
+ *      (chelsea.ppm 0.7% smaller) */
+static const uint32_t resx_rows[MBZ_RESX_CTX] = { 12 * 49, 16 * 4 * 8, 4 * 343, 4 * 343, 4 * 343, 4 * 729, 0 };
+static const uint32_t resx_rows4[MBZ_RESX_CTX] = { 12 * 49, 40 * 4 * 8, 4 * 343, 4 * 343, 4 * 343, 4 * 729, 4 * 64 * 4 };
 
 /* a gradient, 9 levels (JPEG-LS's thresholds at 8 bits) */
 static inline uint32_t q9(int32_t d)
@@ -132,7 +147,7 @@ static inline uint32_t q7(int32_t d)
 
 static int state_init(img_state *s, const mbz_img *f)
 {
-    if (s->rev >= 2 && mbz_resx_init(&s->resx, s->rev >= 3 ? 6 : 4, resx_rows) != 0)
+    if (s->rev >= 2 && mbz_resx_init(&s->resx, s->rev >= 4 ? 7 : s->rev >= 3 ? 6 : 4, s->rev >= 4 ? resx_rows4 : resx_rows, s->rev) != 0)
         return -2;
     size_t w = f->width + 2;      /* a spare sample each side: no edge tests inside */
     size_t per = 2 * w * (sizeof(int32_t) * 2 + sizeof(uint32_t) * NPRED) + w * sizeof(int32_t);
@@ -167,6 +182,14 @@ static inline int32_t med(int32_t w, int32_t n, int32_t nw)
     return nw >= hi ? lo : nw <= lo ? hi : w + n - nw;
 }
 
+/* revision 4: the error sums' scale in half octaves, 0 .. 39 */
+static inline uint32_t kfine(uint32_t v)
+{
+    int l = mbz_res_log2(v + 1);
+    uint32_t f = l ? ((v + 1) >> (l - 1)) & 1 : 0, b = 2 * (uint32_t)l + f;
+    return b > 39 ? 39 : b;
+}
+
 static inline int bucket(uint32_t v, int max)
 {
     int k = mbz_res_log2(v + 1);
@@ -178,8 +201,9 @@ static inline int bucket(uint32_t v, int max)
  * from the OLS, whose inputs go to oin (to learn from once the sample is known),
  * from pr[7] on, for k > 0, the gradients of the channels before carried over to
  * this one (colour planes move together: JPEG XL's and paq8px's colour predictors
- * do this), then N + (N - NN). Returns the number of predictors. */
-static int rev3_predictors(const img_state *s, int k, long x, int first, int early, uint32_t W,
+ * do this), then N + (N - NN); revision 4, in a grey image (`grey`), five more.
+ * Returns the number of predictors. */
+static int rev3_predictors(const img_state *s, int k, long x, int first, int early, int grey, uint32_t W,
                            int32_t maxv, int32_t w, int32_t n, int32_t nw, int32_t ne, int32_t *pr,
                            int32_t *oin)
 {
@@ -203,6 +227,16 @@ static int rev3_predictors(const img_state *s, int k, long x, int first, int ear
         }
     }
     pr[np++] = 2 * n - (early ? n : ch->val2[x]);   /* N + (N - NN) */
+    if (s->rev >= 4 && grey) {
+        int32_t ww = x >= 2 ? ch->val[1][x - 2] : w;
+        int32_t nne = early || x + 1 >= (long)W ? ne : ch->val2[x + 1];
+        int32_t nnw = early || !x ? nw : ch->val2[x - 1];
+        pr[np++] = 2 * w - ww;
+        pr[np++] = (w + ne + 1) >> 1;
+        pr[np++] = ne + ne - nne;
+        pr[np++] = n + nw - nnw;
+        pr[np++] = (w + n + 1) >> 1;
+    }
     int no = 0;
     oin[no++] = w;
     oin[no++] = n;
@@ -220,10 +254,37 @@ static int rev3_predictors(const img_state *s, int k, long x, int first, int ear
     return np;
 }
 
+/* Revision 4: what the error coder is told of the other opinions about sample k
+ * at x (residual.h): the errors already known around it (the channel before's at
+ * this pixel, W's, N's), then each predictor's deviation from the prediction pred
+ * (the OLS, the median, the gradients, ...), then, where there is room, the errors
+ * at NW, NE and WW. */
+static void deviations(const img_chan *ch, int k, long x, int first, uint32_t W, const int32_t *pr,
+                       int npred, int32_t pred, int32_t prev_err, int32_t *dev)
+{
+    const int32_t *r0 = ch->res[0], *r1 = ch->res[1];
+    int nd = 0;
+    dev[nd++] = k ? prev_err : 0;
+    dev[nd++] = x ? r1[x - 1] : 0;
+    dev[nd++] = first ? 0 : r0[x];
+    static const int order[6] = { 6, 0, 1, 2, 3, 4 };
+    for (int i = 0; i < 6; i++)
+        dev[nd++] = pr[order[i]] - pred;
+    dev[nd++] = pr[5] - pred;
+    for (int i = 7; i < npred && nd < MBZ_RESX_DEV; i++)
+        dev[nd++] = pr[i] - pred;
+    const int32_t more[3] = { first || !x ? 0 : r0[x - 1], first || x + 1 >= (long)W ? 0 : r0[x + 1],
+                              x < 2 ? 0 : r1[x - 2] };
+    for (int i = 0; i < 3 && nd < MBZ_RESX_DEV; i++)
+        dev[nd++] = more[i];
+    while (nd < MBZ_RESX_DEV)
+        dev[nd++] = 0;
+}
+
 /* Code (or read) one row of samples: row y of the block (first: y = 0, no row
  * above; early: y <= 1, no row two above). */
 static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *row, int first,
-                    int early)
+                    int early, size_t y)
 {
     int nc = f->channels, B = f->bytes;
     int32_t maxv = B == 2 ? 65535 : 255, mid = (maxv + 1) / 2;
@@ -249,7 +310,7 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
             int npred = 6;
             int32_t oin[MBZ_OLS_MAX];
             if (s->rev >= 3)
-                npred = rev3_predictors(s, k, x, first, early, W, maxv, w, n, nw, ne, pr, oin);
+                npred = rev3_predictors(s, k, x, first, early, nc == 1, W, maxv, w, n, nw, ne, pr, oin);
             int64_t num = 0, den = 0, esum = 0;
             uint32_t best = UINT32_MAX;
             for (int i = 0; i < npred; i++) {
@@ -260,6 +321,8 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
                 if (s->rev >= 3)      /* and at WW, NWW and NEE */
                     sum += (x >= 2 ? ec[x - 2] : 0) + (!first && x >= 2 ? eu[x - 2] : 0) +
                            (!first && x + 2 < (long)W ? eu[x + 2] : 0);
+                if (s->rev >= 4 && k && i < (k >= 2 ? 12 : 7))   /* and the channel before's, here */
+                    sum += 3 * s->ch[k - 1].err[i][1][x] + (k >= 2 && i < 7 ? s->ch[k - 2].err[i][1][x] : 0);
                 if (sum < best)
                     best = sum;
                 int64_t wt = ((int64_t)1 << 40) / (((int64_t)sum + 2) * ((int64_t)sum + 2));
@@ -300,7 +363,7 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
             if (s->rev >= 2) {
                 uint32_t ctx[MBZ_RESX_CTX] = {
                     (uint32_t)k2 * 49 + q7(w - pred) * 7 + q7(n - pred),
-                    ((uint32_t)k1 * 4 + (uint32_t)k) * 8 + (uint32_t)(pred >> (B == 2 ? 13 : 5)),
+                    ((s->rev >= 4 ? kfine(best) : (uint32_t)k1) * 4 + (uint32_t)k) * 8 + (uint32_t)(pred >> (B == 2 ? 13 : 5)),
                     (((uint32_t)k * 7 + q7(k ? prev_err : 0)) * 7 + q7(x ? ch->res[1][x - 1] : 0)) * 7 +
                         q7(first ? 0 : ch->res[0][x]),
                     s->rev >= 3 ? (((uint32_t)k * 7 + q7(pr[6] - pred)) * 7 + q7(k ? pr[7] - pred : pr[1] - pred)) * 7 +
@@ -309,8 +372,14 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
                     first ? 0 : (((uint32_t)k * 7 + q7(x ? ch->res[0][x - 1] : 0)) * 7 +
                                  q7(x + 1 < (long)W ? ch->res[0][x + 1] : 0)) * 7 + q7(x >= 2 ? ch->res[1][x - 2] : 0),
                     (((uint32_t)k * 9 + q9((w - nw) >> gs)) * 9 + q9((nw - n) >> gs)) * 9 + q9((n - ne) >> gs),
+                    (((uint32_t)k * 8 + (uint32_t)(x & 7)) * 8 + (uint32_t)(y & 7)) * 4 +
+                        (uint32_t)(k1 < 4 ? 0 : k1 < 7 ? 1 : k1 < 10 ? 2 : 3),
                 };
-                e = mbz_resx_code(c, &s->resx, &ch->res_model, k1, k2, ctx, v - pred);
+
+                int32_t dev[MBZ_RESX_DEV];
+                if (s->rev >= 4)
+                    deviations(ch, k, x, first, W, pr, npred, pred, prev_err, dev);
+                e = mbz_resx_code(c, &s->resx, &ch->res_model, k1, k2, ctx, dev, v - pred);
             } else {
                 e = mbz_res_code(c, &ch->res_model, k1, k2, v - pred);
             }
@@ -384,7 +453,7 @@ static int img_code_block(mbz_res_coder *c, const mbz_img *f, int rev, uint8_t *
     } else {
         rc = state_init(&s, f);
         for (size_t y = 0; y < rows && rc == 0; y++)
-            rc = code_row(c, &s, f, data + y * stride, y == 0, y <= 1);
+            rc = code_row(c, &s, f, data + y * stride, y == 0, y <= 1, y);
     }
     for (size_t j = rows * stride; j < n && rc == 0; j++) {
         int v = 0;

@@ -38,10 +38,14 @@ static inline size_t mbz_img_stride(const mbz_img *f)
 void mbz_img_pack(const mbz_img *f, uint8_t out[MBZ_IMG_PARAMS]);
 /* The image model's revisions: 1 in frames of versions 5 to 9; 2 in versions 10
  * and 11 (frame.h MBZ_FRAME_VERSION_IMAGE2): 1-bit pixels, and the errors of the
- * others through residual.h's mixed coder; 3 from version 12
+ * others through residual.h's mixed coder; 3 in versions 12 and 13
  * (MBZ_FRAME_VERSION_IMAGE3): least squares and the channels' gradients among the
- * predictors, no colour term, two more contexts. Writers use MBZ_IMG_REV. */
-#define MBZ_IMG_REV 3
+ * predictors, no colour term, two more contexts; 4 from version 14
+ * (MBZ_FRAME_VERSION_IMAGE4): the sign first and the predictors' deviations as
+ * the error coder's contexts (residual.h), the channels before's errors at the
+ * pixel in the blend's weights, five more predictors for grey images, a context
+ * of the 8 x 8 grid. Writers use MBZ_IMG_REV. */
+#define MBZ_IMG_REV 4
 
 /* Parse and bound them; 0 if valid, -1 if not (1-bit pixels before revision 2). */
 int mbz_img_unpack(const uint8_t in[MBZ_IMG_PARAMS], mbz_img *f, int rev);

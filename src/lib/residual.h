@@ -142,25 +142,49 @@ static inline int32_t mbz_res_code(mbz_res_coder *c, mbz_res_model *m, int k1, i
  * adaptive counter (logistic.h) in a row the model chooses (a context of the
  * sample: its neighbours' errors, the predictors' disagreement...) and a column for
  * the decision, mixed by a logistic mixer whose weights are chosen by the
- * decision's kind and k1. Costs about twice the time of mbz_res_code. */
-#define MBZ_RESX_CTX 6
+ * decision's kind and k1. Costs about twice the time of mbz_res_code.
+ *
+ * Revision 4 (the image model's, frame version 14) codes the sign right after the
+ * zero decision, then the magnitude, and gives every decision the opinions of
+ * MBZ_RESX_DEV predictors as contexts: each one's deviation from the prediction,
+ * against what is known of the error so far (before the sign: how far and which
+ * way; after it: below, inside or beyond the range the next decision splits),
+ * three deviations to a table of counters (paq8px's image models make a context
+ * of each predictor against the bits of the pixel known so far; this is that idea
+ * on the error's binarisation). Its mixer has a second weight set, chosen by
+ * table 2's row, and two APMs follow (by the decision and k1; by the kind and
+ * table 0's row). A counter that has seen under 7 decisions counts (n + 1)/8 of
+ * its stretch. */
+#define MBZ_RESX_CTX 7
 #define MBZ_RESX_NODES 1024   /* decisions: zero, lengths, mantissas, low bits, signs */
-#define MBZ_RESX_IN (MBZ_RESX_CTX + 2)
-#define MBZ_RESX_SETS (29 * MBZ_RES_K1)
+#define MBZ_RESX_DEVT 5       /* revision 4: tables of the predictors' deviations */
+#define MBZ_RESX_DEV (3 * MBZ_RESX_DEVT)
+#define MBZ_RESX_IN (MBZ_RESX_CTX + 2 + MBZ_RESX_DEVT)
+#define MBZ_RESX_KINDS 29     /* zero, 25 lengths, top mantissa bits, low bits, sign */
+#define MBZ_RESX_SETS (MBZ_RESX_KINDS * MBZ_RES_K1)
 typedef struct {
     int n;                              /* counter tables */
+    int rev;                            /* the image model's revision (2 .. 4) */
     uint32_t *t[MBZ_RESX_CTX];          /* counters, rows[i] x MBZ_RESX_NODES */
     int32_t w[MBZ_RESX_SETS][MBZ_RESX_IN];  /* [0 .. n + 1]: the plain probability,
-                                             * the tables, the bias */
+                                             * the tables, the bias; revision 4: then
+                                             * the deviations' tables */
+    /* revision 4 */
+    uint32_t *dev[MBZ_RESX_DEVT];       /* counters, MBZ_RESX_NODES x 343 levels */
+    int32_t (*w2)[MBZ_RESX_IN];         /* the second weight sets, kind x rows[2] */
+    uint16_t *apm[2];                   /* by decision and k1; by kind and table 0's row */
+    uint32_t rows0, rows2;
 } mbz_resx;
 
-/* n tables, rows[i] the contexts of table i. 0, or -2 when out of memory (then
- * mbz_resx_free is still to be called). */
-int mbz_resx_init(mbz_resx *x, int n, const uint32_t *rows);
+/* n tables, rows[i] the contexts of table i, for the image model's revision rev.
+ * 0, or -2 when out of memory (then mbz_resx_free is still to be called). */
+int mbz_resx_init(mbz_resx *x, int n, const uint32_t *rows, int rev);
 void mbz_resx_free(mbz_resx *x);
 
-/* As mbz_res_code, with ctx[i] < rows[i] the rows of this error. */
+/* As mbz_res_code, with ctx[i] < rows[i] the rows of this error; revision 4 also
+ * reads dev[0 .. MBZ_RESX_DEV - 1], the deviations of other predictions from the
+ * one the error is taken from (others may pass NULL). */
 int32_t mbz_resx_code(mbz_res_coder *c, mbz_resx *x, mbz_res_model *m, int k1, int k2,
-                      const uint32_t *ctx, int32_t e);
+                      const uint32_t *ctx, const int32_t *dev, int32_t e);
 
 #endif

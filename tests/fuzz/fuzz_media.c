@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         if (!out)
             return 0;
         (void)mbz_audio_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 7));
-        (void)mbz_image_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 6) % 3);
+        (void)mbz_image_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 6));
         free(out);
         return 0;
     }
