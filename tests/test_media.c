@@ -55,7 +55,7 @@
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
 #define GOLDEN_IMAGE2 0x5a56d5de26f74d58ull
 #define GOLDEN_IMAGE3 0xb88aa6e9103d5370ull
-#define GOLDEN_IMAGE4 0xcd48e1fdd2066849ull
+#define GOLDEN_IMAGE4 0x50cf0ca23b1cc9b8ull
 /* xxh64 of the payload of gen_page(1728 pixels wide, 200 rows) */
 #define GOLDEN_BILEVEL 0x9764c471658d8daeull
 

@@ -54,7 +54,7 @@
  *  14  (no new flag)     the image model's revision 4 in MEDIA frames: the error
  *                        coder codes the sign before the magnitude and takes the
  *                        predictors' deviations as contexts, a second weight set
- *                        and two APMs; grey images have five more predictors
+ *                        and two APMs; the first channel has five more predictors
  *                        (image.c, residual.h)
  * A writer uses the lowest version that has the flags it sets, version 14 for every
  * MEDIA frame (levels 1-9), 13 for every other CM frame but FAST ones and 11 for

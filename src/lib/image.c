@@ -13,9 +13,9 @@
  *                  W + NE - N, N, W, (N + NE) / 2; revision 3 (frame version 12)
  *                  adds least squares over the neighbours and the channels before
  *                  (ols.h) and the channels' gradients carried over
- *                  (rev3_predictors); revision 4 (frame version 14), in grey
- *                  images, 2W - WW, (W + NE) / 2, NE + (NE - NNE), N + NW - NNW
- *                  and (W + N) / 2
+ *                  (rev3_predictors); revision 4 (frame version 14), for the
+ *                  first channel (a grey image's only one), 2W - WW, (W + NE) / 2,
+ *                  NE + (NE - NNE), N + NW - NNW and (W + N) / 2
  *   blend          each predictor's weight is 2^40 / (2 + s)^2, s the sum of its
  *                  absolute errors at N, W, NW and NE: the one that has been right
  *                  around this pixel counts most (the idea of JPEG XL's weighted
@@ -56,9 +56,10 @@
 /* Predictors: six in revisions 1 and 2; revision 3 adds least squares (OLS) over
  * the neighbours and the channels before, for channel k > 0 the gradients of the
  * channel before carried over (W, N, NE, NW and their mean), of the one before that
- * too from k = 2, and N + (N - NN): 8, 13 or 15; revision 4, for grey images,
- * five more (rev3_predictors): 13. In colour images those five made the blend
- * worse (ihc.ppm 0.8%). */
+ * too from k = 2, and N + (N - NN): 8, 13 or 15; revision 4, for the first channel,
+ * five more (rev3_predictors): 13. For the channels after it those five made the
+ * blend worse (ihc.ppm 0.8%); for the first channel of colour images they pay
+ * (-0.16%). */
 #define NPRED 20
 #define OLS_OWN 5          /* W, N, NW, NE, WW */
 #define OLS_CROSS 3        /* per channel before (at most two): it, its W and N */
@@ -201,9 +202,10 @@ static inline int bucket(uint32_t v, int max)
  * from the OLS, whose inputs go to oin (to learn from once the sample is known),
  * from pr[7] on, for k > 0, the gradients of the channels before carried over to
  * this one (colour planes move together: JPEG XL's and paq8px's colour predictors
- * do this), then N + (N - NN); revision 4, in a grey image (`grey`), five more.
+ * do this), then N + (N - NN); revision 4, for the first channel (k = 0), five
+ * more.
  * Returns the number of predictors. */
-static int rev3_predictors(const img_state *s, int k, long x, int first, int early, int grey, uint32_t W,
+static int rev3_predictors(const img_state *s, int k, long x, int first, int early, uint32_t W,
                            int32_t maxv, int32_t w, int32_t n, int32_t nw, int32_t ne, int32_t *pr,
                            int32_t *oin)
 {
@@ -227,7 +229,7 @@ static int rev3_predictors(const img_state *s, int k, long x, int first, int ear
         }
     }
     pr[np++] = 2 * n - (early ? n : ch->val2[x]);   /* N + (N - NN) */
-    if (s->rev >= 4 && grey) {
+    if (s->rev >= 4 && !k) {
         int32_t ww = x >= 2 ? ch->val[1][x - 2] : w;
         int32_t nne = early || x + 1 >= (long)W ? ne : ch->val2[x + 1];
         int32_t nnw = early || !x ? nw : ch->val2[x - 1];
@@ -310,7 +312,7 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
             int npred = 6;
             int32_t oin[MBZ_OLS_MAX];
             if (s->rev >= 3)
-                npred = rev3_predictors(s, k, x, first, early, nc == 1, W, maxv, w, n, nw, ne, pr, oin);
+                npred = rev3_predictors(s, k, x, first, early, W, maxv, w, n, nw, ne, pr, oin);
             int64_t num = 0, den = 0, esum = 0;
             uint32_t best = UINT32_MAX;
             for (int i = 0; i < npred; i++) {

@@ -43,7 +43,7 @@ void mbz_img_pack(const mbz_img *f, uint8_t out[MBZ_IMG_PARAMS]);
  * predictors, no colour term, two more contexts; 4 from version 14
  * (MBZ_FRAME_VERSION_IMAGE4): the sign first and the predictors' deviations as
  * the error coder's contexts (residual.h), the channels before's errors at the
- * pixel in the blend's weights, five more predictors for grey images, a context
+ * pixel in the blend's weights, five more predictors for the first channel, a context
  * of the 8 x 8 grid. Writers use MBZ_IMG_REV. */
 #define MBZ_IMG_REV 4
 

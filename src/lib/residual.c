@@ -37,7 +37,7 @@ void mbz_res_model_init(mbz_res_model *m)
 #define RESX_LR4 12            /* revision 4's (measured: 5, 8, 18 did worse) */
 #define RESX_W_MAX (65536 * 16)
 #define RESX_LIMIT 255         /* the counters' count limit */
-#define RESX_APM_RATE 6
+#define RESX_APM_RATE 7
 
 /* The weights a set starts with: the plain coder's probability, the tables a
  * little, the deviations' tables (revision 4) less. */
