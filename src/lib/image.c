@@ -22,7 +22,8 @@
  *                  predictor); the prediction is the weighted mean, rounded.
  *                  Revision 3 adds WW, NWW and NEE to s; revision 4, for channel
  *                  k > 0, three times the same predictor's error in the channel
- *                  before at this very pixel and once the one two before's
+ *                  before at this very pixel (the first 7 predictors; from k = 2
+ *                  the carried-over gradients too) and once the one two before's
  *   channels       from the second channel of a pixel on, 0, 1/4, 1/2, 3/4 or all
  *                  of the error of the channel before at the same pixel is added
  *                  (colour channels move together), the fraction whose prediction
@@ -269,10 +270,9 @@ static void deviations(const img_chan *ch, int k, long x, int first, uint32_t W,
     dev[nd++] = k ? prev_err : 0;
     dev[nd++] = x ? r1[x - 1] : 0;
     dev[nd++] = first ? 0 : r0[x];
-    static const int order[6] = { 6, 0, 1, 2, 3, 4 };
-    for (int i = 0; i < 6; i++)
+    static const int order[7] = { 6, 0, 1, 2, 3, 4, 5 };   /* the OLS first */
+    for (int i = 0; i < 7; i++)
         dev[nd++] = pr[order[i]] - pred;
-    dev[nd++] = pr[5] - pred;
     for (int i = 7; i < npred && nd < MBZ_RESX_DEV; i++)
         dev[nd++] = pr[i] - pred;
     const int32_t more[3] = { first || !x ? 0 : r0[x - 1], first || x + 1 >= (long)W ? 0 : r0[x + 1],
@@ -323,7 +323,11 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
                 if (s->rev >= 3)      /* and at WW, NWW and NEE */
                     sum += (x >= 2 ? ec[x - 2] : 0) + (!first && x >= 2 ? eu[x - 2] : 0) +
                            (!first && x + 2 < (long)W ? eu[x + 2] : 0);
-                if (s->rev >= 4 && k && i < (k >= 2 ? 12 : 7))   /* and the channel before's, here */
+                /* revision 4: and the same predictor's error in the channel before
+                 * at this pixel, three times (the first 7 predictors mean the same
+                 * in every channel; from k = 2 the 5 carried-over gradients too),
+                 * and in the one two before, once */
+                if (s->rev >= 4 && k && i < (k >= 2 ? 12 : 7))
                     sum += 3 * s->ch[k - 1].err[i][1][x] + (k >= 2 && i < 7 ? s->ch[k - 2].err[i][1][x] : 0);
                 if (sum < best)
                     best = sum;
@@ -377,7 +381,6 @@ static int code_row(mbz_res_coder *c, img_state *s, const mbz_img *f, uint8_t *r
                     (((uint32_t)k * 8 + (uint32_t)(x & 7)) * 8 + (uint32_t)(y & 7)) * 4 +
                         (uint32_t)(k1 < 4 ? 0 : k1 < 7 ? 1 : k1 < 10 ? 2 : 3),
                 };
-
                 int32_t dev[MBZ_RESX_DEV];
                 if (s->rev >= 4)
                     deviations(ch, k, x, first, W, pr, npred, pred, prev_err, dev);

@@ -162,6 +162,18 @@ static int resx_bit(mbz_res_coder *c, mbz_resx *x, mbz_res_prob *p0, int node, i
     return bit;
 }
 
+/* The decision of bit b below the leading one of an L-bit magnitude whose bits so
+ * far are v: the two highest by L and those bits, the others by L and b. Its plain
+ * probability; its column (*node) and kind (*kind) in the mixed coder. */
+static inline mbz_res_prob *low_bit_decision(mbz_res_model *m, int L, int b, uint32_t v, int *node,
+                                             int *kind)
+{
+    int top = L - 2 - b < 2;
+    *node = top ? 32 + 4 * L + (int)(v & 3) : 160 + 26 * L + b;
+    *kind = top ? 26 : 27;
+    return top ? &m->mant[L][v & 3] : &m->low[L][b];
+}
+
 /* Revision 4: the counters of one decision (`node`), one per table of the
  * deviations, at their three levels lv[3i .. 3i + 2] (each 0 .. 6). */
 static uint32_t **dev_counters(mbz_resx *x, int node, const uint32_t *lv, uint32_t **xt)
@@ -228,13 +240,12 @@ static int32_t resx_code4(mbz_res_coder *c, mbz_resx *x, mbz_res_model *m, int k
      * known, which half? */
     uint32_t v = 1;
     for (int b = L - 2; b >= 0; b--) {
-        int want = (int)(u >> b) & 1, top = L - 2 - b < 2;
-        mbz_res_prob *p = top ? &m->mant[L][v & 3] : &m->low[L][b];
-        node = top ? 32 + 4 * L + (int)(v & 3) : 160 + 26 * L + b;
+        int kind;
+        mbz_res_prob *p = low_bit_decision(m, L, b, v, &node, &kind);
         uint32_t lo = v << (b + 1);
         for (int i = 0; i < MBZ_RESX_DEV; i++)
             lv[i] = dev_level(sd[i], lo, lo + (1u << b), lo + (2u << b));
-        v = (v << 1) | (uint32_t)resx_bit(c, x, p, node, top ? 26 : 27, k1, ctx, want,
+        v = (v << 1) | (uint32_t)resx_bit(c, x, p, node, kind, k1, ctx, (int)(u >> b) & 1,
                                           dev_counters(x, node, lv, xt), MBZ_RESX_DEVT);
     }
     m->last_sign = neg ? 2 : 1;
@@ -260,10 +271,9 @@ int32_t mbz_resx_code(mbz_res_coder *c, mbz_resx *x, mbz_res_model *m, int k1, i
         L = j;
         uint32_t v = 1;
         for (int b = L - 2; b >= 0; b--) {
-            int want = (int)(u >> b) & 1, top = L - 2 - b < 2;
-            mbz_res_prob *p = top ? &m->mant[L][v & 3] : &m->low[L][b];
-            int node = top ? 32 + 4 * L + (int)(v & 3) : 160 + 26 * L + b;
-            v = (v << 1) | (uint32_t)resx_bit(c, x, p, node, top ? 26 : 27, k1, ctx, want, NULL, 0);
+            int node, kind;
+            mbz_res_prob *p = low_bit_decision(m, L, b, v, &node, &kind);
+            v = (v << 1) | (uint32_t)resx_bit(c, x, p, node, kind, k1, ctx, (int)(u >> b) & 1, NULL, 0);
         }
         u = v;
         int ks = k1 < 3 ? k1 : 3;
