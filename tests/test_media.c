@@ -2,14 +2,19 @@
  * test_media.c - the media models (src/lib/audio.c, src/lib/image.c, through
  * src/lib/residual.h) and the media detector (src/lib/media.c):
  *   - round trips of generated signals in every layout the model codes (8-bit
- *     unsigned, 16-bit little- and big-endian, 24-bit, 1 to 8 channels, a partial
- *     frame at the end), with both revisions of the audio model, and tonal audio
- *     codes to well under half its size; revision 2 codes samples whose low bits
- *     are zero (8-bit audio in 16- and 24-bit samples) in less than 3/4 of
- *     revision 1's bytes;
- *   - golden: xxh64 of the payload of a fixed 16-bit stereo signal, and of the
- *     same with 8-bit samples in 16-bit ones under revision 2 (pins the
- *     arithmetic: a change to it must change the format, doc/format.md);
+ *     unsigned, 16-bit little- and big-endian, 24-bit, 32-bit (revision 3), 1 to 8
+ *     channels, a partial frame at the end), with every revision of the audio
+ *     model that codes the layout, and tonal audio codes to well under half its
+ *     size; revision 2 codes samples whose low bits are zero (8-bit audio in 16-,
+ *     24- and 32-bit samples) in less than 3/4 of revision 1's bytes (32-bit:
+ *     than the same samples with noise in the low bits); a 32-bit signal of 24
+ *     significant bits costs no more than 3% over the same signal in 24-bit
+ *     samples, and one of 32 (the low 8 bits noise) at most 8.2 bits per sample
+ *     more; revision 2 refuses 32-bit samples;
+ *   - golden: xxh64 of the payload of a fixed 16-bit stereo signal, of the same
+ *     with 8-bit samples in 16-bit ones under revision 2, and of a 32-bit one
+ *     under revision 3 (pins the arithmetic: a change to it must change the
+ *     format, doc/format.md);
  *   - damage: flipped bits, truncated and extended payloads, bad parameters, noise
  *     that does not fit, all fail cleanly or decode to other bytes, never crash;
  *   - the detector finds the samples of a WAV and an AIFF header at any offset,
@@ -21,7 +26,9 @@
  *     with a comment, P7), BMP and TIFF headers found, text that looks like one,
  *     TIFF strips apart and compressed TIFF not;
  *   - the block coder's choice: a noisy field goes to the image model, a tile of
- *     16 rows of noise repeated (exact repeats) to the general stage;
+ *     16 rows of noise repeated (exact repeats) to the general stage; 32-bit
+ *     samples of a scaled 16-bit signal to the general stage, of a 24-bit one with
+ *     noise under it to the audio model;
  *   - bilevel (1-bit) images: round trips (fill bits past the width, padding, a
  *     partial row), a golden payload hash, damage, 1-bit pixels refused in frames
  *     before version 10; PBM (P4) and 1-bit BMP headers found; a bare fax-like
@@ -50,6 +57,7 @@
 #define GOLDEN_AUDIO 0xbb4525b17d0af19cull
 #define GOLDEN_AUDIO2 0x18c123b62b6de510ull
 #define GOLDEN_AUDIO2_SHIFT 0xd139e16fb9b88cc6ull
+#define GOLDEN_AUDIO3_32 0x1949da0b88cbaaeeull
 /* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes), revisions
  * 1 (frames of versions 5-9), 2 (versions 10-11) and 3 (version 12 on) */
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
@@ -138,25 +146,59 @@ static void layouts(void)
         { { 3, 1, 1, 0, 0 }, 150001, 5000000 },
         { { 2, 6, 0, 0, 0 }, 240000, 9000 },
         { { 2, 8, 1, 0, 0 }, 160008, 9000 },
+        { { 4, 2, 0, 0, 0 }, 400000, 800000000 },
+        { { 4, 1, 1, 0, 0 }, 200003, 1200000000 },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char name[64];
         snprintf(name, sizeof name, "%d-bit x %d%s%s", 8 * t[i].f.bytes, t[i].f.channels,
                  t[i].f.big_endian ? " BE" : "", t[i].f.is_unsigned ? " unsigned" : "");
         gen(&t[i].f, in, t[i].n, t[i].amp);
-        for (int rev = 1; rev <= MBZ_AUDIO_REV; rev++) {
+        int first = t[i].f.bytes == 4 ? 3 : 1;
+        if (first > 1)
+            CHECK(mbz_audio_encode(&t[i].f, in, t[i].n, pay, t[i].n, first - 1) == 0,
+                  "%s: revision %d coded 32-bit samples", name, first - 1);
+        for (int rev = first; rev <= MBZ_AUDIO_REV; rev++) {
             size_t m = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, rev);
             CHECK(m < t[i].n / 2, "%s: %zu bytes coded to %zu (tonal audio should halve)", name, t[i].n, m);
             printf("%-22s %7zu -> %7zu (revision %d)\n", name, t[i].n, m, rev);
         }
-        /* the same as 8-bit samples in wider ones: revision 2 leaves the zeros out */
+        /* the same as 8-bit samples in wider ones: revision 2 leaves the zeros out
+         * (32-bit: compared with the samples as they were, their low bits noise) */
         if (t[i].f.bytes > 1) {
+            size_t m1 = t[i].f.bytes == 4 ? roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, 3) : 0;
             clear_low(&t[i].f, in, t[i].n, 8 * (t[i].f.bytes - 1));
-            size_t m1 = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, 1);
-            size_t m2 = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, 2);
-            CHECK(m2 < m1 / 4 * 3, "%s, low bits zero: revision 2 %zu bytes, revision 1 %zu", name, m2, m1);
-            printf("%-22s %7zu -> %7zu (low bits zero; revision 1: %zu)\n", name, t[i].n, m2, m1);
+            if (t[i].f.bytes < 4)
+                m1 = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, 1);
+            size_t m2 = roundtrip(name, &t[i].f, in, t[i].n, pay, t[i].n, first > 2 ? first : 2);
+            CHECK(m2 < m1 / 4 * 3, "%s, low bits zero: %zu bytes, %zu without the shift", name, m2, m1);
+            printf("%-22s %7zu -> %7zu (low bits zero; without: %zu)\n", name, t[i].n, m2, m1);
         }
+    }
+}
+
+/* 32-bit samples: a 24-bit signal in their top bits, under it zeros or noise. The
+ * zeros cost nothing (the shift: the same as the 24-bit samples, within 3%), the
+ * noise at most 8.2 bits a sample (revision 3 codes it apart, near 8 bits). */
+static void wide32(void)
+{
+    static uint8_t in24[300000], in32[400000], pay[400064];
+    mbz_pcm f24 = { 3, 2, 0, 0, 0 }, f32 = { 4, 2, 0, 0, 0 };
+    gen(&f24, in24, sizeof in24, 3000000);
+    size_t samples = sizeof in24 / 3;
+    size_t m24 = roundtrip("24-bit", &f24, in24, sizeof in24, pay, sizeof pay, 3);
+    for (int noise = 0; noise < 2; noise++) {
+        for (size_t i = 0; i < samples; i++) {
+            in32[4 * i] = noise ? (uint8_t)rnd() : 0;
+            memcpy(in32 + 4 * i + 1, in24 + 3 * i, 3);
+        }
+        const char *name = noise ? "32-bit, noise under 24" : "32-bit, 24 significant";
+        size_t m = roundtrip(name, &f32, in32, sizeof in32, pay, sizeof pay, 3);
+        if (noise)
+            CHECK(m * 10 <= m24 * 10 + samples * 82 / 8, "%s: %zu bytes, the 24-bit samples %zu", name, m, m24);
+        else
+            CHECK(m <= m24 + m24 / 33, "%s: %zu bytes, the 24-bit samples %zu", name, m, m24);
+        printf("%-22s %7zu -> %7zu (the top 24 bits alone: %zu)\n", name, sizeof in32, m, m24);
     }
 }
 
@@ -166,15 +208,20 @@ static void golden(void)
     mbz_pcm f = { 2, 2, 0, 0, 0 };
     rng = 12345;
     gen(&f, in, sizeof in, 12000);
-    for (int k = 0; k < 3; k++) {
-        int rev = k ? 2 : 1;
-        uint64_t want = k == 0 ? GOLDEN_AUDIO : k == 1 ? GOLDEN_AUDIO2 : GOLDEN_AUDIO2_SHIFT;
+    for (int k = 0; k < 4; k++) {
+        int rev = k == 0 ? 1 : k < 3 ? 2 : 3;
+        uint64_t want = k == 0 ? GOLDEN_AUDIO : k == 1 ? GOLDEN_AUDIO2 : k == 2 ? GOLDEN_AUDIO2_SHIFT : GOLDEN_AUDIO3_32;
         if (k == 2)
             clear_low(&f, in, sizeof in, 8);
+        if (k == 3) {
+            f.bytes = 4;
+            rng = 12345;
+            gen(&f, in, sizeof in, 1500000000);
+        }
         size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay, rev);
         uint64_t h = XXH64(pay, m, 0);
         printf("audio payload (revision %d%s): %zu bytes, xxh64 %016llx\n", rev,
-               k == 2 ? ", low bits zero" : "", m, (unsigned long long)h);
+               k == 2 ? ", low bits zero" : k == 3 ? ", 32-bit" : "", m, (unsigned long long)h);
         CHECK(h == want, "golden payload hash %016llx, expected %016llx", (unsigned long long)h,
               (unsigned long long)want);
     }
@@ -183,16 +230,16 @@ static void golden(void)
 static void damage(int rev)
 {
     static uint8_t in[60000], pay[60064], bad[60064], back[60000];
-    mbz_pcm f = { 2, 2, 0, 0, 0 };
-    gen(&f, in, sizeof in, 12000);
-    if (rev >= 2)
+    mbz_pcm f = { rev >= 3 ? 4 : 2, 2, 0, 0, 0 };
+    gen(&f, in, sizeof in, rev >= 3 ? 1500000000 : 12000);
+    if (rev == 2)
         clear_low(&f, in, sizeof in, 8);
     size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay, rev);
     CHECK(m > 100, "encode");
     int caught = 0;
     for (int k = 0; k < 200; k++) {
         memcpy(bad, pay, m);
-        size_t at = MBZ_PCM_PARAMS + rnd() % (m - MBZ_PCM_PARAMS);
+        size_t np = mbz_pcm_params_size(rev), at = np + rnd() % (m - np);
         bad[at] ^= (uint8_t)(1u << (rnd() % 8));
         int rc = mbz_audio_decode(bad, m, back, sizeof back, rev);
         caught += rc != 0 || memcmp(back, in, sizeof in) != 0;
@@ -203,16 +250,24 @@ static void damage(int rev)
     memcpy(bad, pay, m);
     bad[m] = 0;
     CHECK(mbz_audio_decode(bad, m + 1, back, sizeof back, rev) != 0, "extended payload accepted");
-    /* a reserved sample size, no or 9 channels, a shift in revision 1 (0x10, 0x80)
-     * or one that leaves no bit (8 of an 8-bit sample, 15 of 1 byte) */
-    const uint8_t params[][2] = { { 0x03, 2 }, { 0x01, 0 }, { 0x01, 9 }, { 0x80, 1 }, { 0xf0, 1 }, { 0x10, 2 } };
-    for (size_t i = 0; i < sizeof params / sizeof params[0] - (rev >= 2); i++) {
+    /* revisions 1 and 2: a reserved sample size, no or 9 channels, a shift in
+     * revision 1 (0x10, 0x80) or one that leaves no bit (8 of an 8-bit sample, 15
+     * of 1 byte); revision 3: no or 9 channels, the reserved nibble, unsigned
+     * samples of 4 and 2 bytes, shifts that leave no bit (32 of 4 bytes, 8 of 1) */
+    const uint8_t params[][3] = { { 0x03, 2, 0 }, { 0x01, 0, 0 }, { 0x01, 9, 0 }, { 0x80, 1, 0 },
+                                  { 0xf0, 1, 0 }, { 0x10, 2, 0 } };
+    const uint8_t params3[][3] = { { 0x03, 0, 0 }, { 0x03, 9, 0 }, { 0x13, 2, 0 }, { 0x0b, 2, 0 },
+                                   { 0x09, 2, 0 }, { 0x03, 2, 32 }, { 0x00, 2, 8 } };
+    size_t np = mbz_pcm_params_size(rev), count = rev >= 3 ? sizeof params3 / sizeof params3[0]
+                                                           : sizeof params / sizeof params[0] - (rev >= 2);
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *q = rev >= 3 ? params3[i] : params[i];
         memcpy(bad, pay, m);
-        memcpy(bad, params[i], 2);
-        CHECK(mbz_audio_decode(bad, m, back, sizeof back, rev) != 0, "parameters %02x %02x accepted",
-              params[i][0], params[i][1]);
+        memcpy(bad, q, np);
+        CHECK(mbz_audio_decode(bad, m, back, sizeof back, rev) != 0, "parameters %02x %02x %02x accepted (revision %d)",
+              q[0], q[1], q[2], rev);
     }
-    CHECK(mbz_audio_decode(pay, 2, back, sizeof back, rev) != 0, "parameters alone accepted");
+    CHECK(mbz_audio_decode(pay, np, back, sizeof back, rev) != 0, "parameters alone accepted");
     /* white noise at full scale does not fit in fewer bytes: encode says so */
     for (size_t i = 0; i < sizeof in; i++)
         in[i] = (uint8_t)rnd();
@@ -420,7 +475,20 @@ static void detector(void)
     CHECK(a.n == 1 && a.r[0].start == 64 && a.r[0].end == 30064 && a.r[0].fmt.pcm.bytes == 3 &&
           a.r[0].fmt.pcm.big_endian && a.r[0].fmt.pcm.channels == 1, "aiff region");
 
-    /* hostile headers: 0 and 9 channels, 32-bit, float, chunk sizes past 4 GiB */
+    /* 32-bit PCM is audio (stereo: 8-byte frames); 32-bit floating point is not */
+    for (int fl = 0; fl < 2; fl++) {
+        memset(buf, 0, sizeof buf);
+        wav_header(buf, 100000);
+        put16(buf + 20, fl ? 3 : 1, 0);
+        put16(buf + 32, 8, 0);
+        put16(buf + 34, 32, 0);
+        mbz_media b = { .n = 0 };
+        mbz_media_scan(&b, 0, buf, 200000);
+        CHECK(fl ? b.n == 0 : b.n == 1 && b.r[0].fmt.pcm.bytes == 4 && b.r[0].unit == 8,
+              "32-bit %s wav: %d regions", fl ? "float" : "integer", b.n);
+    }
+    /* hostile headers: 0 and 9 channels, 32 bits in 4-byte frames, float, chunk
+     * sizes past 4 GiB */
     static const struct {
         int at;
         uint32_t v;
@@ -725,6 +793,51 @@ static void image_choice(void)
     mbz_stack_free(&st);
 }
 
+/* The same choice for 32-bit samples: a 16-bit signal scaled by 0.7 in 32 bits (its
+ * low bits a function of the high ones, which the general stage finds and the audio
+ * model, taking the bits under the top 24 for noise, does not) goes to the general
+ * stage; a 24-bit signal with noise under it to the audio model. */
+static void audio_choice(void)
+{
+    static uint8_t s16[120000], s24[180000], s32[240000];
+    mbz_stack st;
+    mbz_error err;
+    if (mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM, &st, &err) != MBZ_OK) {
+        CHECK(0, "stack: %s", err.msg);
+        return;
+    }
+    mbz_pcm f16 = { 2, 2, 0, 0, 0 }, f24 = { 3, 2, 0, 0, 0 };
+    gen(&f16, s16, sizeof s16, 200);
+    gen(&f24, s24, sizeof s24, 3000000);
+    mbz_media_format fmt;
+    memset(&fmt, 0, sizeof fmt);
+    fmt.kind = MBZ_MEDIA_AUDIO;
+    fmt.pcm = (mbz_pcm){ 4, 2, 0, 0, 0 };
+    mbz_block_scratch scr = { 0 };
+    mbz_block_coded out;
+    for (int scaled = 0; scaled < 2; scaled++) {
+        for (size_t i = 0; i < sizeof s32 / 4; i++) {
+            int64_t v = (int16_t)(s16[2 * i] | s16[2 * i + 1] << 8) * (int64_t)45875;
+            uint32_t u = scaled ? (uint32_t)v : (uint32_t)s24[3 * i] << 8 | (uint32_t)s24[3 * i + 1] << 16 |
+                                                    (uint32_t)s24[3 * i + 2] << 24 | (rnd() & 255);
+            for (int b = 0; b < 4; b++)
+                s32[4 * i + b] = (uint8_t)(u >> (8 * b));
+        }
+        mbz_cm_chain chain = { .window = 1 << 20 };
+        int rc = mbz_block_encode(&st, &chain, &fmt, s32, sizeof s32, &scr, NULL, 0, "choice", &out, &err);
+        CHECK(rc == MBZ_OK, "encode: %s", err.msg);
+        printf("audio choice, %s: block type %d, %zu bytes\n", scaled ? "16 bits scaled" : "24 bits and noise",
+               out.type, out.payload_size);
+        if (scaled)
+            CHECK(mbz_block_is_modelled(out.type), "scaled 16-bit samples: type %d, not the general stage", out.type);
+        else
+            CHECK(out.type == MBZ_BLOCK_AUDIO, "24 bits and noise: type %d, not the audio model", out.type);
+        mbz_cm_chain_reset(&chain);
+    }
+    mbz_block_scratch_free(&scr);
+    mbz_stack_free(&st);
+}
+
 /* A fax-like 1-bit page: rows of `width` pixels (stride bytes each, the bits past
  * the width 0, then `pad` zero bytes): lines of "text" in a proportional font of 24
  * random glyphs (8 x 12 pixels of strokes and bars, 9 to 12 wide with the space
@@ -896,9 +1009,10 @@ static void bilevel(void)
 int main(void)
 {
     layouts();
+    wide32();
     golden();
-    damage(1);
-    damage(2);
+    for (int rev = 1; rev <= MBZ_AUDIO_REV; rev++)
+        damage(rev);
     detector();
     scan_twins();
     for (int rev = 1; rev <= MBZ_IMG_REV; rev++)
@@ -907,6 +1021,7 @@ int main(void)
         image_golden_damage(rev);
     image_detector();
     image_choice();
+    audio_choice();
     bilevel();
     if (failures)
         fprintf(stderr, "test_media: %d failure(s)\n", failures);

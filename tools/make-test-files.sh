@@ -292,6 +292,31 @@ cp good-v9.orig good-v13.orig
 # deviations as contexts) on the pixels of good-image.orig
 cp good-image.orig good-image-v14.orig
 "$MBZIP" -1 -T1 -c good-image-v14.orig >good-image-v14.mbz
+# frame version 15 (the audio model's revision 3): text, a WAV of 32-bit stereo
+# samples (a 24-bit tone in their top bits, noise in the low 8: split off), more text
+python3 - <<'EOF'
+import struct
+r = 2026
+def rnd():
+    global r
+    r = (r * 6364136223846793005 + 1442695040888963407) % 2**64
+    return r >> 33
+y = [[900000, 0], [500000, 0]]
+frames = []
+for i in range(6000):
+    for ch, c in enumerate((16150, 15900)):
+        v = ((c * y[ch][0]) >> 13) - y[ch][1]
+        y[ch][1] = y[ch][0]; y[ch][0] = v
+        s = max(-2**23, min(2**23 - 1, v + rnd() % 9 - 4)) * 256 + rnd() % 256
+        frames.append(struct.pack("<i", s))
+data = b"".join(frames)
+wav = (b"RIFF" + struct.pack("<I", 4 + 24 + 8 + len(data)) + b"WAVEfmt " +
+       struct.pack("<IHHIIHH", 16, 1, 2, 48000, 48000 * 8, 8, 32) +
+       b"data" + struct.pack("<I", len(data)) + data)
+text = open("good-text.orig", "rb").read()
+open("good-audio-v15.orig", "wb").write(text[:2000] + wav + text[2000:4000])
+EOF
+"$MBZIP" -1 -T1 -c good-audio-v15.orig >good-audio-v15.mbz
 # the kept good files back, over the fresh ones (above)
 for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
@@ -513,6 +538,14 @@ a2b = a2blocks[1][0]
 assert a2[a2b + BH] == 0x81, "good-audio-v12.mbz: 16-bit samples, a shift of 8"
 b = a2[:]; b[4] = 11; fix_frame(b); make("bad-audio-shift-v11.mbz", b)
 b = a2[:]; b[a2b + BH] = 0x41; make("bad-audio-shift-lost.mbz", b)
+# the audio model's revision 3 (frame version 15; good-audio-v15.mbz: modelled,
+# audio, modelled; the audio payload's format byte 0x03, 32-bit samples)
+a3 = load("good-audio-v15.mbz")
+a3blocks, a3end = parse(a3)
+assert a3[4] == 15 and [t for _, t in a3blocks] == [4, 5, 3], "good-audio-v15.mbz: version 15, modelled, audio, modelled"
+a3b = a3blocks[1][0]
+assert a3[a3b + BH] == 0x03 and a3[a3b + BH + 2] == 0, "good-audio-v15.mbz: 32-bit samples, no shift"
+b = a3[:]; b[4] = 14; fix_frame(b); make("bad-audio32-v14.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -562,6 +595,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-audio-v12.mbz | level 1, frame version 12 (flags CM, MEDIA, FILTER and FAST; the audio model's revision 2): 2500 bytes of good-text.orig and a WAV header (modelled), its samples, 8-bit sound in 16-bit mono samples whose low byte is zero (audio block with a shift of 8, doc/format.md "Audio blocks"), 2500 more bytes of text (modelled) |
 | good-image-v12.mbz | good-image.orig at level 1, frame version 12 (the image model's revision 3: least squares and the channels' gradients among the predictors, six contexts): modelled, image, modelled, image, modelled |
 | good-image-v14.mbz | good-image.orig at level 1, frame version 14 (the image model's revision 4: the sign before the magnitude, the predictors' deviations as the error coder's contexts, a second weight set and two APMs): modelled, image, modelled, image, modelled |
+| good-audio-v15.mbz | level 1, frame version 15 (the audio model's revision 3): 2000 bytes of good-text.orig and a WAV header (modelled), its samples, 32-bit stereo holding a 24-bit tone with noise in the low 8 bits (audio block: 3 parameter bytes, format 0x03, no shift; the low 8 bits split off, doc/format.md "Audio blocks"), 2000 more bytes of text (modelled) |
 | good-v13.mbz | good-v9.orig at level 2, frame version 13 (flags CM, MEDIA, RECORD and FILTER; the binary stage's revision 3, doc/mixing.md, over the default MEGABYTE model's tables): one modelled block |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
@@ -642,6 +676,7 @@ cat >>README <<'EOF'
 | bad-fast-dropped.mbz | checksum,corrupt,payload | good-fast-v11.mbz without flag FAST (0x2c): its payload decoded by the full stage, found by the payload's end check or the block checksum |
 | bad-audio-shift-v11.mbz | corrupt,audio | good-audio-v12.mbz as a version-11 frame (a shift in an audio payload is version 12's), header check recomputed |
 | bad-audio-shift-lost.mbz | checksum,corrupt | good-audio-v12.mbz with the audio payload's format byte 0x81 -> 0x41 (a shift of 4 instead of 8): decodes to other samples, found by the block checksum |
+| bad-audio32-v14.mbz | corrupt,audio | good-audio-v15.mbz as a version-14 frame (32-bit samples and the third parameter byte are version 15's), header check recomputed |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |
 | bad-trailing-zeros.mbz | garbage,magic | good-text.mbz + 512 zero bytes |

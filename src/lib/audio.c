@@ -25,9 +25,15 @@
  *                     decision has adaptive probabilities in contexts of the
  *                     recent error magnitude (two running means).
  *
+ *   low bits          revision 3: a sample of more than 24 significant bits
+ *                     (32-bit PCM, after the shift) is split; the cascade above
+ *                     predicts its top 24 bits, and the bits under them follow
+ *                     the error, each in the context of the ones above it
+ *
  * The block starts with every filter at zero and every probability at 1/2: audio
  * blocks are independent of each other and of the rest of the frame. Revision 1
- * (frames of versions 5 to 11) has neither the shift nor the OLS stage.
+ * (frames of versions 5 to 11) has neither the shift nor the OLS stage; revision
+ * 3 (from version 15) is revision 2 with 32-bit samples.
  *
  * Encoding and decoding run the same function (au_code_block) over a coder that
  * either writes the bit it is given or reads it, so the two cannot drift apart.
@@ -47,23 +53,33 @@
 
 /* ------------------------------------------------------------------ parameters */
 
-void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS])
+size_t mbz_pcm_params_size(int rev)
 {
-    out[0] = (uint8_t)((f->bytes - 1) | (f->big_endian ? 4 : 0) | (f->is_unsigned ? 8 : 0) |
-                       (f->shift << 4));
-    out[1] = f->channels;
+    return rev >= 3 ? 3 : 2;
 }
 
-int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS], mbz_pcm *f, int rev)
+void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS_MAX], int rev)
 {
-    if ((in[0] & 3) == 3 || in[1] < 1 || in[1] > MBZ_PCM_CHANNELS_MAX)
+    out[0] = (uint8_t)((f->bytes - 1) | (f->big_endian ? 4 : 0) | (f->is_unsigned ? 8 : 0) |
+                       (rev < 3 ? f->shift << 4 : 0));
+    out[1] = f->channels;
+    if (rev >= 3)
+        out[2] = f->shift;
+}
+
+int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS_MAX], mbz_pcm *f, int rev)
+{
+    if (((in[0] & 3) == 3 && rev < 3) || in[1] < 1 || in[1] > MBZ_PCM_CHANNELS_MAX)
         return -1;
     f->bytes = (uint8_t)((in[0] & 3) + 1);
     f->big_endian = (in[0] & 4) != 0;
     f->is_unsigned = (in[0] & 8) != 0;
-    f->shift = (uint8_t)(in[0] >> 4);
-    /* revision 1 has no shift; a shift leaves at least one bit of the sample */
-    if ((f->shift && rev < 2) || f->shift >= 8 * f->bytes)
+    f->shift = (uint8_t)(rev < 3 ? in[0] >> 4 : in[2]);
+    /* revision 1 has no shift; a shift leaves at least one bit of the sample;
+     * revision 3 has its shift apart (the high nibble is reserved) and offset
+     * binary only for 8-bit samples (as WAV has it) */
+    if ((f->shift && rev < 2) || f->shift >= 8 * f->bytes ||
+        (rev >= 3 && ((in[0] & 0xf0) || (f->is_unsigned && f->bytes > 1))))
         return -1;
     f->channels = in[1];
     return 0;
@@ -131,6 +147,14 @@ static inline void nlms_update(au_nlms *f, const int32_t *x, int n, int32_t err,
 #define OLS_FORGET 8
 #define OLS_IN_MAX MBZ_OLS_IN_MAX
 
+/* Revision 3: how many significant bits of a sample the cascade predicts. Wider
+ * samples (32-bit PCM) keep their lowest bits out of it: no converter resolves
+ * more than about 24 bits, so those bits are close to noise that no predictor
+ * foresees, and every sum of the cascade stays in the range the 24-bit samples
+ * have tested (|e| < 2^25 for the error coder). */
+#define SPLIT_BITS 24
+#define SPLIT_LOW_MAX 8      /* 32 - SPLIT_BITS: the most bits split off */
+
 /* ------------------------------------------------------------------ channel */
 
 typedef struct {
@@ -147,6 +171,7 @@ typedef struct {
     int32_t cross[CROSS];   /* the other channel's stage-1 errors, newest first */
     uint32_t avg_fast, avg_slow;  /* running means of |e|, Q4: the error coder's contexts */
     mbz_res_model res;
+    mbz_res_prob low[1 << SPLIT_LOW_MAX];  /* revision 3: the split-off bits, a binary tree */
 } au_chan;
 
 /* Code one error e (encoder) or read it (decoder) in the contexts of the channel's
@@ -164,6 +189,16 @@ static int32_t code_error(mbz_res_coder *c, au_chan *ch, int32_t e)
     ch->avg_fast += (int32_t)((a << 4) - ch->avg_fast) >> 3;
     ch->avg_slow += (int32_t)((a << 4) - ch->avg_slow) >> 5;
     return e;
+}
+
+/* Revision 3: code (or read) the `bits` low bits v of a split sample, the highest
+ * first, each by its place in a binary tree of the bits above it; returns them. */
+static uint32_t code_low(mbz_res_coder *c, au_chan *ch, uint32_t v, int bits)
+{
+    uint32_t node = 1;
+    for (int b = bits - 1; b >= 0; b--)
+        node = (node << 1) | (uint32_t)mbz_res_code_bit(c, &ch->low[node], (int)(v >> b) & 1);
+    return node & ((1u << bits) - 1);
 }
 
 /* Predict, code (or read) and learn one sample x of channel ch, which lies in
@@ -227,17 +262,17 @@ static void sample_put(const mbz_pcm *f, uint8_t *p, int32_t x)
 }
 
 /* Revision 2: the number of low bits that are zero in every sample of the block
- * (at most 15): 8-bit recordings stored as 16-bit samples have 8, and coding them
- * as they are would spend bits on zeros the predictions cannot foresee (FLAC's
- * "wasted bits"). All samples zero: 0. */
-static int pcm_shift(const mbz_pcm *f, const uint8_t *data, size_t n)
+ * (at most 15; revision 3: at most 8 x bytes - 1): 8-bit recordings stored as
+ * 16-bit samples have 8, and coding them as they are would spend bits on zeros the
+ * predictions cannot foresee (FLAC's "wasted bits"). All samples zero: 0. */
+static int pcm_shift(const mbz_pcm *f, const uint8_t *data, size_t n, int rev)
 {
     size_t count = n / f->bytes;
     uint32_t any = 0;
     for (size_t i = 0; i < count && !(any & 1); i++)
         any |= (uint32_t)sample_get(f, data + i * f->bytes);
-    int shift = 0;
-    while (any && !(any & 1) && shift < 15) {
+    int shift = 0, max = rev >= 3 ? 8 * f->bytes - 1 : 15;
+    while (any && !(any & 1) && shift < max) {
         any >>= 1;
         shift++;
     }
@@ -256,9 +291,14 @@ static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, int rev, uint8_t *d
     for (int k = 0; k < nc; k++) {
         mbz_res_model_init(&ch[k].res);
         mbz_ols_init(&ch[k].ols, OLS_N, OLS_EVERY, OLS_FORGET);
+        for (int j = 0; j < 1 << SPLIT_LOW_MAX; j++)
+            ch[k].low[j] = (mbz_res_prob){ 32768, 32768, 0 };
     }
-    /* the range of a sample, shifted: x / 2^shift lies in lo .. hi */
-    int32_t lo = -(int32_t)(1u << (8 * f->bytes - 1 - shift)), hi = -lo - 1;
+    /* the significant bits of a sample, and how many of them are split off (only
+     * 32-bit samples have more than SPLIT_BITS: revision 3) */
+    int bits = 8 * f->bytes - shift, split = bits > SPLIT_BITS ? bits - SPLIT_BITS : 0;
+    /* the range of the part the cascade predicts: x / 2^(shift + split) lies in lo .. hi */
+    int32_t lo = -(int32_t)(1u << (bits - split - 1)), hi = -lo - 1;
     size_t frames = n / (size_t)fb, i;
     int rc = 0;
     for (i = 0; i < frames && rc == 0; i++) {
@@ -270,15 +310,25 @@ static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, int rev, uint8_t *d
                 memmove(a->cross + 1, a->cross, (CROSS - 1) * sizeof *a->cross);
                 a->cross[0] = ch[k ? k - 1 : 1].r1;
             }
-            /* exact: the encoder's shift leaves only zero bits out */
-            int32_t x = c->decoding ? 0 : sample_get(f, p + k * f->bytes) / (1 << shift);
+            /* exact: the encoder's shift leaves only zero bits out; the split
+             * rounds down (xs = x 2^split + v, 0 <= v < 2^split) */
+            int32_t x = 0;
+            uint32_t v = 0;
+            if (!c->decoding) {
+                int32_t xs = sample_get(f, p + k * f->bytes) / (1 << shift);
+                v = (uint32_t)xs & ((1u << split) - 1);
+                x = (int32_t)(((int64_t)xs - v) / ((int64_t)1 << split));
+            }
             x = code_sample(c, a, x, lo, hi, rev);
+            if (split)
+                v = code_low(c, a, v, split);
             if (c->decoding) {
                 if (x < lo || x > hi || c->dec.error) {
                     rc = -1;
                     break;
                 }
-                sample_put(f, p + k * f->bytes, x * (1 << shift));
+                int64_t xs = (int64_t)x * ((int64_t)1 << split) + v;
+                sample_put(f, p + k * f->bytes, (int32_t)(xs * (1 << shift)));
             }
         }
     }
@@ -296,30 +346,32 @@ static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, int rev, uint8_t *d
 size_t mbz_audio_encode(const mbz_pcm *f, const uint8_t *data, size_t n, uint8_t *out,
                         size_t cap, int rev)
 {
-    if (cap <= MBZ_PCM_PARAMS)
+    size_t np = mbz_pcm_params_size(rev);
+    if (cap <= np || (f->bytes == 4 && rev < 3) || (f->is_unsigned && f->bytes > 1 && rev >= 3))
         return 0;
     mbz_pcm g = *f;
-    g.shift = (uint8_t)(rev >= 2 ? pcm_shift(f, data, n - n % ((size_t)f->bytes * f->channels)) : 0);
-    mbz_pcm_pack(&g, out);
+    g.shift = (uint8_t)(rev >= 2 ? pcm_shift(f, data, n - n % ((size_t)f->bytes * f->channels), rev) : 0);
+    mbz_pcm_pack(&g, out, rev);
     mbz_res_coder c;
     memset(&c, 0, sizeof c);
-    mbz_bc_enc_init(&c.enc, out + MBZ_PCM_PARAMS, cap - MBZ_PCM_PARAMS);
+    mbz_bc_enc_init(&c.enc, out + np, cap - np);
     /* the encoder only reads data; au_code_block writes it only when decoding */
     if (au_code_block(&c, &g, rev, (uint8_t *)(uintptr_t)data, n) != 0)
         return 0;
     size_t k = mbz_bc_enc_finish(&c.enc);
-    return k ? k + MBZ_PCM_PARAMS : 0;
+    return k ? k + np : 0;
 }
 
 int mbz_audio_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int rev)
 {
     mbz_pcm f;
-    if (m < MBZ_PCM_PARAMS + 1 || mbz_pcm_unpack(payload, &f, rev) != 0)
+    size_t np = mbz_pcm_params_size(rev);
+    if (m < np + 1 || mbz_pcm_unpack(payload, &f, rev) != 0)
         return -1;
     mbz_res_coder c;
     memset(&c, 0, sizeof c);
     c.decoding = 1;
-    mbz_bc_dec_init(&c.dec, payload + MBZ_PCM_PARAMS, m - MBZ_PCM_PARAMS);
+    mbz_bc_dec_init(&c.dec, payload + np, m - np);
     int rc = au_code_block(&c, &f, rev, out, n);
     if (rc == 0 && !mbz_bc_dec_check_end(&c.dec))
         rc = -1;

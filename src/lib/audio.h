@@ -19,30 +19,40 @@
 /* How the block's bytes are samples: interleaved frames of `channels` samples of
  * `bytes` bytes each. */
 typedef struct {
-    uint8_t bytes;         /* per sample: 1, 2 or 3 */
+    uint8_t bytes;         /* per sample: 1, 2, 3 or (revision 3) 4 */
     uint8_t channels;      /* 1 .. MBZ_PCM_CHANNELS_MAX */
-    uint8_t big_endian;    /* samples of 2 or 3 bytes, most significant byte first */
-    uint8_t is_unsigned;   /* offset binary (8-bit WAV) rather than two's complement */
-    uint8_t shift;         /* revision 2: low bits zero in every sample, 0 .. 15 (the
-                            * encoder finds it; the detector leaves 0) */
+    uint8_t big_endian;    /* samples of 2 to 4 bytes, most significant byte first */
+    uint8_t is_unsigned;   /* offset binary (8-bit WAV) rather than two's complement
+                            * (revision 3: 8-bit samples only) */
+    uint8_t shift;         /* revision 2: low bits zero in every sample, 0 .. 15;
+                            * revision 3: 0 .. 8 x bytes - 1 (the encoder finds it;
+                            * the detector leaves 0) */
 } mbz_pcm;
 
-/* The 2 bytes at the start of an audio payload that describe the samples. */
-#define MBZ_PCM_PARAMS 2
-void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS]);
+/* The bytes at the start of an audio payload that describe the samples: 2 in
+ * revisions 1 and 2 (the shift in the first byte's high nibble), 3 in revision 3
+ * (the shift in a byte of its own: 32-bit samples may have 16 zero bits and more). */
+#define MBZ_PCM_PARAMS_MAX 3
+size_t mbz_pcm_params_size(int rev);
+/* Write f's parameters for revision rev (mbz_pcm_params_size(rev) bytes; the
+ * shift must fit the revision's field). */
+void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS_MAX], int rev);
 /* The audio model's revisions: 1 in frames of versions 5 to 11; 2 from version 12
  * (frame.h MBZ_FRAME_VERSION_AUDIO2): samples whose low bits are all zero are
  * coded without them (the shift), and a least-squares stage leads the cascade of
- * predictors. Writers use MBZ_AUDIO_REV. */
-#define MBZ_AUDIO_REV 2
-/* Parse and bound them; 0 if valid, -1 if not (unknown bits, no channels, a shift
- * before revision 2 or one that leaves no bit of the sample, ...). */
-int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS], mbz_pcm *f, int rev);
+ * predictors; 3 from version 15 (MBZ_FRAME_VERSION_AUDIO3): 32-bit samples too,
+ * the same as revision 2 for the others. Writers use MBZ_AUDIO_REV. */
+#define MBZ_AUDIO_REV 3
+/* Parse and bound them; 0 if valid, -1 if not (unknown bits, 32-bit samples before
+ * revision 3, no channels, a shift before revision 2 or one that leaves no bit of
+ * the sample, ...). */
+int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS_MAX], mbz_pcm *f, int rev);
 
 /* Code data[0 .. n-1] (whole frames, then up to one frame's worth of other bytes)
  * into out[0 .. cap-1], parameters first, with revision rev of the model (f's
  * shift is ignored: the encoder finds it). Returns the payload size, or 0 when it
- * would not fit in cap (the caller then stores the block). */
+ * would not fit in cap or revision rev cannot code f's samples (the caller then
+ * stores the block). */
 size_t mbz_audio_encode(const mbz_pcm *f, const uint8_t *data, size_t n, uint8_t *out,
                         size_t cap, int rev);
 

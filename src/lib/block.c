@@ -91,7 +91,7 @@ int mbz_image_rev(unsigned version)
 
 int mbz_audio_rev(unsigned version)
 {
-    return version >= MBZ_FRAME_VERSION_AUDIO2 ? 2 : 1;
+    return version >= MBZ_FRAME_VERSION_AUDIO3 ? 3 : version >= MBZ_FRAME_VERSION_AUDIO2 ? 2 : 1;
 }
 
 void mbz_stack_free(mbz_stack *s)
@@ -462,18 +462,20 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
     return mbz_block_score(stack->top, data, n, s, NULL, table_costs, &cs, where, err);
 }
 
-/* Whether an image block would be smaller through the general stage than through
- * the image model: images with exact repeats (pixel-doubled ones) or large flat
- * areas (satellite scenes with no-data borders) can be. Judged on a sample, four
- * slices of whole rows from the four quarters of the block, MEDIA_SAMPLE bytes in
- * all, coded both ways from scratch: by the image model, and by the built-in
- * order-2 model under the binary stage (with the frame's parts of it, such as the
- * record model) with a fresh history (a cheap stand-in for
+/* Whether a media block would be smaller through the general stage than through
+ * its media model: images with exact repeats (pixel-doubled ones) or large flat
+ * areas (satellite scenes with no-data borders) can be, and 32-bit samples whose low
+ * bits are a function of the high ones (a 16-bit recording scaled in 32 bits: the
+ * audio model takes the bits under the top 24 for noise). Judged on a sample, four
+ * slices of whole rows (audio frames) from the four quarters of the block,
+ * MEDIA_SAMPLE bytes in all, coded both ways from scratch: by the media model, and
+ * by the built-in order-2 model under the binary stage (with the frame's parts of
+ * it, such as the record model) with a fresh history (a cheap stand-in for
  * the general stage, whose contexts and match model are what find exact repeats; it
  * starts cold, so no margin is asked of it). Measured on the training corpus's
  * images (doc/media.md): the ten PNM files and the four TIFFs each went the way that
- * is smaller on the whole file. Audio blocks are not judged: speech and music never
- * went better through the general stage.
+ * is smaller on the whole file. Audio blocks of up to 24-bit samples are not
+ * judged: speech and music never went better through the general stage.
  *
  * The sample is coded by revision 2 of the image model even where the frame's is 3:
  * revision 3 beats the cold stand-in on more samples, and sent four satellite scenes
@@ -482,10 +484,13 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
  * tar 605,819 -> 991,600 bytes at level 6). So the choice stays revision 2's, and
  * revision 3 codes better what goes to the image model. */
 #define MEDIA_SAMPLE 32768
-static int image_loses(const mbz_img *f, int image_rev, const uint8_t *in, size_t n,
-                       unsigned cm_features, mbz_block_scratch *s, const char *where)
+static int media_loses(const mbz_media_format *f, const mbz_stack *stack, const uint8_t *in, size_t n,
+                       mbz_block_scratch *s, const char *where)
 {
-    size_t stride = mbz_img_stride(f), rows = n / stride;
+    int audio = f->kind == MBZ_MEDIA_AUDIO;
+    if (audio && f->pcm.bytes < 4)
+        return 0;
+    size_t stride = audio ? (size_t)f->pcm.bytes * f->pcm.channels : mbz_img_stride(&f->img), rows = n / stride;
     /* four slices of whole rows, from the four quarters of the block */
     size_t per = MEDIA_SAMPLE / 4 / stride;
     if (per == 0)
@@ -498,13 +503,14 @@ static int image_loses(const mbz_img *f, int image_rev, const uint8_t *in, size_
     uint8_t *smp = malloc(k), *tmp = malloc(k);
     uint32_t *cost = malloc(k * sizeof *cost);
     mbz_stack st;
-    mbz_cm_chain ch = { .window = 1 << 16, .features = cm_features }; /* the stage's parts */
+    mbz_cm_chain ch = { .window = 1 << 16, .features = stack->cm_features }; /* the stage's parts */
     mbz_error err;
     int loses = 0;
     if (smp && tmp && cost && mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM, &st, &err) == MBZ_OK) {
         for (int q = 0; q < 4; q++)
             memcpy(smp + q * per * stride, in + (rows * (size_t)q / 4) * stride, per * stride);
-        size_t m = mbz_image_encode(f, smp, k, tmp, k, image_rev < 2 ? image_rev : 2);
+        size_t m = audio ? mbz_audio_encode(&f->pcm, smp, k, tmp, k, stack->audio_rev)
+                         : mbz_image_encode(&f->img, smp, k, tmp, k, stack->image_rev < 2 ? stack->image_rev : 2);
         if (m && mbz_block_costs(&st, &ch, smp, k, s, where, cost, &err) == MBZ_OK) {
             uint64_t bits = 0;
             for (size_t i = 0; i < k; i++)
@@ -536,7 +542,7 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_medi
         out->payload_size = 1;
         return MBZ_OK;
     }
-    if (media && media->kind == MBZ_MEDIA_IMAGE && image_loses(&media->img, stack->image_rev, in, n, stack->cm_features, s, where))
+    if (media && media_loses(media, stack, in, n, s, where))
         media = NULL;
     if (media) {
         /* samples or pixels: their own model, whatever their byte statistics (16-bit

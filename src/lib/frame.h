@@ -56,14 +56,17 @@
  *                        predictors' deviations as contexts, a second weight set
  *                        and two APMs; the first channel has five more predictors
  *                        (image.c, residual.h)
- * A writer uses the lowest version that has the flags it sets, version 14 for every
+ *  15  (no new flag)     the audio model's revision 3 in MEDIA frames: 32-bit
+ *                        samples (an audio payload's sample-size code 3), their
+ *                        bits below the top 24 coded apart (audio.c)
+ * A writer uses the lowest version that has the flags it sets, version 15 for every
  * MEDIA frame (levels 1-9), 13 for every other CM frame but FAST ones and 11 for
  * FAST ones without MEDIA
  * (mbz_frame_version_for_flags), so
  * that older readers decode every frame they can and name the version of those
  * they cannot; a reader refuses flags its version does not define
  * (mbz_frame_flags_known). */
-#define MBZ_FRAME_VERSION 14
+#define MBZ_FRAME_VERSION 15
 #define MBZ_FRAME_VERSION_CM2 9     /* CM frames from this version on: revision 2 */
 #define MBZ_FRAME_VERSION_CM3 13    /* and from this one on: revision 3 */
 #define MBZ_FRAME_VERSION_IMAGE2 10 /* MEDIA frames from this one on: image revision 2 */
@@ -71,6 +74,7 @@
 #define MBZ_FRAME_VERSION_AUDIO2 12 /* MEDIA frames from this one on: audio revision 2 */
 #define MBZ_FRAME_VERSION_IMAGE3 12 /* and image revision 3 */
 #define MBZ_FRAME_VERSION_IMAGE4 14 /* MEDIA frames from this one on: image revision 4 */
+#define MBZ_FRAME_VERSION_AUDIO3 15 /* MEDIA frames from this one on: audio revision 3 */
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02

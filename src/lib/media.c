@@ -13,7 +13,8 @@
  *     pixel (1-bit: one), contiguous strips, the directory before the pixels).
  * One kind of image carries no header: a bare 1-bit bitmap, as a fax page
  * (bilevel_guess finds its row length from the data).
- * Anything it does not understand (floating-point or 32-bit samples, more than 8
+ * Samples are integers of 8, 16, 24 or 32 bits.
+ * Anything it does not understand (floating-point samples, more than 8
  * channels, compressed AIFC, palettes of more than two colours, chunks that do not
  * add up) is left to the general stage.
  *
@@ -32,10 +33,12 @@ static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | (uint32_t)
 static uint32_t le32(const uint8_t *p) { return le16(p) | le16(p + 2) << 16; }
 static uint32_t be32(const uint8_t *p) { return be16(p) << 16 | be16(p + 2); }
 
-/* A layout the audio model codes: 8, 16 or 24 bits, 1 to 8 channels. */
+/* A layout the audio model codes: 8, 16, 24 or 32 bits (audio.h: 32 from the model's
+ * revision 3, which every MEDIA frame a writer makes has), 1 to 8 channels. */
 static int pcm_ok(unsigned channels, unsigned bits)
 {
-    return channels >= 1 && channels <= MBZ_PCM_CHANNELS_MAX && (bits == 8 || bits == 16 || bits == 24);
+    return channels >= 1 && channels <= MBZ_PCM_CHANNELS_MAX &&
+           (bits == 8 || bits == 16 || bits == 24 || bits == 32);
 }
 
 enum { FOUND, NONE, PARTIAL };

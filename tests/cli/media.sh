@@ -6,7 +6,7 @@
 # model. Round trips from files and pipes, -T1 == -T2, decoding on two threads, a
 # header that straddles a block boundary still found, and a broken header left to
 # the general stage (correct, only larger). Uses tests/files/good-audio.orig: text,
-# a WAV file (16-bit stereo, 60,001 bytes of samples), text.
+# a WAV file (16-bit stereo, 60,001 bytes of samples), text; and a 32-bit WAV.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 
 cp "$top_srcdir/tests/files/good-audio.orig" wav.in
@@ -50,6 +50,16 @@ run 0 "-6: compress" mbz -6 -T2 -c wav.in
 cp "$T/.stdout" a6.mbz
 run 0 "-6: decode" mbz -dc a6.mbz
 same "-6: round trip" "$T/.stdout" wav.in
+
+# 32-bit samples (the audio model's revision 3): tests/files/good-audio-v15.orig, a
+# WAV of 32-bit stereo (a 24-bit tone, 8 bits of noise under it) between texts. The
+# noise alone is 12,000 bytes; xz -9e makes 49,596 bytes of the file.
+run 0 "32-bit: compress -6 -T2" mbz -6 -T2 -c "$top_srcdir/tests/files/good-audio-v15.orig"
+cp "$T/.stdout" a32.mbz
+run 0 "32-bit: decode" mbz -dc a32.mbz
+same "32-bit: round trip" "$T/.stdout" "$top_srcdir/tests/files/good-audio-v15.orig"
+size=$(wc -c <a32.mbz)
+check "32-bit: the samples are coded by the audio model ($size bytes of 51,765)" [ "$size" -lt 24000 ]
 
 # Images: tests/files/good-image.orig holds a PPM and a BMP between texts
 cp "$top_srcdir/tests/files/good-image.orig" img.in

@@ -10,8 +10,9 @@
  *            then the image decoder: never out of bounds, any status
  *   128-255  round trips: the parameters from data's first 7 bytes (bounded into
  *            range), the rest coded by the audio model (bit 0 of byte 0 clear; the
- *            revision from bit 1; with the low (data[3] >> 1) % 16 bits of every
- *            sample cleared, so that revision 2 finds a shift) or the image model
+ *            revision from bits 1-7, 3 for 32-bit samples; with the low
+ *            (data[3] >> 1) % 32 bits of every sample cleared, so that revisions 2
+ *            and 3 find a shift) or the image model
  *            (set; with 1-bit pixels when data[0] % 3 == 2), decoded, compared
  */
 #include "fuzz_common.h"
@@ -47,10 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
                                                          : mbz_img_stride(&f->img);
                 if (unit == 0 || (f->kind != MBZ_MEDIA_AUDIO && f->kind != MBZ_MEDIA_IMAGE))
                     fuzz_fail("media block with unit %zu, kind %d", unit, f->kind);
-                uint8_t par[MBZ_IMG_PARAMS];
+                uint8_t par[MBZ_IMG_PARAMS > MBZ_PCM_PARAMS_MAX ? MBZ_IMG_PARAMS : MBZ_PCM_PARAMS_MAX];
                 if (f->kind == MBZ_MEDIA_AUDIO) {
                     mbz_pcm back;
-                    mbz_pcm_pack(&f->pcm, par);
+                    mbz_pcm_pack(&f->pcm, par, MBZ_AUDIO_REV);
                     if (mbz_pcm_unpack(par, &back, MBZ_AUDIO_REV) != 0)
                         fuzz_fail("the detector's audio layout does not pack");
                 } else {
@@ -71,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         uint8_t *out = malloc(want);
         if (!out)
             return 0;
-        (void)mbz_audio_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 7));
+        (void)mbz_audio_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 4) % 3);
         (void)mbz_image_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 6));
         free(out);
         return 0;
@@ -93,9 +94,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     size_t m;
     int rc;
     if (!(sel & 1)) {
-        mbz_pcm f = { (uint8_t)(1 + data[0] % 3), (uint8_t)(1 + data[1] % MBZ_PCM_CHANNELS_MAX),
+        /* 32-bit samples with revision 3 only; unsigned ones there 8-bit only */
+        mbz_pcm f = { (uint8_t)(1 + data[0] % 4), (uint8_t)(1 + data[1] % MBZ_PCM_CHANNELS_MAX),
                       (uint8_t)(data[2] & 1), (uint8_t)(data[3] & 1), 0 };
-        int rev = 1 + (sel >> 1 & 1), zero = (data[3] >> 1) % 16;
+        int rev = f.bytes == 4 ? 3 : 1 + (sel >> 1) % 3, zero = (data[3] >> 1) % 32;
+        if (rev >= 3 && f.bytes > 1)
+            f.is_unsigned = 0;
         for (size_t i = 0; i + f.bytes <= bn; i += f.bytes)
             for (int b = 0; b < zero && b < 8 * f.bytes; b++)
                 src[i + (size_t)(f.big_endian ? f.bytes - 1 - b / 8 : b / 8)] &= (uint8_t)~(1u << (b % 8));
