@@ -57,7 +57,7 @@
 #define GOLDEN_AUDIO 0xbb4525b17d0af19cull
 #define GOLDEN_AUDIO2 0x18c123b62b6de510ull
 #define GOLDEN_AUDIO2_SHIFT 0xd139e16fb9b88cc6ull
-#define GOLDEN_AUDIO3_32 0x1949da0b88cbaaeeull
+#define GOLDEN_AUDIO3_32 0x2999ab506415f188ull
 /* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes), revisions
  * 1 (frames of versions 5-9), 2 (versions 10-11) and 3 (version 12 on) */
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull

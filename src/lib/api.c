@@ -211,8 +211,8 @@ static void count_block(mbz_stats *st, int type, uint64_t content, uint64_t payl
         st->modelled_bytes += content;
         st->modelled_payload += payload;
         st->ideal_bits_q16 += ideal_q16;
-    } else {
-        st->blocks_stored++;
+    } else if (type == MBZ_BLOCK_STORED || type == MBZ_BLOCK_RLE) {
+        st->blocks_stored++;  /* (audio and image blocks are neither) */
     }
 }
 

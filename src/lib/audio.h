@@ -41,7 +41,8 @@ void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS_MAX], int rev);
  * (frame.h MBZ_FRAME_VERSION_AUDIO2): samples whose low bits are all zero are
  * coded without them (the shift), and a least-squares stage leads the cascade of
  * predictors; 3 from version 15 (MBZ_FRAME_VERSION_AUDIO3): 32-bit samples too,
- * the same as revision 2 for the others. Writers use MBZ_AUDIO_REV. */
+ * and the error coder's probabilities start from priors. Writers use
+ * MBZ_AUDIO_REV. */
 #define MBZ_AUDIO_REV 3
 /* Parse and bound them; 0 if valid, -1 if not (unknown bits, 32-bit samples before
  * revision 3, no channels, a shift before revision 2 or one that leaves no bit of

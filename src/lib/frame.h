@@ -58,7 +58,8 @@
  *                        (image.c, residual.h)
  *  15  (no new flag)     the audio model's revision 3 in MEDIA frames: 32-bit
  *                        samples (an audio payload's sample-size code 3), their
- *                        bits below the top 24 coded apart (audio.c)
+ *                        bits below the top 24 coded apart, three parameter
+ *                        bytes, priors for the error coder (audio.c)
  * A writer uses the lowest version that has the flags it sets, version 15 for every
  * MEDIA frame (levels 1-9), 13 for every other CM frame but FAST ones and 11 for
  * FAST ones without MEDIA

@@ -26,6 +26,10 @@ tail -c +20001 wav.in | head -c 5000 >part
 same "--offset/--length: the same bytes" "$T/.stdout" part
 size=$(wc -c <a1.mbz)
 check "the samples are coded by the audio model ($size bytes of 63,767)" [ "$size" -lt 30000 ]
+# -lv counts an audio block as what it is, not as stored (it once did)
+run 0 "-lv" mbz -lv a1.mbz
+set -- $(sed -n 2p "$T/.stdout")
+check "-lv: 3 blocks ($5), none stored ($6)" [ "$5.$6" = 3.0 ]
 
 # The WAV header 20 bytes before the end of a level-1 block (256 KiB): the block is
 # cut at the header, which starts the next one.
