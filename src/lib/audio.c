@@ -30,8 +30,9 @@
  *                     predicts its top 24 bits, and the bits under them follow
  *                     the error, each in the context of the ones above it
  *
- * The block starts with every filter at zero and every probability at 1/2: audio
- * blocks are independent of each other and of the rest of the frame. Revision 1
+ * The block starts with every filter at zero and every probability at 1/2 (revision
+ * 3: at its prior): audio blocks are independent of each other and of the rest of
+ * the frame. Revision 1
  * (frames of versions 5 to 11) has neither the shift nor the OLS stage; revision
  * 3 (from version 15) is revision 2 with 32-bit samples and priors for the error
  * coder's probabilities (res_priors).
