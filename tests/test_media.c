@@ -746,15 +746,24 @@ static void image_detector(void)
  * and repeated down the image (exact repeats the image model cannot predict), to
  * the general stage. (The field pixel-doubled went to the general stage with
  * revision 1 of the image model; revision 2 codes it about as well.) */
-static void image_choice(void)
+/* One block of `fmt` through the block coder (a fresh history), as compression
+ * codes it; returns the block type it chose, printed after `what`. */
+static int block_choice(const mbz_stack *st, mbz_block_scratch *scr, const mbz_media_format *fmt,
+                        const uint8_t *in, size_t n, const char *what)
+{
+    mbz_block_coded out;
+    mbz_error err;
+    mbz_cm_chain chain = { .window = 1 << 20 };
+    int rc = mbz_block_encode(st, &chain, fmt, in, n, scr, NULL, 0, "choice", &out, &err);
+    CHECK(rc == MBZ_OK, "encode: %s", err.msg);
+    printf("%s: block type %d, %zu bytes\n", what, out.type, out.payload_size);
+    mbz_cm_chain_reset(&chain);
+    return out.type;
+}
+
+static void image_choice(const mbz_stack *st, mbz_block_scratch *scr)
 {
     static uint8_t field[128 * 128], img[256 * 256];
-    mbz_stack st;
-    mbz_error err;
-    if (mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM, &st, &err) != MBZ_OK) {
-        CHECK(0, "stack: %s", err.msg);
-        return;
-    }
     rng = 99;
     for (int y = 0; y < 256; y++)
         for (int x = 0; x < 256; x++) {
@@ -771,41 +780,27 @@ static void image_choice(void)
     fmt.img.bytes = 1;
     fmt.img.channels = 1;
     fmt.img.width = 256;
-    mbz_block_scratch scr = { 0 };
-    mbz_block_coded out;
     for (int doubled = 0; doubled < 2; doubled++) {
         if (doubled)
             for (int y = 0; y < 256; y++)
                 for (int x = 0; x < 256; x++)
                     img[y * 256 + x] = (uint8_t)(field[(y % 16) * 128 + x % 128] * 7 + x / 128);
-        mbz_cm_chain chain = { .window = 1 << 20 };
-        int rc = mbz_block_encode(&st, &chain, &fmt, img, sizeof img, &scr, NULL, 0, "choice", &out, &err);
-        CHECK(rc == MBZ_OK, "encode: %s", err.msg);
-        printf("image choice, %s: block type %d, %zu bytes\n", doubled ? "tiled noise" : "noisy field",
-               out.type, out.payload_size);
+        int type = block_choice(st, scr, &fmt, img, sizeof img,
+                                doubled ? "image choice, tiled noise" : "image choice, noisy field");
         if (doubled)
-            CHECK(mbz_block_is_modelled(out.type), "tiled noise: type %d, not the general stage", out.type);
+            CHECK(mbz_block_is_modelled(type), "tiled noise: type %d, not the general stage", type);
         else
-            CHECK(out.type == MBZ_BLOCK_IMAGE, "noisy field: type %d, not the image model", out.type);
-        mbz_cm_chain_reset(&chain);
+            CHECK(type == MBZ_BLOCK_IMAGE, "noisy field: type %d, not the image model", type);
     }
-    mbz_block_scratch_free(&scr);
-    mbz_stack_free(&st);
 }
 
 /* The same choice for 32-bit samples: a 16-bit signal scaled by 0.7 in 32 bits (its
  * low bits a function of the high ones, which the general stage finds and the audio
  * model, taking the bits under the top 24 for noise, does not) goes to the general
  * stage; a 24-bit signal with noise under it to the audio model. */
-static void audio_choice(void)
+static void audio_choice(const mbz_stack *st, mbz_block_scratch *scr)
 {
     static uint8_t s16[120000], s24[180000], s32[240000];
-    mbz_stack st;
-    mbz_error err;
-    if (mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM, &st, &err) != MBZ_OK) {
-        CHECK(0, "stack: %s", err.msg);
-        return;
-    }
     mbz_pcm f16 = { 2, 2, 0, 0, 0 }, f24 = { 3, 2, 0, 0, 0 };
     gen(&f16, s16, sizeof s16, 200);
     gen(&f24, s24, sizeof s24, 3000000);
@@ -813,8 +808,6 @@ static void audio_choice(void)
     memset(&fmt, 0, sizeof fmt);
     fmt.kind = MBZ_MEDIA_AUDIO;
     fmt.pcm = (mbz_pcm){ 4, 2, 0, 0, 0 };
-    mbz_block_scratch scr = { 0 };
-    mbz_block_coded out;
     for (int scaled = 0; scaled < 2; scaled++) {
         for (size_t i = 0; i < sizeof s32 / 4; i++) {
             int64_t v = (int16_t)(s16[2 * i] | s16[2 * i + 1] << 8) * (int64_t)45875;
@@ -823,17 +816,28 @@ static void audio_choice(void)
             for (int b = 0; b < 4; b++)
                 s32[4 * i + b] = (uint8_t)(u >> (8 * b));
         }
-        mbz_cm_chain chain = { .window = 1 << 20 };
-        int rc = mbz_block_encode(&st, &chain, &fmt, s32, sizeof s32, &scr, NULL, 0, "choice", &out, &err);
-        CHECK(rc == MBZ_OK, "encode: %s", err.msg);
-        printf("audio choice, %s: block type %d, %zu bytes\n", scaled ? "16 bits scaled" : "24 bits and noise",
-               out.type, out.payload_size);
+        int type = block_choice(st, scr, &fmt, s32, sizeof s32,
+                                scaled ? "audio choice, 16 bits scaled" : "audio choice, 24 bits and noise");
         if (scaled)
-            CHECK(mbz_block_is_modelled(out.type), "scaled 16-bit samples: type %d, not the general stage", out.type);
+            CHECK(mbz_block_is_modelled(type), "scaled 16-bit samples: type %d, not the general stage", type);
         else
-            CHECK(out.type == MBZ_BLOCK_AUDIO, "24 bits and noise: type %d, not the audio model", out.type);
-        mbz_cm_chain_reset(&chain);
+            CHECK(type == MBZ_BLOCK_AUDIO, "24 bits and noise: type %d, not the audio model", type);
     }
+}
+
+/* The block coder's choice between a media model and the general stage, under the
+ * built-in order-2 model, for images and for 32-bit audio. */
+static void media_choice(void)
+{
+    mbz_stack st;
+    mbz_error err;
+    if (mbz_stack_build(mbz_model_order2(), MBZ_FRAME_VERSION, MBZ_FLAG_CM, &st, &err) != MBZ_OK) {
+        CHECK(0, "stack: %s", err.msg);
+        return;
+    }
+    mbz_block_scratch scr = { 0 };
+    image_choice(&st, &scr);
+    audio_choice(&st, &scr);
     mbz_block_scratch_free(&scr);
     mbz_stack_free(&st);
 }
@@ -1020,8 +1024,7 @@ int main(void)
     for (int rev = 1; rev <= MBZ_IMG_REV; rev++)
         image_golden_damage(rev);
     image_detector();
-    image_choice();
-    audio_choice();
+    media_choice();
     bilevel();
     if (failures)
         fprintf(stderr, "test_media: %d failure(s)\n", failures);
