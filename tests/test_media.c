@@ -11,6 +11,10 @@
  *     significant bits costs no more than 3% over the same signal in 24-bit
  *     samples, and one of 32 (the low 8 bits noise) at most 8.2 bits per sample
  *     more; revision 2 refuses 32-bit samples;
+ *   - revision 4's whole WAV files: the canonical header's bytes, a file that
+ *     starts with it coded as its samples plus the rate (golden hash), refused
+ *     where the header differs or the revision is 3, 8- to 32-bit round trips;
+ *     the detector takes such a file as one block when one block holds it;
  *   - golden: xxh64 of the payload of a fixed 16-bit stereo signal, of the same
  *     with 8-bit samples in 16-bit ones under revision 2, and of a 32-bit one
  *     under revision 3 (pins the arithmetic: a change to it must change the
@@ -58,6 +62,8 @@
 #define GOLDEN_AUDIO2 0x18c123b62b6de510ull
 #define GOLDEN_AUDIO2_SHIFT 0xd139e16fb9b88cc6ull
 #define GOLDEN_AUDIO3_32 0x2999ab506415f188ull
+/* and of a whole WAV file (revision 4): the canonical header, gen(16-bit stereo) */
+#define GOLDEN_AUDIO4_WAV 0x02e1eb8904bdd3fbull
 /* xxh64 of the payload of gen_image(8-bit RGB, 200 wide, 120000 bytes), revisions
  * 1 (frames of versions 5-9), 2 (versions 10-11) and 3 (version 12 on) */
 #define GOLDEN_IMAGE 0xa4ab9d4d08968413ull
@@ -137,17 +143,17 @@ static void layouts(void)
         size_t n;
         int32_t amp;
     } t[] = {
-        { { 2, 2, 0, 0, 0 }, 400000, 12000 },
-        { { 2, 1, 0, 0, 0 }, 200001, 20000 },      /* a partial frame at the end */
-        { { 2, 2, 1, 0, 0 }, 100002, 8000 },
-        { { 1, 1, 0, 1, 0 }, 50000, 100 },
-        { { 1, 2, 0, 0, 0 }, 50003, 100 },
-        { { 3, 2, 0, 0, 0 }, 300000, 3000000 },
-        { { 3, 1, 1, 0, 0 }, 150001, 5000000 },
-        { { 2, 6, 0, 0, 0 }, 240000, 9000 },
-        { { 2, 8, 1, 0, 0 }, 160008, 9000 },
-        { { 4, 2, 0, 0, 0 }, 400000, 800000000 },
-        { { 4, 1, 1, 0, 0 }, 200003, 1200000000 },
+        { { 2, 2, 0, 0, 0, 0, 0 }, 400000, 12000 },
+        { { 2, 1, 0, 0, 0, 0, 0 }, 200001, 20000 },      /* a partial frame at the end */
+        { { 2, 2, 1, 0, 0, 0, 0 }, 100002, 8000 },
+        { { 1, 1, 0, 1, 0, 0, 0 }, 50000, 100 },
+        { { 1, 2, 0, 0, 0, 0, 0 }, 50003, 100 },
+        { { 3, 2, 0, 0, 0, 0, 0 }, 300000, 3000000 },
+        { { 3, 1, 1, 0, 0, 0, 0 }, 150001, 5000000 },
+        { { 2, 6, 0, 0, 0, 0, 0 }, 240000, 9000 },
+        { { 2, 8, 1, 0, 0, 0, 0 }, 160008, 9000 },
+        { { 4, 2, 0, 0, 0, 0, 0 }, 400000, 800000000 },
+        { { 4, 1, 1, 0, 0, 0, 0 }, 200003, 1200000000 },
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char name[64];
@@ -183,7 +189,7 @@ static void layouts(void)
 static void wide32(void)
 {
     static uint8_t in24[300000], in32[400000], pay[400064];
-    mbz_pcm f24 = { 3, 2, 0, 0, 0 }, f32 = { 4, 2, 0, 0, 0 };
+    mbz_pcm f24 = { 3, 2, 0, 0, 0, 0, 0 }, f32 = { 4, 2, 0, 0, 0, 0, 0 };
     gen(&f24, in24, sizeof in24, 3000000);
     size_t samples = sizeof in24 / 3;
     size_t m24 = roundtrip("24-bit", &f24, in24, sizeof in24, pay, sizeof pay, 3);
@@ -205,7 +211,7 @@ static void wide32(void)
 static void golden(void)
 {
     static uint8_t in[80000], pay[80000];
-    mbz_pcm f = { 2, 2, 0, 0, 0 };
+    mbz_pcm f = { 2, 2, 0, 0, 0, 0, 0 };
     rng = 12345;
     gen(&f, in, sizeof in, 12000);
     for (int k = 0; k < 4; k++) {
@@ -230,7 +236,7 @@ static void golden(void)
 static void damage(int rev)
 {
     static uint8_t in[60000], pay[60064], bad[60064], back[60000];
-    mbz_pcm f = { rev >= 3 ? 4 : 2, 2, 0, 0, 0 };
+    mbz_pcm f = { rev >= 3 ? 4 : 2, 2, 0, 0, 0, 0, 0 };
     gen(&f, in, sizeof in, rev >= 3 ? 1500000000 : 12000);
     if (rev == 2)
         clear_low(&f, in, sizeof in, 8);
@@ -253,20 +259,35 @@ static void damage(int rev)
     /* revisions 1 and 2: a reserved sample size, no or 9 channels, a shift in
      * revision 1 (0x10, 0x80) or one that leaves no bit (8 of an 8-bit sample, 15
      * of 1 byte); revision 3: no or 9 channels, the reserved nibble, unsigned
-     * samples of 4 and 2 bytes, shifts that leave no bit (32 of 4 bytes, 8 of 1) */
-    const uint8_t params[][3] = { { 0x03, 2, 0 }, { 0x01, 0, 0 }, { 0x01, 9, 0 }, { 0x80, 1, 0 },
-                                  { 0xf0, 1, 0 }, { 0x10, 2, 0 } };
-    const uint8_t params3[][3] = { { 0x03, 0, 0 }, { 0x03, 9, 0 }, { 0x13, 2, 0 }, { 0x0b, 2, 0 },
-                                   { 0x09, 2, 0 }, { 0x03, 2, 32 }, { 0x00, 2, 8 } };
-    size_t np = mbz_pcm_params_size(rev), count = rev >= 3 ? sizeof params3 / sizeof params3[0]
-                                                           : sizeof params / sizeof params[0] - (rev >= 2);
+     * samples of 4 and 2 bytes, shifts that leave no bit (32 of 4 bytes, 8 of 1);
+     * revision 4: the same, the nibble's reserved bits 5 and 7, and the WAV header
+     * (bit 4, 4 more bytes: the rate) with big-endian or signed 8-bit samples or
+     * a rate of 0. The last byte of a row: how many bytes replace the payload's */
+    const uint8_t params[][8] = { { 0x03, 2, 0, 0, 0, 0, 0, 2 }, { 0x01, 0, 0, 0, 0, 0, 0, 2 },
+                                  { 0x01, 9, 0, 0, 0, 0, 0, 2 }, { 0x80, 1, 0, 0, 0, 0, 0, 2 },
+                                  { 0xf0, 1, 0, 0, 0, 0, 0, 2 }, { 0x10, 2, 0, 0, 0, 0, 0, 2 } };
+    const uint8_t params3[][8] = { { 0x03, 0, 0, 0, 0, 0, 0, 3 }, { 0x03, 9, 0, 0, 0, 0, 0, 3 },
+                                   { 0x13, 2, 0, 0, 0, 0, 0, 3 }, { 0x0b, 2, 0, 0, 0, 0, 0, 3 },
+                                   { 0x09, 2, 0, 0, 0, 0, 0, 3 }, { 0x03, 2, 32, 0, 0, 0, 0, 3 },
+                                   { 0x00, 2, 8, 0, 0, 0, 0, 3 } };
+    const uint8_t params4[][8] = { { 0x03, 0, 0, 0, 0, 0, 0, 3 }, { 0x03, 9, 0, 0, 0, 0, 0, 3 },
+                                   { 0x23, 2, 0, 0, 0, 0, 0, 3 }, { 0x83, 2, 0, 0, 0, 0, 0, 3 },
+                                   { 0x0b, 2, 0, 0, 0, 0, 0, 3 }, { 0x09, 2, 0, 0, 0, 0, 0, 3 },
+                                   { 0x03, 2, 32, 0, 0, 0, 0, 3 }, { 0x00, 2, 8, 0, 0, 0, 0, 3 },
+                                   { 0x17, 2, 0, 0x44, 0xac, 0, 0, 7 }, { 0x10, 2, 0, 0x44, 0xac, 0, 0, 7 },
+                                   { 0x13, 2, 0, 0, 0, 0, 0, 7 } };
+    const uint8_t (*list)[8] = rev >= 4 ? params4 : rev >= 3 ? params3 : params;
+    size_t count = rev >= 4 ? sizeof params4 / sizeof params4[0]
+                   : rev >= 3 ? sizeof params3 / sizeof params3[0]
+                              : sizeof params / sizeof params[0] - (rev >= 2);
     for (size_t i = 0; i < count; i++) {
-        const uint8_t *q = rev >= 3 ? params3[i] : params[i];
+        const uint8_t *q = list[i];
         memcpy(bad, pay, m);
-        memcpy(bad, q, np);
+        memcpy(bad, q, q[7]);
         CHECK(mbz_audio_decode(bad, m, back, sizeof back, rev) != 0, "parameters %02x %02x %02x accepted (revision %d)",
               q[0], q[1], q[2], rev);
     }
+    size_t np = mbz_pcm_params_size(rev);
     CHECK(mbz_audio_decode(pay, np, back, sizeof back, rev) != 0, "parameters alone accepted");
     /* white noise at full scale does not fit in fewer bytes: encode says so */
     for (size_t i = 0; i < sizeof in; i++)
@@ -278,6 +299,67 @@ static void put32(uint8_t *p, uint32_t v, int be)
 {
     for (int i = 0; i < 4; i++)
         p[be ? 3 - i : i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put16(uint8_t *p, uint32_t v, int be);
+
+/* Revision 4: a whole WAV file. The canonical header (mbz_wav_header) has the
+ * fields a WAV writer writes; a file that starts with it codes to the samples'
+ * payload and the 4 bytes of the rate, decodes to the same bytes (golden hash),
+ * and is refused by the encoder where its header is not the canonical one or the
+ * revision is 3; the decoder refuses such a payload in revision 3 and a content too
+ * short for the header. 8-bit mono and 24-bit stereo files round-trip too. */
+static void whole_wav(void)
+{
+    static uint8_t in[44 + 80000], pay[44 + 80064], pay2[80064], back[44 + 80000], want[44];
+    mbz_pcm f = { 2, 2, 0, 0, 0, 1, 22050 }, s = f;
+    s.wav_header = 0;
+    rng = 4321;
+    gen(&f, in + 44, 80000, 12000);
+    mbz_wav_header(&f, 80000, in);
+    memcpy(want, "RIFF", 4);
+    put32(want + 4, 36 + 80000, 0);
+    memcpy(want + 8, "WAVEfmt ", 8);
+    put32(want + 16, 16, 0);
+    put16(want + 20, 1, 0);
+    put16(want + 22, 2, 0);
+    put32(want + 24, 22050, 0);
+    put32(want + 28, 22050 * 4, 0);
+    put16(want + 32, 4, 0);
+    put16(want + 34, 16, 0);
+    memcpy(want + 36, "data", 4);
+    put32(want + 40, 80000, 0);
+    CHECK(!memcmp(in, want, 44), "canonical header");
+    size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay, 4);
+    size_t ms = mbz_audio_encode(&s, in + 44, 80000, pay2, sizeof pay2, 4);
+    CHECK(m == ms + 4 && ms > 0 && !memcmp(pay + 7, pay2 + 3, ms - 3),
+          "whole file %zu bytes, its samples alone %zu", m, ms);
+    CHECK(m && mbz_audio_decode(pay, m, back, sizeof back, 4) == 0 && !memcmp(back, in, sizeof in),
+          "whole file: round trip");
+    uint64_t h = XXH64(pay, m, 0);
+    printf("audio payload (revision 4, whole WAV file): %zu bytes, xxh64 %016llx\n", m, (unsigned long long)h);
+    CHECK(h == GOLDEN_AUDIO4_WAV, "golden payload hash %016llx, expected %016llx", (unsigned long long)h,
+          (unsigned long long)GOLDEN_AUDIO4_WAV);
+    CHECK(mbz_audio_encode(&f, in, sizeof in, pay2, sizeof pay2, 3) == 0, "revision 3 wrote a WAV header");
+    CHECK(mbz_audio_decode(pay, m, back, sizeof back, 3) != 0, "revision 3 read a WAV header");
+    CHECK(mbz_audio_decode(pay, m, back, 43, 4) != 0, "a WAV header in 43 bytes");
+    /* not the canonical header: a byte rate, a size, a LIST chunk's place */
+    const int at[] = { 28, 4, 40, 36 };
+    for (int i = 0; i < 4; i++) {
+        in[at[i]] ^= 1;
+        CHECK(mbz_audio_encode(&f, in, sizeof in, pay2, sizeof pay2, 4) == 0,
+              "a header changed at byte %d coded as the canonical one", at[i]);
+        in[at[i]] ^= 1;
+    }
+    const mbz_pcm other[] = { { 1, 1, 0, 1, 0, 1, 8000 }, { 3, 2, 0, 0, 0, 1, 96000 }, { 4, 1, 0, 0, 0, 1, 48000 } };
+    for (int i = 0; i < 3; i++) {
+        size_t n = 44 + 30000 - 30000 % (other[i].bytes * other[i].channels);
+        gen(&other[i], in + 44, n - 44, other[i].bytes == 1 ? 100 : 1000000);
+        mbz_wav_header(&other[i], (uint32_t)(n - 44), in);
+        size_t k = mbz_audio_encode(&other[i], in, n, pay, sizeof pay, 4);
+        CHECK(k > 0 && k < n / 2 && mbz_audio_decode(pay, k, back, n, 4) == 0 && !memcmp(back, in, n),
+              "whole WAV file, %d-bit x %d: round trip (%zu bytes)", 8 * other[i].bytes, other[i].channels, k);
+    }
 }
 
 static void put16(uint8_t *p, uint32_t v, int be)
@@ -453,6 +535,34 @@ static void detector(void)
     /* after it: general, and the region is forgotten */
     n = mbz_media_cut(&m, 106057, 65536, 65536, 65536, &pcm);
     CHECK(n == 65536 && !pcm && m.n == 0, "after the region: %zu", n);
+
+    CHECK(!m.r[0].has_whole || m.n != 1, "a WAV with a LIST chunk taken whole");
+
+    /* a canonical WAV header (revision 4): one block from the header to the end,
+     * if one block can hold it; else the header is a general block's end as above */
+    for (int big = 0; big < 2; big++) {
+        memset(buf, 'x', sizeof buf);
+        mbz_pcm cf = { 2, 2, 0, 0, 0, 1, 44100 };
+        mbz_wav_header(&cf, 20000, buf + 1000);
+        mbz_media w = { .n = 0 };
+        mbz_media_scan(&w, 5000, buf, 200000);
+        CHECK(w.n == 1 && w.r[0].start == 6044 && w.r[0].end == 26044 && w.r[0].has_whole &&
+              w.r[0].whole.pcm.wav_header && w.r[0].whole.pcm.rate == 44100 && !w.r[0].fmt.pcm.wav_header,
+              "canonical wav region");
+        size_t bs = big ? 16384 : 65536;
+        n = mbz_media_cut(&w, 5000, bs, bs, bs, &pcm);
+        CHECK(n == (big ? 1044u : 1000u) && !pcm, "canonical wav: cut before it at %zu (block size %zu)", n, bs);
+        if (!big) {
+            n = mbz_media_cut(&w, 6000, bs, bs, bs, &pcm);
+            CHECK(n == 20044 && pcm && pcm->pcm.wav_header, "canonical wav: one block of %zu", n);
+            /* less at hand than the file (a short read): the header alone, then samples */
+            n = mbz_media_cut(&w, 6000, 10000, bs, 10000, &pcm);
+            CHECK(n == 44 && !pcm, "canonical wav, 10000 bytes at hand: %zu", n);
+        } else {
+            n = mbz_media_cut(&w, 6044, bs, bs, bs, &pcm);
+            CHECK(n == 16384 && pcm && !pcm->pcm.wav_header, "canonical wav in blocks of 16 KiB: %zu", n);
+        }
+    }
 
     /* a header cut short by the end of the buffer starts the next block */
     memset(buf, 'x', sizeof buf);
@@ -801,13 +911,13 @@ static void image_choice(const mbz_stack *st, mbz_block_scratch *scr)
 static void audio_choice(const mbz_stack *st, mbz_block_scratch *scr)
 {
     static uint8_t s16[120000], s24[180000], s32[240000];
-    mbz_pcm f16 = { 2, 2, 0, 0, 0 }, f24 = { 3, 2, 0, 0, 0 };
+    mbz_pcm f16 = { 2, 2, 0, 0, 0, 0, 0 }, f24 = { 3, 2, 0, 0, 0, 0, 0 };
     gen(&f16, s16, sizeof s16, 200);
     gen(&f24, s24, sizeof s24, 3000000);
     mbz_media_format fmt;
     memset(&fmt, 0, sizeof fmt);
     fmt.kind = MBZ_MEDIA_AUDIO;
-    fmt.pcm = (mbz_pcm){ 4, 2, 0, 0, 0 };
+    fmt.pcm = (mbz_pcm){ 4, 2, 0, 0, 0, 0, 0 };
     for (int scaled = 0; scaled < 2; scaled++) {
         for (size_t i = 0; i < sizeof s32 / 4; i++) {
             int64_t v = (int16_t)(s16[2 * i] | s16[2 * i + 1] << 8) * (int64_t)45875;
@@ -1015,6 +1125,7 @@ int main(void)
     layouts();
     wide32();
     golden();
+    whole_wav();
     for (int rev = 1; rev <= MBZ_AUDIO_REV; rev++)
         damage(rev);
     detector();

@@ -476,9 +476,9 @@ static void test_seek_index(void **state)
     mbz_stats st;
     uint8_t *c = compress(&o, m, n, &cn, &st);
     uint8_t *p = compress(&plain, m, n, &pn, &st);
-    /* version 15 (level 1's: FAST and MEDIA), flag INDEX, the same blocks and end
+    /* version 16 (level 1's: FAST and MEDIA), flag INDEX, the same blocks and end
      * mark, then the index: 3 entries, annex size, 12 annex bytes, the foot */
-    assert_int_equal(c[4], 15);
+    assert_int_equal(c[4], 16);
     assert_int_equal(c[5], p[5] | 0x40);
     assert_int_equal(cn, pn + 3 * 9 + 4 + 12 + 28);
     assert_memory_equal(c + FH, p + FH, pn - FH);
@@ -963,7 +963,7 @@ static void test_absurd_sizes(void **state)
         { 5, 0x20, MBZ_ERR_CORRUPT }, /* FILTER without CM */
         { 4, 0, MBZ_ERR_VERSION }, { 4, 3, MBZ_ERR_VERSION }, { 4, 5, MBZ_ERR_VERSION },
         { 4, 6, MBZ_ERR_VERSION }, { 4, 10, MBZ_ERR_VERSION }, /* FAST before version 11 */
-        { 4, 16, MBZ_ERR_VERSION },
+        { 4, 17, MBZ_ERR_VERSION },
     };
     for (size_t i = 0; i < sizeof hdr / sizeof *hdr; i++) {
         memcpy(x, c, cn);
@@ -971,7 +971,7 @@ static void test_absurd_sizes(void **state)
         fix_frame_check(x);
         assert_int_equal(decompress(&o, x, cn, NULL, NULL, &e), hdr[i].rc);
     }
-    assert_string_equal(e.msg, "unsupported frame version 16 (this build reads versions 1 to 15)");
+    assert_string_equal(e.msg, "unsupported frame version 17 (this build reads versions 1 to 16)");
     /* a larger block size in the header: in a CM frame it also sizes the history's
      * tables (doc/format.md, "History"), so the block decodes differently, and that
      * is found (payload or checksum), never passed as good; unless no context of

@@ -317,6 +317,29 @@ text = open("good-text.orig", "rb").read()
 open("good-audio-v15.orig", "wb").write(text[:2000] + wav + text[2000:4000])
 EOF
 "$MBZIP" -1 -T1 -c good-audio-v15.orig >good-audio-v15.mbz
+# frame version 16 (the audio model's revision 4): a WAV file alone whose header is
+# the canonical 44 bytes (16-bit mono, 8 kHz, a falling tone): one audio block, the
+# header written by the decoder from the block's parameters
+python3 - <<'EOF'
+import struct
+r = 2027
+def rnd():
+    global r
+    r = (r * 6364136223846793005 + 1442695040888963407) % 2**64
+    return r >> 33
+y = [3000, 0]
+frames = []
+for i in range(3000):
+    v = ((16000 - i) * y[0] >> 13) - y[1]
+    y[1] = y[0]; y[0] = v
+    frames.append(struct.pack("<h", max(-32768, min(32767, v + rnd() % 5 - 2))))
+data = b"".join(frames)
+wav = (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVEfmt " +
+       struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000 * 2, 2, 16) +
+       b"data" + struct.pack("<I", len(data)) + data)
+open("good-audio-v16.orig", "wb").write(wav)
+EOF
+"$MBZIP" -1 -T1 -c good-audio-v16.orig >good-audio-v16.mbz
 # the kept good files back, over the fresh ones (above)
 for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
@@ -546,6 +569,15 @@ assert a3[4] == 15 and [t for _, t in a3blocks] == [4, 5, 3], "good-audio-v15.mb
 a3b = a3blocks[1][0]
 assert a3[a3b + BH] == 0x03 and a3[a3b + BH + 2] == 0, "good-audio-v15.mbz: 32-bit samples, no shift"
 b = a3[:]; b[4] = 14; fix_frame(b); make("bad-audio32-v14.mbz", b)
+# the audio model's revision 4 (frame version 16; good-audio-v16.mbz: one audio
+# block, the payload's format byte 0x11: 16-bit samples after a canonical WAV header)
+a4 = load("good-audio-v16.mbz")
+a4blocks, a4end = parse(a4)
+assert a4[4] == 16 and [t for _, t in a4blocks] == [5], "good-audio-v16.mbz: version 16, one audio block"
+a4b = a4blocks[0][0]
+assert a4[a4b + BH] == 0x11 and a4[a4b + BH + 3:a4b + BH + 7] == bytes([0x40, 0x1f, 0, 0]), \
+    "good-audio-v16.mbz: 16-bit samples after a WAV header, 8000 Hz"
+b = a4[:]; b[4] = 15; fix_frame(b); make("bad-audio-wav-v15.mbz", b)
 make("bad-empty.mbz", b"")
 make("bad-trailing-garbage.mbz", text + b"garbage\n")
 make("bad-trailing-zeros.mbz", text + b"\0" * 512)
@@ -596,6 +628,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-image-v12.mbz | good-image.orig at level 1, frame version 12 (the image model's revision 3: least squares and the channels' gradients among the predictors, six contexts): modelled, image, modelled, image, modelled |
 | good-image-v14.mbz | good-image.orig at level 1, frame version 14 (the image model's revision 4: the sign before the magnitude, the predictors' deviations as the error coder's contexts, a second weight set and two APMs): modelled, image, modelled, image, modelled |
 | good-audio-v15.mbz | level 1, frame version 15 (the audio model's revision 3): 2000 bytes of good-text.orig and a WAV header (modelled), its samples, 32-bit stereo holding a 24-bit tone with noise in the low 8 bits (audio block: 3 parameter bytes, format 0x03, no shift; the low 8 bits split off, doc/format.md "Audio blocks"), 2000 more bytes of text (modelled) |
+| good-audio-v16.mbz | level 1, frame version 16 (the audio model's revision 4): a WAV file alone, 16-bit mono at 8 kHz with the canonical 44-byte header, as one audio block (7 parameter bytes: format 0x11, the WAV header flag, 1 channel, no shift, the rate 8000; the decoder writes the header, doc/format.md "Audio blocks") |
 | good-v13.mbz | good-v9.orig at level 2, frame version 13 (flags CM, MEDIA, RECORD and FILTER; the binary stage's revision 3, doc/mixing.md, over the default MEGABYTE model's tables): one modelled block |
 | good-stored.mbz | 20000 random bytes: one stored block |
 | good-rle.mbz | 100000 bytes `x`: one run-length block |
@@ -677,6 +710,7 @@ cat >>README <<'EOF'
 | bad-audio-shift-v11.mbz | corrupt,audio | good-audio-v12.mbz as a version-11 frame (a shift in an audio payload is version 12's), header check recomputed |
 | bad-audio-shift-lost.mbz | checksum,corrupt | good-audio-v12.mbz with the audio payload's format byte 0x81 -> 0x41 (a shift of 4 instead of 8): decodes to other samples, found by the block checksum |
 | bad-audio32-v14.mbz | corrupt,audio | good-audio-v15.mbz as a version-14 frame (32-bit samples and the third parameter byte are version 15's), header check recomputed |
+| bad-audio-wav-v15.mbz | corrupt,audio | good-audio-v16.mbz as a version-15 frame (the WAV header bit of the audio parameters is version 16's), header check recomputed |
 | bad-empty.mbz | truncat,empty | an empty file |
 | bad-trailing-garbage.mbz | garbage,magic | good-text.mbz + "garbage\n" |
 | bad-trailing-zeros.mbz | garbage,magic | good-text.mbz + 512 zero bytes |

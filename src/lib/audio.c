@@ -34,8 +34,13 @@
  * 3: at its prior): audio blocks are independent of each other and of the rest of
  * the frame. Revision 1
  * (frames of versions 5 to 11) has neither the shift nor the OLS stage; revision
- * 3 (from version 15) is revision 2 with 32-bit samples and priors for the error
- * coder's probabilities (res_priors).
+ * 3 (version 15) is revision 2 with 32-bit samples and priors for the error
+ * coder's probabilities (res_priors); revision 4 (from version 16) is revision 3,
+ * and a block that holds a whole WAV file may start with its header when it is the
+ * canonical one the decoder can write from the parameters (mbz_wav_header): a
+ * short recording then costs one block instead of two (a block header and the
+ * header's modelled bytes, about 40 bytes, which decided whether a 1 KB recording
+ * beat FLAC).
  *
  * Encoding and decoding run the same function (au_code_block) over a coder that
  * either writes the bit it is given or reads it, so the two cannot drift apart.
@@ -60,31 +65,73 @@ size_t mbz_pcm_params_size(int rev)
     return rev >= 3 ? 3 : 2;
 }
 
+size_t mbz_pcm_params_len(const mbz_pcm *f, int rev)
+{
+    return mbz_pcm_params_size(rev) + (rev >= 4 && f->wav_header ? 4 : 0);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS_MAX], int rev)
 {
     out[0] = (uint8_t)((f->bytes - 1) | (f->big_endian ? 4 : 0) | (f->is_unsigned ? 8 : 0) |
-                       (rev < 3 ? f->shift << 4 : 0));
+                       (rev < 3 ? f->shift << 4 : 0) | (rev >= 4 && f->wav_header ? 16 : 0));
     out[1] = f->channels;
     if (rev >= 3)
         out[2] = f->shift;
+    if (rev >= 4 && f->wav_header)
+        put32(out + 3, f->rate);
 }
 
-int mbz_pcm_unpack(const uint8_t in[MBZ_PCM_PARAMS_MAX], mbz_pcm *f, int rev)
+int mbz_pcm_unpack(const uint8_t *in, size_t m, mbz_pcm *f, int rev)
 {
-    if (((in[0] & 3) == 3 && rev < 3) || in[1] < 1 || in[1] > MBZ_PCM_CHANNELS_MAX)
+    size_t np = mbz_pcm_params_size(rev);
+    if (m < np || ((in[0] & 3) == 3 && rev < 3) || in[1] < 1 || in[1] > MBZ_PCM_CHANNELS_MAX)
         return -1;
     f->bytes = (uint8_t)((in[0] & 3) + 1);
     f->big_endian = (in[0] & 4) != 0;
     f->is_unsigned = (in[0] & 8) != 0;
     f->shift = (uint8_t)(rev < 3 ? in[0] >> 4 : in[2]);
+    f->wav_header = rev >= 4 && (in[0] & 16);
+    f->rate = 0;
     /* revision 1 has no shift; a shift leaves at least one bit of the sample;
      * revision 3 has its shift apart (the high nibble is reserved) and offset
-     * binary only for 8-bit samples (as WAV has it) */
+     * binary only for 8-bit samples (as WAV has it); revision 4 takes one bit of
+     * the nibble for the WAV header, which only WAV's own layouts have */
+    unsigned reserved = rev >= 4 ? 0xe0 : 0xf0;
     if ((f->shift && rev < 2) || f->shift >= 8 * f->bytes ||
-        (rev >= 3 && ((in[0] & 0xf0) || (f->is_unsigned && f->bytes > 1))))
+        (rev >= 3 && ((in[0] & reserved) || (f->is_unsigned && f->bytes > 1))))
         return -1;
+    if (f->wav_header) {
+        if (m < np + 4 || f->big_endian || f->is_unsigned != (f->bytes == 1))
+            return -1;
+        f->rate = (uint32_t)in[np] | (uint32_t)in[np + 1] << 8 | (uint32_t)in[np + 2] << 16 |
+                  (uint32_t)in[np + 3] << 24;
+        if (f->rate == 0)
+            return -1;
+        np += 4;
+    }
     f->channels = in[1];
-    return 0;
+    return (int)np;
+}
+
+void mbz_wav_header(const mbz_pcm *f, uint32_t data_len, uint8_t out[MBZ_WAV_HEADER])
+{
+    uint32_t align = (uint32_t)f->bytes * f->channels;
+    memcpy(out, "RIFF", 4);
+    put32(out + 4, 36 + data_len);
+    memcpy(out + 8, "WAVEfmt ", 8);
+    put32(out + 16, 16);
+    put32(out + 20, 1u | (uint32_t)f->channels << 16);   /* tag 1 (PCM), channels */
+    put32(out + 24, f->rate);
+    put32(out + 28, f->rate * align);                   /* bytes per second, mod 2^32 */
+    put32(out + 32, align | (8u * f->bytes) << 16);     /* block align, bits per sample */
+    memcpy(out + 36, "data", 4);
+    put32(out + 40, data_len);
 }
 
 /* ------------------------------------------------------------------ filters */
@@ -378,9 +425,21 @@ static int au_code_block(mbz_res_coder *c, const mbz_pcm *f, int rev, uint8_t *d
 size_t mbz_audio_encode(const mbz_pcm *f, const uint8_t *data, size_t n, uint8_t *out,
                         size_t cap, int rev)
 {
-    size_t np = mbz_pcm_params_size(rev);
-    if (cap <= np || (f->bytes == 4 && rev < 3) || (f->is_unsigned && f->bytes > 1 && rev >= 3))
+    size_t np = mbz_pcm_params_len(f, rev);
+    if (cap <= np || (f->bytes == 4 && rev < 3) || (f->is_unsigned && f->bytes > 1 && rev >= 3) ||
+        (f->wav_header && rev < 4))
         return 0;
+    if (f->wav_header) {
+        /* the header the decoder will write must be the one that is there */
+        uint8_t h[MBZ_WAV_HEADER];
+        if (n < MBZ_WAV_HEADER || n - MBZ_WAV_HEADER > UINT32_MAX - 36 || f->rate == 0)
+            return 0;
+        mbz_wav_header(f, (uint32_t)(n - MBZ_WAV_HEADER), h);
+        if (memcmp(h, data, MBZ_WAV_HEADER) != 0)
+            return 0;
+        data += MBZ_WAV_HEADER;
+        n -= MBZ_WAV_HEADER;
+    }
     mbz_pcm g = *f;
     g.shift = (uint8_t)(rev >= 2 ? pcm_shift(f, data, n - n % ((size_t)f->bytes * f->channels), rev) : 0);
     mbz_pcm_pack(&g, out, rev);
@@ -397,9 +456,16 @@ size_t mbz_audio_encode(const mbz_pcm *f, const uint8_t *data, size_t n, uint8_t
 int mbz_audio_decode(const uint8_t *payload, size_t m, uint8_t *out, size_t n, int rev)
 {
     mbz_pcm f;
-    size_t np = mbz_pcm_params_size(rev);
-    if (m < np + 1 || mbz_pcm_unpack(payload, &f, rev) != 0)
+    int np = mbz_pcm_unpack(payload, m, &f, rev);
+    if (np < 0 || m < (size_t)np + 1)
         return -1;
+    if (f.wav_header) {
+        if (n < MBZ_WAV_HEADER || n - MBZ_WAV_HEADER > UINT32_MAX - 36)
+            return -1;
+        mbz_wav_header(&f, (uint32_t)(n - MBZ_WAV_HEADER), out);
+        out += MBZ_WAV_HEADER;
+        n -= MBZ_WAV_HEADER;
+    }
     mbz_res_coder c;
     memset(&c, 0, sizeof c);
     c.decoding = 1;

@@ -91,7 +91,8 @@ int mbz_image_rev(unsigned version)
 
 int mbz_audio_rev(unsigned version)
 {
-    return version >= MBZ_FRAME_VERSION_AUDIO3 ? 3 : version >= MBZ_FRAME_VERSION_AUDIO2 ? 2 : 1;
+    return version >= MBZ_FRAME_VERSION_AUDIO4 ? 4 : version >= MBZ_FRAME_VERSION_AUDIO3 ? 3 :
+           version >= MBZ_FRAME_VERSION_AUDIO2 ? 2 : 1;
 }
 
 void mbz_stack_free(mbz_stack *s)
@@ -490,6 +491,16 @@ static int media_loses(const mbz_media_format *f, const mbz_stack *stack, const 
     int audio = f->kind == MBZ_MEDIA_AUDIO;
     if (audio && f->pcm.bytes < 4)
         return 0;
+    mbz_media_format samples;
+    if (audio && f->pcm.wav_header) { /* a whole WAV file: judge its samples */
+        if (n < MBZ_WAV_HEADER)
+            return 0;
+        samples = *f;
+        samples.pcm.wav_header = 0;
+        f = &samples;
+        in += MBZ_WAV_HEADER;
+        n -= MBZ_WAV_HEADER;
+    }
     size_t stride = audio ? (size_t)f->pcm.bytes * f->pcm.channels : mbz_img_stride(&f->img), rows = n / stride;
     /* four slices of whole rows, from the four quarters of the block */
     size_t per = MEDIA_SAMPLE / 4 / stride;

@@ -25,7 +25,7 @@ uint8_t mbz_frame_version_for_flags(unsigned flags)
 {
     if (flags & MBZ_FLAG_MEDIA) /* the audio model's latest revision (and the binary
                                  * stage's, the image model's) */
-        return MBZ_FRAME_VERSION_AUDIO3;
+        return MBZ_FRAME_VERSION_AUDIO4;
     if ((flags & MBZ_FLAG_CM) && !(flags & MBZ_FLAG_FAST)) /* the binary stage's latest */
         return MBZ_FRAME_VERSION_CM3;
     if (flags & MBZ_FLAG_FAST)

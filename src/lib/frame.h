@@ -60,14 +60,18 @@
  *                        samples (an audio payload's sample-size code 3), their
  *                        bits below the top 24 coded apart, three parameter
  *                        bytes, priors for the error coder (audio.c)
- * A writer uses the lowest version that has the flags it sets, version 15 for every
+ *  16  (no new flag)     the audio model's revision 4 in MEDIA frames: an audio
+ *                        block may be a whole WAV file, whose canonical 44-byte
+ *                        header the decoder writes from the parameters (a flag
+ *                        bit and the sample rate: audio.h mbz_wav_header)
+ * A writer uses the lowest version that has the flags it sets, version 16 for every
  * MEDIA frame (levels 1-9), 13 for every other CM frame but FAST ones and 11 for
  * FAST ones without MEDIA
  * (mbz_frame_version_for_flags), so
  * that older readers decode every frame they can and name the version of those
  * they cannot; a reader refuses flags its version does not define
  * (mbz_frame_flags_known). */
-#define MBZ_FRAME_VERSION 15
+#define MBZ_FRAME_VERSION 16
 #define MBZ_FRAME_VERSION_CM2 9     /* CM frames from this version on: revision 2 */
 #define MBZ_FRAME_VERSION_CM3 13    /* and from this one on: revision 3 */
 #define MBZ_FRAME_VERSION_IMAGE2 10 /* MEDIA frames from this one on: image revision 2 */
@@ -76,6 +80,7 @@
 #define MBZ_FRAME_VERSION_IMAGE3 12 /* and image revision 3 */
 #define MBZ_FRAME_VERSION_IMAGE4 14 /* MEDIA frames from this one on: image revision 4 */
 #define MBZ_FRAME_VERSION_AUDIO3 15 /* MEDIA frames from this one on: audio revision 3 */
+#define MBZ_FRAME_VERSION_AUDIO4 16 /* MEDIA frames from this one on: audio revision 4 */
 #define MBZ_FRAME_VERSION_MIN 1
 #define MBZ_FLAG_MIX 0x01
 #define MBZ_FLAG_STRIDED 0x02

@@ -141,7 +141,7 @@ static int parse_aiff(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, m
 }
 
 static void add_region(mbz_media *m, uint64_t start, uint64_t len, size_t unit,
-                       const mbz_media_format *f)
+                       const mbz_media_format *f, const mbz_media_format *whole)
 {
     if (len < MBZ_MEDIA_MIN || unit == 0)
         return;
@@ -159,6 +159,9 @@ static void add_region(mbz_media *m, uint64_t start, uint64_t len, size_t unit,
     m->r[i].end = start + len;
     m->r[i].unit = unit;
     m->r[i].fmt = *f;
+    m->r[i].has_whole = whole != NULL;
+    if (whole)
+        m->r[i].whole = *whole;
 }
 
 /* A decimal number of at most 7 digits at p[*pos ..], after whitespace and PNM
@@ -448,7 +451,19 @@ static int header_at(mbz_media *m, uint64_t off, const uint8_t *buf, size_t n, s
     if (r == FOUND) {
         size_t unit = f.kind == MBZ_MEDIA_AUDIO ? (size_t)f.pcm.bytes * f.pcm.channels
                                                 : mbz_img_stride(&f.img);
-        add_region(m, off + i + at, len, unit, &f);
+        /* a WAV file with the canonical header (the audio model's revision 4 writes
+         * it from the parameters: a short recording is then one block) */
+        mbz_media_format whole = f;
+        int canonical = 0;
+        if (f.kind == MBZ_MEDIA_AUDIO && at == MBZ_WAV_HEADER && len <= UINT32_MAX - 36 &&
+            !memcmp(p, "RIFF", 4)) {
+            uint8_t h[MBZ_WAV_HEADER];
+            whole.pcm.wav_header = 1;
+            whole.pcm.rate = le32(p + 24);
+            mbz_wav_header(&whole.pcm, (uint32_t)len, h);
+            canonical = whole.pcm.rate != 0 && !memcmp(h, p, MBZ_WAV_HEADER);
+        }
+        add_region(m, off + i + at, len, unit, &f, canonical ? &whole : NULL);
     }
     return 0;
 }
@@ -542,6 +557,11 @@ size_t mbz_media_cut(mbz_media *m, uint64_t off, size_t avail, size_t bs, size_t
     }
     for (int i = 0; i < m->n; i++) {
         const mbz_media_region *r = &m->r[i];
+        if (r->has_whole && off + MBZ_WAV_HEADER == r->start && r->end - off <= avail &&
+            r->end - off <= bs) {
+            *fmt = &r->whole;
+            return (size_t)(r->end - off);    /* the whole file, header and samples */
+        }
         if (r->start <= off && off < r->end) {
             uint64_t left = r->end - off;
             if (left <= avail && left <= bs) {
@@ -557,9 +577,15 @@ size_t mbz_media_cut(mbz_media *m, uint64_t off, size_t avail, size_t bs, size_t
             return n;
         }
     }
-    for (int i = 0; i < m->n; i++)
-        if (m->r[i].start > off && m->r[i].start - off < avail)
-            avail = (size_t)(m->r[i].start - off);
+    for (int i = 0; i < m->n; i++) {
+        const mbz_media_region *r = &m->r[i];
+        uint64_t b = r->start;
+        /* a WAV file that one block can hold whole: that block starts at its header */
+        if (r->has_whole && r->start - MBZ_WAV_HEADER > off && r->end - (r->start - MBZ_WAV_HEADER) <= bs)
+            b = r->start - MBZ_WAV_HEADER;
+        if (b > off && b - off < avail)
+            avail = (size_t)(b - off);
+    }
     return cut > 0 && cut < avail ? cut : avail;
 }
 

@@ -25,11 +25,15 @@ typedef struct {
 } mbz_media_format;
 
 /* The bytes of one file's samples or pixels: stream offsets [start, end); blocks of
- * it hold whole units (audio frames, image rows). */
+ * it hold whole units (audio frames, image rows). A WAV file whose header is the
+ * canonical one (audio.h mbz_wav_header) also has `whole`: that format with the
+ * header, for one block of the whole file [start - MBZ_WAV_HEADER, end). */
 typedef struct {
     uint64_t start, end;
     size_t unit;
     mbz_media_format fmt;
+    int has_whole;
+    mbz_media_format whole;
 } mbz_media_region;
 
 #define MBZ_MEDIA_REGIONS 16
@@ -57,9 +61,12 @@ size_t mbz_media_scan_ref(mbz_media *m, uint64_t off, const uint8_t *buf, size_t
 
 /* How long the block at stream offset off should be, given avail bytes at hand
  * (the block size or fewer, at the end of the input) and the block size bs:
+ *   - at the canonical header of a WAV file that fits in avail and bs whole: the
+ *     file, *fmt its `whole` format;
  *   - inside a region: a whole number of its units (or up to the region's end),
  *     *fmt set;
- *   - before a region that starts within avail: up to its start, *fmt NULL;
+ *   - before a region that starts within avail: up to its start (or to the
+ *     header of a WAV file it will take whole), *fmt NULL;
  *   - otherwise avail, *fmt NULL.
  * `cut` (from mbz_media_scan) shortens a general block so that a header that
  * straddles it starts the next one. Forgets regions that end before off. */

@@ -5,8 +5,9 @@
 # bytes (a tar member), cuts blocks at their edges and codes them with the audio
 # model. Round trips from files and pipes, -T1 == -T2, decoding on two threads, a
 # header that straddles a block boundary still found, and a broken header left to
-# the general stage (correct, only larger). Uses tests/files/good-audio.orig: text,
-# a WAV file (16-bit stereo, 60,001 bytes of samples), text; and a 32-bit WAV.
+# the general stage (correct, only larger), a WAV file with the canonical header
+# coded as one block. Uses tests/files/good-audio.orig: text, a WAV file (16-bit
+# stereo, 60,001 bytes of samples), text; and a 32-bit WAV.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 
 cp "$top_srcdir/tests/files/good-audio.orig" wav.in
@@ -64,6 +65,27 @@ run 0 "32-bit: decode" mbz -dc a32.mbz
 same "32-bit: round trip" "$T/.stdout" "$top_srcdir/tests/files/good-audio-v15.orig"
 size=$(wc -c <a32.mbz)
 check "32-bit: the samples are coded by the audio model ($size bytes of 51,765)" [ "$size" -lt 24000 ]
+
+# A WAV file alone, with the canonical 44-byte header (the one in
+# good-audio-v15.orig; the audio model's revision 4): one audio block, whose header
+# the decoder writes; the same file with its RIFF size one more (not the canonical
+# header) takes two blocks (the header through the general stage) and more bytes.
+tail -c +2001 "$top_srcdir/tests/files/good-audio-v15.orig" | head -c 48044 >whole.wav
+{ head -c 4 whole.wav; printf '\245'; tail -c +6 whole.wav; } >other.wav
+for w in whole other; do
+    run 0 "$w WAV: compress -6" mbz -6 -T1 -c $w.wav
+    cp "$T/.stdout" $w.mbz
+    run 0 "$w WAV: decode" mbz -dc $w.mbz
+    same "$w WAV: round trip" "$T/.stdout" $w.wav
+    run 0 "$w WAV: -lv" mbz -lv $w.mbz
+    set -- $(sed -n 2p "$T/.stdout")
+    eval "${w}_blocks=\$5"
+done
+check "canonical WAV header: 1 block ($whole_blocks), otherwise 2 ($other_blocks)" \
+    [ "$whole_blocks.$other_blocks" = 1.2 ]
+s=$(wc -c <whole.mbz)
+o=$(wc -c <other.mbz)
+check "canonical WAV header: at least 25 bytes less ($s bytes; otherwise $o)" [ "$s" -le $((o - 25)) ]
 
 # Images: tests/files/good-image.orig holds a PPM and a BMP between texts
 cp "$top_srcdir/tests/files/good-image.orig" img.in

@@ -54,7 +54,7 @@ done
 
 # Level 9: strided inference (two passes of the model per byte, flags CM, MEDIA and
 # STRIDED when the model has patches; with the order-2 stand-in of a build without
-# the MEGABYTE model, flags CM and MEDIA), with RECORD and FILTER. Both are frame version 15 (every MEDIA frame). Deterministic in -T, decoded
+# the MEGABYTE model, flags CM and MEDIA), with RECORD and FILTER. Both are frame version 16 (every MEDIA frame). Deterministic in -T, decoded
 # step by step and batched.
 head -c 12000 "$CORPORA/alice29.txt" >a9
 run 0 "level 9 compress -T1" mbz -9 -T1 -c a9
@@ -63,7 +63,7 @@ run 0 "level 9 compress -T2" mbz -9 -T2 -c a9
 same "level 9 output does not depend on -T" "$T/.stdout" a9.t1
 v=$(od -An -tu1 -j4 -N1 a9.t1 | tr -d ' ')
 fl=$(od -An -tu1 -j5 -N1 a9.t1 | tr -d ' ')
-check "level 9: frame version 15 ($v)" [ "$v" = 15 ]
+check "level 9: frame version 16 ($v)" [ "$v" = 16 ]
 if mbz -V | grep -q 'default model: [0-9a-f]* megabyte'; then
     check "level 9 with MEGABYTE: flags CM, MEDIA, RECORD, FILTER and STRIDED ($fl)" [ "$fl" = 62 ]
 else

@@ -10,9 +10,11 @@
  *            then the image decoder: never out of bounds, any status
  *   128-255  round trips: the parameters from data's first 7 bytes (bounded into
  *            range), the rest coded by the audio model (bit 0 of byte 0 clear; the
- *            revision from bits 1-7, 3 for 32-bit samples; with the low
+ *            revision from bits 1-7, 3 or 4 for 32-bit samples; with the low
  *            (data[3] >> 1) % 32 bits of every sample cleared, so that revisions 2
- *            and 3 find a shift) or the image model
+ *            to 4 find a shift; revision 4 with an odd data[4] codes a whole WAV
+ *            file, the canonical header written over the first 44 bytes) or the
+ *            image model
  *            (set; with 1-bit pixels when data[0] % 3 == 2), decoded, compared
  */
 #include "fuzz_common.h"
@@ -52,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
                 if (f->kind == MBZ_MEDIA_AUDIO) {
                     mbz_pcm back;
                     mbz_pcm_pack(&f->pcm, par, MBZ_AUDIO_REV);
-                    if (mbz_pcm_unpack(par, &back, MBZ_AUDIO_REV) != 0)
+                    if (mbz_pcm_unpack(par, sizeof par, &back, MBZ_AUDIO_REV) < 0)
                         fuzz_fail("the detector's audio layout does not pack");
                 } else {
                     mbz_img back;
@@ -72,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
         uint8_t *out = malloc(want);
         if (!out)
             return 0;
-        (void)mbz_audio_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 4) % 3);
+        (void)mbz_audio_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 4) % 4);
         (void)mbz_image_decode(data + 3, n - 3, out, want, 1 + (data[2] >> 6));
         free(out);
         return 0;
@@ -94,15 +96,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
     size_t m;
     int rc;
     if (!(sel & 1)) {
-        /* 32-bit samples with revision 3 only; unsigned ones there 8-bit only */
+        /* 32-bit samples from revision 3 only; unsigned ones there 8-bit only */
         mbz_pcm f = { (uint8_t)(1 + data[0] % 4), (uint8_t)(1 + data[1] % MBZ_PCM_CHANNELS_MAX),
-                      (uint8_t)(data[2] & 1), (uint8_t)(data[3] & 1), 0 };
-        int rev = f.bytes == 4 ? 3 : 1 + (sel >> 1) % 3, zero = (data[3] >> 1) % 32;
+                      (uint8_t)(data[2] & 1), (uint8_t)(data[3] & 1), 0, 0, 0 };
+        int rev = f.bytes == 4 ? 3 + (sel >> 1) % 2 : 1 + (sel >> 1) % 4, zero = (data[3] >> 1) % 32;
         if (rev >= 3 && f.bytes > 1)
             f.is_unsigned = 0;
-        for (size_t i = 0; i + f.bytes <= bn; i += f.bytes)
+        /* revision 4, when data[4] is odd: a whole WAV file, the canonical header
+         * over the first 44 bytes (WAV's layouts: little-endian, unsigned 8-bit) */
+        size_t s0 = 0;
+        if (rev == 4 && (data[4] & 1) && bn >= MBZ_WAV_HEADER) {
+            f.big_endian = 0;
+            f.is_unsigned = f.bytes == 1;
+            f.wav_header = 1;
+            f.rate = 1 + (uint32_t)(data[5] | data[6] << 8);
+            s0 = MBZ_WAV_HEADER;
+        }
+        for (size_t i = s0; i + f.bytes <= bn; i += f.bytes)
             for (int b = 0; b < zero && b < 8 * f.bytes; b++)
                 src[i + (size_t)(f.big_endian ? f.bytes - 1 - b / 8 : b / 8)] &= (uint8_t)~(1u << (b % 8));
+        if (f.wav_header)
+            mbz_wav_header(&f, (uint32_t)(bn - MBZ_WAV_HEADER), src);
         m = mbz_audio_encode(&f, src, bn, pay, cap, rev);
         rc = m ? mbz_audio_decode(pay, m, back, bn, rev) : 0;
     } else {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Hostile headers: frames with valid header checks but declared sizes of 2^63,
 # 2^64-1, 0, 2^32-1, sizes beyond the block size, 100000 blocks, 2000 frames,
-# frame versions 0/16/255 with the order-2 fingerprint, block_log and level out of
+# frame versions 0/17/255 with the order-2 fingerprint, block_log and level out of
 # range (reltool hostile). Each must end with exit status 1 and one line
 # "mbzip: ..." naming the problem, within bounded memory (ulimit -v 1 GiB where
 # the build allows it: sanitizer builds reserve terabytes of address space) and
@@ -42,7 +42,7 @@ expect h/payload-zero-modelled.mbz 'payload size 0 outside'
 expect h/payload-2e32m1-rle.mbz 'payload size 4294967295 != 1'
 expect h/stored-64MiB-truncated.mbz 'truncated'
 expect h/modelled-64MiB-truncated.mbz 'truncated'
-for v in 0 16 255; do
+for v in 0 17 255; do
     expect h/version-$v-order2.mbz "unsupported frame version $v"
 done
 for l in 0 15 27 63 255; do
@@ -65,7 +65,7 @@ expect h/bomb-bilevel-2e26-payload8.mbz 'corrupt image'
 expect h/frames-2000-then-garbage.mbz 'trailing garbage after frame 2000'
 
 # -l (headers only) and -t agree that these are errors
-for f in h/total-2e64m1.mbz h/content-2e32m1-stored.mbz h/version-16-order2.mbz; do
+for f in h/total-2e64m1.mbz h/content-2e32m1-stored.mbz h/version-17-order2.mbz; do
     sh -c "$LIMIT exec $TO \"\$MBZIP\" -l \"$f\"" >"$T/.stdout" 2>"$T/.stderr"
     rc=$?
     check "$f: -l exit status 1 (got $rc)" [ "$rc" -eq 1 ]

@@ -560,8 +560,8 @@ static int cmd_hostile(int argc, char **argv)
         n += end_mark(b + n, 1u << 26, sum_x);
         emit(bombs26[k].name, b, n);
     }
-    /* version: the order-2 fingerprint but frame versions 0, 16, 255 (1 to 15 are valid) */
-    static const unsigned versions[] = { 0, 16, 255 };
+    /* version: the order-2 fingerprint but frame versions 0, 17, 255 (1 to 16 are valid) */
+    static const unsigned versions[] = { 0, 17, 255 };
     for (size_t k = 0; k < 3; k++) {
         char name[64];
         n = frame_header(b, versions[k], 1, 18, ORDER2_FP);
