@@ -312,6 +312,39 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
 
     unsigned block_log = L->block_log;
     size_t bs = (size_t)1 << block_log;
+    reader r = { .fn = rd, .user = rd_user };
+    /* A small input gets a smaller block size (a writer's choice, doc/format.md
+     * "Writer choices"): in a CM frame of the full stage the history's tables are
+     * sized by the block size (16 blocks' worth, frame.h), and on an input much
+     * smaller than that they are touched all over all the same (hashed, in huge
+     * pages): 320 MB at level 6 for a 35 KB file. So the first block is read before
+     * the frame header is written; if the input ends in it, the block size is the
+     * smallest (at least 64 KiB) of 4 times the input or more, the history's window
+     * 64 times: the same blocks, tables of a tenth the size, payloads within
+     * 0.05%. Not with a cut callback (archives: more follows) nor level 1's fast
+     * stage (32 MiB at most). */
+    uint8_t *ahead = NULL;
+    size_t ahead_n = 0;
+    int ahead_eof = 0;
+    if (stack.cm && !(flags & MBZ_FLAG_FAST) && !o.cut && block_log > MBZ_BLOCK_LOG_MIN) {
+        if (!(ahead = malloc(bs))) {
+            mbz_stack_free(&stack);
+            return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory (block buffers of %zu bytes)", bs);
+        }
+        if ((rc = read_full(&r, ahead, bs, &ahead_n, err)) != MBZ_OK) {
+            free(ahead);
+            mbz_stack_free(&stack);
+            return rc;
+        }
+        if (ahead_n < bs) {
+            ahead_eof = 1;
+            unsigned small = MBZ_BLOCK_LOG_MIN;
+            while (small < block_log && ((uint64_t)1 << small) < 4 * (uint64_t)ahead_n)
+                small++;
+            block_log = small;
+            bs = (size_t)1 << block_log;
+        }
+    }
     /* CM frames: segments of up to `seg` blocks share one history (frame.h); a
      * segment also ends where the caller cuts the input (mbz_options.cut). A batch
      * holds up to one segment per thread. */
@@ -319,11 +352,10 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     int nslots = o.threads * seg;
     int *starts = calloc((size_t)o.threads + 1, sizeof *starts);
     mbz_cm_chain *chains = NULL;
-    uint8_t *carry = NULL;     /* bytes a block cut left over for the next (MEDIA) */
-    size_t carry_n = 0;
+    uint8_t *carry = ahead;    /* bytes a block cut left over for the next (MEDIA), */
+    size_t carry_n = ahead_n;  /* and first the bytes read ahead (above) */
     mbz_block_scratch *tables = calloc((size_t)o.threads, sizeof *tables);
 
-    reader r = { .fn = rd, .user = rd_user };
     writer w = { .fn = wr, .user = wr_user };
     cjob *jobs = calloc((size_t)nslots, sizeof *jobs);
     XXH64_state_t *xs = XXH64_createState();
@@ -352,7 +384,7 @@ int mbz_compress_stream(const mbz_options *opts, mbz_read_fn rd, void *rd_user,
     int media = (flags & MBZ_FLAG_MEDIA) != 0;
     mbz_media det = { .n = 0 };
     uint64_t total = 0, block_no = 0, offset = 0;
-    int eof = 0;
+    int eof = ahead_eof;
     /* at_cut: the read callback ended and the caller's cut callback said more
      * follows: no more reading until the bytes before the cut (a media carry) are
      * in blocks; then the next block starts a segment (cut_next) */

@@ -11,7 +11,8 @@
 #include "predictor.h"
 
 typedef struct {
-    uint8_t block_log;     /* blocks of 2^block_log bytes */
+    uint8_t block_log;     /* blocks of 2^block_log bytes (an input that ends within
+                            * the first block gets fewer at levels 2-9: api.c) */
     uint8_t order2;        /* 1: the built-in order-2 model; 0: the default model */
     uint8_t strided;       /* 1: run a patch model twice, offset by half a patch */
     uint8_t fast;          /* 1: the binary stage's fast configuration (MBZ_FLAG_FAST),
