@@ -603,6 +603,12 @@ int main(int argc, char **argv)
         put("media", "detect-pgm", md, k);
         md[0] = 128;
         put("media", "audio-roundtrip", md, 1 + 7 + 2000);
+        /* revision 4 (selector 134: (134 >> 1) % 4 = 3) with data[4] odd: a whole
+         * WAV file, the canonical header written over the first 44 bytes */
+        md[0] = 134;
+        md[5] |= 1;
+        put("media", "audio-wav-roundtrip", md, 1 + 7 + 2000);
+        md[5] &= (uint8_t)~1u;
         md[0] = 129;
         put("media", "image-roundtrip", md, 1 + 7 + 3000);
         md[0] = 64;
