@@ -301,7 +301,63 @@ static void put32(uint8_t *p, uint32_t v, int be)
         p[be ? 3 - i : i] = (uint8_t)(v >> (8 * i));
 }
 
-static void put16(uint8_t *p, uint32_t v, int be);
+static void put16(uint8_t *p, uint32_t v, int be)
+{
+    p[be ? 1 : 0] = (uint8_t)v;
+    p[be ? 0 : 1] = (uint8_t)(v >> 8);
+}
+
+/* A TIFF header (byte order `be`) and its first directory at p + 8: n entries of
+ * tag, type, count, value; a SHORT value sits in the entry's first two bytes (the
+ * other two are left as they are: zero in the callers' buffers). */
+static void put_tiff_dir(uint8_t *p, const uint16_t (*tags)[4], int n, int be)
+{
+    memcpy(p, be ? "MM\0*" : "II*\0", 4);
+    put32(p + 4, 8, be);
+    put16(p + 8, (uint32_t)n, be);
+    for (int k = 0; k < n; k++) {
+        uint8_t *e = p + 10 + 12 * k;
+        put16(e, tags[k][0], be);
+        put16(e + 2, tags[k][1], be);
+        put32(e + 4, tags[k][2], be);
+        if (tags[k][1] == 3 && tags[k][2] == 1)
+            put16(e + 8, tags[k][3], be);
+        else
+            put32(e + 8, tags[k][3], be);
+    }
+}
+
+/* A 16-bit stereo WAV header at `rate` samples per second, written field by field
+ * (the tests' own, not the library's): 44 bytes, or with `list` a LIST chunk before
+ * data (44 + 12). Returns its length. */
+static size_t wav_header_at(uint8_t *p, uint32_t data, uint32_t rate, int list)
+{
+    size_t d = list ? 48 : 36;            /* where the data chunk starts */
+    memcpy(p, "RIFF", 4);
+    put32(p + 4, (uint32_t)d + data, 0);   /* the RIFF chunk: all after its size field */
+    memcpy(p + 8, "WAVEfmt ", 8);
+    put32(p + 16, 16, 0);
+    put16(p + 20, 1, 0);
+    put16(p + 22, 2, 0);
+    put32(p + 24, rate, 0);
+    put32(p + 28, rate * 4, 0);
+    put16(p + 32, 4, 0);
+    put16(p + 34, 16, 0);
+    if (list) {
+        memcpy(p + 36, "LIST", 4);
+        put32(p + 40, 4, 0);
+        memcpy(p + 44, "INFO", 4);
+    }
+    memcpy(p + d, "data", 4);
+    put32(p + d + 4, data, 0);
+    return d + 8;
+}
+
+/* The one most detector tests use: 44.1 kHz, with the LIST chunk (not canonical). */
+static size_t wav_header(uint8_t *p, uint32_t data)
+{
+    return wav_header_at(p, data, 44100, 1);
+}
 
 /* Revision 4: a whole WAV file. The canonical header (mbz_wav_header) has the
  * fields a WAV writer writes; a file that starts with it codes to the samples'
@@ -317,19 +373,7 @@ static void whole_wav(void)
     rng = 4321;
     gen(&f, in + 44, 80000, 12000);
     mbz_wav_header(&f, 80000, in);
-    memcpy(want, "RIFF", 4);
-    put32(want + 4, 36 + 80000, 0);
-    memcpy(want + 8, "WAVEfmt ", 8);
-    put32(want + 16, 16, 0);
-    put16(want + 20, 1, 0);
-    put16(want + 22, 2, 0);
-    put32(want + 24, 22050, 0);
-    put32(want + 28, 22050 * 4, 0);
-    put16(want + 32, 4, 0);
-    put16(want + 34, 16, 0);
-    memcpy(want + 36, "data", 4);
-    put32(want + 40, 80000, 0);
-    CHECK(!memcmp(in, want, 44), "canonical header");
+    CHECK(wav_header_at(want, 80000, 22050, 0) == 44 && !memcmp(in, want, 44), "canonical header");
     size_t m = mbz_audio_encode(&f, in, sizeof in, pay, sizeof pay, 4);
     size_t ms = mbz_audio_encode(&s, in + 44, 80000, pay2, sizeof pay2, 4);
     CHECK(m == ms + 4 && ms > 0 && !memcmp(pay + 7, pay2 + 3, ms - 3),
@@ -362,52 +406,6 @@ static void whole_wav(void)
     }
 }
 
-static void put16(uint8_t *p, uint32_t v, int be)
-{
-    p[be ? 1 : 0] = (uint8_t)v;
-    p[be ? 0 : 1] = (uint8_t)(v >> 8);
-}
-
-/* A TIFF header (byte order `be`) and its first directory at p + 8: n entries of
- * tag, type, count, value; a SHORT value sits in the entry's first two bytes (the
- * other two are left as they are: zero in the callers' buffers). */
-static void put_tiff_dir(uint8_t *p, const uint16_t (*tags)[4], int n, int be)
-{
-    memcpy(p, be ? "MM\0*" : "II*\0", 4);
-    put32(p + 4, 8, be);
-    put16(p + 8, (uint32_t)n, be);
-    for (int k = 0; k < n; k++) {
-        uint8_t *e = p + 10 + 12 * k;
-        put16(e, tags[k][0], be);
-        put16(e + 2, tags[k][1], be);
-        put32(e + 4, tags[k][2], be);
-        if (tags[k][1] == 3 && tags[k][2] == 1)
-            put16(e + 8, tags[k][3], be);
-        else
-            put32(e + 8, tags[k][3], be);
-    }
-}
-
-/* A 16-bit stereo WAV header (44 bytes, with a LIST chunk before data: 44 + 12). */
-static size_t wav_header(uint8_t *p, uint32_t data)
-{
-    memcpy(p, "RIFF", 4);
-    put32(p + 4, 4 + 24 + 12 + 8 + data, 0);
-    memcpy(p + 8, "WAVEfmt ", 8);
-    put32(p + 16, 16, 0);
-    put16(p + 20, 1, 0);
-    put16(p + 22, 2, 0);
-    put32(p + 24, 44100, 0);
-    put32(p + 28, 44100 * 4, 0);
-    put16(p + 32, 4, 0);
-    put16(p + 34, 16, 0);
-    memcpy(p + 36, "LIST", 4);
-    put32(p + 40, 4, 0);
-    memcpy(p + 44, "INFO", 4);
-    memcpy(p + 48, "data", 4);
-    put32(p + 52, data, 0);
-    return 56;
-}
 
 /* A 24-bit mono AIFF header (FORM AIFF, COMM, SSND with offset 0). */
 static size_t aiff_header(uint8_t *p, uint32_t data)
@@ -542,8 +540,7 @@ static void detector(void)
      * if one block can hold it; else the header is a general block's end as above */
     for (int big = 0; big < 2; big++) {
         memset(buf, 'x', sizeof buf);
-        mbz_pcm cf = { 2, 2, 0, 0, 0, 1, 44100 };
-        mbz_wav_header(&cf, 20000, buf + 1000);
+        wav_header_at(buf + 1000, 20000, 44100, 0);
         mbz_media w = { .n = 0 };
         mbz_media_scan(&w, 5000, buf, 200000);
         CHECK(w.n == 1 && w.r[0].start == 6044 && w.r[0].end == 26044 && w.r[0].has_whole &&

@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "audio.h"
+#include "internal.h"
 #include "ols.h"
 #include "qmath.h"
 #include "residual.h"
@@ -70,12 +71,6 @@ size_t mbz_pcm_params_len(const mbz_pcm *f, int rev)
     return mbz_pcm_params_size(rev) + (rev >= 4 && f->wav_header ? 4 : 0);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS_MAX], int rev)
 {
     out[0] = (uint8_t)((f->bytes - 1) | (f->big_endian ? 4 : 0) | (f->is_unsigned ? 8 : 0) |
@@ -84,7 +79,7 @@ void mbz_pcm_pack(const mbz_pcm *f, uint8_t out[MBZ_PCM_PARAMS_MAX], int rev)
     if (rev >= 3)
         out[2] = f->shift;
     if (rev >= 4 && f->wav_header)
-        put32(out + 3, f->rate);
+        mbz_put_le32(out + 3, f->rate);
 }
 
 int mbz_pcm_unpack(const uint8_t *in, size_t m, mbz_pcm *f, int rev)
@@ -109,8 +104,7 @@ int mbz_pcm_unpack(const uint8_t *in, size_t m, mbz_pcm *f, int rev)
     if (f->wav_header) {
         if (m < np + 4 || f->big_endian || f->is_unsigned != (f->bytes == 1))
             return -1;
-        f->rate = (uint32_t)in[np] | (uint32_t)in[np + 1] << 8 | (uint32_t)in[np + 2] << 16 |
-                  (uint32_t)in[np + 3] << 24;
+        f->rate = mbz_get_le32(in + np);
         if (f->rate == 0)
             return -1;
         np += 4;
@@ -123,15 +117,15 @@ void mbz_wav_header(const mbz_pcm *f, uint32_t data_len, uint8_t out[MBZ_WAV_HEA
 {
     uint32_t align = (uint32_t)f->bytes * f->channels;
     memcpy(out, "RIFF", 4);
-    put32(out + 4, 36 + data_len);
+    mbz_put_le32(out + 4, 36 + data_len);
     memcpy(out + 8, "WAVEfmt ", 8);
-    put32(out + 16, 16);
-    put32(out + 20, 1u | (uint32_t)f->channels << 16);   /* tag 1 (PCM), channels */
-    put32(out + 24, f->rate);
-    put32(out + 28, f->rate * align);                   /* bytes per second, mod 2^32 */
-    put32(out + 32, align | (8u * f->bytes) << 16);     /* block align, bits per sample */
+    mbz_put_le32(out + 16, 16);
+    mbz_put_le32(out + 20, 1u | (uint32_t)f->channels << 16);   /* tag 1 (PCM), channels */
+    mbz_put_le32(out + 24, f->rate);
+    mbz_put_le32(out + 28, f->rate * align);                   /* bytes per second, mod 2^32 */
+    mbz_put_le32(out + 32, align | (8u * f->bytes) << 16);     /* block align, bits per sample */
     memcpy(out + 36, "data", 4);
-    put32(out + 40, data_len);
+    mbz_put_le32(out + 40, data_len);
 }
 
 /* ------------------------------------------------------------------ filters */
