@@ -573,6 +573,28 @@ static void detector(void)
      * taken for one (random data would be cut too often) */
     CHECK(mbz_media_scan(&fresh, 0, buf, 70004) == 70000, "signature cut short");
     CHECK(mbz_media_scan(&fresh, 0, buf, 70002) == 70002, "2 bytes taken for a signature");
+    /* a BMP header cut short: kept for the next block while the fields at hand
+     * allow one (12 to 33 bytes of it), not when they rule it out: "BM" then four
+     * random bytes of pixel offset is not a header */
+    memset(buf, 'x', sizeof buf);
+    scan_header(buf + 70000, 3);
+    for (size_t k = 12; k < 34; k++)
+        CHECK(mbz_media_scan(&fresh, 0, buf, 70000 + k) == 70000, "BMP header cut after %zu bytes", k);
+    static const struct { size_t at, k; uint8_t v; } spoil[] = {
+        { 12, 14, 0x7f },  /* pixel offset above the headers' 64 KiB */
+        { 10, 14, 20 },    /* pixel offset inside the 54 bytes of headers */
+        { 14, 18, 41 },    /* DIB header size none of the known */
+        { 26, 28, 2 },     /* 2 planes */
+        { 28, 30, 16 },    /* 16 bits per pixel */
+    };
+    for (size_t i = 0; i < sizeof spoil / sizeof *spoil; i++) {
+        scan_header(buf + 70000, 3);
+        buf[70000 + spoil[i].at] = spoil[i].v;
+        CHECK(mbz_media_scan(&fresh, 0, buf, 70000 + spoil[i].k) == 70000 + spoil[i].k,
+              "BMP header ruled out by byte %zu taken for one", spoil[i].at);
+        CHECK(mbz_media_scan(&fresh, 0, buf, 70000 + spoil[i].k - 1) == 70000,
+              "BMP header cut before byte %zu not kept", spoil[i].at);
+    }
 
     /* AIFF, 24-bit big-endian mono */
     memset(buf, 0, sizeof buf);

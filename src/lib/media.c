@@ -287,14 +287,28 @@ static int grey_ramp(const uint8_t *pal, uint32_t count)
  * or 8-bit with a grey ramp for its palette (grey_ramp). A 1-bit BMP's pixels index
  * a palette of two colours (between header and pixels): the bilevel model codes the
  * indexes; an 8-bit one's are coded as one channel of grey samples. */
+static int bmp_dib_ok(uint32_t dib) { return dib == 40 || dib == 52 || dib == 56 || dib == 108 || dib == 124; }
+static int bmp_bpp_ok(uint32_t bpp) { return bpp == 1 || bpp == 8 || bpp == 24 || bpp == 32; }
+
 static int parse_bmp(const uint8_t *p, size_t n, uint64_t *at, uint64_t *len, mbz_media_format *f)
 {
-    if (n < 34)
+    if (n < 34) {
+        /* cut short by the end of buf: a header only if the fields at hand allow
+         * one. "BM" alone is two bytes of random data in 65,536, and each header
+         * taken for one near the end of a block shifts every later block: in a
+         * stream of incompressible data and zeros, the zeros then share blocks with
+         * random bytes and are modelled instead of run-length coded (seen as a
+         * level-6 stream test out of memory under ulimit -v). header_at sees 12
+         * bytes at least. */
+        uint32_t off = n >= 14 ? le32(p + 10) : 54, dib = n >= 18 ? le32(p + 14) : 40;
+        if (off < 14 + 40 || off > HEADER_MAX || !bmp_dib_ok(dib) || (n >= 28 && le16(p + 26) != 1) ||
+            (n >= 30 && !bmp_bpp_ok(le16(p + 28))))
+            return NONE;
         return PARTIAL;
+    }
     uint32_t off = le32(p + 10), dib = le32(p + 14), bpp = le16(p + 28), comp = le32(p + 30);
     int32_t w = (int32_t)le32(p + 18), h = (int32_t)le32(p + 22);
-    if ((dib != 40 && dib != 52 && dib != 56 && dib != 108 && dib != 124) || le16(p + 26) != 1 ||
-        (bpp != 1 && bpp != 8 && bpp != 24 && bpp != 32) || !(comp == 0 || (comp == 3 && bpp == 32)) || off < 14 + dib ||
+    if (!bmp_dib_ok(dib) || le16(p + 26) != 1 || !bmp_bpp_ok(bpp) || !(comp == 0 || (comp == 3 && bpp == 32)) || off < 14 + dib ||
         off > HEADER_MAX || w < 1 || h == 0 || h == INT32_MIN)
         return NONE;
     uint32_t height = (uint32_t)(h < 0 ? -h : h);

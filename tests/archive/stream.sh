@@ -3,7 +3,7 @@
 # generator | mbzip | mbunzip | sha1sum with each mbzip under `ulimit -v`, and the
 # output matches the generator's byte for byte. STREAM_MB sets the size (64 in
 # make check; stream-long.sh runs GBs). Random, zero and text parts exercise the
-# stored, run-length and modelled block paths.
+# stored, run-length and (level 1) modelled block paths.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/archive/lib.sh"
 
 MB=${STREAM_MB:-64}
@@ -30,18 +30,35 @@ if ! (ulimit -v "$LIMIT_KB"; exec "$MBZIP" -V) >/dev/null 2>&1; then
 fi
 command -v sha1sum >/dev/null 2>&1 || { echo "SKIP: no sha1sum"; exit 77; }
 
-# gen: MB MiB of random data in 16 MiB pieces, each followed by 1 MiB of zeros,
-# at level 1 with the start of a text in front (model time: keep it small; the
-# transformer of the other levels is far slower, so they get no text).
+# gen: MB MiB of pseudo-random data in 16 MiB pieces, each followed by 1 MiB of
+# zeros, at level 1 with the start of a text in front (model time: keep it small;
+# the transformer of the other levels is far slower, so they get no text). The
+# data are the same on every run (seeded): the bound holds for stored and
+# run-length blocks only (a modelled block at level 6 has 309 MiB of tables), and
+# a header signature that the media detector takes for one near the end of a
+# block shifts every later block, so that zeros share blocks with random bytes and
+# are modelled. With /dev/urandom that happened in an estimated 2% of runs ("BM" in
+# the last 34 bytes of one of 60 blocks; CI, 2026-12-06), and the test failed at
+# random; media.c now also checks the fields at hand of a BMP header cut short.
 gen() {
-    [ "$lvl" -eq 1 ] && head -c 40000 "$CORPORA/alice29.txt"
-    _left=$MB
-    while [ "$_left" -gt 0 ]; do
-        _n=$((_left < 16 ? _left : 16))
-        head -c $((_n * 1048576 - 1048576)) /dev/urandom
-        head -c 1048576 /dev/zero
-        _left=$((_left - _n))
-    done
+    python3 - "$MB" "$lvl" "$CORPORA/alice29.txt" <<'PY'
+import random, sys
+mb, lvl = int(sys.argv[1]), int(sys.argv[2])
+out = sys.stdout.buffer
+if lvl == 1:
+    with open(sys.argv[3], "rb") as f:
+        out.write(f.read(40000))
+r = random.Random(20261206)
+MiB = 1 << 20
+rand = getattr(r, "randbytes", lambda n: r.getrandbits(8 * n).to_bytes(n, "little"))
+left = mb
+while left > 0:
+    n = min(left, 16)
+    for _ in range(n - 1):
+        out.write(rand(MiB))
+    out.write(bytes(MiB))
+    left -= n
+PY
 }
 
 for lvl in $LEVELS; do
