@@ -883,7 +883,7 @@ static int block_choice(const mbz_stack *st, mbz_block_scratch *scr, const mbz_m
     mbz_block_coded out;
     mbz_error err;
     mbz_cm_chain chain = { .window = 1 << 20 };
-    int rc = mbz_block_encode(st, &chain, fmt, in, n, scr, NULL, 0, "choice", &out, &err);
+    int rc = mbz_block_encode(st, &chain, fmt, in, n, scr, NULL, 0, NULL, "choice", &out, &err);
     CHECK(rc == MBZ_OK, "encode: %s", err.msg);
     printf("%s: block type %d, %zu bytes\n", what, out.type, out.payload_size);
     mbz_cm_chain_reset(&chain);
@@ -1113,7 +1113,7 @@ static void bilevel(void)
         mbz_block_scratch scr = { 0 };
         mbz_block_coded out;
         mbz_cm_chain chain = { .window = 1 << 20 };
-        int rc = mbz_block_encode(&st, &chain, fmt, buf, page, &scr, NULL, 0, "page", &out, &err);
+        int rc = mbz_block_encode(&st, &chain, fmt, buf, page, &scr, NULL, 0, NULL, "page", &out, &err);
         CHECK(rc == MBZ_OK && out.type == MBZ_BLOCK_IMAGE, "bare page: block type %d, not an image", out.type);
         printf("bare page: %zu -> %zu bytes\n", page, out.payload_size);
         mbz_cm_chain_reset(&chain);

@@ -8,9 +8,10 @@
  * CM frames one history of 16 blocks (frame.h, mbz_frame_history), whose blocks one
  * worker codes in order through one context-mixing stage. When there are fewer
  * segments than threads, a worker lends the spare thread to its blocks: the base
- * model scores each block's second half on it (block.c, cm_pass), which is how a file
- * of one segment (up to 16 MiB at the default level) uses two cores; the coded bytes
- * are the same (predictor.h, seek). Decompression reads up to
+ * model scores every other block of the segment on it while the worker codes the
+ * block before (block.c, mbz_block_ahead_start), or a lone block's second half
+ * (block.c, cm_pass), which is how a file of one segment (up to 16 MiB at the
+ * default level) uses two cores; the coded bytes are the same (predictor.h, seek). Decompression reads up to
  * threads x G blocks (G > 1 only for models with MBZ_CAP_BATCH; in CM frames G is a
  * history's blocks), decodes them concurrently (CM frames: one worker per history,
  * decode_histories), verifies every checksum and writes in order. Each segment is
@@ -241,7 +242,7 @@ typedef struct {
                                 * only its payload until it is written) */
     volatile int *cancel;
     int spare;                 /* threads beyond one per segment: workers t < spare
-                                * may score a block's second half on a helper */
+                                * may score blocks ahead, or halves, on a helper */
 } cbatch;
 
 /* Thread t codes segments t, t + nt, ... of the batch, each segment's blocks in
@@ -254,19 +255,35 @@ static void compress_worker(void *ctx, int t, int nt)
     for (int g = t; g < b->nseg; g += nt) {
         if (chain)
             mbz_cm_chain_reset(chain);
+        /* with a helper: while block i is coded here, block i + 1 of the same
+         * history is scored on the helper (mbz_block_ahead_start), then coded from
+         * that; a block with no such partner (the last, or after a block scored
+         * ahead) may split itself over the helper instead (mbz_block_encode) */
+        int helper = t < b->spare;
+        mbz_block_ahead *next = NULL;
         for (int i = b->starts[g]; i < b->starts[g + 1]; i++) {
             cjob *j = &b->jobs[i];
+            mbz_block_ahead *cur = next;
+            next = NULL;
+            if (helper && !cur && i + 1 < b->starts[g + 1]) {
+                const cjob *jn = &b->jobs[i + 1];
+                next = mbz_block_ahead_start(b->stack, jn->media, jn->in, jn->n, b->cancel, jn->where);
+            }
             mbz_block_scratch *ts = &b->tables[t];
             j->scratch.freq = ts->freq;
             j->scratch.freq_cap = ts->freq_cap;
             j->status = mbz_block_encode(b->stack, chain, j->media, j->in, j->n, &j->scratch,
-                                         b->cancel, t < b->spare, j->where, &j->coded, &j->err);
+                                         b->cancel, helper && !cur && !next, cur, j->where,
+                                         &j->coded, &j->err);
+            mbz_block_ahead_free(cur);
             ts->freq = j->scratch.freq;
             ts->freq_cap = j->scratch.freq_cap;
             j->scratch.freq = NULL;
             j->scratch.freq_cap = 0;
-            if (j->status != MBZ_OK)
+            if (j->status != MBZ_OK) {
+                mbz_block_ahead_free(next);
                 return;
+            }
         }
     }
 }

@@ -352,13 +352,96 @@ static size_t split_point(const mbz_model *m, size_t n)
     return at - at % m->patch;
 }
 
+/* ------------------------------------------------------------------ scoring ahead */
+
+static const uint8_t *filter_block(const mbz_stack *stack, const uint8_t *in, size_t n,
+                                   mbz_block_scratch *s, int *id);
+
+struct mbz_block_ahead {
+    half_job h;                   /* split 0: the whole block */
+    pthread_t tid;
+    int running;                  /* tid not joined yet */
+};
+
+static int one_byte_run(const uint8_t *in, size_t n)
+{
+    size_t same = 1;
+    while (same < n && in[same] == in[0])
+        same++;
+    return same == n;
+}
+
+mbz_block_ahead *mbz_block_ahead_start(const mbz_stack *stack, const mbz_media_format *media,
+                                       const uint8_t *in, size_t n, volatile int *cancel,
+                                       const char *where)
+{
+    /* only a block that mbz_block_encode will model (its first tests, in its order) */
+    if (!stack->cm || stage_alone(stack) || media || n < 2 + (stack->filters ? 1u : 0u) ||
+        one_byte_run(in, n) || high_entropy(in, n))
+        return NULL;
+    mbz_block_ahead *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    const uint8_t *src = filter_block(stack, in, n, &a->h.scratch, NULL); /* the bytes coded */
+    a->h.model = stack->top;
+    a->h.in = src;
+    a->h.n = n;
+    a->h.split = 0;
+    a->h.cancel = cancel;
+    a->h.where = where;
+    a->h.paths = src ? malloc(n * 8 * sizeof *a->h.paths) : NULL;
+    if (!a->h.paths || pthread_create(&a->tid, NULL, half_main, &a->h) != 0) {
+        free(a->h.paths);
+        mbz_block_scratch_free(&a->h.scratch);
+        free(a);
+        return NULL;
+    }
+    a->running = 1;
+    return a;
+}
+
+void mbz_block_ahead_free(mbz_block_ahead *a)
+{
+    if (!a)
+        return;
+    if (a->running) {
+        a->h.stop = 1;
+        pthread_join(a->tid, NULL);
+    }
+    free(a->h.paths);
+    mbz_block_scratch_free(&a->h.scratch);
+    free(a);
+}
+
+/* The stage over a block scored ahead: waits for the helper, then codes every byte
+ * from its paths (as the second half of a split block). */
+static int ahead_pass(mbz_block_ahead *a, mbz_cm_chain *chain, size_t n, cm_sink *cs, mbz_error *err)
+{
+    pthread_join(a->tid, NULL);
+    a->running = 0;
+    int rc = a->h.rc;
+    if (rc != MBZ_OK) {
+        if (err)
+            *err = a->h.err;
+        return rc;
+    }
+    for (size_t i = 0; rc == MBZ_OK && i < n; i++) {
+        mbz_cm_byte_path(cs->cm, a->h.paths + i * 8);
+        cm_code_byte(cs, i);
+        if (cs->enc && cs->enc->overflow)
+            rc = SINK_STOP;
+    }
+    chain->used += n;
+    return rc;
+}
+
 /* Score one block through the stack and the stage of `chain` into sink `cs`. With
  * `helpers` > 0 and a model that can seek, the block's second half is scored on a
  * helper thread while this one scores the first half and runs the stage over it
  * (mbz_block_encode); the bytes coded are the same either way (predictor.h, seek). */
 static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
                    mbz_block_scratch *s, volatile int *cancel, cm_sink *cs, int helpers,
-                   const char *where, mbz_error *err)
+                   mbz_block_ahead *ahead, const char *where, mbz_error *err)
 {
     cs->cm = chain->cm;
     cs->in = in;
@@ -375,6 +458,8 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
         chain->used += n;
         return rc;
     }
+    if (ahead && ahead->h.n == n)
+        return ahead_pass(ahead, chain, n, cs, err);
     size_t split = helpers > 0 ? split_point(stack->top, n) : 0;
     half_job h;
     pthread_t tid;
@@ -457,7 +542,7 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
         if (!src)
             return mbz_fail(err, MBZ_ERR_NOMEM, "%s: out of memory (filter)", where);
         cm_sink cs = { .cost = cost };
-        return cm_pass(stack, chain, src, n, s, NULL, &cs, 0, where, err);
+        return cm_pass(stack, chain, src, n, s, NULL, &cs, 0, NULL, where, err);
     }
     cost_sink cs = { cost, data };
     return mbz_block_score(stack->top, data, n, s, NULL, table_costs, &cs, where, err);
@@ -539,15 +624,13 @@ static int media_loses(const mbz_media_format *f, const mbz_stack *stack, const 
 
 int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_media_format *media,
                      const uint8_t *in, size_t n, mbz_block_scratch *s, volatile int *cancel,
-                     int helpers, const char *where, mbz_block_coded *out, mbz_error *err)
+                     int helpers, mbz_block_ahead *ahead, const char *where, mbz_block_coded *out,
+                     mbz_error *err)
 {
     memset(out, 0, sizeof *out);
     out->hash = XXH64(in, n, 0);
 
-    size_t same = 1;
-    while (same < n && in[same] == in[0])
-        same++;
-    if (same == n) {
+    if (one_byte_run(in, n)) {
         out->type = MBZ_BLOCK_RLE;
         out->payload = in;
         out->payload_size = 1;
@@ -595,7 +678,7 @@ int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_medi
             mbz_bc_enc be;
             mbz_bc_enc_init(&be, s->out + lead, n - 1 - lead); /* a payload >= content is stored instead */
             cm_sink cs = { .enc = &be };
-            int rc = cm_pass(stack, chain, src, n, s, cancel, &cs, helpers, where, err);
+            int rc = cm_pass(stack, chain, src, n, s, cancel, &cs, helpers, ahead, where, err);
             if (rc != MBZ_OK && rc != SINK_STOP)
                 return rc;
             size_t len = be.overflow ? 0 : mbz_bc_enc_finish(&be);

@@ -104,6 +104,22 @@ void mbz_cm_chain_reset(mbz_cm_chain *c);
 int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *data, size_t n,
                     mbz_block_scratch *s, const char *where, uint32_t *cost, mbz_error *err);
 
+/* A block scored ahead on a helper thread (CM frames with a model): while this
+ * thread codes one block of a history, the helper runs the model over the next
+ * one, teacher-forced (the model restarts at every block, so the next block's
+ * tables do not depend on this one), and keeps what the stage takes of them (8
+ * numbers per byte, 16 bytes); the stage then codes that block from them, in its
+ * turn. Two blocks cost one block's modelling on each thread, and the coded bytes
+ * are those of one thread. mbz_block_ahead_start returns NULL when the block would
+ * not be modelled (a run of one byte, media, high entropy) or the helper cannot be
+ * had; the block is then coded as any other. mbz_block_ahead_free stops and waits
+ * for a helper still running (a block that failed before its turn). */
+typedef struct mbz_block_ahead mbz_block_ahead;
+mbz_block_ahead *mbz_block_ahead_start(const mbz_stack *stack, const mbz_media_format *media,
+                                       const uint8_t *in, size_t n, volatile int *cancel,
+                                       const char *where);
+void mbz_block_ahead_free(mbz_block_ahead *a);
+
 /* Code one block: a run of one byte as RLE; with `media` (the media detector's
  * finding: the block is PCM samples or rows of pixels) through the audio or image
  * model; otherwise high-entropy data stored, the rest through the model stack;
@@ -113,10 +129,13 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
  * or, when it is empty or full, starts it afresh (type 4); a block stored after
  * modelling empties it. Other frames: chain is NULL. `helpers`: threads this call
  * may add (0 or 1 used): a CM block of 256 KiB or more whose model can seek has its
- * second half scored on a helper thread; the coded bytes do not depend on it. */
+ * second half scored on a helper thread; the coded bytes do not depend on it.
+ * `ahead` (or NULL): this block's scoring, started by mbz_block_ahead_start on the
+ * same bytes; used if the block is modelled, then freed by the caller. */
 int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_media_format *media,
                      const uint8_t *in, size_t n, mbz_block_scratch *s, volatile int *cancel,
-                     int helpers, const char *where, mbz_block_coded *out, mbz_error *err);
+                     int helpers, mbz_block_ahead *ahead, const char *where, mbz_block_coded *out,
+                     mbz_error *err);
 
 /* One block to decode: its header, its payload, and where its content goes. */
 typedef struct {
