@@ -95,6 +95,13 @@
 #define NIN_FAST (2 * (NFAST + NREC) + 3) /* its inputs: 2 per context (with the record
                                      * model's), 2 of the match model, bias */
 #define NMIX_FAST 3                 /* its mixers: the first three of the full stage's */
+/* A mixer's weight set holds its inputs rounded up to 8 (the width of an AVX2
+ * vector of int32): the padding inputs are always 0, so they add nothing to a dot
+ * product and their weights never move, and the loops over a set have no scalar
+ * tail (which was most of the mixers' instructions with 29 inputs) */
+#define PAD8(n) (((n) + 7) & ~7)
+#define NIN_PAD PAD8(NIN)
+#define NIN_FAST_PAD PAD8(NIN_FAST)
 #define SETS_M1 256                 /* by partial byte c0 */
 #define SETS_M2 64                  /* by match length bucket (8) x bit position (8) */
 #define SETS_M3 256                 /* by previous byte */
@@ -182,7 +189,7 @@ struct mbz_cm {
     uint16_t *apm_base;             /* 256 contexts x 33 */
     int apm_base_i;
     /* mixers */
-    int32_t x[NIN];
+    int32_t x[NIN_PAD];             /* x[NIN ..] and, fast, x[NIN_FAST ..] stay 0 */
     int32_t *w[NMIX];
     int set[NMIX];
     int32_t s[NMIX];                /* mixer outputs, stretch domain */
@@ -306,13 +313,13 @@ void mbz_cm_free(mbz_cm *cm)
     free(cm);
 }
 
-/* Weights of `sets` sets of nin inputs: 1/5, the base model's inputs (the full
- * stage's IN_BASE, IN_BASE + 1) 1/2. */
-static void set_weights(int32_t *w, int sets, int nin, int base)
+/* Weights of `sets` sets of nin inputs, `stride` apart: 1/5, the base model's
+ * inputs (the full stage's IN_BASE, IN_BASE + 1) 1/2, the padding 0. */
+static void set_weights(int32_t *w, int sets, int nin, int stride, int base)
 {
     for (int s = 0; s < sets; s++)
-        for (int i = 0; i < nin; i++)
-            w[s * nin + i] = base && i >= IN_BASE && i < IN_BIAS ? W_ONE / 2 : W_ONE / 5;
+        for (int i = 0; i < stride; i++)
+            w[s * stride + i] = i >= nin ? 0 : base && i >= IN_BASE && i < IN_BIAS ? W_ONE / 2 : W_ONE / 5;
 }
 
 int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
@@ -332,6 +339,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     cm->features = features;
     cm->nmix = cm->fast ? NMIX_FAST : cm->rev2 ? 5 : 3;
     int nin = cm->fast ? NIN_FAST : NIN;   /* inputs per mixer weight set */
+    int stride = cm->fast ? NIN_FAST_PAD : NIN_PAD;
     cm->lr_mix = cm->rev2 ? LR2_HI : LR_MIX;
     cm->cap = window ? window : 1;
     unsigned lw = ceil_log2(cm->cap);
@@ -361,7 +369,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
     }
     static const int sets[NMIX] = { SETS_M1, SETS_M2, SETS_M3, SETS_M4, SETS_M5 };
     for (int m = 0; m < cm->nmix; m++)
-        cm->w[m] = malloc((size_t)sets[m] * nin * sizeof *cm->w[m]);
+        cm->w[m] = malloc((size_t)sets[m] * stride * sizeof *cm->w[m]);
     int ok = cm->hist && cm->ht && cm->mt && cm->apm_base && cm->apm1 && cm->apm2 &&
              (cm->apm3 || !(features & MBZ_CM_RECORD)) && ((cm->apm4 && cm->ind2) || !cm->rev2) &&
              ((cm->apm_b2 && cm->apm5 && cm->sm) || !cm->rev3);
@@ -372,7 +380,7 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
         return MBZ_ERR_NOMEM;
     }
     for (int m = 0; m < cm->nmix; m++)
-        set_weights(cm->w[m], sets[m], nin, !cm->fast);
+        set_weights(cm->w[m], sets[m], nin, stride, !cm->fast);
     for (int i = 0; i < 8 * NMIX; i++)
         cm->wf[i] = i % NMIX < cm->nmix ? W_ONE / cm->nmix : 0;
     if (cm->rev3)
@@ -699,9 +707,10 @@ CM_INLINE unsigned match_bucket(const mbz_cm *cm)
            cm->mlen < 24 ? 4 : cm->mlen < 32 ? 5 : cm->mlen < 64 ? 6 : 7;
 }
 
-/* The nmix mixers over the nin inputs of x (weights chosen by set[]) and the final
- * mixer over their outputs: s[], pm[], pf. (nmix is cm->nmix, passed so that the
- * fast configuration's loops have constant bounds.) */
+/* The nmix mixers over the nin inputs of x (weights chosen by set[]; nin is a
+ * padded count, NIN_PAD or NIN_FAST_PAD) and the final mixer over their outputs:
+ * s[], pm[], pf. (nmix is cm->nmix, passed so that the fast configuration's loops
+ * have constant bounds.) */
 CM_INLINE void mixers_p(mbz_cm *cm, int nin, int nmix)
 {
     for (int m = 0; m < nmix; m++) {
@@ -783,7 +792,7 @@ CM_INLINE uint32_t fast_p_body(mbz_cm *cm)
     cm->set[0] = (int)cm->c0;
     cm->set[1] = (int)(match_bucket(cm) * 8 + (unsigned)cm->bitpos);
     cm->set[2] = (int)(cm->c4 & 0xff);
-    mixers_p(cm, NIN_FAST, NMIX_FAST);
+    mixers_p(cm, NIN_FAST_PAD, NMIX_FAST);
     int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
     int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
     return p_out(cm, maps_rev1(cm, a1, a2));
@@ -796,7 +805,7 @@ CM_INLINE void fast_update_body(mbz_cm *cm, int bit)
         mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_FAST_LIMIT, 1);
     if (cm->mbit >= 0)
         mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
-    mixers_train(cm, NIN_FAST, NMIX_FAST, LR_FAST, bit);
+    mixers_train(cm, NIN_FAST_PAD, NMIX_FAST, LR_FAST, bit);
     maps_update(cm, bit);
 }
 
@@ -865,7 +874,7 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     cm->set[2] = (int)(cm->c4 & 0xff);
     cm->set[3] = known * 256 + (int)cm->c0;
     cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
-    mixers_p(cm, NIN, cm->nmix);
+    mixers_p(cm, NIN_PAD, cm->nmix);
 
     /* adaptive probability maps; the third (by the byte one record above) while the
      * record contexts are on */
@@ -901,7 +910,7 @@ CM_INLINE void full_update_body(mbz_cm *cm, int bit)
         mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
     if (cm->have_base)
         mbz_apm_update(cm->apm_base, cm->apm_base_i, bit, APM_RATE);
-    mixers_train(cm, NIN, cm->nmix, cm->lr_mix, bit);
+    mixers_train(cm, NIN_PAD, cm->nmix, cm->lr_mix, bit);
     maps_update(cm, bit);
     if (cm->rev2)
         mbz_apm_update(cm->apm4, cm->apm4_i, bit, APM_RATE);
