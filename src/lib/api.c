@@ -258,7 +258,9 @@ static void compress_worker(void *ctx, int t, int nt)
         /* with a helper: while block i is coded here, block i + 1 of the same
          * history is scored on the helper (mbz_block_ahead_start), then coded from
          * that; a block with no such partner (the last, or after a block scored
-         * ahead) may split itself over the helper instead (mbz_block_encode) */
+         * ahead), or one that can split and whose partner is less than half its
+         * size (a file's short last block: the helper would idle), splits itself
+         * over the helper instead (mbz_block_encode) */
         int helper = t < b->spare;
         mbz_block_ahead *next = NULL;
         for (int i = b->starts[g]; i < b->starts[g + 1]; i++) {
@@ -267,7 +269,8 @@ static void compress_worker(void *ctx, int t, int nt)
             next = NULL;
             if (helper && !cur && i + 1 < b->starts[g + 1]) {
                 const cjob *jn = &b->jobs[i + 1];
-                next = mbz_block_ahead_start(b->stack, jn->media, jn->in, jn->n, b->cancel, jn->where);
+                if (2 * jn->n >= j->n || !mbz_block_can_split(b->stack, j->n))
+                    next = mbz_block_ahead_start(b->stack, jn->media, jn->in, jn->n, b->cancel, jn->where);
             }
             mbz_block_scratch *ts = &b->tables[t];
             j->scratch.freq = ts->freq;

@@ -435,6 +435,11 @@ static int ahead_pass(mbz_block_ahead *a, mbz_cm_chain *chain, size_t n, cm_sink
     return rc;
 }
 
+int mbz_block_can_split(const mbz_stack *stack, size_t n)
+{
+    return stack->cm && !stage_alone(stack) && split_point(stack->top, n) != 0;
+}
+
 /* Score one block through the stack and the stage of `chain` into sink `cs`. With
  * `helpers` > 0 and a model that can seek, the block's second half is scored on a
  * helper thread while this one scores the first half and runs the stage over it

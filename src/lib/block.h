@@ -120,6 +120,11 @@ mbz_block_ahead *mbz_block_ahead_start(const mbz_stack *stack, const mbz_media_f
                                        const char *where);
 void mbz_block_ahead_free(mbz_block_ahead *a);
 
+/* Whether mbz_block_encode with a helper would split a block of n bytes over it
+ * (a CM block of 256 KiB or more whose model can seek): the caller's choice
+ * between splitting a block and scoring the next one ahead. */
+int mbz_block_can_split(const mbz_stack *stack, size_t n);
+
 /* Code one block: a run of one byte as RLE; with `media` (the media detector's
  * finding: the block is PCM samples or rows of pixels) through the audio or image
  * model; otherwise high-entropy data stored, the rest through the model stack;
