@@ -413,8 +413,22 @@ void mbz_block_ahead_free(mbz_block_ahead *a)
     free(a);
 }
 
+/* The stage over bytes from .. n-1 of a block from the helper's paths (paths[0]
+ * for byte `from`): the second half of a split block, or a block scored ahead. */
+static int code_from_paths(cm_sink *cs, const uint16_t *paths, size_t from, size_t n)
+{
+    int rc = MBZ_OK;
+    for (size_t i = from; rc == MBZ_OK && i < n; i++) {
+        mbz_cm_byte_path(cs->cm, paths + (i - from) * 8);
+        cm_code_byte(cs, i);
+        if (cs->enc && cs->enc->overflow)
+            rc = SINK_STOP;
+    }
+    return rc;
+}
+
 /* The stage over a block scored ahead: waits for the helper, then codes every byte
- * from its paths (as the second half of a split block). */
+ * from its paths. */
 static int ahead_pass(mbz_block_ahead *a, mbz_cm_chain *chain, size_t n, cm_sink *cs, mbz_error *err)
 {
     pthread_join(a->tid, NULL);
@@ -425,12 +439,7 @@ static int ahead_pass(mbz_block_ahead *a, mbz_cm_chain *chain, size_t n, cm_sink
             *err = a->h.err;
         return rc;
     }
-    for (size_t i = 0; rc == MBZ_OK && i < n; i++) {
-        mbz_cm_byte_path(cs->cm, a->h.paths + i * 8);
-        cm_code_byte(cs, i);
-        if (cs->enc && cs->enc->overflow)
-            rc = SINK_STOP;
-    }
+    rc = code_from_paths(cs, a->h.paths, 0, n);
     chain->used += n;
     return rc;
 }
@@ -492,12 +501,8 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
             if (err)
                 *err = h.err;
         }
-        for (size_t i = split; rc == MBZ_OK && i < n; i++) {
-            mbz_cm_byte_path(cs->cm, h.paths + (i - split) * 8);
-            cm_code_byte(cs, i);
-            if (cs->enc && cs->enc->overflow)
-                rc = SINK_STOP;
-        }
+        if (rc == MBZ_OK)
+            rc = code_from_paths(cs, h.paths, split, n);
         free(h.paths);
         mbz_block_scratch_free(&h.scratch);
     }
