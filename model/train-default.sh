@@ -32,8 +32,14 @@
 # Stage 3 (since 2026-12-04): stretched again, to STEPS (default 30000: 983 MB of
 # windows, 2.2 passes over the data), a second warm restart (3.9e-4 at step 18500),
 # the default model a1d3426d36c27e9f.
-# Stage 4 (since 2026-12-06): stretched to STEPS (default now 42000: 1.38 GB of
-# windows), a third warm restart (2.7e-4 at step 30000).
+# Stage 4 (2026-12-06): stretched to STEPS (default now 42000: 1.38 GB of
+# windows), a third warm restart (2.7e-4 at step 30000): the default model
+# 7f1d0cf31578a4bc.
+#
+# model/train-fast.sh runs this script for the fast model of the lower levels (issue
+# 16): NAME (default "default") names its checkpoint, log, export and committed
+# compact checkpoint; ARCH (default: the default architecture, below) its flags;
+# BATCH its windows per step (default 4); LR its peak learning rate (default 1e-3).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 scratch=$here/scratch
@@ -66,24 +72,27 @@ if [ "${YIELD:-0}" = 1 ]; then
   [ -w /proc/self/autogroup ] && { echo 19 > /proc/self/autogroup; } 2>/dev/null || true
 fi
 cats=$(cat "$here/data/categories.txt")
-ckpt=$scratch/default.ckpt
+NAME=${NAME:-default}
+ckpt=$scratch/$NAME.ckpt
+log=$scratch/train.log
+[ "$NAME" = default ] || log=$scratch/$NAME-train.log
 resume=
 [ -f "$ckpt" ] && resume="--resume $ckpt"
 # A fresh checkout has no scratch/: continue from the committed compact checkpoint
-# (model/default-compact.ckpt, bf16 Adam moments; close to, not bit-identical with,
+# (model/NAME-compact.ckpt, bf16 Adam moments; close to, not bit-identical with,
 # the run that wrote it).
-[ -z "$resume" ] && [ -f "$here/default-compact.ckpt" ] && resume="--resume $here/default-compact.ckpt"
+[ -z "$resume" ] && [ -f "$here/$NAME-compact.ckpt" ] && resume="--resume $here/$NAME-compact.ckpt"
 
 # The default model (doc/model-format.md §1): P=8, D_E=32 (D_G=256), global 4 layers x
 # 4 heads, ff 1024; local D_L=128, 2 layers x 2 heads, ff 512; context 8 KiB.
 # STEPS x 4 windows x 8 KiB of windows (stage 1 ended at step 9000, 295 MB; stage 2
 # at step 18500, 606 MB).
+ARCH=${ARCH:-"--patch 8 --d-emb 32 --g-layers 4 --g-heads 4 --g-ff 1024
+  --l-dim 128 --l-layers 2 --l-heads 2 --l-ff 512 --ctx 8192"}
 # shellcheck disable=SC2086
-exec $launch "$MBTRAIN" $resume $blas \
-  --patch 8 --d-emb 32 --g-layers 4 --g-heads 4 --g-ff 1024 \
-  --l-dim 128 --l-layers 2 --l-heads 2 --l-ff 512 --ctx 8192 \
-  --batch 4 --steps "$STEPS" --lr 1e-3 --warmup 200 --wd 0.1 --clip 1.0 --seed 1 \
+exec $launch "$MBTRAIN" $resume $blas $ARCH \
+  --batch "${BATCH:-4}" --steps "$STEPS" --lr "${LR:-1e-3}" --warmup 200 --wd 0.1 --clip 1.0 --seed 1 \
   --threads "$THREADS" --ckpt "$ckpt" --ckpt-every 0 --ckpt-minutes 5 \
   --eval-every 250 --eval-windows 32 --log-every 10 --drop-overlap \
-  --out "$scratch/default.mbzm" \
-  $cats >> "$scratch/train.log" 2>&1
+  --out "$scratch/$NAME.mbzm" \
+  $cats >> "$log" 2>&1

@@ -41,8 +41,9 @@ OUT=$(cd "$OUT" && pwd)
 # made afresh, and the kept ones are moved back over the fresh ones before the bad
 # files are made from them: only good files that did not exist are added. Some can
 # no longer be made at all (the 256-way mixing stage: good-text-mix, good-text9;
-# earlier default models: good-text9-cm, good-text6-cm, good-text6-v5; from the
-# next change of the default model on, good-text6-v10 too): they must
+# earlier default models: good-text9-cm, good-text6-cm, good-text6-v5,
+# good-text6-v10; from the next change of the default model on, good-text6-v16
+# too): they must
 # be there. The bad files are always made afresh (bad-cpu-bomb.mbz, found by
 # tests/reliability, is not made here and is kept).
 for f in "$OUT"/bad-*.mbz; do
@@ -95,10 +96,11 @@ EOF
 "$MBZIP" -1 -T1 --no-mix --index -c good-multiblock.orig >good-index.mbz && cp good-multiblock.orig good-index.orig
 # frame version 4 (flag CM): good-text-cm.mbz (level 1) and good-text6-cm.mbz (level
 # 6, model 355f8524606d011f), and frame version 5 with the default model:
-# good-text6-v5.mbz (level 6, model 36ca1b19def4a03f): kept (above), not made here
-# frame version 10 with the default model (a1d3426d36c27e9f since 2026-12-05, stage 3
-# of the training run): good-text6-v10.mbz, level 6
-"$MBZIP" -6 -T1 -c good-text.orig >good-text6-v10.mbz && cp good-text.orig good-text6-v10.orig
+# good-text6-v5.mbz (level 6, model 36ca1b19def4a03f) and frame version 10:
+# good-text6-v10.mbz (level 6, model a1d3426d36c27e9f): kept (above), not made here
+# frame version 16 with the default model (7f1d0cf31578a4bc since 2026-12-06, stage 4
+# of the training run): good-text6-v16.mbz, level 6
+"$MBZIP" -6 -T1 -c good-text.orig >good-text6-v16.mbz && cp good-text.orig good-text6-v16.orig
 # frame version 5 (flags CM and MEDIA; the committed ones are kept, this mbzip would
 # write a later version): text, a WAV file (16-bit stereo, with an odd data size: a partial frame and a pad
 # byte), more text, at level 1: modelled, audio and modelled blocks
@@ -345,7 +347,7 @@ for f in .kept/good-*; do
     [ -f "$f" ] && mv -f "$f" .
 done
 rmdir .kept
-for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5; do
+for f in good-text-mix good-text9 good-text9-cm good-text-cm good-text6-cm good-text6-v5 good-text6-v10; do
     [ -f $f.mbz ] && [ -f $f.orig ] ||
         { echo "$0: $f.mbz (made by an earlier mbzip or with an earlier default model) is missing: restore it from git" >&2; exit 1; }
 done
@@ -614,7 +616,8 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text9-cm.mbz | the same at level 9 with model 7662c77d1c6d40c5, the default until 2026-12-04 (frame version 4, flags CM and STRIDED); decoded through model/archive/ since the default changed; made before 2026-12-04, kept |
 | good-text6-cm.mbz | the same at level 6 with model 355f8524606d011f, the default of 2026-12-04 (frame version 4, flag CM); decoded through model/archive/ since the default changed; made on 2026-12-04, kept |
 | good-text6-v5.mbz | the same at level 6 with model 36ca1b19def4a03f, the default of 2026-12-04 to 2026-12-05, stage 2 (frame version 5, flags CM and MEDIA); decoded through model/archive/ since the default changed; made on 2026-12-04, kept |
-| good-text6-v10.mbz | the same at level 6 with model a1d3426d36c27e9f, the default since 2026-12-05, stage 3 (frame version 10, flags CM, MEDIA, RECORD and FILTER); skipped by builds without the built-in default model |
+| good-text6-v10.mbz | the same at level 6 with model a1d3426d36c27e9f, the default of 2026-12-05 to 2026-12-06, stage 3 (frame version 10, flags CM, MEDIA, RECORD and FILTER); decoded through model/archive/ since the default changed; made on 2026-12-05, kept |
+| good-text6-v16.mbz | the same at level 6 with model 7f1d0cf31578a4bc, the default since 2026-12-06, stage 4 (frame version 16, flags CM, MEDIA, RECORD and FILTER); skipped by builds without the built-in default model |
 | good-audio.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 3000 bytes of good-text.orig (modelled), a WAV file's samples, 16-bit stereo with a partial frame at the end (audio block, doc/format.md "Audio blocks"), then the WAV's pad byte and 3000 more bytes of text (modelled, continuing the history) |
 | good-image.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 2000 bytes of good-text.orig and a PPM header (modelled), the PPM's pixels, 96 x 64 RGB (image block, doc/format.md "Image blocks"), a BMP header (modelled), its pixels, 41 x 40 24-bit with rows padded by one byte (image block), 1721 more bytes of text (modelled) |
 | good-record.mbz | level 1, frame version 6 (flags CM, MEDIA and RECORD; made before block filters, kept): 1500 bytes of good-text.orig, 400 binary records of 20 bytes (a counter, a rising time, a small value, a code of four, a flag), 1500 more bytes of text: one modelled block whose record model (doc/mixing.md) finds the length |
