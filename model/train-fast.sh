@@ -16,14 +16,14 @@
 # against 1.09 M; teacher-forced scoring 81 against 40 KB/s, step prediction
 # (decompression) 81 against 25 KB/s. Half the widths with the full 8 KiB context
 # gave only 65 and 52 KB/s: the global attention over 1024 patches and the local
-# step's fixed costs dominate a small model. 0.92 M parameters against 3.6 M.
+# step's fixed costs dominate a small model. 930,752 parameters against 3.6 M.
 # Schedule: batch 16 windows of 2 KiB (the default's 32 KiB per step), STEPS
 # (default 20000: 655 MB of windows), peak learning rate 1.5e-3 (a smaller model
-# takes a larger one), 200 warm-up steps, cosine decay to 1e-4.
+# takes a larger one), 200 warm-up steps, cosine decay to a tenth of it (1.5e-4).
 #
-# Started 2026-12-06. Not yet used by any level: that needs the run's end, a
-# measurement of speed and ratio at levels 2-4 against the default model, and the
-# model built in (doc/format.md "Models").
+# Started 2026-12-06 (model/MODEL.md, "The fast model": its progress). Not yet used
+# by any level: that needs the run's end, a measurement of speed and ratio at levels
+# 2-4 against the default model, and the model built in (doc/format.md "Models").
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 NAME=fast
