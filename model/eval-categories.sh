@@ -32,17 +32,9 @@ cats=$here/data/categories.txt
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# One job per (checkpoint, category): "I CAT"; "all" is every category at once.
-i=0
-for ck in "$@"; do
-  [ -f "$ck" ] || { echo "eval-categories.sh: no checkpoint $ck" >&2; exit 1; }
-  echo "$i all"
-  while IFS= read -r c; do echo "$i $c"; done < "$cats"
-  i=$((i + 1))
-done > "$tmp/jobs"
-
+# One job per (checkpoint, category), as NUL-separated "I CAT CKPT" for xargs; "all"
+# is every category at once. A job's log is $tmp/I.CAT.log (slashes as _).
 export MBTRAIN tmp cats
-# each job runs in a fresh sh: I CAT CKPT
 fn=$(cat <<'EOF'
 out=$tmp/$1.$(echo "$2" | tr / _)
 if [ "$2" = all ]; then
@@ -53,10 +45,12 @@ fi
 rm -f "$out.mbzm"
 EOF
 )
-while read -r idx cat; do
-  ck=$(eval "echo \"\${$((idx + 1))}\"")
-  printf '%s\0%s\0%s\0' "$idx" "$cat" "$ck"
-done < "$tmp/jobs" | xargs -0 -n 3 -P "$jobs" sh -c "$fn" sh
+i=0
+for ck in "$@"; do
+  [ -f "$ck" ] || { echo "eval-categories.sh: no checkpoint $ck" >&2; exit 1; }
+  { echo all; cat "$cats"; } | while IFS= read -r c; do printf '%s\0%s\0%s\0' "$i" "$c" "$ck"; done
+  i=$((i + 1))
+done | xargs -0 -n 3 -P "$jobs" sh -c "$fn" sh
 
 # held-out (8 windows of 8192 bytes): float 2.5932 bpb, integer 2.5941 bpb (+0.03%)
 cell() { sed -n 's/^held-out.*float \([0-9.]*\) bpb, integer \([0-9.]*\) bpb.*/\1 | \2/p' "$1"; }
