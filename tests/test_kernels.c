@@ -375,6 +375,44 @@ static void test_kernel(const mbz_kernels *k)
         }
         free(sc); free(e1); free(e2); free(l1); free(l2);
     }
+    /* rmsnorm: rows of every scale and length (tails), extremes, clamps, zeros;
+     * against the reference, which test_scalar_math holds to the definition */
+    {
+        static int32_t x[4096];
+        static int16_t y1[4097], y2[4097];
+        for (int it = 0; it < 4000; it++) {
+            size_t D = it < 64 ? 1 + (size_t)it : it % 50 == 0 ? 4096 : 1 + rnd() % 300;
+            int sc = (int)(rnd() % 25), mode = it % 5;
+            for (size_t i = 0; i < D; i++)
+                x[i] = mode == 0 ? rsym(1 << sc)
+                     : mode == 1 ? ((rnd() & 1) ? (1 << 24) : -(1 << 24)) * (int32_t)(rnd() % 2)
+                     : mode == 2 ? (i == 0 ? rsym(1 << 24) : rsym(1 + (1 << (sc / 3))))
+                     : mode == 3 ? (i == D / 2 ? (1 << sc) : 0)
+                                 : (int32_t)(rnd() % 3) - 1;
+            memset(y1, 0x5a, sizeof y1); memset(y2, 0x5a, sizeof y2);
+            ref->rmsnorm(x, D, y1);
+            k->rmsnorm(x, D, y2);
+            CHECK(!memcmp(y1, y2, sizeof y1), "%s rmsnorm D=%zu scale %d mode %d", k->name, D,
+                  sc, mode);
+            cases++;
+        }
+    }
+    /* byte tables: spread, flat, peaked, ties for the largest, the logit clamps */
+    {
+        int32_t z[256];
+        uint16_t f1[256], f2[256];
+        for (int it = 0; it < 3000; it++) {
+            int mode = it % 5;
+            for (int i = 0; i < 256; i++)
+                z[i] = mode == 0 ? rsym(1 << 20) : mode == 1 ? rsym(2000) : mode == 2 ? 0
+                     : mode == 3 ? (i == it % 256 ? (1 << 20) : -(1 << 20))
+                                 : (int32_t)(rnd() % 4) * 256 - (int32_t)(rnd() % 3000);
+            ref->freq(z, f1);
+            k->freq(z, f2);
+            CHECK(!memcmp(f1, f2, sizeof f1), "%s freq mode %d", k->name, mode);
+            cases++;
+        }
+    }
     printf("kernel %s: %d cases\n", k->name, cases);
     free(X); free(W8); free(W16); free(Y1); free(Y2);
 }

@@ -121,7 +121,7 @@ int64_t mbz_att_exp_scalar(const int32_t *s, size_t L, int32_t m, int32_t sh, in
 
 const mbz_kernels mbz_kernels_scalar = {"scalar", mm_w8_scalar, mm_w16_scalar, mbz_mm_pk_scalar,
                                         mbz_requant16, mbz_requant32, mbz_att_exp_scalar,
-                                        mbz_mm_pk8_scalar};
+                                        mbz_mm_pk8_scalar, mbz_rmsnorm, mbz_freq_from_logits};
 
 #ifdef MBZ_X86_64
 static int have_avx2(void)

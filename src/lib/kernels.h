@@ -78,6 +78,11 @@ typedef void (*mbz_requant32_fn)(const int32_t *acc, const int32_t *b, const int
 typedef int64_t (*mbz_att_exp_fn)(const int32_t *s, size_t L, int32_t m, int32_t sh,
                                   int32_t slope, int16_t *eh, int16_t *el);
 
+/* mbz_rmsnorm of qmath.h (identical results; |x| <= 2^24, D <= 4096). */
+typedef void (*mbz_rmsnorm_fn)(const int32_t *x, size_t D, int16_t *y);
+/* mbz_freq_from_logits of qmath.h (identical results; |z| <= 2^20). */
+typedef void (*mbz_freq_fn)(const int32_t *z, uint16_t *freq);
+
 typedef struct {
     const char *name;      /* "scalar", "avx2", "avx512", "avx512vnni" */
     mbz_mm_w8_fn mm_w8;
@@ -87,6 +92,8 @@ typedef struct {
     mbz_requant32_fn requant32;
     mbz_att_exp_fn att_exp;
     mbz_mm_pk8_fn mm_pk8;
+    mbz_rmsnorm_fn rmsnorm;
+    mbz_freq_fn freq;
 } mbz_kernels;
 
 /* The scalar references, for SIMD sets that do not override a kernel. */

@@ -459,6 +459,7 @@ TGT static int64_t att_exp_avx2(const int32_t *s, size_t L, int32_t m, int32_t s
 }
 
 const mbz_kernels mbz_kernels_avx2 = {"avx2", mm_w8_avx2, mm_w16_avx2, mm_pk_avx2,
-                                      requant16_avx2, requant32_avx2, att_exp_avx2, mm_pk8_avx2};
+                                      requant16_avx2, requant32_avx2, att_exp_avx2, mm_pk8_avx2,
+                                      mbz_rmsnorm, mbz_freq_from_logits};
 
 #endif /* MBZ_X86_64 */

@@ -295,11 +295,105 @@ TGT_BW static int64_t att_exp_avx512(const int32_t *s, size_t L, int32_t m, int3
     return _mm512_reduce_add_epi64(S);
 }
 
+/* ---------------------------------------------------------------- RMSNorm
+ * As mbz_rmsnorm. ss exactly in int64 lanes (x^2 <= 2^48, D <= 4096), rms in scalar
+ * code. Then y = clamp(div_round(1024 x, rms), +-8191) = max(floor(m / den) - 8192,
+ * -8191) with den = 2 rms and m = 2048 x + rms + 8192 den clamped to
+ * [0, 2^14 den - 1]: a quotient beyond +-8192 is clamped either way. As rms <= 2^24
+ * (|x| <= 2^24), m < 2^14 den <= 2^39 and the floor needs only 32-bit products
+ * (vpmuludq): with b the bit length of den, s = max(0, b - 18) and
+ * inv = floor(2^(32+s) / den) + 1 < 2^32, the estimate q0 = floor((m >> s) inv / 2^32)
+ * (m >> s < 2^32) lies within one of floor(m / den): the dropped low bits of m are
+ * worth less than 2^s / den <= 2^-17, inv's excess less than 1. The remainder
+ * m - q0 den (< 2^40) corrects it either way. */
+TGT_BW static void rmsnorm_avx512(const int32_t *x, size_t D, int16_t *y)
+{
+    __m512i acc = _mm512_setzero_si512();
+    for (size_t i = 0; i < D; i += 8) {
+        __mmask8 k = D - i >= 8 ? 0xff : (__mmask8)((1u << (D - i)) - 1);
+        __m512i v = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, x + i));
+        acc = _mm512_add_epi64(acc, _mm512_mul_epi32(v, v));
+    }
+    uint64_t rms = mbz_isqrt64((uint64_t)_mm512_reduce_add_epi64(acc) / D);
+    if (rms < 1)
+        rms = 1;
+    if (rms > ((uint64_t)1 << 24)) {   /* only outside the bound |x| <= 2^24 */
+        mbz_rmsnorm(x, D, y);
+        return;
+    }
+    uint64_t den = 2 * rms;
+    int b = 64 - __builtin_clzll(den);
+    int s = b > 18 ? b - 18 : 0;
+    const __m512i vden = _mm512_set1_epi64((long long)den);
+    const __m512i vinv = _mm512_set1_epi64((long long)((((uint64_t)1 << (32 + s)) / den) + 1));
+    const __m512i vc = _mm512_set1_epi64((long long)(rms + 8192 * den));
+    const __m512i vmax = _mm512_set1_epi64((long long)((den << 14) - 1));
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+    const __m512i bias = _mm512_set1_epi64(8192), lo = _mm512_set1_epi64(-8191);
+    const __m128i vs = _mm_cvtsi32_si128(s);
+    for (size_t i = 0; i < D; i += 8) {
+        __mmask8 k = D - i >= 8 ? 0xff : (__mmask8)((1u << (D - i)) - 1);
+        __m512i v = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(k, x + i));
+        __m512i m = _mm512_add_epi64(_mm512_slli_epi64(v, 11), vc);
+        m = _mm512_min_epi64(_mm512_max_epi64(m, zero), vmax);
+        __m512i q = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srl_epi64(m, vs), vinv), 32);
+        __m512i r = _mm512_sub_epi64(m, _mm512_mul_epu32(q, vden));
+        q = _mm512_mask_sub_epi64(q, _mm512_cmplt_epi64_mask(r, zero), q, one);
+        q = _mm512_mask_add_epi64(q, _mm512_cmpge_epi64_mask(r, vden), q, one);
+        q = _mm512_max_epi64(_mm512_sub_epi64(q, bias), lo);
+        _mm_mask_storeu_epi16(y + i, k, _mm512_cvtepi64_epi16(q));
+    }
+}
+
+/* ---------------------------------------------------------------- byte tables
+ * As mbz_freq_from_logits, 16 symbols per step: e = EXP2[t & 255] >> (t >> 8) by a
+ * table gather, t = zmax - z clamped to 17*256 (where e is 0 anyway); S in 32-bit
+ * lanes (S <= 256 * 2^16). The largest e (65536, t = 0) is the first symbol whose
+ * z is zmax. f = 1 + (e * mult >> 41) with mult < 2^41 split in 32-bit halves
+ * (vpmuludq: e * lo + (e * hi << 32) = e * mult < 2^57). */
+TGT_BW static void freq_avx512(const int32_t *z, uint16_t *freq)
+{
+    __m512i vmax = _mm512_loadu_si512((const void *)z);
+    for (int i = 16; i < 256; i += 16)
+        vmax = _mm512_max_epi32(vmax, _mm512_loadu_si512((const void *)(z + i)));
+    int32_t zmax = _mm512_reduce_max_epi32(vmax);
+    const __m512i vz = _mm512_set1_epi32(zmax), cap = _mm512_set1_epi32(17 * 256);
+    const __m512i low8 = _mm512_set1_epi32(255);
+    __m512i S = _mm512_setzero_si512();
+    uint32_t e[256] __attribute__((aligned(64)));
+    int best = -1;
+    for (int i = 0; i < 256; i += 16) {
+        __m512i zi = _mm512_loadu_si512((const void *)(z + i));
+        __m512i t = _mm512_min_epi32(_mm512_sub_epi32(vz, zi), cap);
+        __m512i v = _mm512_i32gather_epi32(_mm512_and_si512(t, low8), (const void *)mbz_exp2_tab, 4);
+        v = _mm512_srlv_epi32(v, _mm512_srli_epi32(t, 8));
+        S = _mm512_add_epi32(S, v);
+        _mm512_store_si512((void *)(e + i), v);
+        __mmask16 at = _mm512_cmpeq_epi32_mask(zi, vz);
+        if (best < 0 && at)
+            best = i + __builtin_ctz(at);
+    }
+    uint64_t mult = ((uint64_t)(65536 - 256) << 41) / (uint64_t)(uint32_t)_mm512_reduce_add_epi32(S) + 1;
+    const __m512i mlo = _mm512_set1_epi64((long long)(mult & 0xffffffffu));
+    const __m512i mhi = _mm512_set1_epi64((long long)(mult >> 32));
+    const __m512i one = _mm512_set1_epi64(1);
+    __m512i sum = _mm512_setzero_si512();
+    for (int i = 0; i < 256; i += 8) {
+        __m512i ev = _mm512_cvtepu32_epi64(_mm256_load_si256((const __m256i *)(const void *)(e + i)));
+        __m512i p = _mm512_add_epi64(_mm512_mul_epu32(ev, mlo),
+                                     _mm512_slli_epi64(_mm512_mul_epu32(ev, mhi), 32));
+        __m512i f = _mm512_add_epi64(_mm512_srli_epi64(p, 41), one);
+        sum = _mm512_add_epi64(sum, f);
+        _mm_storeu_si128((__m128i *)(void *)(freq + i), _mm512_cvtepi64_epi16(f));
+    }
+    freq[best] = (uint16_t)(freq[best] + (65536 - (uint32_t)_mm512_reduce_add_epi64(sum)));
+}
+
 const mbz_kernels mbz_kernels_avx512 = {"avx512", mm_w8_avx512, mm_w16_avx512, mm_pk_avx512,
                                         requant16_avx512, requant32_avx512, att_exp_avx512,
-                                        mm_pk8_avx512};
+                                        mm_pk8_avx512, rmsnorm_avx512, freq_avx512};
 const mbz_kernels mbz_kernels_avx512vnni = {"avx512vnni", mm_w8_vnni, mm_w16_vnni, mm_pk_vnni,
                                             requant16_avx512, requant32_avx512, att_exp_avx512,
-                                            mm_pk8_vnni};
+                                            mm_pk8_vnni, rmsnorm_avx512, freq_avx512};
 
 #endif /* MBZ_X86_64 */

@@ -266,7 +266,7 @@ void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc,
     for (size_t l = 0; l < M->NGL; l++) {
         const layer *Ly = &M->gl[l];
         for (size_t n = 0; n < N; n++)
-            mbz_rmsnorm(h + n * DG, DG, sc->ga + n * DG);
+            K->rmsnorm(h + n * DG, DG, sc->ga + n * DG);
         lin_qkv(K, &Ly->qkv, sc->ga, N, sc->gacc, sc->gqkv);
         for (size_t s = 0, r = 0; s < nseg; r += seg[s].cnt, s++)
             global_attend(M, K, Ly, l, &seg[s], sc->gqkv + r * 3 * DG, sc->gatt + r * DG);
@@ -274,7 +274,7 @@ void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc,
         mlp(K, Ly, h, N, DG, sc->ga, sc->ghid, sc->gacc);
     }
     for (size_t n = 0; n < N; n++)
-        mbz_rmsnorm(h + n * DG, DG, gout + n * DG);
+        K->rmsnorm(h + n * DG, DG, gout + n * DG);
     for (size_t s = 0, r = 0; s < nseg; s++) {
         mb_state *st = seg[s].st;
         r += seg[s].cnt;
@@ -322,7 +322,7 @@ static void conv_encode(const mb_model *M, const mbz_kernels *K, scratch *sc, co
         const linear *L = &M->conv_l[j];
         size_t k = MBZM_CONV_KERNEL(j);
         for (size_t i = 0; i < n; i++)
-            mbz_rmsnorm(h + i * DE, DE, a + i * DE);
+            K->rmsnorm(h + i * DE, DE, a + i * DE);
         K->mm_pk8(a - (k - 1) * DE, DE, n, L->wp, L->O, L->I, acc, DE);
         for (size_t i = 0; i < n; i++) {
             int32_t *y = acc + i * DE;

@@ -156,7 +156,7 @@ static inline void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t
                        int16_t *a, int16_t *hid, int32_t *acc)
 {
     for (size_t n = 0; n < N; n++)
-        mbz_rmsnorm(h + n * D, D, a + n * D);
+        K->rmsnorm(h + n * D, D, a + n * D);
     lin_acc(K, &Ly->up, a, D, N, acc);
     size_t F = Ly->up.O;
     for (size_t n = 0; n < N; n++)

@@ -169,7 +169,7 @@ void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
     for (size_t l = 0; l < M->NLL; l++) {
         const layer *Ly = &M->ll[l];
         for (size_t n = 0; n < N; n++)
-            mbz_rmsnorm(u + n * DL, DL, sc->la + n * DL);
+            K->rmsnorm(u + n * DL, DL, sc->la + n * DL);
         lin_qkv(K, &Ly->qkv, sc->la, N, sc->lacc, sc->lqkvb);
         for (size_t n = 0; n < N; n++) {
             const lrow *r = &rows[n];
@@ -194,12 +194,12 @@ void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
         mlp(K, Ly, u, N, DL, sc->la, sc->lhid, sc->lacc);
     }
     for (size_t n = 0; n < N; n++)
-        mbz_rmsnorm(u + n * DL, DL, sc->la + n * DL);
+        K->rmsnorm(u + n * DL, DL, sc->la + n * DL);
     lin_acc(K, &M->head, sc->la, DL, N, sc->logits);
     for (size_t n = 0; n < N; n++) {
         int32_t *z = sc->logits + n * 256;
         K->requant32(z, M->head.b, M->head.m, M->head.s, 256, -MBZM_LOGIT_CLAMP,
                       MBZM_LOGIT_CLAMP, z);
-        mbz_freq_from_logits(z, freq + n * 256);
+        K->freq(z, freq + n * 256);
     }
 }
