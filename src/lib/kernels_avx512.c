@@ -159,6 +159,45 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
                                              (__mmask16)((1u << (O - o)) - 1), acc[r][g]);  \
             }                                                                               \
     }                                                                                       \
+    /* one row (step prediction): two accumulators per group, over even and odd       \
+     * pairs, so that 2G chains of dot products overlap their latency */                 \
+    TGT static inline __attribute__((always_inline)) void NAME##_tile1(                     \
+        const int G, const int16_t *x, const WT *Wp, size_t I2, size_t I, size_t O,         \
+        int32_t *y)                                                                         \
+    {                                                                                       \
+        __m512i acc[4], acc2[4];                                                            \
+        _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)                                 \
+            acc[g] = acc2[g] = _mm512_setzero_si512();                                      \
+        size_t If = I / 2, i2 = 0;                                                          \
+        for (; i2 + 2 <= If; i2 += 2) {                                                     \
+            int32_t p0, p1;                                                                 \
+            memcpy(&p0, x + 2 * i2, 4);                                                     \
+            memcpy(&p1, x + 2 * i2 + 2, 4);                                                 \
+            __m512i x0 = _mm512_set1_epi32(p0), x1 = _mm512_set1_epi32(p1);                 \
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {                           \
+                acc[g] = DOT(acc[g], x0, LDPK(Wp + (g * I2 + i2) * 32));                    \
+                acc2[g] = DOT(acc2[g], x1, LDPK(Wp + (g * I2 + i2 + 1) * 32));              \
+            }                                                                               \
+        }                                                                                   \
+        for (; i2 < I2; i2++) {                                                             \
+            int32_t pr;                                                                     \
+            if (i2 < If)                                                                    \
+                memcpy(&pr, x + 2 * i2, 4);                                                 \
+            else                                                                            \
+                pr = (int32_t)(uint16_t)x[2 * i2];  /* odd I: partner weight is 0 */        \
+            __m512i xb = _mm512_set1_epi32(pr);                                             \
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)                             \
+                acc[g] = DOT(acc[g], xb, LDPK(Wp + (g * I2 + i2) * 32));                    \
+        }                                                                                   \
+        _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {                               \
+            __m512i a = _mm512_add_epi32(acc[g], acc2[g]);                                  \
+            size_t o = (size_t)g * 16;                                                      \
+            if (o + 16 <= O)                                                                \
+                _mm512_storeu_si512((void *)(y + o), a);                                    \
+            else if (o < O)                                                                 \
+                _mm512_mask_storeu_epi32(y + o, (__mmask16)((1u << (O - o)) - 1), a);       \
+        }                                                                                   \
+    }                                                                                       \
     TGT static void NAME(const int16_t *X, size_t ldx, size_t N, const WT *Wp,              \
                          size_t O, size_t I, int32_t *Y, size_t ldy)                        \
     {                                                                                       \
@@ -188,10 +227,10 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
                 const int16_t *x = X + n * ldx;                                             \
                 int32_t *y = Y + n * ldy + g0 * 16;                                         \
                 switch (G) {                                                                \
-                case 4: NAME##_tile(1, 4, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
-                case 3: NAME##_tile(1, 3, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
-                case 2: NAME##_tile(1, 2, x, ldx, Wg, I2, I, Og, y, ldy); break;            \
-                default: NAME##_tile(1, 1, x, ldx, Wg, I2, I, Og, y, ldy); break;           \
+                case 4: NAME##_tile1(4, x, Wg, I2, I, Og, y); break;                        \
+                case 3: NAME##_tile1(3, x, Wg, I2, I, Og, y); break;                        \
+                case 2: NAME##_tile1(2, x, Wg, I2, I, Og, y); break;                        \
+                default: NAME##_tile1(1, x, Wg, I2, I, Og, y); break;                       \
                 }                                                                           \
             }                                                                               \
         }                                                                                   \
