@@ -21,9 +21,10 @@
 # (default 20000: 655 MB of windows), peak learning rate 1.5e-3 (a smaller model
 # takes a larger one), 200 warm-up steps, cosine decay to a tenth of it (1.5e-4).
 #
-# Started 2026-12-06 (model/MODEL.md, "The fast model": its progress). Not yet used
-# by any level: that needs the run's end, a measurement of speed and ratio at levels
-# 2-4 against the default model, and the model built in (doc/format.md "Models").
+# Run on 2026-12-06 to the end of its schedule: model/fast.mbzm (3c12d392bb87d8d5),
+# built into libmbz for levels 2-4 (model/MODEL.md, "The fast model": the run, and
+# speed and size against the default model). A new fast model gets a new
+# fingerprint; the replaced one goes to model/archive/ (doc/format.md "Models").
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 NAME=fast

@@ -3,6 +3,7 @@
  * (plus predictor.h to build test models). Headers are rebuilt here with XXH64
  * directly, so the test also checks the layout that doc/format.md describes.
  */
+#include "config.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -234,7 +235,8 @@ static void test_scan(void **state)
     assert_int_equal(st.blocks, cs.blocks);
     assert_int_equal(st.blocks_stored, cs.blocks_stored);
     assert_int_equal(st.modelled_payload, cs.modelled_payload);
-    /* level 1 codes with the order-2 model (levels 2-9 use the default model) */
+    /* level 1 codes with the order-2 model (levels 2-4 use the fast model, 5-9 the
+     * default model) */
     assert_int_equal(st.fingerprint, mbz_model_fingerprint(mbz_model_order2()));
     /* each block's checksum is XXH64 of its content */
     size_t off = FH, pos = 0;
@@ -1017,6 +1019,17 @@ static void test_models(void **state)
     assert_non_null(mbz_model_default());
     assert_true(strlen(mbz_model_describe(o2)) > 0);
     mbz_model_free((mbz_model *)o2); /* no-op on built-ins */
+    /* the fast model of levels 2-4: built in beside the default, or the default */
+    const mbz_model *fm = mbz_model_fast();
+    assert_non_null(fm);
+#ifdef MBZ_HAVE_FAST_MODEL
+    assert_true(fm != mbz_model_default() && fm != o2);
+#else
+    assert_ptr_equal(fm, mbz_model_default());
+#endif
+    assert_ptr_equal(mbz_model_find(mbz_model_fingerprint(fm)), fm);
+    mbz_model_free((mbz_model *)fm); /* no-op */
+    assert_ptr_equal(mbz_model_fast(), fm);
 
     /* a model with another fingerprint (and a predict_batch) */
     static mbz_predictor_ops ops;

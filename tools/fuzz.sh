@@ -87,8 +87,8 @@ compile() {
 }
 model_obj=()
 if grep -q 'define MBZ_HAVE_DEFAULT_MODEL' "$B/config.h"; then
-    $CC -c "$top_srcdir/src/lib/default_model.S" -Wa,-I"$top_srcdir/model" -o "$B/obj/default_model.o" || exit 2
-    model_obj=("$B/obj/default_model.o")
+    $CC -I"$B" -c "$top_srcdir/src/lib/builtin_models.S" -Wa,-I"$top_srcdir/model" -o "$B/obj/builtin_models.o" || exit 2
+    model_obj=("$B/obj/builtin_models.o")
 fi
 # the library, fully instrumented (edges and comparisons)
 compile "$B/obj" "-fsanitize=fuzzer-no-link" "$top_srcdir"/src/lib/*.c

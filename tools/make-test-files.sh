@@ -43,7 +43,7 @@ OUT=$(cd "$OUT" && pwd)
 # no longer be made at all (the 256-way mixing stage: good-text-mix, good-text9;
 # earlier default models: good-text9-cm, good-text6-cm, good-text6-v5,
 # good-text6-v10; from the next change of the default model on, good-text6-v16
-# too): they must
+# too, and good-text3-fast from the next change of the fast model): they must
 # be there. The bad files are always made afresh (bad-cpu-bomb.mbz, found by
 # tests/reliability, is not made here and is kept).
 for f in "$OUT"/bad-*.mbz; do
@@ -101,6 +101,9 @@ EOF
 # frame version 16 with the default model (7f1d0cf31578a4bc since 2026-12-06, stage 4
 # of the training run): good-text6-v16.mbz, level 6
 "$MBZIP" -6 -T1 -c good-text.orig >good-text6-v16.mbz && cp good-text.orig good-text6-v16.orig
+# frame version 16 with the fast model of levels 2-4 (3c12d392bb87d8d5 since 2026-12-06,
+# late): good-text3-fast.mbz, level 3
+"$MBZIP" -3 -T1 -c good-text.orig >good-text3-fast.mbz && cp good-text.orig good-text3-fast.orig
 # frame version 5 (flags CM and MEDIA; the committed ones are kept, this mbzip would
 # write a later version): text, a WAV file (16-bit stereo, with an odd data size: a partial frame and a pad
 # byte), more text, at level 1: modelled, audio and modelled blocks
@@ -618,6 +621,7 @@ to `good-NAME.orig`, and `-l` agrees with it.
 | good-text6-v5.mbz | the same at level 6 with model 36ca1b19def4a03f, the default of 2026-12-04 to 2026-12-05, stage 2 (frame version 5, flags CM and MEDIA); decoded through model/archive/ since the default changed; made on 2026-12-04, kept |
 | good-text6-v10.mbz | the same at level 6 with model a1d3426d36c27e9f, the default of 2026-12-05 to 2026-12-06, stage 3 (frame version 10, flags CM, MEDIA, RECORD and FILTER); decoded through model/archive/ since the default changed; made on 2026-12-05, kept |
 | good-text6-v16.mbz | the same at level 6 with model 7f1d0cf31578a4bc, the default since 2026-12-06, stage 4 (frame version 16, flags CM, MEDIA, RECORD and FILTER); skipped by builds without the built-in default model |
+| good-text3-fast.mbz | the same at level 3 with model 3c12d392bb87d8d5, the fast model of levels 2-4 since 2026-12-06, late (frame version 16, flags CM, MEDIA, RECORD and FILTER); skipped by builds without the built-in models |
 | good-audio.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 3000 bytes of good-text.orig (modelled), a WAV file's samples, 16-bit stereo with a partial frame at the end (audio block, doc/format.md "Audio blocks"), then the WAV's pad byte and 3000 more bytes of text (modelled, continuing the history) |
 | good-image.mbz | level 1, frame version 5 (flags CM and MEDIA; made before the record model, kept): 2000 bytes of good-text.orig and a PPM header (modelled), the PPM's pixels, 96 x 64 RGB (image block, doc/format.md "Image blocks"), a BMP header (modelled), its pixels, 41 x 40 24-bit with rows padded by one byte (image block), 1721 more bytes of text (modelled) |
 | good-record.mbz | level 1, frame version 6 (flags CM, MEDIA and RECORD; made before block filters, kept): 1500 bytes of good-text.orig, 400 binary records of 20 bytes (a counter, a rising time, a small value, a code of four, a flag), 1500 more bytes of text: one modelled block whose record model (doc/mixing.md) finds the length |

@@ -257,17 +257,26 @@ static void csv_string(const char *s)
 static void print_header(const struct options *opt, int runs, int threads)
 {
     const mbz_model *m = opt->model ? opt->model : mbz_model_default();
+    const mbz_model *f = mbz_model_fast();
     if (opt->csv) {
         printf("level,file,size,compressed,ratio,bpb,modelled_bytes,ideal_bits,ideal_bpb,"
                "modelled_payload,coded_bpb,blocks,blocks_stored,compress_mbps,decompress_mbps,"
                "compress_s,decompress_s,peak_rss_kib,runs,threads,check\n");
         return;
     }
-    printf("# mbzip -b: median of %d run%s, %d thread%s; %s %016" PRIx64 " %s%s;"
-           " MB/s = 10^6 input bytes/s, wall clock (noisy on a shared machine)\n",
-           runs, runs == 1 ? "" : "s", threads, threads == 1 ? "" : "s",
-           opt->model ? "model" : "levels 2-9: model", mbz_model_fingerprint(m),
-           mbz_model_describe(m), opt->model ? "" : "; level 1: the fast stage, no model");
+    printf("# mbzip -b: median of %d run%s, %d thread%s; ", runs, runs == 1 ? "" : "s", threads,
+           threads == 1 ? "" : "s");
+    if (opt->model)
+        printf("model %016" PRIx64 " %s", mbz_model_fingerprint(m), mbz_model_describe(m));
+    else if (f != m)
+        printf("levels 2-4: model %016" PRIx64 " %s; levels 5-9: model %016" PRIx64 " %s",
+               mbz_model_fingerprint(f), mbz_model_describe(f), mbz_model_fingerprint(m),
+               mbz_model_describe(m));
+    else
+        printf("levels 2-9: model %016" PRIx64 " %s", mbz_model_fingerprint(m),
+               mbz_model_describe(m));
+    printf("%s; MB/s = 10^6 input bytes/s, wall clock (noisy on a shared machine)\n",
+           opt->model ? "" : "; level 1: the fast stage, no model");
     printf("%-3s %11s %11s %7s %6s %9s %9s %9s %9s %8s %5s  %s\n", "lvl", "size", "compressed",
            "ratio", "bpb", "ideal-bpb", "coded-bpb", "comp-MB/s", "dec-MB/s", "peak-MiB",
            "check", "file");

@@ -83,6 +83,9 @@ static void version(const struct options *opt)
     printf("mbzip %s (libmbz %s)\n", PACKAGE_VERSION, MBZ_VERSION_STRING);
     printf("default model: %016" PRIx64 " %s\n", mbz_model_fingerprint(m),
            mbz_model_describe(m));
+    if (mbz_model_fast() != m)
+        printf("fast model (levels 2-4): %016" PRIx64 " %s\n",
+               mbz_model_fingerprint(mbz_model_fast()), mbz_model_describe(mbz_model_fast()));
     if (opt->model)
         printf("selected model: %016" PRIx64 " %s (%s)\n", mbz_model_fingerprint(opt->model),
                mbz_model_describe(opt->model), opt->model_path);
@@ -96,7 +99,8 @@ static void list_one_model(void *user, const char *path, uint64_t fp, const mbz_
         printf("%016" PRIx64 "  (invalid: not a model with this fingerprint)  %s\n", fp, path);
     else
         printf("%016" PRIx64 "  %s  %s%s\n", fp, mbz_model_describe(m), path ? path : "built in",
-               !path && m == mbz_model_default() ? ", default" : "");
+               path ? "" : m == mbz_model_default() ? ", default"
+                    : m == mbz_model_fast() ? ", fast (levels 2-4)" : "");
 }
 
 static void list_models(void)

@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include "predictor.h"
 
+enum { MBZ_LEVEL_MODEL_ORDER2, MBZ_LEVEL_MODEL_FAST, MBZ_LEVEL_MODEL_DEFAULT };
+
 typedef struct {
     uint8_t block_log;     /* blocks of 2^block_log bytes (an input that ends within
                             * the first block gets fewer at levels 2-9: api.c) */
-    uint8_t order2;        /* 1: the built-in order-2 model; 0: the default model */
+    uint8_t model;         /* the built-in model: MBZ_LEVEL_MODEL_ORDER2, _FAST or _DEFAULT */
     uint8_t strided;       /* 1: run a patch model twice, offset by half a patch */
     uint8_t fast;          /* 1: the binary stage's fast configuration (MBZ_FLAG_FAST),
                             * when the model is the level's own order-2 one */

@@ -60,9 +60,10 @@ const char *mbz_strerror(int code);
 /* ------------------------------------------------------------------ models */
 
 /*
- * An entropy model. The library has built-in models (the default MEGABYTE model and
- * a small adaptive order-2 model, named by the fastest level's frames); more can be loaded from
- * model files written by mbtrain. A model is immutable once loaded and may be shared
+ * An entropy model. The library has built-in models (the default MEGABYTE model,
+ * a smaller MEGABYTE model for levels 2-4, and a small adaptive order-2 model, named
+ * by the fastest level's frames); more can be loaded from model files written by
+ * mbtrain. A model is immutable once loaded and may be shared
  * by any number of threads and streams.
  */
 typedef struct mbz_model mbz_model;
@@ -75,6 +76,10 @@ void mbz_model_free(mbz_model *m);
 
 /* The model compiled into the library (the trained default). Never NULL, never freed. */
 const mbz_model *mbz_model_default(void);
+/* The smaller model compiled into the library for the faster levels (2-4): about
+ * twice the default's speed for a few percent of size. The default model when the
+ * library has none. Never NULL, never freed. */
+const mbz_model *mbz_model_fast(void);
 /* The small adaptive context model (no weights). Level 1's model: its frames name
  * it, but since frame version 11 they run the context-mixing stage alone (flag
  * FAST, doc/format.md) unless mixing is off; tests use it too. */

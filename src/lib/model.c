@@ -35,35 +35,65 @@ const mbz_model *mbz_model_order2(void)
     return &order2_model;
 }
 
-#ifdef MBZ_HAVE_DEFAULT_MODEL
-/* model/default.mbzm, embedded by src/lib/default_model.S */
-extern const unsigned char mbz_default_model_data[];
-extern const uint64_t mbz_default_model_size;
+/* The trained models embedded by src/lib/builtin_models.S, loaded on first use. The
+ * embedded bytes go through the same validation as any file; if they ever failed (a
+ * broken build), the model falls back (fast -> default -> order-2) rather than
+ * crash: every frame names its model, so nothing could be decoded wrongly. The
+ * test suite checks that the built-in models really are the embedded ones. */
+typedef struct {
+    pthread_once_t once;
+    const unsigned char *data;
+    const uint64_t *size;
+    mbz_model *m;
+} builtin_model;
 
-static pthread_once_t default_once = PTHREAD_ONCE_INIT;
-static mbz_model *default_model;
-
-static void load_default_model(void)
+static void load_builtin(builtin_model *b)
 {
     mbz_error e;
-    /* The embedded bytes went through the same validation as any file; if they
-     * ever failed (a broken build), fall back to order-2 rather than crash: every
-     * frame names its model, so nothing could be decoded wrongly. The test suite
-     * checks that the default really is the embedded model. */
-    if (mbz_model_load_memory(mbz_default_model_data, (size_t)mbz_default_model_size,
-                              &default_model, &e) != MBZ_OK)
-        default_model = NULL;
+    if (mbz_model_load_memory(b->data, (size_t)*b->size, &b->m, &e) != MBZ_OK)
+        b->m = NULL;
 }
+
+#ifdef MBZ_HAVE_DEFAULT_MODEL
+extern const unsigned char mbz_default_model_data[];
+extern const uint64_t mbz_default_model_size;
+static builtin_model default_builtin = { PTHREAD_ONCE_INIT, mbz_default_model_data,
+                                         &mbz_default_model_size, NULL };
+static void load_default_model(void) { load_builtin(&default_builtin); }
+#endif
+
+#ifdef MBZ_HAVE_FAST_MODEL
+extern const unsigned char mbz_fast_model_data[];
+extern const uint64_t mbz_fast_model_size;
+static builtin_model fast_builtin = { PTHREAD_ONCE_INIT, mbz_fast_model_data,
+                                      &mbz_fast_model_size, NULL };
+static void load_fast_model(void) { load_builtin(&fast_builtin); }
 #endif
 
 const mbz_model *mbz_model_default(void)
 {
 #ifdef MBZ_HAVE_DEFAULT_MODEL
-    pthread_once(&default_once, load_default_model);
-    if (default_model)
-        return default_model;
+    pthread_once(&default_builtin.once, load_default_model);
+    if (default_builtin.m)
+        return default_builtin.m;
 #endif
     return mbz_model_order2();
+}
+
+const mbz_model *mbz_model_fast(void)
+{
+#ifdef MBZ_HAVE_FAST_MODEL
+    pthread_once(&fast_builtin.once, load_fast_model);
+    if (fast_builtin.m)
+        return fast_builtin.m;
+#endif
+    return mbz_model_default();
+}
+
+/* Whether m is one of the library's own models (never freed). */
+static int is_builtin(const mbz_model *m)
+{
+    return m == &order2_model || m == mbz_model_default() || m == mbz_model_fast();
 }
 
 uint64_t mbz_model_fingerprint(const mbz_model *m)
@@ -171,6 +201,8 @@ const mbz_model *mbz_model_find(uint64_t fingerprint)
 {
     if (mbz_model_default()->fingerprint == fingerprint)
         return mbz_model_default();
+    if (mbz_model_fast()->fingerprint == fingerprint)
+        return mbz_model_fast();
     if (order2_model.fingerprint == fingerprint)
         return &order2_model;
     find_ctx c = { fingerprint, NULL };
@@ -234,8 +266,10 @@ static int list_dir(void *user, const char *dir)
 
 void mbz_model_list(mbz_model_list_fn fn, void *user)
 {
-    const mbz_model *d = mbz_model_default();
+    const mbz_model *d = mbz_model_default(), *f = mbz_model_fast();
     fn(user, NULL, d->fingerprint, d);
+    if (f != d)
+        fn(user, NULL, f->fingerprint, f);
     if (d != &order2_model)
         fn(user, NULL, order2_model.fingerprint, &order2_model);
     list_ctx c = { fn, user };
@@ -247,7 +281,7 @@ void mbz_model_free(mbz_model *m)
     /* Built-in models and models found by fingerprint belong to the library: freeing
      * them is a no-op, so callers can free whatever they got without tracking where
      * it came from. */
-    if (!m || m == &order2_model || m == mbz_model_default() || is_found(m))
+    if (!m || is_builtin(m) || is_found(m))
         return;
     if (m->free_impl)
         m->free_impl(m->impl);

@@ -3,8 +3,8 @@
 # its good-*.orig through -dc, -t, -d and pipes, and -l agrees.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 
-# the models this build can find: built in (the order-2 model, and the default
-# model unless configured --disable-default-model) and, through the model path that
+# the models this build can find: built in (the order-2 model, and the default and
+# fast models unless configured --disable-default-model) and, through the model path that
 # lib.sh sets, every earlier default model in model/archive/ (so the files made
 # with a replaced default keep being decoded here: they are never skipped)
 models=$(mbz --list-models | sed -n 's/^\([0-9a-f]\{16\}\)  [a-z].*/\1/p' | tr '\n' ' ')
@@ -20,8 +20,8 @@ n=0
 for src in "$FILES"/good-*.mbz; do
     f=$(basename "$src")
     orig=$FILES/${f%.mbz}.orig
-    # a frame made with the current default model needs a build that has it (not
-    # a --disable-default-model build): fingerprint = bytes 8-15, LE
+    # a frame made with the current default or fast model needs a build that has
+    # it (not a --disable-default-model build): fingerprint = bytes 8-15, LE
     fp=$(od -An -tx1 -j8 -N8 "$src" | awk '{ for (i = NF; i >= 1; i--) printf "%s", $i }')
     case " $models " in
     *" $fp "*) ;;

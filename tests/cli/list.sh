@@ -37,6 +37,13 @@ defmodel=$(mbz -V | sed -n 's/^default model: \([0-9a-f]*\).*/\1/p')
 run 0 "-l default level" mbz -l g.mbz
 set -- $(sed -n 2p "$T/.stdout")
 check "-l: default level uses the default model ($6 = $defmodel)" [ "$6" = "$defmodel" ]
+# levels 2-4 name the fast model (-V shows it when the build has one; else the default)
+fastmodel=$(mbz -V | sed -n 's/^fast model (levels 2-4): \([0-9a-f]*\).*/\1/p')
+[ -n "$fastmodel" ] || fastmodel=$defmodel
+mbz -3 -c g >g3.mbz
+run 0 "-l level 3" mbz -l g3.mbz
+set -- $(sed -n 2p "$T/.stdout")
+check "-l: level 3 uses the fast model ($6 = $fastmodel)" [ "$6" = "$fastmodel" ]
 
 # several files: a totals line
 run 0 "-l several files" mbz -l a.mbz b.mbz e.mbz

@@ -6,7 +6,8 @@
 # the stage codes everything in order. The coded bytes must be those of one thread: -T1 and -T2 give
 # identical files, which decode. With a generated tiny model (fast, also in
 # sanitizer builds, where the two threads are what is worth checking) and, when
-# built in and not under sanitizers, the default model.
+# built in and not under sanitizers, level 4's model (the fast model, or the
+# default one in a build without it).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 
 MKMODEL=${MKMODEL:-$top_builddir/mkmodel}
@@ -47,11 +48,11 @@ same "tiny model: -9 decodes to the input" "$T/.stdout" in
 
 if [ "${MBZ_TEST_TIME_SCALE:-1}" -eq 1 ] && mbz -V | grep -q '^default model: [0-9a-f]* megabyte'; then
     head -c 270000 in >in2
-    run 0 "default model, -4 -T1" mbz -4 -T1 -c in2
+    run 0 "built-in model, -4 -T1" mbz -4 -T1 -c in2
     cp "$T/.stdout" d1.mbz
-    run 0 "default model, -4 -T2" mbz -4 -T2 -c in2
-    same "default model: -T2 (block split over two threads) == -T1" "$T/.stdout" d1.mbz
-    run 0 "default model: decode" mbz -dc d1.mbz
-    same "default model: decodes to the input" "$T/.stdout" in2
+    run 0 "built-in model, -4 -T2" mbz -4 -T2 -c in2
+    same "built-in model: -4 -T2 (block split over two threads) == -T1" "$T/.stdout" d1.mbz
+    run 0 "built-in model: decode" mbz -dc d1.mbz
+    same "built-in model: decodes to the input" "$T/.stdout" in2
 fi
 finish
