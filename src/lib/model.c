@@ -39,7 +39,9 @@ const mbz_model *mbz_model_order2(void)
  * embedded bytes go through the same validation as any file; if they ever failed (a
  * broken build), the model falls back (fast -> default -> order-2) rather than
  * crash: every frame names its model, so nothing could be decoded wrongly. The
- * test suite checks that the built-in models really are the embedded ones. */
+ * test suite checks that the built-in models really are the embedded ones. (The
+ * fast model is embedded only with the default one: configure.ac.) */
+#ifdef MBZ_HAVE_DEFAULT_MODEL
 typedef struct {
     pthread_once_t once;
     const unsigned char *data;
@@ -54,13 +56,11 @@ static void load_builtin(builtin_model *b)
         b->m = NULL;
 }
 
-#ifdef MBZ_HAVE_DEFAULT_MODEL
 extern const unsigned char mbz_default_model_data[];
 extern const uint64_t mbz_default_model_size;
 static builtin_model default_builtin = { PTHREAD_ONCE_INIT, mbz_default_model_data,
                                          &mbz_default_model_size, NULL };
 static void load_default_model(void) { load_builtin(&default_builtin); }
-#endif
 
 #ifdef MBZ_HAVE_FAST_MODEL
 extern const unsigned char mbz_fast_model_data[];
@@ -70,24 +70,32 @@ static builtin_model fast_builtin = { PTHREAD_ONCE_INIT, mbz_fast_model_data,
 static void load_fast_model(void) { load_builtin(&fast_builtin); }
 #endif
 
+/* The built-in model b (loaded once, by load), or `otherwise` when the build has
+ * none or it failed to load. */
+static inline const mbz_model *builtin_or(builtin_model *b, void (*load)(void),
+                                          const mbz_model *otherwise)
+{
+    pthread_once(&b->once, load);
+    return b->m ? b->m : otherwise;
+}
+#endif /* MBZ_HAVE_DEFAULT_MODEL */
+
 const mbz_model *mbz_model_default(void)
 {
 #ifdef MBZ_HAVE_DEFAULT_MODEL
-    pthread_once(&default_builtin.once, load_default_model);
-    if (default_builtin.m)
-        return default_builtin.m;
-#endif
+    return builtin_or(&default_builtin, load_default_model, mbz_model_order2());
+#else
     return mbz_model_order2();
+#endif
 }
 
 const mbz_model *mbz_model_fast(void)
 {
 #ifdef MBZ_HAVE_FAST_MODEL
-    pthread_once(&fast_builtin.once, load_fast_model);
-    if (fast_builtin.m)
-        return fast_builtin.m;
-#endif
+    return builtin_or(&fast_builtin, load_fast_model, mbz_model_default());
+#else
     return mbz_model_default();
+#endif
 }
 
 /* Whether m is one of the library's own models (never freed). */
