@@ -122,6 +122,18 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
  * pair R broadcasts and G weight loads. Each accumulator lane is one output's exact
  * int32 sum (|sum| <= 8191 * 127 * 2048 < 2^31; vpdpwssd/vpmaddwd do not saturate, and
  * int32 wrap-around addition is associative, so the order of terms is immaterial). */
+/* The input pair at xp as one int32 to broadcast; for odd I the last pair has no
+ * partner (its weight is 0) and xp[1] may lie past the row: not read. */
+static inline int32_t pk_pair(const int16_t *xp, int both)
+{
+    int32_t pr;
+    if (both)
+        memcpy(&pr, xp, 4);
+    else
+        pr = (int32_t)(uint16_t)xp[0];
+    return pr;
+}
+
 #define PK_DEF(NAME, TGT, DOT, WT, LDPK)                                                    \
     TGT static inline __attribute__((always_inline)) void NAME##_tile(                      \
         const int R, const int G, const int16_t *X, size_t ldx, const WT *Wp, size_t I2,    \
@@ -134,15 +146,8 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
         size_t If = I / 2;     /* pairs with both inputs < I */                             \
         for (size_t i2 = 0; i2 < I2; i2++) {                                                \
             __m512i xb[4];                                                                  \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {                           \
-                const int16_t *xp = X + r * ldx + 2 * i2;                                   \
-                int32_t pr;                                                                 \
-                if (i2 < If)                                                                \
-                    memcpy(&pr, xp, 4);                                                     \
-                else                                                                        \
-                    pr = (int32_t)(uint16_t)xp[0];  /* odd I: partner weight is 0 */        \
-                xb[r] = _mm512_set1_epi32(pr);                                              \
-            }                                                                               \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                             \
+                xb[r] = _mm512_set1_epi32(pk_pair(X + r * ldx + 2 * i2, i2 < If));          \
             _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {                           \
                 __m512i w = LDPK(Wp + (g * I2 + i2) * 32);                                  \
                 _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                         \
@@ -180,12 +185,7 @@ MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
             }                                                                               \
         }                                                                                   \
         for (; i2 < I2; i2++) {                                                             \
-            int32_t pr;                                                                     \
-            if (i2 < If)                                                                    \
-                memcpy(&pr, x + 2 * i2, 4);                                                 \
-            else                                                                            \
-                pr = (int32_t)(uint16_t)x[2 * i2];  /* odd I: partner weight is 0 */        \
-            __m512i xb = _mm512_set1_epi32(pr);                                             \
+            __m512i xb = _mm512_set1_epi32(pk_pair(x + 2 * i2, i2 < If));                   \
             _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)                             \
                 acc[g] = DOT(acc[g], xb, LDPK(Wp + (g * I2 + i2) * 32));                    \
         }                                                                                   \
