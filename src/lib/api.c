@@ -8,10 +8,12 @@
  * CM frames one history of 16 blocks (frame.h, mbz_frame_history), whose blocks one
  * worker codes in order through one context-mixing stage. When there are fewer
  * segments than threads, a worker lends the spare thread to its blocks: the base
- * model scores every other block of the segment on it while the worker codes the
- * block before (block.c, mbz_block_ahead_start), or a lone block's second half
- * (block.c, cm_pass), which is how a file of one segment (up to 16 MiB at the
- * default level) uses two cores; the coded bytes are the same (predictor.h, seek). Decompression reads up to
+ * model scores the next block of the segment on it while the worker codes the
+ * block before, the worker taking over the end of that scoring when it is done
+ * first (block.c, mbz_block_ahead_start and _wait; compress_worker), or a lone
+ * block's second part (block.c, cm_pass), which is how a file of one segment (up
+ * to 16 MiB at the default level) uses two cores; the coded bytes are the same
+ * (predictor.h, seek). Decompression reads up to
  * threads x G blocks (G > 1 only for models with MBZ_CAP_BATCH; in CM frames G is a
  * history's blocks), decodes them concurrently (CM frames: one worker per history,
  * decode_histories), verifies every checksum and writes in order. Each segment is
@@ -245,6 +247,9 @@ typedef struct {
                                 * may score blocks ahead, or halves, on a helper */
 } cbatch;
 
+/* The largest block compress_worker pipelines over a helper (level 6's). */
+#define PIPELINE_MAX ((size_t)1 << 20)
+
 /* Thread t codes segments t, t + nt, ... of the batch, each segment's blocks in
  * order through one history (CM frames; without CM a segment is one block). A
  * batch holds whole segments, so the output never depends on -T. */
@@ -255,24 +260,36 @@ static void compress_worker(void *ctx, int t, int nt)
     for (int g = t; g < b->nseg; g += nt) {
         if (chain)
             mbz_cm_chain_reset(chain);
-        /* with a helper: while block i is coded here, block i + 1 of the same
-         * history is scored on the helper (mbz_block_ahead_start), then coded from
-         * that; a block with no such partner (the last, or after a block scored
-         * ahead), or one that can split and whose partner is less than half its
-         * size (a file's short last block: the helper would idle), splits itself
-         * over the helper instead (mbz_block_encode) */
+        /* with a helper, a pipeline: while block i is coded here, block i + 1 of
+         * the same history is scored on the helper (mbz_block_ahead_start); once
+         * block i is coded, this thread takes over the end of that scoring if
+         * much of it is left (mbz_block_ahead_wait), so that both threads finish
+         * it together; then block i + 2 goes to the helper while block i + 1 is
+         * coded from its tables, and so on. The pipeline starts with a block
+         * scored by both threads (on the helper, this thread taking over its
+         * end at once). Blocks over PIPELINE_MAX (levels 7-9) are not
+         * pipelined, for memory (two blocks' tables in flight: 16 bytes per
+         * byte each): while such a block is scored and coded here, the next is
+         * scored on the helper and then coded from its tables, in pairs. A
+         * block with no partner (a history's only block), or one that can split
+         * and whose partner is less than half its size (a file's short last
+         * block: the helper would idle), splits itself over the helper instead
+         * (mbz_block_encode), coding its first part as it scores it. The bytes
+         * coded are the same whoever scores what (block.h). */
         int helper = t < b->spare;
         mbz_block_ahead *next = NULL;
         for (int i = b->starts[g]; i < b->starts[g + 1]; i++) {
             cjob *j = &b->jobs[i];
+            mbz_block_scratch *ts = &b->tables[t];
             mbz_block_ahead *cur = next;
             next = NULL;
-            if (helper && !cur && i + 1 < b->starts[g + 1]) {
-                const cjob *jn = &b->jobs[i + 1];
-                if (2 * jn->n >= j->n || !mbz_block_can_split(b->stack, j->n))
-                    next = mbz_block_ahead_start(b->stack, jn->media, jn->in, jn->n, b->cancel, jn->where);
-            }
-            mbz_block_scratch *ts = &b->tables[t];
+            int partner = helper && i + 1 < b->starts[g + 1], pipe = j->n <= PIPELINE_MAX;
+            int pair = partner && (2 * j[1].n >= j->n || !mbz_block_can_split(b->stack, j->n));
+            if (!cur && pair && pipe)
+                cur = mbz_block_ahead_start(b->stack, j->media, j->in, j->n, b->cancel, j->where);
+            mbz_block_ahead_wait(cur, ts); /* the helper is free after this */
+            if (cur ? partner && pipe : pair)
+                next = mbz_block_ahead_start(b->stack, j[1].media, j[1].in, j[1].n, b->cancel, j[1].where);
             j->scratch.freq = ts->freq;
             j->scratch.freq_cap = ts->freq_cap;
             j->status = mbz_block_encode(b->stack, chain, j->media, j->in, j->n, &j->scratch,

@@ -21,6 +21,9 @@
 #include "strided.h"
 
 #define CANCEL_STRIDE 65536          /* bytes between cancel checks inside a block */
+/* The stage alone on two threads from this block size on (cm_pass): one thread
+ * start per block is nothing next to 16 KiB of the stage's work. */
+#define PASS2_MIN 16384
 #define SCORE_CHUNK_DEFAULT 4096
 #define SCORE_CHUNK_MAX 65536
 /* Store without modelling when the order-0 entropy exceeds 7.95 bits/byte (Q16). */
@@ -169,11 +172,15 @@ static int high_entropy(const uint8_t *in, size_t n)
 
 /* ------------------------------------------------------------------ scoring */
 
+typedef struct half_job half_job;
+static size_t half_claim(half_job *h, size_t pos, size_t k);
+
 /* The tables of data[start .. end-1] of a block of n bytes (start > 0: through the
- * model's seek, predictor.h). */
+ * model's seek, predictor.h). With `claim` (a helper's job), each chunk is claimed
+ * from it first, and the pass ends where the job's end has been moved to. */
 static int score_range(const mbz_model *model, const uint8_t *data, size_t n, size_t start,
                        size_t end, mbz_block_scratch *s, volatile int *cancel, mbz_table_sink sink,
-                       void *user, const char *where, mbz_error *err)
+                       void *user, half_job *claim, const char *where, mbz_error *err)
 {
     const mbz_predictor_ops *ops = model->ops;
     size_t chunk = mbz_block_chunk(model, n);
@@ -191,6 +198,8 @@ static int score_range(const mbz_model *model, const uint8_t *data, size_t n, si
     size_t since_check = 0;
     for (size_t pos = start; pos < end;) {
         size_t k = end - pos < chunk ? end - pos : chunk;
+        if (claim && (k = half_claim(claim, pos, k)) == 0)
+            break;
         if (since_check >= CANCEL_STRIDE) {
             since_check = 0;
             if (cancel && *cancel) {
@@ -224,7 +233,7 @@ int mbz_block_score(const mbz_model *model, const uint8_t *data, size_t n,
                     mbz_block_scratch *s, volatile int *cancel, mbz_table_sink sink,
                     void *user, const char *where, mbz_error *err)
 {
-    return score_range(model, data, n, 0, n, s, cancel, sink, user, where, err);
+    return score_range(model, data, n, 0, n, s, cancel, sink, user, NULL, where, err);
 }
 
 /* ------------------------------------------------------------------ encoding */
@@ -275,6 +284,35 @@ static void cm_code_byte(cm_sink *cs, size_t i)
         cs->cost[i] = bytecost;
 }
 
+/* The same for byte i from the probabilities of its bits (mbz_cm_fast_pass2's
+ * sink), checking for cancellation now and then. */
+typedef struct {
+    cm_sink *cs;
+    volatile int *cancel;
+} probs_sink;
+
+static int cm_code_probs(void *user, size_t i, const uint32_t p[8])
+{
+    probs_sink *ps = user;
+    cm_sink *cs = ps->cs;
+    unsigned c = cs->in[i];
+    uint32_t bytecost = 0;
+    for (int b = 0; b < 8; b++) {
+        int bit = (int)(c >> (7 - b)) & 1;
+        if (cs->enc)
+            mbz_bc_encode(cs->enc, bit, p[b]);
+        bytecost += mbz_cm_cost_q16(bit ? p[b] : 65536 - p[b]);
+    }
+    cs->ideal += bytecost;
+    if (cs->cost)
+        cs->cost[i] = bytecost;
+    if (cs->enc && cs->enc->overflow)
+        return SINK_STOP;
+    if (i % CANCEL_STRIDE == 0 && i && ps->cancel && *ps->cancel)
+        return MBZ_ERR_CANCELLED;
+    return MBZ_OK;
+}
+
 static int cm_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
 {
     cm_sink *cs = user;
@@ -302,28 +340,64 @@ static int chain_open(mbz_cm_chain *c, size_t n)
     return mbz_cm_create(c->window, c->features, &c->cm) == MBZ_OK ? 1 : -1;
 }
 
-/* The second half of a block, scored on a helper thread: the base model's tables
- * of in[split .. n-1], kept as the stage's 8 inputs per byte (mbz_cm_base_path:
- * 16 bytes per byte instead of a 512-byte table), for the stage to consume once
- * it has coded the first half. */
-typedef struct {
+/* A helper's share of a block's scoring: the base model's tables of in[split ..
+ * n-1], kept as the stage's 8 inputs per byte (mbz_cm_base_path: 16 bytes per byte
+ * instead of a 512-byte table): the second part of a block split over two threads,
+ * or a whole block (split 0) scored ahead while the stage codes the block before
+ * it. The helper publishes its progress chunk by chunk (done), so that the stage
+ * can code what is ready while the rest is being scored, and claims each chunk
+ * below `end`, so that the thread waiting for it can take over the end of what is
+ * left (half_collect). */
+struct half_job {
     const mbz_model *model;
     const uint8_t *in;
     size_t n, split;
-    uint16_t *paths;              /* 8 per byte of the second half */
+    uint16_t *paths;              /* 8 per byte of in[split .. n-1] */
     volatile int *cancel;
-    volatile int stop;            /* the first half failed: give up */
     const char *where;
     mbz_block_scratch scratch;
-    int rc;
-    mbz_error err;
-} half_job;
+    mbz_error err;                /* the helper's, when rc is an error */
+    pthread_t tid;
+    /* shared with the collecting thread, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;                     /* the collecting thread failed: give up */
+    size_t end;                   /* the helper scores in[split .. end-1] (n, or less once taken) */
+    size_t claimed;               /* the end of the chunk it is scoring */
+    size_t done;                  /* paths ready for in[split .. done-1] */
+    int finished;                 /* the helper has returned */
+    int rc;                       /* and its status (valid once finished) */
+};
 
+static size_t half_claim(half_job *h, size_t pos, size_t k)
+{
+    pthread_mutex_lock(&h->mu);
+    if (h->stop || pos >= h->end)
+        k = 0;
+    else if (k > h->end - pos)
+        k = h->end - pos;
+    h->claimed = pos + k;
+    pthread_mutex_unlock(&h->mu);
+    return k;
+}
+
+/* The helper's sink: paths, then the progress. */
 static int half_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
 {
     half_job *h = user;
-    if (h->stop)
-        return SINK_STOP;
+    for (size_t i = 0; i < k; i++)
+        mbz_cm_base_path(freq + i * MBZ_SYMBOLS, h->in[pos + i], h->paths + (pos + i - h->split) * 8);
+    pthread_mutex_lock(&h->mu);
+    h->done = pos + k;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return MBZ_OK;
+}
+
+/* The collecting thread's sink, for the part it took over: paths only. */
+static int taken_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
+{
+    half_job *h = user;
     for (size_t i = 0; i < k; i++)
         mbz_cm_base_path(freq + i * MBZ_SYMBOLS, h->in[pos + i], h->paths + (pos + i - h->split) * 8);
     return MBZ_OK;
@@ -332,23 +406,150 @@ static int half_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
 static void *half_main(void *arg)
 {
     half_job *h = arg;
-    h->rc = score_range(h->model, h->in, h->n, h->split, h->n, &h->scratch, h->cancel, half_tables, h,
-                        h->where, &h->err);
+    int rc = score_range(h->model, h->in, h->n, h->split, h->n, &h->scratch, h->cancel, half_tables, h,
+                         h, h->where, &h->err);
+    pthread_mutex_lock(&h->mu);
+    h->rc = rc;
+    h->finished = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
     return NULL;
+}
+
+/* Start the helper of h (in, n, split and the rest set by the caller). Returns 0,
+ * or -1 (out of memory, no thread: nothing to free but the scratch). */
+static int half_start(half_job *h)
+{
+    h->paths = malloc((h->n - h->split) * 8 * sizeof *h->paths);
+    if (!h->paths)
+        return -1;
+    h->end = h->n;
+    h->claimed = h->done = h->split;
+    if (pthread_mutex_init(&h->mu, NULL) != 0) {
+        free(h->paths);
+        return -1;
+    }
+    if (pthread_cond_init(&h->cv, NULL) != 0 || pthread_create(&h->tid, NULL, half_main, h) != 0) {
+        pthread_cond_destroy(&h->cv); /* harmless on a failed init: POSIX allows it, glibc ignores it */
+        pthread_mutex_destroy(&h->mu);
+        free(h->paths);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stop the helper (if still running) and join it. */
+static void half_stop(half_job *h)
+{
+    pthread_mutex_lock(&h->mu);
+    h->stop = 1;
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->tid, NULL);
+}
+
+static void half_release(half_job *h)
+{
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h->paths);
+    h->paths = NULL;
+    mbz_block_scratch_free(&h->scratch);
+}
+
+/* The stage over bytes from .. n-1 of a block from the helper's paths (paths[0]
+ * for byte `from`): the second part of a split block, or a block scored ahead. */
+static int code_from_paths(cm_sink *cs, const uint16_t *paths, size_t from, size_t n)
+{
+    int rc = MBZ_OK;
+    for (size_t i = from; rc == MBZ_OK && i < n; i++) {
+        mbz_cm_byte_path(cs->cm, paths + (i - from) * 8);
+        cm_code_byte(cs, i);
+        if (cs->enc && cs->enc->overflow)
+            rc = SINK_STOP;
+    }
+    return rc;
+}
+
+/* Take over the end of a helper's part only if this thread's share would be at
+ * least this long, and half the model's warm-up (seek_reach: 32 KiB of global steps
+ * for the default model, a quarter of that for the fast one): a shorter one is not
+ * worth a second start. */
+#define TAKE_MIN (8u * 1024u)
+
+/* Wait for the helper of h and join it. Meanwhile, with cs, code through the stage
+ * each chunk of its paths as soon as it is published, from byte `from` on (and the
+ * rest after the join); and when this thread has nothing to do (caught up with the
+ * helper) while enough is left for it, score the end of what is left here (s: this
+ * thread's scratch; a little less than half, for its warm-up), the helper stopping
+ * where that begins. The
+ * paths are those of one pass whoever scores them (predictor.h, seek), so the bits
+ * coded do not depend on this. Returns an mbz_status or SINK_STOP (the encoder is
+ * full); with cs and MBZ_OK, bytes from .. n-1 are coded. */
+static int half_collect(half_job *h, mbz_block_scratch *s, cm_sink *cs, size_t from, mbz_error *err)
+{
+    const mbz_model *m = h->model;
+    int can_take = m->ops->seek != NULL && m->patch > 0;
+    size_t least = m->seek_reach / 2 > TAKE_MIN ? m->seek_reach / 2 : TAKE_MIN;
+    size_t pos = from;
+    int rc = MBZ_OK, taken = 0;
+    pthread_mutex_lock(&h->mu);
+    for (;;) {
+        if (rc == MBZ_OK && cs && h->done > pos) {
+            size_t d = h->done;
+            pthread_mutex_unlock(&h->mu);
+            rc = code_from_paths(cs, h->paths + (pos - h->split) * 8, pos, d);
+            pos = d;
+            pthread_mutex_lock(&h->mu);
+            h->stop |= rc != MBZ_OK;
+            continue;
+        }
+        if (h->finished)
+            break;
+        size_t c = h->claimed, left = h->n - c;
+        if (rc == MBZ_OK && can_take && !taken && left / 2 >= least + m->seek_reach / 4) {
+            /* the warm-up runs the global model alone: about half the cost of
+             * scoring as many bytes */
+            size_t at = c + left / 2 + m->seek_reach / 4;
+            at -= at % m->patch;
+            taken = 1;
+            if (at > c) {
+                h->end = at;
+                pthread_mutex_unlock(&h->mu);
+                rc = score_range(m, h->in, h->n, at, h->n, s, h->cancel, taken_tables, h, NULL, h->where, err);
+                pthread_mutex_lock(&h->mu);
+                h->stop |= rc != MBZ_OK;
+                continue;
+            }
+        }
+        pthread_cond_wait(&h->cv, &h->mu);
+    }
+    int hrc = h->rc;
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->tid, NULL);
+    if (rc != MBZ_OK)
+        return rc;
+    if (hrc != MBZ_OK) {
+        if (err)
+            *err = h->err;
+        return hrc;
+    }
+    return cs ? code_from_paths(cs, h->paths + (pos - h->split) * 8, pos, h->n) : MBZ_OK;
 }
 
 /* Where to split a block of n bytes between this thread and a helper (0: not at
  * all): blocks of SPLIT_MIN bytes or more, models that can seek (MEGABYTE, and the
- * strided wrapper over it at level 9), at a
- * patch boundary near the middle. The helper's half starts with the model's warm-up
- * (seek: for the default model, 32 KiB of global steps), so the halves' costs are
- * about equal when the second one is a little shorter. */
+ * strided wrapper over it at level 9), at a patch boundary. This thread scores the
+ * first part and runs the stage over it, then over the helper's part, chunk by
+ * chunk as it is scored, taking over the end of it if it catches up (half_collect);
+ * so its part is the shorter one, by about what the stage costs: 5/16 of the block
+ * (the stage costs about a third of the default model's scoring; measured on 1 MB of
+ * text and 600 KB of XML at level 6, 5/16 to 3/8 were fastest, 1/2 10% slower). */
 #define SPLIT_MIN (256u * 1024u)
 static size_t split_point(const mbz_model *m, size_t n)
 {
     if (n < SPLIT_MIN || !m->ops->seek || m->patch == 0)
         return 0;
-    size_t at = n / 2 + n / 64;
+    size_t at = n / 4 + n / 16;
     return at - at % m->patch;
 }
 
@@ -359,8 +560,7 @@ static const uint8_t *filter_block(const mbz_stack *stack, const uint8_t *in, si
 
 struct mbz_block_ahead {
     half_job h;                   /* split 0: the whole block */
-    pthread_t tid;
-    int running;                  /* tid not joined yet */
+    int running;                  /* the helper not joined yet */
 };
 
 static int one_byte_run(const uint8_t *in, size_t n)
@@ -389,9 +589,7 @@ mbz_block_ahead *mbz_block_ahead_start(const mbz_stack *stack, const mbz_media_f
     a->h.split = 0;
     a->h.cancel = cancel;
     a->h.where = where;
-    a->h.paths = src ? malloc(n * 8 * sizeof *a->h.paths) : NULL;
-    if (!a->h.paths || pthread_create(&a->tid, NULL, half_main, &a->h) != 0) {
-        free(a->h.paths);
+    if (!src || half_start(&a->h) != 0) {
         mbz_block_scratch_free(&a->h.scratch);
         free(a);
         return NULL;
@@ -400,46 +598,45 @@ mbz_block_ahead *mbz_block_ahead_start(const mbz_stack *stack, const mbz_media_f
     return a;
 }
 
+void mbz_block_ahead_wait(mbz_block_ahead *a, mbz_block_scratch *s)
+{
+    if (!a || !a->running)
+        return;
+    mbz_error err;
+    mbz_error_clear(&err);
+    int rc = half_collect(&a->h, s, NULL, 0, &err);
+    a->running = 0;
+    if (rc != MBZ_OK) { /* for ahead_pass to report */
+        a->h.rc = rc;
+        a->h.err = err;
+    }
+}
+
 void mbz_block_ahead_free(mbz_block_ahead *a)
 {
     if (!a)
         return;
-    if (a->running) {
-        a->h.stop = 1;
-        pthread_join(a->tid, NULL);
-    }
-    free(a->h.paths);
-    mbz_block_scratch_free(&a->h.scratch);
+    if (a->running)
+        half_stop(&a->h);
+    half_release(&a->h);
     free(a);
 }
 
-/* The stage over bytes from .. n-1 of a block from the helper's paths (paths[0]
- * for byte `from`): the second half of a split block, or a block scored ahead. */
-static int code_from_paths(cm_sink *cs, const uint16_t *paths, size_t from, size_t n)
+/* The stage over a block scored ahead: codes every byte from its paths, as they
+ * come if the helper is still at work. */
+static int ahead_pass(mbz_block_ahead *a, mbz_cm_chain *chain, size_t n, cm_sink *cs,
+                      mbz_block_scratch *s, mbz_error *err)
 {
-    int rc = MBZ_OK;
-    for (size_t i = from; rc == MBZ_OK && i < n; i++) {
-        mbz_cm_byte_path(cs->cm, paths + (i - from) * 8);
-        cm_code_byte(cs, i);
-        if (cs->enc && cs->enc->overflow)
-            rc = SINK_STOP;
-    }
-    return rc;
-}
-
-/* The stage over a block scored ahead: waits for the helper, then codes every byte
- * from its paths. */
-static int ahead_pass(mbz_block_ahead *a, mbz_cm_chain *chain, size_t n, cm_sink *cs, mbz_error *err)
-{
-    pthread_join(a->tid, NULL);
-    a->running = 0;
-    int rc = a->h.rc;
-    if (rc != MBZ_OK) {
+    int rc;
+    if (a->running) {
+        rc = half_collect(&a->h, s, cs, 0, err);
+        a->running = 0;
+    } else if ((rc = a->h.rc) != MBZ_OK) {
         if (err)
             *err = a->h.err;
-        return rc;
+    } else {
+        rc = code_from_paths(cs, a->h.paths, 0, n);
     }
-    rc = code_from_paths(cs, a->h.paths, 0, n);
     chain->used += n;
     return rc;
 }
@@ -450,8 +647,8 @@ int mbz_block_can_split(const mbz_stack *stack, size_t n)
 }
 
 /* Score one block through the stack and the stage of `chain` into sink `cs`. With
- * `helpers` > 0 and a model that can seek, the block's second half is scored on a
- * helper thread while this one scores the first half and runs the stage over it
+ * `helpers` > 0 and a model that can seek, the block's second part is scored on a
+ * helper thread while this one scores the first part and runs the stage over it
  * (mbz_block_encode); the bytes coded are the same either way (predictor.h, seek). */
 static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *in, size_t n,
                    mbz_block_scratch *s, volatile int *cancel, cm_sink *cs, int helpers,
@@ -459,6 +656,13 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
 {
     cs->cm = chain->cm;
     cs->in = in;
+    if (stage_alone(stack) && helpers > 0 && n >= PASS2_MIN) {
+        /* the stage alone, its contexts on the helper (cm.h, mbz_cm_fast_pass2) */
+        probs_sink ps = { cs, cancel };
+        int rc = mbz_cm_fast_pass2(cs->cm, in, n, cm_code_probs, &ps);
+        chain->used += n;
+        return rc == MBZ_ERR_CANCELLED ? mbz_fail(err, rc, "cancelled") : rc;
+    }
     if (stage_alone(stack)) { /* no model to run: the stage alone */
         int rc = MBZ_OK;
         for (size_t i = 0; i < n && rc == MBZ_OK; i++) {
@@ -473,10 +677,9 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
         return rc;
     }
     if (ahead && ahead->h.n == n)
-        return ahead_pass(ahead, chain, n, cs, err);
+        return ahead_pass(ahead, chain, n, cs, s, err);
     size_t split = helpers > 0 ? split_point(stack->top, n) : 0;
     half_job h;
-    pthread_t tid;
     if (split) {
         memset(&h, 0, sizeof h);
         h.model = stack->top;
@@ -485,26 +688,16 @@ static int cm_pass(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *i
         h.split = split;
         h.cancel = cancel;
         h.where = where;
-        h.paths = malloc((n - split) * 8 * sizeof *h.paths);
-        if (!h.paths || pthread_create(&tid, NULL, half_main, &h) != 0) {
-            free(h.paths);
+        if (half_start(&h) != 0)
             split = 0; /* on one thread, as without helpers */
-        }
     }
-    int rc = score_range(stack->top, in, n, 0, split ? split : n, s, cancel, cm_tables, cs, where, err);
+    int rc = score_range(stack->top, in, n, 0, split ? split : n, s, cancel, cm_tables, cs, NULL, where, err);
     if (split) {
         if (rc != MBZ_OK)
-            h.stop = 1;
-        pthread_join(tid, NULL);
-        if (rc == MBZ_OK && h.rc != MBZ_OK) {
-            rc = h.rc;
-            if (err)
-                *err = h.err;
-        }
-        if (rc == MBZ_OK)
-            rc = code_from_paths(cs, h.paths, split, n);
-        free(h.paths);
-        mbz_block_scratch_free(&h.scratch);
+            half_stop(&h);
+        else
+            rc = half_collect(&h, s, cs, split, err);
+        half_release(&h);
     }
     chain->used += n;
     return rc;

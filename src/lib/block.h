@@ -109,8 +109,9 @@ int mbz_block_costs(const mbz_stack *stack, mbz_cm_chain *chain, const uint8_t *
  * one, teacher-forced (the model restarts at every block, so the next block's
  * tables do not depend on this one), and keeps what the stage takes of them (8
  * numbers per byte, 16 bytes); the stage then codes that block from them, in its
- * turn. Two blocks cost one block's modelling on each thread, and the coded bytes
- * are those of one thread. mbz_block_ahead_start returns NULL when the block would
+ * turn (this thread may score the end of it itself: mbz_block_ahead_wait). The
+ * tables are those of one pass whoever scores which part (predictor.h, seek), so
+ * the coded bytes are those of one thread. mbz_block_ahead_start returns NULL when the block would
  * not be modelled (a run of one byte, media, high entropy) or the helper cannot be
  * had; the block is then coded as any other. mbz_block_ahead_free stops and waits
  * for a helper still running (a block that failed before its turn). */
@@ -119,6 +120,12 @@ mbz_block_ahead *mbz_block_ahead_start(const mbz_stack *stack, const mbz_media_f
                                        const uint8_t *in, size_t n, volatile int *cancel,
                                        const char *where);
 void mbz_block_ahead_free(mbz_block_ahead *a);
+
+/* Wait until a block scored ahead has all its tables; meanwhile, when the helper
+ * has more than a little left, score the end of it on this thread (s: this
+ * thread's scratch), so that the two threads finish together. What it finds (an
+ * error too) is kept for mbz_block_encode. Does nothing for NULL. */
+void mbz_block_ahead_wait(mbz_block_ahead *a, mbz_block_scratch *s);
 
 /* Whether mbz_block_encode with a helper would split a block of n bytes over it
  * (a CM block of 256 KiB or more whose model can seek): the caller's choice
@@ -134,7 +141,8 @@ int mbz_block_can_split(const mbz_stack *stack, size_t n);
  * or, when it is empty or full, starts it afresh (type 4); a block stored after
  * modelling empties it. Other frames: chain is NULL. `helpers`: threads this call
  * may add (0 or 1 used): a CM block of 256 KiB or more whose model can seek has its
- * second half scored on a helper thread; the coded bytes do not depend on it.
+ * second part scored on a helper thread (this one coding its first part as it
+ * scores it, then the helper's as it comes); the coded bytes do not depend on it.
  * `ahead` (or NULL): this block's scoring, started by mbz_block_ahead_start on the
  * same bytes; used if the block is modelled, then freed by the caller. */
 int mbz_block_encode(const mbz_stack *stack, mbz_cm_chain *chain, const mbz_media_format *media,

@@ -128,12 +128,24 @@
 #define REC_ON 819                  /* record contexts on while the byte above is right
                                      * more often than this (Q12: 20%) */
 
+struct pass2; /* mbz_cm_fast_pass2's hand-over */
+
+/* The state is in groups of whole cache lines, by who writes it when the fast
+ * configuration runs on two threads (mbz_cm_fast_pass2): what neither writes after
+ * mbz_cm_create, the context part's, the match model's and the mixing part's; a
+ * line one thread writes and the other reads costs a transfer between cores on
+ * each access (reading hist here took a quarter of the mixing part's time). */
 struct mbz_cm {
     unsigned features;              /* MBZ_CM_* */
     int fast;                       /* MBZ_CM_FAST: the fast configuration */
+    uint8_t *hist;                  /* the history (below) */
+    size_t cap;                     /* its size */
+    uint32_t *ht;                   /* the hashed contexts' table (below) */
+    uint32_t ht_mask;               /* buckets - 1 */
+    uint32_t *mt;                   /* the match model's table (below) */
+    unsigned mt_bits;
     /* history */
-    uint8_t *hist;
-    size_t cap, pos;                /* bytes seen (history is hist[0 .. pos-1] while pos <= cap) */
+    _Alignas(64) size_t pos;        /* bytes seen (history is hist[0 .. pos-1] while pos <= cap) */
     uint32_t c4, c8;                /* the last 8 bytes */
     uint32_t word0, word1;          /* hashes of the current and the previous word */
     uint32_t c0;                    /* partial byte with a leading 1 */
@@ -141,8 +153,6 @@ struct mbz_cm {
     int bitpos;                     /* bits of the current byte known, 0..7 */
     uint32_t nib;                   /* partial nibble with a leading 1 */
     /* hashed contexts */
-    uint32_t *ht;
-    uint32_t ht_mask;               /* buckets - 1 */
     uint32_t h[NCTX_ALL];           /* context hashes of the current byte */
     uint32_t *bk[NCTX_ALL];         /* their buckets for the current nibble */
     /* record model (MBZ_CM_RECORD) */
@@ -174,15 +184,13 @@ struct mbz_cm {
     uint16_t *sm;                   /* counter maps: [context][count 0..15][p / 64], 12-bit */
     int sm_i[NCTX_ALL];             /* the entry read for the k-th active context, -1 none */
     /* match model */
-    uint32_t *mt;
-    unsigned mt_bits;
-    size_t mptr;
+    _Alignas(64) size_t mptr;
     uint32_t mlen;
     int mbit;                       /* expected bit, -1 none */
     uint32_t msm[64 * 2];           /* counters by (length bucket, expected bit) */
     int msm_i;
     /* base model */
-    int have_base;                  /* 0 none, 1 from cum, 2 from path */
+    _Alignas(64) int have_base;     /* 0 none, 1 from cum, 2 from path */
     uint32_t cum[MBZ_SYMBOLS + 1];
     uint16_t path[8];               /* have_base == 2: the bits' inputs (mbz_cm_base_path) */
     int p_base;                     /* 12-bit */
@@ -204,6 +212,8 @@ struct mbz_cm {
     /* the per-bit functions for this CPU (variants, at the end of this file) */
     uint32_t (*p_fn)(struct mbz_cm *cm);
     void (*update_fn)(struct mbz_cm *cm, int bit);
+    void (*produce_fn)(struct pass2 *j);           /* mbz_cm_fast_pass2's two parts */
+    int (*consume_fn)(struct pass2 *j, size_t pos, uint32_t c4, uint32_t c8, mbz_cm_probs_fn sink, void *user);
 };
 
 static void cm_choose(mbz_cm *cm);
@@ -326,9 +336,10 @@ int mbz_cm_create(size_t window, unsigned features, mbz_cm **out)
 {
     pthread_once(&tabs_once, tabs_init);
     *out = NULL;
-    mbz_cm *cm = calloc(1, sizeof *cm);
+    mbz_cm *cm = aligned_alloc(_Alignof(mbz_cm), sizeof *cm); /* its groups of lines */
     if (!cm)
         return MBZ_ERR_NOMEM;
+    memset(cm, 0, sizeof *cm);
     cm->fast = (features & MBZ_CM_FAST) != 0;
     if (cm->fast) /* it has the record model, not revision 2 (cm.h) */
         features = MBZ_CM_FAST | MBZ_CM_RECORD;
@@ -540,8 +551,50 @@ CM_INLINE void byte_hashes(uint32_t c4, uint32_t c8, uint32_t *h)
     h[9] = hash2(11, c4 & 0xffff0000);
 }
 
-/* The byte c is complete: history, word, match model, the next byte's contexts. */
-CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
+/* The match model's table slot for the context of the last 6 bytes. */
+CM_INLINE uint32_t match_slot(const mbz_cm *cm, uint32_t c4, uint32_t c8)
+{
+    return (c4 * 0x2C9277B5u + (c8 & 0xffff) * 0xAC564B05u) >> (32 - cm->mt_bits);
+}
+
+/* The match model after byte c, the pos-th of the history (c4, c8: the last 8
+ * bytes, c the last; hist[0 .. pos-1] written): follow the match, or look for
+ * one (only while the history fits its buffer). */
+CM_INLINE void match_byte(mbz_cm *cm, unsigned c, size_t pos, uint32_t c4, uint32_t c8)
+{
+    if (cm->mlen) {
+        if (cm->hist[cm->mptr] == c) {
+            cm->mptr++;
+            if (cm->mlen < 65535)
+                cm->mlen++;
+        } else {
+            cm->mlen = 0;
+        }
+    }
+    if (pos >= MATCH_MIN && pos <= cm->cap) {
+        uint32_t hm = match_slot(cm, c4, c8);
+        if (cm->mlen == 0) {
+            size_t cand = cm->mt[hm];
+            if (cand > 0) {
+                uint32_t len = 0;
+                while (len < MATCH_VERIFY && len < cand && cm->hist[cand - 1 - len] == cm->hist[pos - 1 - len])
+                    len++;
+                if (len >= MATCH_MIN) {
+                    cm->mlen = len;
+                    cm->mptr = cand;
+                }
+            }
+        }
+        cm->mt[hm] = (uint32_t)pos;
+    }
+    if (pos >= cm->cap)
+        cm->mlen = 0;
+}
+
+/* The byte c is complete: history, word, match model (unless with_match is 0: the
+ * fast configuration's context part on two threads, mbz_cm_fast_pass2, where the
+ * other thread runs it), the next byte's contexts. */
+CM_INLINE void byte_done(mbz_cm *cm, unsigned c, int with_match)
 {
     if (cm->pos < cm->cap)
         cm->hist[cm->pos] = (uint8_t)c;
@@ -556,35 +609,8 @@ CM_INLINE void byte_done(mbz_cm *cm, unsigned c)
         cm->word0 = 0;
     }
 
-    /* match model (only while the history fits its buffer) */
-    if (cm->mlen) {
-        if (cm->hist[cm->mptr] == c) {
-            cm->mptr++;
-            if (cm->mlen < 65535)
-                cm->mlen++;
-        } else {
-            cm->mlen = 0;
-        }
-    }
-    if (cm->pos >= MATCH_MIN && cm->pos <= cm->cap) {
-        uint32_t hm = (cm->c4 * 0x2C9277B5u + (cm->c8 & 0xffff) * 0xAC564B05u) >> (32 - cm->mt_bits);
-        if (cm->mlen == 0) {
-            size_t cand = cm->mt[hm];
-            if (cand > 0) {
-                uint32_t len = 0;
-                while (len < MATCH_VERIFY && len < cand &&
-                       cm->hist[cand - 1 - len] == cm->hist[cm->pos - 1 - len])
-                    len++;
-                if (len >= MATCH_MIN) {
-                    cm->mlen = len;
-                    cm->mptr = cand;
-                }
-            }
-        }
-        cm->mt[hm] = (uint32_t)cm->pos;
-    }
-    if (cm->pos >= cm->cap)
-        cm->mlen = 0;
+    if (with_match)
+        match_byte(cm, c, cm->pos, cm->c4, cm->c8);
 
     if (cm->rev2 && (cm->pos & 1023) == 0) /* the mixers' rate, every KiB */
         cm->lr_mix = LR2_LO + (int)((uint64_t)(LR2_HI - LR2_LO) * LR2_HALF / (LR2_HALF + cm->pos));
@@ -680,14 +706,14 @@ CM_INLINE void train(const int32_t *x, int32_t *w, int n, int err)
 /* The match model's two inputs for this bit (x[0], x[1]): the bit that followed
  * the match, through its counter by length, and as a vote growing with the length;
  * both 0 when there is no match or it has already failed in this byte. */
-CM_INLINE void match_inputs(mbz_cm *cm, int32_t *x)
+CM_INLINE void match_inputs(mbz_cm *cm, uint32_t c0, int bitpos, int32_t *x)
 {
     cm->mbit = -1;
     x[0] = x[1] = 0;
     if (cm->mlen) {
         unsigned pb = (unsigned)cm->hist[cm->mptr] | 256u;
-        if ((pb >> (8 - cm->bitpos)) == cm->c0) {
-            int e = (int)(pb >> (7 - cm->bitpos)) & 1;
+        if ((pb >> (8 - bitpos)) == c0) {
+            int e = (int)(pb >> (7 - bitpos)) & 1;
             cm->mbit = e;
             unsigned lb = cm->mlen < 16 ? cm->mlen : 16 + (cm->mlen >> 4 < 15 ? cm->mlen >> 4 : 15);
             cm->msm_i = (int)(lb * 2 + (unsigned)e);
@@ -696,6 +722,13 @@ CM_INLINE void match_inputs(mbz_cm *cm, int32_t *x)
             x[1] = e ? v : -v;
         }
     }
+}
+
+/* The match model's counter learns the bit (when it gave inputs for it). */
+CM_INLINE void match_update(mbz_cm *cm, int bit)
+{
+    if (cm->mbit >= 0)
+        mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
 }
 
 /* The match length in 8 buckets (0: no match for this bit), for mixer selection. */
@@ -708,48 +741,49 @@ CM_INLINE unsigned match_bucket(const mbz_cm *cm)
 }
 
 /* The nmix mixers over the nin inputs of x (weights chosen by set[]; nin is a
- * padded count, NIN_PAD or NIN_FAST_PAD) and the final mixer over their outputs:
- * s[], pm[], pf. (nmix is cm->nmix, passed so that the fast configuration's loops
- * have constant bounds.) */
-CM_INLINE void mixers_p(mbz_cm *cm, int nin, int nmix)
+ * padded count, NIN_PAD or NIN_FAST_PAD) and the final mixer over their outputs
+ * (weights by bit position): s[], pm[], pf. (nmix is cm->nmix, passed so that the
+ * fast configuration's loops have constant bounds; x and bitpos are passed so that
+ * they need not be the stage's: mbz_cm_fast_pass2.) */
+CM_INLINE void mixers_p(mbz_cm *cm, const int32_t *x, int nin, int nmix, int bitpos)
 {
     for (int m = 0; m < nmix; m++) {
-        cm->s[m] = dot(cm->x, cm->w[m] + (size_t)cm->set[m] * nin, nin);
+        cm->s[m] = dot(x, cm->w[m] + (size_t)cm->set[m] * nin, nin);
         cm->pm[m] = mbz_squash(cm->s[m]);
     }
-    cm->pf = mbz_squash(dot(cm->s, cm->wf + cm->bitpos * NMIX, nmix));
+    cm->pf = mbz_squash(dot(cm->s, cm->wf + bitpos * NMIX, nmix));
 }
 
 /* Each mixer learns from its own error at rate lr, the final mixer at LR_FINAL. */
-CM_INLINE void mixers_train(mbz_cm *cm, int nin, int nmix, int lr, int bit)
+CM_INLINE void mixers_train(mbz_cm *cm, const int32_t *x, int nin, int nmix, int lr, int bitpos, int bit)
 {
     for (int m = 0; m < nmix; m++) {
         int err = ((bit << 12) - cm->pm[m]) * lr;
-        train(cm->x, cm->w[m] + (size_t)cm->set[m] * nin, nin, err);
+        train(x, cm->w[m] + (size_t)cm->set[m] * nin, nin, err);
     }
-    train(cm->s, cm->wf + cm->bitpos * NMIX, nmix, ((bit << 12) - cm->pf) * LR_FINAL);
+    train(cm->s, cm->wf + bitpos * NMIX, nmix, ((bit << 12) - cm->pf) * LR_FINAL);
 }
 
 /* The third map's output (by c0 and the byte one record above: record contexts on). */
-CM_INLINE int map3_p(mbz_cm *cm)
+CM_INLINE int map3_p(mbz_cm *cm, uint32_t c0, uint32_t rec_above)
 {
-    return mbz_apm_p(cm->apm3, cm->c0 | cm->rec_above << 8, cm->pf, &cm->apm3_i);
+    return mbz_apm_p(cm->apm3, c0 | rec_above << 8, cm->pf, &cm->apm3_i);
 }
 
 /* Revision 1's blend of p_f and the maps (a1, a2, and the third with records on). */
-CM_INLINE int maps_rev1(mbz_cm *cm, int a1, int a2)
+CM_INLINE int maps_rev1(mbz_cm *cm, int a1, int a2, int rec_on, uint32_t c0, uint32_t rec_above)
 {
-    if (!cm->rec_on)
+    if (!rec_on)
         return (2 * cm->pf + a1 + a2 + 2) >> 2;
-    return (cm->pf + a1 + a2 + map3_p(cm) + 2) >> 2;
+    return (cm->pf + a1 + a2 + map3_p(cm, c0, rec_above) + 2) >> 2;
 }
 
 /* The first three maps learn the bit (the third while the record contexts are on). */
-CM_INLINE void maps_update(mbz_cm *cm, int bit)
+CM_INLINE void maps_update(mbz_cm *cm, int bit, int rec_on)
 {
     mbz_apm_update(cm->apm1, cm->apm1_i, bit, APM_RATE);
     mbz_apm_update(cm->apm2, cm->apm2_i, bit, APM_RATE);
-    if (cm->rec_on)
+    if (rec_on)
         mbz_apm_update(cm->apm3, cm->apm3_i, bit, APM_RATE);
 }
 
@@ -766,14 +800,35 @@ CM_INLINE uint32_t p_out(mbz_cm *cm, int p)
  * and the record model's while on, the match model and a bias; three mixers, chosen
  * by c0, by match length and bit position and by the previous byte, the final
  * mixer, the maps of the full stage's revision 1. No base model: the order-1 and
- * order-2 contexts learn what order-2's table would say. */
-CM_INLINE uint32_t fast_p_body(mbz_cm *cm)
+ * order-2 contexts learn what order-2's table would say.
+ *
+ * Its work per bit is in two parts that share nothing but the inputs x[] and a
+ * few small numbers (fast_mix): the contexts (fast_inputs, fast_ctx_update and
+ * the stage's move to the next bit), which learn from the bits alone, and the
+ * mixers and maps (fast_mix_p, fast_mix_update). One thread runs both (mbz_cm_p,
+ * mbz_cm_update), or two threads one part each (mbz_cm_fast_pass2). */
+typedef struct {
+    uint32_t c0;                    /* partial byte with a leading 1 */
+    int bitpos;
+    uint32_t c1;                    /* byte -1 */
+    unsigned mb;                    /* the match length bucket (match_bucket) */
+    int rec_on;                     /* the record contexts are on for this byte */
+    uint32_t rec_above;             /* and the byte one record above it */
+} fast_mix;
+
+/* The row of the second map this bit reads, asked for early (two cache lines). */
+CM_INLINE void fast_mix_prefetch(const mbz_cm *cm, uint32_t c0, uint32_t c1)
 {
-    int32_t *x = cm->x;
+    size_t a2ctx = c0 | c1 << 8;
+    __builtin_prefetch(cm->apm2 + a2ctx * 33);
+    __builtin_prefetch(cm->apm2 + a2ctx * 33 + 32);
+}
+
+/* The context part: the inputs x[0 .. NIN_FAST-1] of this bit (those of the match
+ * model, x[2 (NFAST + NREC)] and the next, only with_match). */
+CM_INLINE void fast_inputs(mbz_cm *cm, int32_t *x, int with_match)
+{
     uint32_t node = cm->nib;
-    uint32_t a2ctx = cm->c0 | (cm->c4 & 0xff) << 8;
-    __builtin_prefetch(cm->apm2 + (size_t)a2ctx * 33);
-    __builtin_prefetch(cm->apm2 + (size_t)a2ctx * 33 + 32);
     int k = 0;
     for (; k < cm->nact; k++) {
         uint32_t c = cm->bk[cm->act[k]][node];
@@ -787,26 +842,59 @@ CM_INLINE uint32_t fast_p_body(mbz_cm *cm)
     }
     for (; k < NFAST + NREC; k++) /* the record contexts, while off */
         x[2 * k] = x[2 * k + 1] = 0;
-    match_inputs(cm, x + 2 * (NFAST + NREC));
+    if (with_match)
+        match_inputs(cm, cm->c0, cm->bitpos, x + 2 * (NFAST + NREC));
     x[NIN_FAST - 1] = 256;
-    cm->set[0] = (int)cm->c0;
-    cm->set[1] = (int)(match_bucket(cm) * 8 + (unsigned)cm->bitpos);
-    cm->set[2] = (int)(cm->c4 & 0xff);
-    mixers_p(cm, NIN_FAST_PAD, NMIX_FAST);
-    int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
-    int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
-    return p_out(cm, maps_rev1(cm, a1, a2));
 }
 
-CM_INLINE void fast_update_body(mbz_cm *cm, int bit)
+/* The context part learns the bit. */
+CM_INLINE void fast_ctx_update(mbz_cm *cm, int bit, int with_match)
 {
     uint32_t node = cm->nib;
     for (int k = 0; k < cm->nact; k++)
         mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_FAST_LIMIT, 1);
-    if (cm->mbit >= 0)
-        mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
-    mixers_train(cm, NIN_FAST_PAD, NMIX_FAST, LR_FAST, bit);
-    maps_update(cm, bit);
+    if (with_match)
+        match_update(cm, bit);
+}
+
+/* What the mixing part needs of the stage's state for this bit (after fast_inputs). */
+CM_INLINE fast_mix fast_mix_of(const mbz_cm *cm)
+{
+    return (fast_mix){ cm->c0, cm->bitpos, cm->c4 & 0xff, match_bucket(cm), cm->rec_on, cm->rec_above };
+}
+
+/* The mixing part: the stage's prediction from inputs x. */
+CM_INLINE uint32_t fast_mix_p(mbz_cm *cm, const int32_t *x, const fast_mix *f)
+{
+    cm->set[0] = (int)f->c0;
+    cm->set[1] = (int)(f->mb * 8 + (unsigned)f->bitpos);
+    cm->set[2] = (int)f->c1;
+    mixers_p(cm, x, NIN_FAST_PAD, NMIX_FAST, f->bitpos);
+    int a1 = mbz_apm_p(cm->apm1, f->c0, cm->pf, &cm->apm1_i);
+    int a2 = mbz_apm_p(cm->apm2, f->c0 | f->c1 << 8, cm->pf, &cm->apm2_i);
+    return p_out(cm, maps_rev1(cm, a1, a2, f->rec_on, f->c0, f->rec_above));
+}
+
+/* The mixing part learns the bit. */
+CM_INLINE void fast_mix_update(mbz_cm *cm, const int32_t *x, const fast_mix *f, int bit)
+{
+    mixers_train(cm, x, NIN_FAST_PAD, NMIX_FAST, LR_FAST, f->bitpos, bit);
+    maps_update(cm, bit, f->rec_on);
+}
+
+CM_INLINE uint32_t fast_p_body(mbz_cm *cm)
+{
+    fast_mix_prefetch(cm, cm->c0, cm->c4 & 0xff);
+    fast_inputs(cm, cm->x, 1);
+    fast_mix f = fast_mix_of(cm);
+    return fast_mix_p(cm, cm->x, &f);
+}
+
+CM_INLINE void fast_update_body(mbz_cm *cm, int bit)
+{
+    fast_mix f = fast_mix_of(cm);
+    fast_ctx_update(cm, bit, 1);
+    fast_mix_update(cm, cm->x, &f, bit);
 }
 
 /* The per-bit work, written once and compiled once per kernel set (variants, at
@@ -862,7 +950,7 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
         for (int j = 2 * CX_REC; j < 2 * NCTX_ALL; j++)
             x[j] = 0;
 
-    match_inputs(cm, x + IN_MATCH);
+    match_inputs(cm, cm->c0, cm->bitpos, x + IN_MATCH);
 
     /* base model: P(bit = 1 | bits so far) from its table */
     x[IN_BASE] = x[IN_BASE + 1] = 0;
@@ -882,24 +970,24 @@ CM_INLINE uint32_t cm_p_body(mbz_cm *cm)
     cm->set[2] = (int)(cm->c4 & 0xff);
     cm->set[3] = known * 256 + (int)cm->c0;
     cm->set[4] = (int)((cm->c4 >> 8) & 0xff) * 8 + cm->bitpos;
-    mixers_p(cm, NIN_PAD, cm->nmix);
+    mixers_p(cm, cm->x, NIN_PAD, cm->nmix, cm->bitpos);
 
     /* adaptive probability maps; the third (by the byte one record above) while the
      * record contexts are on */
     int a1 = mbz_apm_p(cm->apm1, cm->c0, cm->pf, &cm->apm1_i);
     int a2 = mbz_apm_p(cm->apm2, a2ctx, cm->pf, &cm->apm2_i);
     if (!cm->rev2)
-        return p_out(cm, maps_rev1(cm, a1, a2));
+        return p_out(cm, maps_rev1(cm, a1, a2, cm->rec_on, cm->c0, cm->rec_above));
     int a4 = mbz_apm_p(cm->apm4, a4ctx, cm->pf, &cm->apm4_i);
     if (cm->rev3) {
         int a5 = mbz_apm_p(cm->apm5, a5ctx, cm->pf, &cm->apm5_i);
         if (!cm->rec_on)
             return p_out(cm, (a1 + a2 + 2 * a4 + 2 * a5 + 3) / 6);
-        return p_out(cm, (cm->pf + a1 + a2 + map3_p(cm) + 2 * a4 + 2 * a5 + 4) / 8);
+        return p_out(cm, (cm->pf + a1 + a2 + map3_p(cm, cm->c0, cm->rec_above) + 2 * a4 + 2 * a5 + 4) / 8);
     }
     if (!cm->rec_on)
         return p_out(cm, (a1 + a2 + 2 * a4 + 2) >> 2);
-    return p_out(cm, (cm->pf + a1 + a2 + map3_p(cm) + 2 * a4 + 3) / 6);
+    return p_out(cm, (cm->pf + a1 + a2 + map3_p(cm, cm->c0, cm->rec_above) + 2 * a4 + 3) / 6);
 }
 
 /* The full stage learns the bit (cm_p_body's inputs, mixers and maps). */
@@ -913,12 +1001,11 @@ CM_INLINE void full_update_body(mbz_cm *cm, int bit)
     } else
         for (int k = 0; k < cm->nact; k++)
             mbz_ctr_update(&cm->bk[cm->act[k]][node], bit, CTR_LIMIT, 0);
-    if (cm->mbit >= 0)
-        mbz_ctr_update(&cm->msm[cm->msm_i], bit, 1023, 0);
+    match_update(cm, bit);
     if (cm->have_base)
         mbz_apm_update(cm->apm_base, cm->apm_base_i, bit, APM_RATE);
-    mixers_train(cm, NIN_PAD, cm->nmix, cm->lr_mix, bit);
-    maps_update(cm, bit);
+    mixers_train(cm, cm->x, NIN_PAD, cm->nmix, cm->lr_mix, cm->bitpos, bit);
+    maps_update(cm, bit, cm->rec_on);
     if (cm->rev2)
         mbz_apm_update(cm->apm4, cm->apm4_i, bit, APM_RATE);
     if (cm->rev3) {
@@ -945,8 +1032,10 @@ CM_INLINE void bucket_prefetch(const mbz_cm *cm, uint32_t h)
  * that the misses overlap the last bit's work: with three bits of the nibble known,
  * the low nibble's buckets of every context; with seven bits of the byte known,
  * the next byte's high-nibble buckets of the active contexts made from the last
- * bytes alone (byte_hashes). Prefetches only: no result depends on them. */
-CM_INLINE void prefetch_next(const mbz_cm *cm)
+ * bytes alone (byte_hashes), and its slot of the match model's table (whose
+ * misses were a twelfth of level 1's time). Prefetches only: no result depends on
+ * them. */
+CM_INLINE void prefetch_next(const mbz_cm *cm, int with_match)
 {
     if (cm->bitpos == 3) {
         for (int k = 0; k < cm->nact; k++) {
@@ -957,7 +1046,10 @@ CM_INLINE void prefetch_next(const mbz_cm *cm)
     } else if (cm->bitpos == 7) {
         uint32_t c8 = (cm->c8 << 8) | (cm->c4 >> 24), h[10];
         for (uint32_t b = 0; b < 2; b++) {
-            byte_hashes((cm->c4 << 8) | ((cm->c0 << 1 | b) & 0xff), c8, h);
+            uint32_t c4 = (cm->c4 << 8) | ((cm->c0 << 1 | b) & 0xff);
+            if (with_match)
+                __builtin_prefetch(cm->mt + match_slot(cm, c4, c8));
+            byte_hashes(c4, c8, h);
             for (int k = 0; k < cm->nact; k++) {
                 int i = cm->act[k];
                 if (i <= 4 || (i >= 7 && i <= 9))
@@ -967,17 +1059,15 @@ CM_INLINE void prefetch_next(const mbz_cm *cm)
     }
 }
 
-CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
+/* The stage moves on to the next bit: the contexts' buckets for the low nibble
+ * after four bits, the next byte's contexts after eight (with the match model
+ * unless with_match is 0: byte_done). */
+CM_INLINE void cm_advance(mbz_cm *cm, int bit, int with_match)
 {
-    if (cm->fast)
-        fast_update_body(cm, bit);
-    else
-        full_update_body(cm, bit);
-
     cm->c0 = (cm->c0 << 1) | (unsigned)bit;
     cm->nib = (cm->nib << 1) | (unsigned)bit;
     cm->bitpos++;
-    prefetch_next(cm);
+    prefetch_next(cm, with_match);
     if (cm->bitpos == 4) {
         cm->nib = 1;
         uint32_t h[NCTX_ALL];
@@ -989,8 +1079,140 @@ CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
         cm->c0 = 1;
         cm->nib = 1;
         cm->bitpos = 0;
-        byte_done(cm, c);
+        byte_done(cm, c, with_match);
     }
+}
+
+CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
+{
+    if (cm->fast)
+        fast_update_body(cm, bit);
+    else
+        full_update_body(cm, bit);
+    cm_advance(cm, bit, 1);
+}
+
+/* ------------------------------------------------------------------ two threads */
+
+/* mbz_cm_fast_pass2: the context part runs PASS2_RING bytes ahead at most, and
+ * each side tells the other where it is every PASS2_CHUNK bytes (a thousand times
+ * per 256 KiB block; every 64 bytes, the system calls of the hand-over were a
+ * tenth of the time). The match model runs with the mixing part: its state is its
+ * own, it reads only the history (bytes before the one it codes, which the context
+ * part has written), and the context part is the slower one with it (perf: 68% of
+ * the time against 23%; without it 52% against 41%). */
+#define PASS2_RING 1024
+#define PASS2_CHUNK 256
+
+/* What the context part hands the mixing part for one byte: each bit's inputs
+ * from the hashed contexts (|x| <= 2047: int16) and the byte's record state. */
+#define PASS2_NX (2 * (NFAST + NREC))
+typedef struct {
+    int16_t x[8][PASS2_NX];
+    uint8_t rec_on, rec_above;
+} pass2_byte;
+
+struct pass2 {
+    mbz_cm *cm;
+    const uint8_t *in;
+    size_t n;
+    pass2_byte *ring;               /* PASS2_RING entries, byte i in ring[i % PASS2_RING] */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t produced;                /* inputs ready for in[0 .. produced-1] */
+    size_t consumed;                /* the mixing part is done with in[0 .. consumed-1] */
+    int stop;                       /* the mixing part stopped early */
+};
+
+/* The context part, on the helper: for each bit of each byte the inputs, then the
+ * contexts learn the bit and the stage moves on, as mbz_cm_p and mbz_cm_update
+ * would, without the match model (the mixing part and the match model touch
+ * nothing this part reads or writes, but the history, which they only read behind
+ * it). */
+CM_INLINE void pass2_produce_body(struct pass2 *j)
+{
+    mbz_cm *cm = j->cm;
+    int32_t x[NIN_FAST_PAD];
+    for (size_t i = 0; i < j->n; i++) {
+        if (i % PASS2_CHUNK == 0) { /* publish, then wait for room for this chunk */
+            pthread_mutex_lock(&j->mu);
+            j->produced = i;
+            pthread_cond_broadcast(&j->cv);
+            while (!j->stop && i + PASS2_CHUNK > j->consumed + PASS2_RING)
+                pthread_cond_wait(&j->cv, &j->mu);
+            int stop = j->stop;
+            pthread_mutex_unlock(&j->mu);
+            if (stop)
+                return;
+        }
+        pass2_byte *e = &j->ring[i % PASS2_RING];
+        unsigned c = j->in[i];
+        e->rec_on = (uint8_t)cm->rec_on;
+        e->rec_above = (uint8_t)cm->rec_above;
+        for (int b = 0; b < 8; b++) {
+            int bit = (int)(c >> (7 - b)) & 1;
+            fast_inputs(cm, x, 0);
+            for (int k = 0; k < PASS2_NX; k++)
+                e->x[b][k] = (int16_t)x[k];
+            fast_ctx_update(cm, bit, 0);
+            cm_advance(cm, bit, 0);
+        }
+    }
+    pthread_mutex_lock(&j->mu);
+    j->produced = j->n;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* The mixing part and the match model, on the calling thread: each byte's 8
+ * predictions from the inputs of the context part, to the sink. pos, c4, c8: the
+ * stage's bytes seen and last 8 bytes before in[0]. */
+CM_INLINE int pass2_consume_body(struct pass2 *j, size_t pos, uint32_t c4, uint32_t c8, mbz_cm_probs_fn sink,
+                                 void *user)
+{
+    mbz_cm *cm = j->cm;
+    int32_t x[NIN_FAST_PAD];
+    for (int k = NIN_FAST; k < NIN_FAST_PAD; k++)
+        x[k] = 0;
+    x[NIN_FAST - 1] = 256; /* the bias */
+    int rc = 0;
+    for (size_t i = 0; i < j->n && rc == 0; i++) {
+        if (i % PASS2_CHUNK == 0) { /* hand back the chunk before, wait for this one */
+            pthread_mutex_lock(&j->mu);
+            j->consumed = i;
+            pthread_cond_broadcast(&j->cv);
+            while (j->produced <= i)
+                pthread_cond_wait(&j->cv, &j->mu);
+            pthread_mutex_unlock(&j->mu);
+        }
+        const pass2_byte *e = &j->ring[i % PASS2_RING];
+        unsigned c = j->in[i];
+        uint32_t p[8];
+        fast_mix f = { 1, 0, c4 & 0xff, 0, e->rec_on, e->rec_above };
+        for (int b = 0; b < 8; b++) {
+            int bit = (int)(c >> (7 - b)) & 1;
+            fast_mix_prefetch(cm, f.c0, f.c1);
+            for (int k = 0; k < PASS2_NX; k++)
+                x[k] = e->x[b][k];
+            match_inputs(cm, f.c0, b, x + PASS2_NX);
+            f.bitpos = b;
+            f.mb = match_bucket(cm);
+            p[b] = fast_mix_p(cm, x, &f);
+            match_update(cm, bit);
+            fast_mix_update(cm, x, &f, bit);
+            f.c0 = f.c0 << 1 | (unsigned)bit;
+            if (b == 6) /* the next byte's slot of the match table, for both values of
+                         * the last bit (prefetch_next) */
+                for (uint32_t v = 0; v < 2; v++)
+                    __builtin_prefetch(cm->mt + match_slot(cm, c4 << 8 | ((f.c0 << 1 | v) & 0xff),
+                                                           c8 << 8 | c4 >> 24));
+        }
+        c8 = c8 << 8 | c4 >> 24;
+        c4 = c4 << 8 | c;
+        match_byte(cm, c, ++pos, c4, c8);
+        rc = sink(user, i, p);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------ variants */
@@ -1001,9 +1223,15 @@ CM_INLINE void cm_update_body(mbz_cm *cm, int bit)
  * The same C, compiled for another target and at -O3 (the library's -O2 leaves
  * these loops scalar): integer arithmetic only, whose sums do not depend on their
  * order, so every variant gives the same bits. */
-#define MBZ_CM_VARIANT(suffix, attrs)                                         \
-    attrs static uint32_t cm_p_##suffix(mbz_cm *cm) { return cm_p_body(cm); } \
-    attrs static void cm_update_##suffix(mbz_cm *cm, int bit) { cm_update_body(cm, bit); }
+#define MBZ_CM_VARIANT(suffix, attrs)                                                     \
+    attrs static uint32_t cm_p_##suffix(mbz_cm *cm) { return cm_p_body(cm); }             \
+    attrs static void cm_update_##suffix(mbz_cm *cm, int bit) { cm_update_body(cm, bit); } \
+    attrs static void pass2_produce_##suffix(struct pass2 *j) { pass2_produce_body(j); }  \
+    attrs static int pass2_consume_##suffix(struct pass2 *j, size_t pos, uint32_t c4, uint32_t c8,       \
+                                            mbz_cm_probs_fn sink, void *user)                     \
+    {                                                                                     \
+        return pass2_consume_body(j, pos, c4, c8, sink, user);                            \
+    }
 
 MBZ_CM_VARIANT(scalar, )
 #if defined(MBZ_X86_64) && defined(__GNUC__) && !defined(__clang__)
@@ -1021,15 +1249,21 @@ static void cm_choose(mbz_cm *cm)
 {
     cm->p_fn = cm_p_scalar;
     cm->update_fn = cm_update_scalar;
+    cm->produce_fn = pass2_produce_scalar;
+    cm->consume_fn = pass2_consume_scalar;
 #ifdef MBZ_CM_SIMD
     /* the kernel set the MEGABYTE engine runs (kernels.c), which the CPU has */
     const char *k = mbz_kernel_name();
     if (!strncmp(k, "avx512", 6)) {
         cm->p_fn = cm_p_avx512;
         cm->update_fn = cm_update_avx512;
+        cm->produce_fn = pass2_produce_avx512;
+        cm->consume_fn = pass2_consume_avx512;
     } else if (!strcmp(k, "avx2")) {
         cm->p_fn = cm_p_avx2;
         cm->update_fn = cm_update_avx2;
+        cm->produce_fn = pass2_produce_avx2;
+        cm->consume_fn = pass2_consume_avx2;
     }
 #endif
 }
@@ -1042,4 +1276,56 @@ uint32_t mbz_cm_p(mbz_cm *cm)
 void mbz_cm_update(mbz_cm *cm, int bit)
 {
     cm->update_fn(cm, bit);
+}
+
+static void *pass2_main(void *arg)
+{
+    struct pass2 *j = arg;
+    j->cm->produce_fn(j);
+    return NULL;
+}
+
+int mbz_cm_fast_pass2(mbz_cm *cm, const uint8_t *in, size_t n, mbz_cm_probs_fn sink, void *user)
+{
+    cm->have_base = 0; /* as mbz_cm_byte(cm, NULL) for each byte */
+    struct pass2 j = { .cm = cm, .in = in, .n = n };
+    pthread_t tid;
+    int threads = cm->fast && cm->bitpos == 0 && (j.ring = malloc(PASS2_RING * sizeof *j.ring)) != NULL;
+    if (threads && pthread_mutex_init(&j.mu, NULL) != 0)
+        threads = 0;
+    else if (threads && pthread_cond_init(&j.cv, NULL) != 0) {
+        pthread_mutex_destroy(&j.mu);
+        threads = 0;
+    }
+    size_t pos = cm->pos; /* before the helper moves the stage on */
+    uint32_t c4 = cm->c4, c8 = cm->c8;
+    if (threads && pthread_create(&tid, NULL, pass2_main, &j) != 0) {
+        pthread_cond_destroy(&j.cv);
+        pthread_mutex_destroy(&j.mu);
+        threads = 0;
+    }
+    if (!threads) { /* the same on this thread alone */
+        free(j.ring);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t p[8];
+            for (int b = 0; b < 8; b++) {
+                p[b] = mbz_cm_p(cm);
+                mbz_cm_update(cm, (int)(in[i] >> (7 - b)) & 1);
+            }
+            int rc = sink(user, i, p);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
+    int rc = cm->consume_fn(&j, pos, c4, c8, sink, user);
+    pthread_mutex_lock(&j.mu);
+    j.stop = 1;
+    pthread_cond_broadcast(&j.cv);
+    pthread_mutex_unlock(&j.mu);
+    pthread_join(tid, NULL);
+    pthread_cond_destroy(&j.cv);
+    pthread_mutex_destroy(&j.mu);
+    free(j.ring);
+    return rc;
 }

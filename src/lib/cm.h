@@ -62,6 +62,19 @@ uint32_t mbz_cm_p(mbz_cm *cm);
 /* Learn the bit just coded. */
 void mbz_cm_update(mbz_cm *cm, int bit);
 
+/* Compression with a stage of the fast configuration (MBZ_CM_FAST: it runs no base
+ * model) over bytes in[0 .. n-1], the work of each bit on two threads: a helper runs
+ * the contexts (their inputs, and their counters, which learn from the known bits
+ * alone), the calling thread the mixers and maps, a few hundred bytes behind. For
+ * each byte, sink(user, i, p) gets the probabilities of its 8 bits (most significant
+ * first), those mbz_cm_p would give with mbz_cm_byte(cm, NULL) and mbz_cm_update
+ * between, and returns 0 to go on; anything else ends the pass and is returned, and
+ * the stage must then be freed unused. Returns 0 after all n bytes: the stage is
+ * then where the calls of one thread would have left it. Another stage, one not at
+ * a byte boundary, or no helper to be had: the same on this thread. */
+typedef int (*mbz_cm_probs_fn)(void *user, size_t i, const uint32_t p[8]);
+int mbz_cm_fast_pass2(mbz_cm *cm, const uint8_t *in, size_t n, mbz_cm_probs_fn sink, void *user);
+
 /* -log2(p16 / 65536) in Q16 bits (ideal code length of a bit coded with p16); a
  * table lookup for the values mbz_cm_p gives once a stage has been created. */
 uint32_t mbz_cm_cost_q16(uint32_t p16);

@@ -345,3 +345,8 @@ static int mb_seek(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos
 const mbz_predictor_ops mbz_mb_ops = {
     "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, mb_seek,
 };
+
+/* A model with cross-patch attention cannot seek (mb_seek): its ops say so. */
+const mbz_predictor_ops mbz_mb_ops_no_seek = {
+    "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, NULL,
+};

@@ -182,8 +182,9 @@ void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
                           size_t N, uint16_t *freq);
 
 /* megabyte.c: the predictor ops of every MEGABYTE model (mbz_megabyte_create puts
- * them in the model, with its capabilities: patch, score chunk, MBZ_CAP_BATCH). */
-extern const mbz_predictor_ops mbz_mb_ops;
+ * them in the model, with its capabilities: patch, score chunk, seek reach,
+ * MBZ_CAP_BATCH; mbz_mb_ops_no_seek for a model with cross-patch attention). */
+extern const mbz_predictor_ops mbz_mb_ops, mbz_mb_ops_no_seek;
 
 /* Preferred rows per score() call (mbz_model.score_chunk). */
 #define MBZ_MB_SCORE_CHUNK 16384

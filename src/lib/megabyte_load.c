@@ -253,11 +253,12 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
         return mbz_fail(err, MBZ_ERR_NOMEM, "out of memory loading model");
     }
     m->fingerprint = M->f.fingerprint;
-    m->ops = &mbz_mb_ops;
+    m->ops = M->XR ? &mbz_mb_ops_no_seek : &mbz_mb_ops;
     m->impl = M;
     m->free_impl = mb_model_free;
     m->patch = M->P;
     m->score_chunk = MBZ_MB_SCORE_CHUNK;
+    m->seek_reach = M->NGL * (M->CTX - 1) * M->P; /* mb_seek's warm-up */
     m->caps = MBZ_CAP_BATCH;
     snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu%s", M->P,
              M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P, M->conv ? " conv" : "");

@@ -66,6 +66,8 @@ struct mbz_model {
     size_t score_chunk;         /* preferred n for score(); 0: the block coder's default
                                  * (the caller may use less at the end of a block) */
     unsigned caps;              /* MBZ_CAP_* */
+    size_t seek_reach;          /* with ops->seek: how far before pos seek runs the
+                                 * model (its warm-up, in bytes) */
 };
 
 /* ops->predict_batch shares work (weights) across blocks: decoding may step several

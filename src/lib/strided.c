@@ -229,6 +229,7 @@ int mbz_strided_wrap(const mbz_model *base, mbz_model *out)
     out->ops = &si->ops;
     out->patch = base->patch;
     out->score_chunk = base->score_chunk;
+    out->seek_reach = base->seek_reach + patch; /* pass B seeks a patch earlier */
     out->caps = base->caps & MBZ_CAP_BATCH;
     out->impl = si;
     out->free_impl = free_impl;
