@@ -381,25 +381,24 @@ static size_t half_claim(half_job *h, size_t pos, size_t k)
     return k;
 }
 
-/* The helper's sink: paths, then the progress. */
-static int half_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
-{
-    half_job *h = user;
-    for (size_t i = 0; i < k; i++)
-        mbz_cm_base_path(freq + i * MBZ_SYMBOLS, h->in[pos + i], h->paths + (pos + i - h->split) * 8);
-    pthread_mutex_lock(&h->mu);
-    h->done = pos + k;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    return MBZ_OK;
-}
-
-/* The collecting thread's sink, for the part it took over: paths only. */
+/* The collecting thread's sink, for the part it took over: the paths. */
 static int taken_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
 {
     half_job *h = user;
     for (size_t i = 0; i < k; i++)
         mbz_cm_base_path(freq + i * MBZ_SYMBOLS, h->in[pos + i], h->paths + (pos + i - h->split) * 8);
+    return MBZ_OK;
+}
+
+/* The helper's sink: the paths, then the progress. */
+static int half_tables(void *user, size_t pos, size_t k, const uint16_t *freq)
+{
+    half_job *h = user;
+    taken_tables(user, pos, k, freq);
+    pthread_mutex_lock(&h->mu);
+    h->done = pos + k;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
     return MBZ_OK;
 }
 

@@ -20,74 +20,44 @@ MKMODEL=${MKMODEL:-$top_builddir/mkmodel}
 "$MKMODEL" tiny.mbzm --tiny --seed 5 >/dev/null || { fail "mkmodel"; finish; }
 cat "$top_srcdir/corpora/lcet10.txt" "$top_srcdir/corpora/plrabn12.txt" | head -c 300000 >in
 
+# both_ways NAME FILE LEVEL [MODEL-OPTION...]: FILE compressed at LEVEL on one
+# thread and on two gives the same bytes, which decode (two threads) to FILE
+both_ways() {
+    name=$1 file=$2 level=$3
+    shift 3
+    run 0 "$name, -T1" mbz "$level" -T1 "$@" -c "$file"
+    cp "$T/.stdout" one.mbz
+    run 0 "$name, -T2" mbz "$level" -T2 "$@" -c "$file"
+    same "$name: -T2 == -T1" "$T/.stdout" one.mbz
+    run 0 "$name: decode" mbz -dc -T2 "$@" one.mbz
+    same "$name: decodes to the input" "$T/.stdout" "$file"
+}
+
 # level 4: blocks of 256 KiB, so the first block (262144 bytes) is split
-run 0 "tiny model, -4 -T1" mbz -4 -T1 --model tiny.mbzm -c in
-cp "$T/.stdout" t1.mbz
-run 0 "tiny model, -4 -T2" mbz -4 -T2 --model tiny.mbzm -c in
-same "tiny model: -T2 (block split over two threads) == -T1" "$T/.stdout" t1.mbz
-run 0 "tiny model: decode" mbz -dc -T2 --model tiny.mbzm t1.mbz
-same "tiny model: decodes to the input" "$T/.stdout" in
-# level 2: blocks of 64 KiB, every other one scored ahead on the helper while the
-# block before it is coded (block.c, mbz_block_ahead_start); with a run of zeros
-# and random bytes among them (blocks that are not modelled, next to ones that are)
-run 0 "tiny model, -2 -T1" mbz -2 -T1 --model tiny.mbzm -c in
-cp "$T/.stdout" t2.mbz
-run 0 "tiny model, -2 -T2" mbz -2 -T2 --model tiny.mbzm -c in
-same "tiny model: -2 -T2 (blocks scored ahead) == -2 -T1" "$T/.stdout" t2.mbz
-run 0 "tiny model: -2 decode" mbz -dc -T2 --model tiny.mbzm t2.mbz
-same "tiny model: -2 decodes to the input" "$T/.stdout" in
+both_ways "tiny model, -4" in -4 --model tiny.mbzm
+# level 2: blocks of 64 KiB, each scored on the helper while the block before it
+# is coded (block.c, mbz_block_ahead_start); with a run of zeros and random bytes
+# among them (blocks that are not modelled, next to ones that are)
+both_ways "tiny model, -2" in -2 --model tiny.mbzm
 { head -c 100000 in; head -c 70000 /dev/zero; gen_random 70000 /dev/stdout; tail -c 150000 in; } >mixed
-run 0 "tiny model, mixed blocks, -2 -T1" mbz -2 -T1 --model tiny.mbzm -c mixed
-cp "$T/.stdout" m1.mbz
-run 0 "tiny model, mixed blocks, -2 -T2" mbz -2 -T2 --model tiny.mbzm -c mixed
-same "tiny model: mixed blocks -T2 == -T1" "$T/.stdout" m1.mbz
-run 0 "tiny model: mixed blocks decode" mbz -dc --model tiny.mbzm m1.mbz
-same "tiny model: mixed blocks decode to the input" "$T/.stdout" mixed
+both_ways "tiny model, mixed blocks, -2" mixed -2 --model tiny.mbzm
 # level 9: strided inference (two passes, each seeking: strided.c), one block
-run 0 "tiny model, -9 -T1" mbz -9 -T1 --model tiny.mbzm -c in
-cp "$T/.stdout" t9.mbz
-run 0 "tiny model, -9 -T2" mbz -9 -T2 --model tiny.mbzm -c in
-same "tiny model: -9 -T2 (strided, split) == -9 -T1" "$T/.stdout" t9.mbz
-run 0 "tiny model: -9 decode" mbz -dc --model tiny.mbzm t9.mbz
-same "tiny model: -9 decodes to the input" "$T/.stdout" in
+both_ways "tiny model, -9 (strided)" in -9 --model tiny.mbzm
 # level 1: the stage alone, its contexts on the helper and its mixers here (cm.h,
 # mbz_cm_fast_pass2) for each block of one history; with blocks that are not
 # modelled among them, and a short last block
-run 0 "level 1 -T1" mbz -1 -T1 -c in
-cp "$T/.stdout" l1.mbz
-run 0 "level 1 -T2" mbz -1 -T2 -c in
-same "level 1: -T2 (stage on two threads) == -T1" "$T/.stdout" l1.mbz
-run 0 "level 1: decode" mbz -dc l1.mbz
-same "level 1: decodes to the input" "$T/.stdout" in
+both_ways "level 1" in -1
 { cat mixed; head -c 20000 in; } >mixed1
-run 0 "level 1, mixed blocks, -T1" mbz -1 -T1 -c mixed1
-cp "$T/.stdout" lm1.mbz
-run 0 "level 1, mixed blocks, -T2" mbz -1 -T2 -c mixed1
-same "level 1: mixed blocks -T2 == -T1" "$T/.stdout" lm1.mbz
-run 0 "level 1: mixed blocks decode" mbz -dc lm1.mbz
-same "level 1: mixed blocks decode to the input" "$T/.stdout" mixed1
+both_ways "level 1, mixed blocks" mixed1 -1
 
 # a model with cross-patch attention (no seek): the lone block is not split,
 # blocks of a history are still scored ahead (whole, by one thread)
 "$MKMODEL" xr.mbzm --tiny --seed 6 --cross-patch 2 >/dev/null || { fail "mkmodel --cross-patch"; finish; }
-run 0 "cross-patch model, -4 -T1" mbz -4 -T1 --model xr.mbzm -c in
-cp "$T/.stdout" x1.mbz
-run 0 "cross-patch model, -4 -T2" mbz -4 -T2 --model xr.mbzm -c in
-same "cross-patch model: -4 -T2 == -T1" "$T/.stdout" x1.mbz
-run 0 "cross-patch model, -2 -T2" mbz -2 -T2 --model xr.mbzm -c in
-cp "$T/.stdout" x2.mbz
-run 0 "cross-patch model, -2 -T1" mbz -2 -T1 --model xr.mbzm -c in
-same "cross-patch model: -2 -T2 == -T1" "$T/.stdout" x2.mbz
-run 0 "cross-patch model: decode" mbz -dc -T2 --model xr.mbzm x1.mbz
-same "cross-patch model: decodes to the input" "$T/.stdout" in
+both_ways "cross-patch model, -4" in -4 --model xr.mbzm
+both_ways "cross-patch model, -2" in -2 --model xr.mbzm
 
 if [ "${MBZ_TEST_TIME_SCALE:-1}" -eq 1 ] && mbz -V | grep -q '^default model: [0-9a-f]* megabyte'; then
     head -c 270000 in >in2
-    run 0 "built-in model, -4 -T1" mbz -4 -T1 -c in2
-    cp "$T/.stdout" d1.mbz
-    run 0 "built-in model, -4 -T2" mbz -4 -T2 -c in2
-    same "built-in model: -4 -T2 (block split over two threads) == -T1" "$T/.stdout" d1.mbz
-    run 0 "built-in model: decode" mbz -dc d1.mbz
-    same "built-in model: decodes to the input" "$T/.stdout" in2
+    both_ways "built-in model, -4 (split)" in2 -4
 fi
 finish
