@@ -4,7 +4,8 @@
  *     over a fixed input (first 20 KB of corpora/alice29.txt + 2 KB of binary bytes);
  *     the value is committed below and must be reproduced by every kernel
  *     (tests/infer_kernels.sh runs this program under each MBZIP_KERNEL);
- *   - score in several chunk sizes == predict step by step == predict_batch;
+ *   - score in several chunk sizes == predict step by step == predict_batch ==
+ *     predict with a helper thread (the global steps on two threads, megabyte_team.c);
  *   - inputs longer than the context window (the window slides), and blocks shorter
  *     than it;
  *   - the cross-patch local attention option (cross_patch_tests): golden hash of a
@@ -152,6 +153,24 @@ static int run_predict(mbz_model *m, const uint8_t *data, size_t len, uint16_t *
     return rc;
 }
 
+/* predict with a helper thread (assist: the global steps on two threads, for a model
+ * whose shapes allow it); *took: whether the predictor took the helper. */
+static int run_predict_assisted(mbz_model *m, const uint8_t *data, size_t len, uint16_t *f,
+                                int *took)
+{
+    mbz_predictor *p;
+    int rc = m->ops->create(m->impl, len, &p);
+    if (rc)
+        return rc;
+    *took = m->ops->assist ? m->ops->assist(p, 1) : 0;
+    for (size_t pos = 0; pos < len && !rc; pos++)
+        rc = m->ops->predict(p, data, pos, f + pos * 256);
+    m->ops->destroy(p);
+    return rc;
+}
+
+static int assisted_runs;   /* consistency() runs whose predictor took a helper */
+
 static void free_model(mbz_model *m)
 {
     if (m) {
@@ -205,6 +224,12 @@ static void consistency(mbz_model *m, const uint8_t *data, size_t len, const siz
     uint16_t *f = malloc(len * 512 + 512);
     CHECK(run_predict(m, data, len, ref) == MBZ_OK, "%s: predict failed", what);
     check_tables(ref, len, what);
+    int took = 0;
+    memset(f, 0, len * 512);
+    CHECK(run_predict_assisted(m, data, len, f, &took) == MBZ_OK, "%s: predict with a helper failed",
+          what);
+    CHECK(!memcmp(f, ref, len * 512), "%s: predict with a helper != predict alone", what);
+    assisted_runs += took;
     for (int c = 0; c < nchunks; c++) {
         memset(f, 0, len * 512);
         CHECK(run_score(m, data, len, chunks[c], f) == MBZ_OK, "%s: score failed", what);
@@ -630,6 +655,7 @@ int main(void)
         fprintf(stderr, "corpora/alice29.txt not found (set top_srcdir): skipped\n");
         return 77;
     }
+    mbz_megabyte_set_team_min(0);   /* every model here may split its global steps */
     mbzm_hparams hp;
     mkmodel_preset(&hp, "tiny");
     mbz_model *m = make_model(&hp, 1);
@@ -744,6 +770,25 @@ int main(void)
         free(r);
         free_model(m);
     }
+
+    /* a fifth: four heads of 32 (the global steps split over two threads: heads 0, 3
+     * on the caller's, 1, 2 on the helper), a window of 64 patches that the ring wraps
+     * around and from which keys are skipped */
+    mbzm_hparams hp5 = {4, 32, 2, 4, 96, 16, 1, 2, 32, 64, 0, 0, {0, 0, 0, 0}};
+    m = make_model(&hp5, 13);
+    CHECK(m != NULL, "fifth model");
+    if (m) {
+        size_t n5 = 4001;
+        uint16_t *r = malloc(n5 * 512);
+        size_t ch[] = {1, 256, 4096};
+        int before = assisted_runs;
+        consistency(m, data + 300, n5, ch, 3, r, "model 5");
+        CHECK(assisted_runs == before + 1, "model 5: the predictor took no helper");
+        free(r);
+        free_model(m);
+    }
+    printf("predict with a helper thread: %d model runs split (same tables)\n", assisted_runs);
+    CHECK(assisted_runs >= 2, "only %d runs took a helper", assisted_runs);
 
     cross_patch_tests(data, len);
     parse_tests();

@@ -3,7 +3,7 @@
  *
  *   mbzbench-infer [--tiny|--small|--bench] [--model FILE.mbzm] [--bytes N]
  *                  [--predict-bytes N] [--only LIST] [--batch LIST] [--threads LIST]
- *                  [--block-kb N] [--level L] [--runs N] [FILE]
+ *                  [--block-kb N] [--level L] [--runs N] [--team-min MACS] [FILE]
  *
  * Model: a pseudo-random one built like mkmodel (preset; default --bench, the default
  * architecture: P=8 D_E=32 D_G=256 g_layers=4 g_heads=4 g_ff=1024 D_L=128 l_layers=2
@@ -15,7 +15,11 @@
  *            mm_pk8 (packed int8 weights, the engine's linear layers), mm_pk (packed
  *            int16, the attention keys) and mm_w8 (int8 weights), in GMAC/s;
  *   score    score() over --bytes bytes (compression's model work);
- *   predict  predict() over --predict-bytes bytes, one block;
+ *   predict  predict() over --predict-bytes bytes, one block; then the same with
+ *            a helper thread (assist: the global steps on two threads, wall clock;
+ *            its tables must hash as those of one thread; a model whose global
+ *            step is below --team-min MACs per patch, default MBZ_MB_TEAM_MIN
+ *            (megabyte.h), takes no helper);
  *   batch    predict_batch() with nb blocks of --predict-bytes bytes each, for every
  *            nb of --batch (default 1,4,8);
  *   loop     the library's coding loops re-enacted on T threads (--threads, default
@@ -492,6 +496,8 @@ int main(int argc, char **argv)
             block_kb = strtoull(argv[++i], NULL, 0);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc)
             runs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--team-min") && i + 1 < argc)
+            mbz_megabyte_set_team_min(strtoull(argv[++i], NULL, 0));
         else if (!strcmp(argv[i], "--level") && i + 1 < argc)
             level = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--model") && i + 1 < argc)
@@ -628,23 +634,43 @@ int main(int argc, char **argv)
         free(freq);
     }
     uint16_t *freq = malloc(64 * 512);
-    if (want(only, "predict")) {
+    /* predict alone, then with a helper thread (assist: the global steps on two
+     * threads, timed by the wall clock); the tables' hashes must agree */
+    uint64_t hpred[2] = {0, 0};
+    for (int helpers = 0; want(only, "predict") && helpers <= (m->ops->assist ? 1 : 0); helpers++) {
+        int took = 0;
         for (int r = 0; r < runs; r++) {
             mbz_predictor *p;
             mbz_megabyte_profile_read(&pr, 1);
-            double t0 = now(), w0 = wall();
+            double t0 = helpers ? wall() : now(), w0 = wall();
             m->ops->create(m->impl, npred, &p);
-            for (size_t pos = 0; pos < npred; pos++)
+            if (helpers)
+                took = m->ops->assist(p, helpers);
+            uint64_t h = 1469598103934665603ull;
+            for (size_t pos = 0; pos < npred; pos++) {
                 m->ops->predict(p, data, pos, freq);
+                for (size_t i = 0; i < 256; i++)
+                    h = (h ^ freq[i]) * 1099511628211ull;
+            }
             m->ops->destroy(p);
-            v[r] = now() - t0;
+            v[r] = (helpers ? wall() : now()) - t0;
             wlast = wall() - w0;
             mbz_megabyte_profile_read(&pr, 1);
+            hpred[helpers] = h;
+        }
+        if (helpers && !took) {
+            printf("predict, 2 threads: the model does not split its global step\n");
+            break;
         }
         double t = median(v, runs);
-        print_rate("predict", (double)npred, t, block_macs(npred), 1);
+        print_rate(helpers ? "predict, 2 threads" : "predict", (double)npred, t, block_macs(npred),
+                   1 + helpers);
         print_split(&pr, MBZ_PROF_PREDICT_GLOBAL, MBZ_PROF_PREDICT_LOCAL, wlast * 1e9, -1);
         printf("\n");
+        if (helpers && hpred[1] != hpred[0]) {
+            fprintf(stderr, "mbzbench-infer: predict with a helper gave other tables\n");
+            return 1;
+        }
     }
     if (m->ops->predict_batch && want(only, "batch")) {
         for (int bi = 0; bi < nbatch; bi++) {

@@ -604,7 +604,15 @@ typedef struct {
     int n;
     const mbz_stack *stack;
     volatile int *cancel;
+    int threads;               /* the caller's threads (at least the workers run) */
 } dbatch;
+
+/* Worker t of nt: the cores of `threads` that no worker runs on, shared out. */
+static int spare_for(int threads, int t, int nt)
+{
+    int spare = threads > nt ? threads - nt : 0;
+    return spare / nt + (t < spare % nt);
+}
 
 /* Thread t decodes blocks t, t + nt, ... of the batch (at most the decode batch
  * width of them, so its modelled blocks can step together). */
@@ -615,7 +623,7 @@ static void decompress_worker(void *ctx, int t, int nt)
     int n = 0;
     for (int i = t; i < b->n && n < MBZ_BLOCK_BATCH_MAX; i += nt)
         mine[n++] = &b->jobs[i];
-    mbz_block_decode(mine, n, b->stack, NULL, b->cancel);
+    mbz_block_decode(mine, n, b->stack, NULL, spare_for(b->threads, t, nt), b->cancel);
 }
 
 /* A batch without modelled blocks, with media blocks (independent of each other
@@ -625,7 +633,7 @@ static void independent_worker(void *ctx, int t, int nt)
     dbatch *b = ctx;
     for (int i = t; i < b->n; i += nt) {
         mbz_block_job *one = &b->jobs[i];
-        mbz_block_decode(&one, 1, b->stack, NULL, b->cancel);
+        mbz_block_decode(&one, 1, b->stack, NULL, 0, b->cancel);
     }
 }
 
@@ -640,6 +648,7 @@ typedef struct {
     mbz_cm_chain *chains;      /* one per history */
     const mbz_stack *stack;
     volatile int *cancel;
+    int threads;               /* the caller's threads (at least the workers run) */
 } hbatch;
 
 static void history_worker(void *ctx, int t, int nt)
@@ -648,7 +657,8 @@ static void history_worker(void *ctx, int t, int nt)
     for (int h = t; h < b->nh; h += nt) {
         for (int i = b->start[h]; i < b->start[h + 1]; i++) {
             mbz_block_job *one = &b->jobs[i];
-            mbz_block_decode(&one, 1, b->stack, &b->chains[h], b->cancel);
+            mbz_block_decode(&one, 1, b->stack, &b->chains[h], spare_for(b->threads, t, nt),
+                             b->cancel);
             if (one->status != MBZ_OK)
                 break;
         }
@@ -679,7 +689,7 @@ static int decode_histories(mbz_block_job *jobs, int nb, const mbz_stack *stack,
     chains[0] = *carry;              /* moved: the first history continues it */
     for (int i = 0; i < nb; i++)     /* a block left undone by an earlier error is never good */
         jobs[i].status = MBZ_ERR_INTERNAL;
-    hbatch b = { jobs, start, nh, chains, stack, cancel };
+    hbatch b = { jobs, start, nh, chains, stack, cancel, threads };
     mbz_pool_run(pool, nh < threads ? nh : threads, history_worker, &b);
     *carry = chains[nh - 1];
     free(start);
@@ -946,7 +956,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
             }
 
             if (!scan && nb > 0) {
-                dbatch b = { jobs, nb, &stack, o.cancel };
+                dbatch b = { jobs, nb, &stack, o.cancel, o.threads };
                 int nt = (nb + group - 1) / group, modelled = 0, audio = 0;
                 for (int i = 0; i < nb; i++) {
                     modelled |= mbz_block_is_modelled(jobs[i].h.type);
@@ -965,7 +975,7 @@ static int decompress_impl(const mbz_options *opts, mbz_read_fn rd, void *rd_use
                      * here than a hand-over to the threads */
                     for (int i = 0; i < nb; i++) {
                         mbz_block_job *one = &jobs[i];
-                        mbz_block_decode(&one, 1, &stack, &chain, o.cancel);
+                        mbz_block_decode(&one, 1, &stack, &chain, 0, o.cancel);
                     }
                 }
             }

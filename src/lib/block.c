@@ -969,7 +969,7 @@ static int decode_byte(mbz_block_job *j, byte_decoder *d, const uint16_t *f, siz
 
 /* The modelled blocks of list[0 .. n-1], in lockstep. */
 static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
-                            mbz_cm_chain *chain, volatile int *cancel)
+                            mbz_cm_chain *chain, int helpers, volatile int *cancel)
 {
     const mbz_model *model = stack->top;
     const mbz_predictor_ops *ops = model->ops;
@@ -989,6 +989,9 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
             decode_fail(list[i], rc, "model failed to start");
             continue;
         }
+        if (p[i] && n == 1 && helpers > 0 && ops->assist &&
+            list[i]->h.content_size >= MBZ_ASSIST_MIN)
+            ops->assist(p[i], helpers);
         if (stack->cm) {
             /* one block at a time (block.h): the history is the chain's */
             size_t len = list[i]->h.content_size;
@@ -1074,7 +1077,7 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
 }
 
 void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
-                      mbz_cm_chain *chain, volatile int *cancel)
+                      mbz_cm_chain *chain, int helpers, volatile int *cancel)
 {
     mbz_block_job *mod[MBZ_BLOCK_BATCH_MAX];
     int nm = 0;
@@ -1099,7 +1102,7 @@ void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
             mod[nm++] = j;
     }
     if (nm)
-        decode_modelled(mod, nm, stack, chain, cancel);
+        decode_modelled(mod, nm, stack, chain, helpers, cancel);
     for (int i = 0; i < n; i++) {
         mbz_block_job *j = jobs[i];
         if (j->status == MBZ_OK && XXH64(j->content, j->h.content_size, 0) != j->h.checksum)

@@ -170,9 +170,12 @@ typedef struct {
  * `chain` is the frame's history and the blocks are decoded in order, one at a
  * time; other frames: chain is NULL. Modelled blocks advance in lockstep,
  * one table per block per step (through predict_batch where the model batches), so
- * each sees exactly the tables its encoder saw. */
+ * each sees exactly the tables its encoder saw. `helpers`: cores the caller has
+ * to spare for this call; a lone modelled block of MBZ_ASSIST_MIN bytes or more
+ * lends them to its predictor (predictor.h, assist), which changes no table. */
 #define MBZ_BLOCK_BATCH_MAX 8
+#define MBZ_ASSIST_MIN 32768
 void mbz_block_decode(mbz_block_job **jobs, int n, const mbz_stack *stack,
-                      mbz_cm_chain *chain, volatile int *cancel);
+                      mbz_cm_chain *chain, int helpers, volatile int *cancel);
 
 #endif

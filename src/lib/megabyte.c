@@ -16,6 +16,7 @@
  *   megabyte_local.c    the local model over the bytes of a patch and the head, down
  *                       to the frequency tables
  *   megabyte_load.c     model file -> mb_model (mbz_megabyte_create)
+ *   megabyte_team.c     predict()'s global steps on two threads (assist)
  *   megabyte_profile.c  the opt-in time split (MBZIP_PROFILE)
  *
  * Linear layers use their weights packed at load (mm_pk8: int8, widened to int16 as
@@ -44,7 +45,7 @@
 
 /* ------------------------------------------------------------------ scratch */
 
-static void scratch_free(scratch *s)
+void mbz_mb_scratch_free(scratch *s)
 {
     void *v[] = {s->gh, s->gacc, s->scores, s->ye, s->ga, s->gqkv, s->gatt, s->ghid,
                  s->gout, s->E, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
@@ -72,7 +73,7 @@ static int conv_scratch_alloc(scratch *s, const mb_model *M, size_t GR)
     return !s->ch || !s->cacc || !s->ca;
 }
 
-static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, size_t LR)
+int mbz_mb_scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, size_t LR)
 {
     memset(s, 0, sizeof *s);
     s->GR = GR;
@@ -87,7 +88,7 @@ static int scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
         A(s->la, LR * M->DL) || A(s->lqkvb, LR * 3 * M->DL) || A(s->latt, LR * M->DL) ||
         A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE) ||
         (M->conv && conv_scratch_alloc(s, M, GR))) {
-        scratch_free(s);
+        mbz_mb_scratch_free(s);
         return MBZ_ERR_NOMEM;
     }
 #undef A
@@ -107,13 +108,14 @@ static void mb_destroy(mbz_predictor *p)
     mb_state *st = mb_of(p);
     if (!st)
         return;
+    mbz_mb_team_stop(st);
     free(st->gK);
     free(st->gVt);
     free(st->gKn);
     free(st->last_gout);
     free(st->lkv);
     free(st->lx);
-    scratch_free(&st->sc);
+    mbz_mb_scratch_free(&st->sc);
     free(st);
 }
 
@@ -143,7 +145,7 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     st->lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t));
     st->lx = calloc(nl * (M->XR ? M->XR : 1) * 3 * M->DL, sizeof(int16_t));
     if (!st->gK || !st->gVt || !st->gKn || !st->last_gout || !st->lkv || !st->lx ||
-        scratch_alloc(&st->sc, M, st->R, M->GB, M->GB * M->P) != MBZ_OK) {
+        mbz_mb_scratch_alloc(&st->sc, M, st->R, M->GB, M->GB * M->P) != MBZ_OK) {
         mb_destroy((mbz_predictor *)st);
         return MBZ_ERR_NOMEM;
     }
@@ -228,7 +230,10 @@ static void step_global(mb_state *st, const uint8_t *data, size_t pos)
     if (pos % M->P == 0 && st->g_done == k) {
         gseg g = {st, k, 1};
         mbz_mb_global_inputs(M, st->K, &st->sc, data, k, k + 1, st->sc.gh);
-        mbz_mb_global_forward(M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
+        if (st->team)
+            mbz_mb_team_step(st, k);
+        else
+            mbz_mb_global_forward(M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
     }
 }
 
@@ -317,7 +322,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
  * global layers from patch s0 = s - NGL * (CTX - 1) with an empty ring makes layer
  * 1 exact from patch s0 + CTX - 1 on, layer 2 from s0 + 2 (CTX - 1), ..., the last
  * layer from s: what the earlier patches' keys held (zeros) no longer reaches any
- * band by then. The key skipping of global_attend is exact whatever the ring holds.
+ * band by then. The key skipping of mbz_mb_global_attend is exact whatever the ring holds.
  * The local model needs only a patch's global output and bytes, except with
  * cross-patch attention (XR), which needs the previous patch's local rows: not
  * offered then. Cost: NGL * (CTX - 1) patches of the global model (32 KiB of bytes
@@ -342,11 +347,33 @@ static int mb_seek(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos
     return MBZ_OK;
 }
 
+/* One helper: the global steps of predict() on two threads (megabyte_team.c), for a
+ * model whose shapes allow it. */
+static int mb_assist(mbz_predictor *p, int helpers)
+{
+    mb_state *st = mb_of(p);
+    return helpers > 0 && mbz_mb_team_start(st) == 0 ? 1 : 0;
+}
+
 const mbz_predictor_ops mbz_mb_ops = {
-    "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, mb_seek,
+    .name = "megabyte",
+    .create = mb_create,
+    .score = mb_score,
+    .predict = mb_predict,
+    .predict_batch = mb_predict_batch,
+    .destroy = mb_destroy,
+    .seek = mb_seek,
+    .assist = mb_assist,
 };
 
 /* A model with cross-patch attention cannot seek (mb_seek): its ops say so. */
 const mbz_predictor_ops mbz_mb_ops_no_seek = {
-    "megabyte", mb_create, mb_score, mb_predict, mb_predict_batch, mb_destroy, NULL,
+    .name = "megabyte",
+    .create = mb_create,
+    .score = mb_score,
+    .predict = mb_predict,
+    .predict_batch = mb_predict_batch,
+    .destroy = mb_destroy,
+    .seek = NULL,
+    .assist = mb_assist,
 };

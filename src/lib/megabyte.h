@@ -55,4 +55,13 @@ void mbz_megabyte_profile_read(mbz_megabyte_profile *out, int reset);
  * skipping must reproduce); 1 (the default) turns it back on. Process-wide. */
 void mbz_megabyte_set_key_skipping(int on);
 
+/* The smallest global step (linear multiply-accumulates per patch) that predict()
+ * splits over a helper thread when offered one (predictor op assist,
+ * megabyte_team.c). Default MBZ_MB_TEAM_MIN: a smaller step, such as the fast
+ * model's (0.8 M), gains less than its meetings cost (measured: 4%); the default
+ * model's is 3.1 M. Tests set 0: every model whose shapes allow it splits.
+ * Process-wide. */
+#define MBZ_MB_TEAM_MIN 2000000
+void mbz_megabyte_set_team_min(size_t macs);
+
 #endif

@@ -27,7 +27,7 @@
  * needs, so teacher-forced, step and batched runs see the same integers.
  *
  * Global attention reads only what can matter: keys whose softmax numerator is
- * provably 0 (a norm bound against ALiBi's distance penalty, global_attend) are not
+ * provably 0 (a norm bound against ALiBi's distance penalty, mbz_mb_global_attend) are not
  * scored, and E.V covers only the span of nonzero numerators; both exact.
  */
 #include "config.h"
@@ -104,11 +104,15 @@ static uint64_t run_max(const uint16_t *kn, size_t R, size_t slot, size_t n)
 
 #define NEAR_KEYS 32        /* keys before the newest query's always scored (see below) */
 
-/* Attention of global layer l for the cnt patches of segment g: stores their keys and
- * values in the block's ring, then out[n] (stride DG) = attention of query n (q/k/v
- * rows qkv[n], stride 3*DG) over its band of keys. Works in the block's own scratch
- * (scores, softmax numerators: sized for its ring), so the rows of several blocks can
- * share one batch. Requires g->st->g_done == g->k0 and cnt <= M->GB.
+/* Attention of global layer l for the cnt patches of segment g, for the heads whose
+ * bit is set in `heads` (MBZ_MB_ALL_HEADS: all): stores their keys and values in the
+ * block's ring, then out[n] (stride DG; those heads' channels) = attention of query n
+ * (q/k/v rows qkv[n], stride 3*DG; only those heads' channels are read) over its band
+ * of keys. Works in scratch sc (scores, softmax numerators: sized for the block's
+ * ring): the block's own, so the rows of several blocks can share one batch, or a
+ * helper thread's, which attends with the other heads at the same time
+ * (megabyte_team.c: heads touch disjoint parts of the ring). Requires
+ * g->st->g_done == g->k0 and cnt <= M->GB (cnt <= sc->GR).
  *
  * Keys whose numerator is provably 0 are skipped (exactly: the result is that of the
  * full window). With ALiBi, z_ij = round_shift(q_i.k_j * m, sh) - slope * (i - j) and
@@ -119,11 +123,11 @@ static uint64_t run_max(const uint16_t *kn, size_t R, size_t slot, size_t n)
  * scored (they give zlow); older keys are tested in runs of 16 from the oldest and
  * scored from the first run that fails the test. The steep heads (large slopes) thus
  * read only the recent part of their window. */
-static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly, size_t l,
-                          const gseg *g, const int16_t *qkv, int16_t *out)
+void mbz_mb_global_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly, size_t l,
+                          const gseg *g, const int16_t *qkv, int16_t *out, scratch *sc,
+                          uint64_t heads)
 {
     mb_state *st = g->st;
-    scratch *sc = &st->sc;
     const size_t DG = M->DG, d = M->GHD, R = st->R, CTX = M->CTX, k0 = g->k0, cnt = g->cnt;
     size_t jlo = k0 + 1 > CTX ? k0 + 1 - CTX : 0;
     size_t jhi = k0 + cnt - 1;            /* union window of keys: [jlo, jhi] */
@@ -141,17 +145,23 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
         const int16_t *row = qkv + n * 3 * DG;
         /* key of slot j, head hh, dim c at ((j/16) * d2 + c/2) * 32 + (j%16) * 2 + c%2 */
         for (size_t hh = 0; hh < M->GH; hh++) {
+            if (!mbz_mb_head_on(heads, hh))
+                continue;
             int16_t *kp = Kl + hh * st->pkK + (slot / 16) * d2 * 32 + (slot % 16) * 2;
             const int16_t *kr = row + DG + hh * d;
             for (size_t c = 0; c < d; c++)
                 kp[(c / 2) * 32 + c % 2] = kr[c];
             Knl[hh * R + slot] = (uint16_t)norm_ceil(kr, d);
         }
-        for (size_t c = 0; c < DG; c++)
-            Vt[c * R + slot] = row[2 * DG + c];
+        for (size_t hh = 0; hh < M->GH; hh++)
+            if (mbz_mb_head_on(heads, hh))
+                for (size_t c = hh * d; c < hh * d + d; c++)
+                    Vt[c * R + slot] = row[2 * DG + c];
     }
 
     for (size_t hh = 0; hh < M->GH; hh++) {
+        if (!mbz_mb_head_on(heads, hh))
+            continue;
         const int16_t *Q = qkv + hh * d;
         const int16_t *Kh = Kl + hh * st->pkK;
         const uint16_t *kn = Knl + hh * R;
@@ -253,7 +263,7 @@ static void global_attend(const mb_model *M, const mbz_kernels *K, const layer *
  * segment of up to GB patches): rows in segment order, inputs in h (rows x DG, int32),
  * outputs (rmsnorm, int16) to gout. The linear layers run once over all rows, so
  * their weights are read once for every block in the batch; attention runs per
- * segment against that block's own keys (global_attend). Each row's result is the
+ * segment against that block's own keys (mbz_mb_global_attend). Each row's result is the
  * same integer whatever else is in the batch. The row buffers are sc's (sc->GR rows
  * at least); each segment's predictor gets g_done and last_gout updated. */
 void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const gseg *seg,
@@ -269,7 +279,8 @@ void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc,
             K->rmsnorm(h + n * DG, DG, sc->ga + n * DG);
         lin_qkv(K, &Ly->qkv, sc->ga, N, sc->gacc, sc->gqkv);
         for (size_t s = 0, r = 0; s < nseg; r += seg[s].cnt, s++)
-            global_attend(M, K, Ly, l, &seg[s], sc->gqkv + r * 3 * DG, sc->gatt + r * DG);
+            mbz_mb_global_attend(M, K, Ly, l, &seg[s], sc->gqkv + r * 3 * DG, sc->gatt + r * DG,
+                                 &seg[s].st->sc, MBZ_MB_ALL_HEADS);
         lin_residual(K, &Ly->o, sc->gatt, N, sc->gacc, h);
         mlp(K, Ly, h, N, DG, sc->ga, sc->ghid, sc->gacc);
     }

@@ -35,6 +35,11 @@ typedef struct {
     linear qkv, o, up, down;
     int32_t att_m, att_s;
     int32_t *alibi;         /* heads */
+    /* global layers of a model that decodes on two threads (M->team2,
+     * megabyte_team.c): o's columns of each head (GH matrices DG x GHD) and down's two
+     * halves of columns (DG x GFF/2), packed for mm_pk8; NULL otherwise */
+    int8_t **o_head;
+    int8_t *down_half[2];
 } layer;
 
 typedef struct {
@@ -48,6 +53,8 @@ typedef struct {
     int conv;               /* MBZM_OPT_CONV_ENCODER: layers conv_l[] (conv_encode) */
     linear conv_l[MBZM_CONV_LAYERS];
     int32_t *i32pool;       /* all decoded int32 vectors */
+    int team2;              /* a predictor may run its global steps on two threads
+                             * (megabyte_team.c: the layers' split weights are packed) */
 } mb_model;
 
 /* Scratch buffers, sized for GR global rows and LR local rows. */
@@ -82,6 +89,8 @@ typedef struct mb_state {
                              * the last XR positions of patch lx_next - 1 */
     size_t lx_next;         /* lx serves patch lx_next (0: lx holds nothing yet) */
     int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
+    struct mbz_mb_team *team;   /* a helper thread for the global steps of predict(), or
+                                 * NULL (megabyte_team.c) */
     scratch sc;
 } mb_state;
 
@@ -175,6 +184,35 @@ void mbz_mb_global_inputs(const mb_model *M, const mbz_kernels *K, scratch *sc,
  * each segment's predictor (g_done, last_gout). */
 void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, const gseg *seg,
                            size_t nseg, int32_t *h, int16_t *gout);
+
+/* Global attention of some heads (bit hh of `heads` for head hh; MBZ_MB_ALL_HEADS:
+ * every head) in scratch sc: the segment's keys and values into its ring, out[n] =
+ * the attention of query n (megabyte_global.c). */
+#define MBZ_MB_ALL_HEADS UINT64_MAX
+static inline int mbz_mb_head_on(uint64_t heads, size_t hh)
+{
+    return heads == MBZ_MB_ALL_HEADS || (hh < 64 && (heads >> hh & 1));
+}
+void mbz_mb_global_attend(const mb_model *M, const mbz_kernels *K, const layer *Ly, size_t l,
+                          const gseg *g, const int16_t *qkv, int16_t *out, scratch *sc,
+                          uint64_t heads);
+
+/* megabyte.c: scratch buffers for R ring slots, GR global rows, LR local rows. */
+int mbz_mb_scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, size_t LR);
+void mbz_mb_scratch_free(scratch *s);
+
+/* megabyte_team.c: global steps on two threads (the file's top comment).
+ * prepare: at load, pack the split weights where the model's shapes allow it (sets
+ * M->team2; nonzero only when out of memory); release: free them. start: give a
+ * step-mode predictor a helper thread (nonzero if none could be started: the
+ * predictor then runs alone, with the same results); step: the global step of
+ * patch k from the inputs in st->sc.gh (what mbz_mb_global_forward does for one
+ * patch); stop: join and free (st->team = NULL). */
+int mbz_mb_team_prepare(mb_model *M);
+void mbz_mb_team_release(mb_model *M);
+int mbz_mb_team_start(mb_state *st);
+void mbz_mb_team_step(mb_state *st, size_t k);
+void mbz_mb_team_stop(mb_state *st);
 
 /* megabyte_local.c: the local model and the head; the frequency tables of N rows
  * into freq (N x 256). */

@@ -154,6 +154,7 @@ static void mb_model_free(void *impl)
     mb_model *M = impl;
     if (!M)
         return;
+    mbz_mb_team_release(M);
     for (size_t i = 0; M->gl && i < M->NGL; i++) {
         free(M->gl[i].qkv.wp);
         free(M->gl[i].o.wp);
@@ -242,6 +243,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     for (size_t i = 0; i < M->NLL; i++)
         load_layer(&ld, 'l', i, M->LH, &M->ll[i]);
     load_linear(&ld, "head", &M->head);
+    if (ld.rc == MBZ_OK && mbz_mb_team_prepare(M) != 0)
+        ld.rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory loading model");
     if (ld.rc != MBZ_OK) {
         mb_model_free(M);
         return ld.rc;

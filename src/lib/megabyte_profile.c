@@ -77,7 +77,7 @@ void mbz_mb_prof_add(int which, uint64_t *t0, size_t calls, size_t rows)
 }
 
 /* Global attention of a profiled predictor: `window` keys in a head's window, of
- * which `scored` were scored (megabyte.c, global_attend). */
+ * which `scored` were scored (megabyte_global.c, mbz_mb_global_attend). */
 void mbz_mb_prof_keys(size_t window, size_t scored)
 {
     atomic_fetch_add_explicit(&prof_keys_window, window, memory_order_relaxed);

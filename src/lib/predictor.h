@@ -49,6 +49,11 @@ typedef struct mbz_predictor_ops {
      * tables before it; the tables from pos on are those of a pass from 0. Lets
      * compression score the two halves of one block on two threads (block.c). */
     int (*seek)(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos);
+    /* Optional (may be NULL): on a fresh predictor that will run predict(), the
+     * caller has `helpers` cores to spare: the predictor may run threads of its own
+     * on them (megabyte_team.c: the global steps on two threads) until destroy. The
+     * tables do not change. Returns the helpers taken (0: none). */
+    int (*assist)(mbz_predictor *p, int helpers);
 } mbz_predictor_ops;
 
 /* The library-internal view of a model (the public type is opaque). Besides its

@@ -577,7 +577,7 @@ static int decode_one(mbz_seekable *s, size_t k, mbz_error *err)
     memset(&media, 0, sizeof media);
     media.image_rev = mbz_image_rev(fh->version);
     media.audio_rev = mbz_audio_rev(fh->version);
-    mbz_block_decode(&j, 1, modelled ? &s->stack : &media, cm ? &s->chain : NULL, s->cancel);
+    mbz_block_decode(&j, 1, modelled ? &s->stack : &media, cm ? &s->chain : NULL, 0, s->cancel);
     if (j->status != MBZ_OK) {
         if (cm)
             mbz_cm_chain_reset(&s->chain);   /* its state is no longer that of a block end */

@@ -188,6 +188,17 @@ static int st_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
     return MBZ_OK;
 }
 
+/* Helpers go to pass A first, then to pass B (each pass is a predictor of the base
+ * model stepping on every byte: one spare core speeds up A's global steps). */
+static int st_assist(mbz_predictor *ps, int helpers)
+{
+    st_state *s = st_of(ps);
+    int took = s->bops->assist(s->a, helpers > 0 ? 1 : 0);
+    if (s->b && helpers - took > 0)
+        took += s->bops->assist(s->b, helpers - took);
+    return took;
+}
+
 static const mbz_predictor_ops strided_ops_batched = {
     .name = "strided",
     .create = st_create,
@@ -226,6 +237,8 @@ int mbz_strided_wrap(const mbz_model *base, mbz_model *out)
     si->ops = (base->caps & MBZ_CAP_BATCH) ? strided_ops_batched : strided_ops_single;
     if (base->ops->seek)
         si->ops.seek = st_seek;
+    if (base->ops->assist)
+        si->ops.assist = st_assist;
     out->ops = &si->ops;
     out->patch = base->patch;
     out->score_chunk = base->score_chunk;

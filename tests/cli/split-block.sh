@@ -12,7 +12,8 @@
 # with two threads failed before). With a generated tiny model (fast, also in
 # sanitizer builds, where the two threads are what is worth checking) and, when
 # built in and not under sanitizers, level 4's model (the fast model, or the
-# default one in a build without it).
+# default one in a build without it), and the default model's decoding with its
+# global steps on two threads (megabyte_team.c; test_megabyte compares the tables).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/cli/lib.sh"
 
 MKMODEL=${MKMODEL:-$top_builddir/mkmodel}
@@ -59,5 +60,15 @@ both_ways "cross-patch model, -2" in -2 --model xr.mbzm
 if [ "${MBZ_TEST_TIME_SCALE:-1}" -eq 1 ] && mbz -V | grep -q '^default model: [0-9a-f]* megabyte'; then
     head -c 270000 in >in2
     both_ways "built-in model, -4 (split)" in2 -4
+    # decompression: the default model's global steps split over a helper
+    # (megabyte_team.c) for a block of 32 KiB or more; one thread and two decode
+    # the same bytes
+    head -c 40000 in >in5
+    run 0 "default model, -5" mbz -5 -c in5
+    cp "$T/.stdout" five.mbz
+    run 0 "default model, -5: decode, -T1" mbz -dc -T1 five.mbz
+    same "default model, -5: -T1 decodes to the input" "$T/.stdout" in5
+    run 0 "default model, -5: decode, -T2" mbz -dc -T2 five.mbz
+    same "default model, -5: -T2 decodes to the input" "$T/.stdout" in5
 fi
 finish

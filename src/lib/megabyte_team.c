@@ -1,0 +1,379 @@
+/*
+ * megabyte_team.c - the global step of decoding on two threads.
+ *
+ * Decoding runs the global model one patch at a time (predict(): a matrix-vector
+ * step of about 100 us for the default model, three fifths of the decoding time),
+ * and it cannot start before the patch before it is decoded. What two threads can
+ * share is the inside of the step. This file splits it so that the threads meet
+ * only twice per layer:
+ *
+ *   a = rmsnorm(h)                      both threads, each on its own copy of h
+ *   q, k, v of my heads                 rows of qkv (slices of the packed matrix)
+ *   attention of my heads               my heads' keys and values in the ring
+ *   part_t = o[:, my heads] . att       o packed per head (o_head)
+ *   -- meet: h += requant(part_0 + part_1)
+ *   a = rmsnorm(h)
+ *   hid = relu(up[my half] . a)         rows of up (a slice)
+ *   part_t = down[:, my half] . hid     down packed per half (down_half)
+ *   -- meet: h += requant(part_0 + part_1)
+ *
+ * The sums are exact int32 (the model's bounds hold for every partial sum: fewer
+ * terms of the same bounds), so h, the ring and the outputs are those of one thread
+ * (mbz_mb_global_forward), whatever the timing; tests/test_megabyte.c compares them.
+ * Heads go to the threads in the order 0 1 1 0 0 1 1 0 ...: ALiBi's steep heads
+ * score few keys and the flat ones all, so that pairs a steep head with a flat one.
+ *
+ * A meeting is a barrier on two counters (one per thread, each on its own cache line)
+ * and a read of the other thread's 1 KB of partial sums (doc/library.md has the
+ * measurements). Between steps (the local model's eight bytes) the helper spins for
+ * a while before it sleeps on a condition variable, so that a step does not pay a
+ * wake-up; it is started only where the caller has a core to spare for it
+ * (decompression of a history when the threads outnumber the histories, block.c)
+ * and only for a global step large enough to gain (MBZ_MB_TEAM_MIN, megabyte.h).
+ *
+ * The split weights (o per head, down per half: as many bytes as o and down) are
+ * packed at load for models whose shapes allow it (mbz_mb_team_prepare); the other
+ * slices are read in place from the packed matrices (groups of 16 output channels).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sched.h>
+
+#include "kernels.h"
+#include "megabyte.h"
+#include "megabyte_impl.h"
+#include "modelfile.h"
+#include "qmath.h"
+
+#define SPIN_IDLE_NS 2000000   /* a helper with no step spins this long, then sleeps */
+#define SPIN_YIELD 20000       /* spins at a meeting before each sched_yield() */
+
+/* The thread (0: the predictor's caller, 1: the helper) that owns head hh. */
+static int head_owner(size_t hh)
+{
+    return (hh % 4 == 1 || hh % 4 == 2);
+}
+
+static atomic_size_t team_min = MBZ_MB_TEAM_MIN;
+
+void mbz_megabyte_set_team_min(size_t macs)
+{
+    atomic_store(&team_min, macs);
+}
+
+/* ------------------------------------------------------------------ split weights */
+
+int mbz_mb_team_prepare(mb_model *M)
+{
+    const size_t DG = M->DG, d = M->GHD, F = M->GFF;
+    M->team2 = 0;
+    /* slices at whole groups of 16 output channels, 64-byte aligned packed groups
+     * (input pairs a multiple of 2), heads named by a 64-bit mask */
+    if (M->NGL == 0 || M->GH < 2 || M->GH > 64 || d % 16 || F % 32 || DG % 4)
+        return 0;
+    for (size_t l = 0; l < M->NGL; l++) {
+        layer *Ly = &M->gl[l];
+        Ly->o_head = calloc(M->GH, sizeof *Ly->o_head);
+        if (!Ly->o_head)
+            return -1;
+        for (size_t hh = 0; hh < M->GH; hh++) {
+            Ly->o_head[hh] = mbz_alloc64(mbz_pk_size(DG, d) + 64);
+            if (!Ly->o_head[hh])
+                return -1;
+            mbz_pk8_pack(Ly->o.w + hh * d, DG, DG, d, Ly->o_head[hh]);
+        }
+        for (int t = 0; t < 2; t++) {
+            Ly->down_half[t] = mbz_alloc64(mbz_pk_size(DG, F / 2) + 64);
+            if (!Ly->down_half[t])
+                return -1;
+            mbz_pk8_pack(Ly->down.w + t * (F / 2), F, DG, F / 2, Ly->down_half[t]);
+        }
+    }
+    M->team2 = 1;
+    return 0;
+}
+
+void mbz_mb_team_release(mb_model *M)
+{
+    for (size_t l = 0; M->gl && l < M->NGL; l++) {
+        layer *Ly = &M->gl[l];
+        for (size_t hh = 0; Ly->o_head && hh < M->GH; hh++)
+            free(Ly->o_head[hh]);
+        free(Ly->o_head);
+        free(Ly->down_half[0]);
+        free(Ly->down_half[1]);
+        Ly->o_head = NULL;
+        Ly->down_half[0] = Ly->down_half[1] = NULL;
+    }
+    M->team2 = 0;
+}
+
+/* ------------------------------------------------------------------ the team */
+
+/* One thread's buffers (one allocation, 64-byte aligned, so the two threads' writes
+ * never share a cache line). part[0], part[1]: the partial sums of the two meetings
+ * of a layer (two, so that a thread can write the next one while the other still
+ * reads this one). */
+typedef struct {
+    int32_t *h, *acc, *sum, *part[2];
+    int16_t *a, *qkv, *att, *hid;
+    scratch *sc;            /* attention scratch: the predictor's (0) or the team's (1) */
+    uint64_t heads;         /* the heads this thread attends with */
+    void *mem;
+} lane;
+
+struct mbz_mb_team {
+    mb_state *st;
+    pthread_t thread;
+    lane ln[2];
+    scratch sc1;            /* the helper's attention scratch (one row) */
+    size_t k;               /* the patch of the step posted last */
+    _Alignas(64) atomic_uint go;        /* steps posted by thread 0 */
+    atomic_int quit;
+    atomic_int sleeping;    /* the helper waits on cv (go unchanged) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    _Alignas(64) atomic_uint met0;      /* meetings thread 0 has reached */
+    _Alignas(64) atomic_uint met1;      /* meetings thread 1 has reached */
+    _Alignas(64) char end;
+};
+
+static void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Both threads have reached this meeting: what the other wrote before it is visible. */
+static void meet(struct mbz_mb_team *T, int t)
+{
+    atomic_uint *mine = t ? &T->met1 : &T->met0, *other = t ? &T->met0 : &T->met1;
+    unsigned v = atomic_load_explicit(mine, memory_order_relaxed) + 1;
+    atomic_store_explicit(mine, v, memory_order_release);
+    for (unsigned spins = 0; (int)(atomic_load_explicit(other, memory_order_acquire) - v) < 0;) {
+        cpu_relax();
+        if (++spins == SPIN_YIELD) {   /* the other thread lost its core */
+            spins = 0;
+            sched_yield();
+        }
+    }
+}
+
+/* h += requant(part_0 + part_1) of linear L (after a meeting). */
+static void add_parts(const mbz_kernels *K, const struct mbz_mb_team *T, lane *me, int which,
+                      const linear *L)
+{
+    const size_t O = L->O;
+    const int32_t *p0 = T->ln[0].part[which], *p1 = T->ln[1].part[which];
+    for (size_t o = 0; o < O; o++)
+        me->sum[o] = p0[o] + p1[o];
+    K->requant32(me->sum, L->b, L->m, L->s, O, -RES_MAX, RES_MAX, me->sum);
+    for (size_t o = 0; o < O; o++)
+        me->h[o] = mbz_res_add(me->h[o], me->sum[o]);
+}
+
+/* Thread t's share of the global step of patch k (the file's top comment). */
+static void run_step(struct mbz_mb_team *T, int t, size_t k)
+{
+    mb_state *st = T->st;
+    const mb_model *M = st->M;
+    const mbz_kernels *K = st->K;
+    const size_t DG = M->DG, d = M->GHD, F = M->GFF, I2 = (DG + 1) / 2;
+    lane *me = &T->ln[t];
+    gseg g = {st, k, 1};
+    memcpy(me->h, st->sc.gh, DG * sizeof(int32_t));
+    for (size_t l = 0; l < M->NGL; l++) {
+        const layer *Ly = &M->gl[l];
+        const linear *qkv = &Ly->qkv;
+        K->rmsnorm(me->h, DG, me->a);
+        for (size_t hh = 0; hh < M->GH; hh++) {
+            if (!mbz_mb_head_on(me->heads, hh))
+                continue;
+            for (size_t part = 0; part < 3; part++) {   /* q, k, v rows of head hh */
+                size_t o0 = part * DG + hh * d;
+                int32_t lim = part < 2 ? MBZM_QK_CLAMP : MBZM_ACT_CLAMP;
+                K->mm_pk8(me->a, DG, 1, qkv->wp + (o0 / 16) * I2 * 32, d, DG, me->acc, d);
+                K->requant16(me->acc, qkv->b + o0, qkv->m + o0, qkv->s + o0, d, -lim, lim, 0,
+                             me->qkv + o0);
+            }
+        }
+        mbz_mb_global_attend(M, K, Ly, l, &g, me->qkv, me->att, me->sc, me->heads);
+        int first = 1;
+        for (size_t hh = 0; hh < M->GH; hh++) {
+            if (!mbz_mb_head_on(me->heads, hh))
+                continue;
+            int32_t *y = first ? me->part[0] : me->acc;
+            K->mm_pk8(me->att + hh * d, d, 1, Ly->o_head[hh], DG, d, y, DG);
+            if (!first)
+                for (size_t o = 0; o < DG; o++)
+                    me->part[0][o] += me->acc[o];
+            first = 0;
+        }
+        meet(T, t);
+        add_parts(K, T, me, 0, &Ly->o);
+
+        K->rmsnorm(me->h, DG, me->a);
+        size_t f0 = (size_t)t * (F / 2);
+        K->mm_pk8(me->a, DG, 1, Ly->up.wp + (f0 / 16) * I2 * 32, F / 2, DG, me->acc, F / 2);
+        K->requant16(me->acc, Ly->up.b + f0, Ly->up.m + f0, Ly->up.s + f0, F / 2,
+                     -MBZM_ACT_CLAMP, MBZM_ACT_CLAMP, 1, me->hid);
+        K->mm_pk8(me->hid, F / 2, 1, Ly->down_half[t], DG, F / 2, me->part[1], DG);
+        meet(T, t);
+        add_parts(K, T, me, 1, &Ly->down);
+    }
+}
+
+static void *helper_main(void *arg)
+{
+    struct mbz_mb_team *T = arg;
+    unsigned seen = 0;
+    for (;;) {
+        /* wait for a step: spin, then sleep */
+        uint64_t t0 = 0;
+        for (unsigned spins = 0; atomic_load_explicit(&T->go, memory_order_acquire) == seen &&
+                                 !atomic_load(&T->quit);
+             spins++) {
+            cpu_relax();
+            if (spins % 256 == 0) {
+                uint64_t t = now_ns();
+                if (!t0)
+                    t0 = t;
+                else if (t - t0 > SPIN_IDLE_NS) {
+                    pthread_mutex_lock(&T->mu);
+                    atomic_store(&T->sleeping, 1);
+                    while (atomic_load(&T->go) == seen && !atomic_load(&T->quit))
+                        pthread_cond_wait(&T->cv, &T->mu);
+                    atomic_store(&T->sleeping, 0);
+                    pthread_mutex_unlock(&T->mu);
+                }
+            }
+        }
+        if (atomic_load(&T->quit))
+            return NULL;
+        seen = atomic_load_explicit(&T->go, memory_order_acquire);
+        run_step(T, 1, T->k);
+    }
+}
+
+static void wake(struct mbz_mb_team *T)
+{
+    if (atomic_load(&T->sleeping)) {
+        pthread_mutex_lock(&T->mu);
+        pthread_cond_signal(&T->cv);
+        pthread_mutex_unlock(&T->mu);
+    }
+}
+
+static int lane_alloc(lane *ln, const mb_model *M)
+{
+    const size_t DG = M->DG, F = M->GFF;
+    size_t nacc = F / 2 > DG ? F / 2 : DG;
+    size_t i32[] = {DG, nacc, DG, DG, DG};        /* h acc sum part0 part1 */
+    size_t i16[] = {DG, 3 * DG, DG, F / 2};      /* a qkv att hid */
+    size_t total = 0;
+    for (size_t i = 0; i < 5; i++)
+        total += (i32[i] * 4 + 63) / 64 * 64;
+    for (size_t i = 0; i < 4; i++)
+        total += (i16[i] * 2 + 63) / 64 * 64;
+    char *p = ln->mem = mbz_alloc64(total);
+    if (!p)
+        return -1;
+    memset(p, 0, total);
+    int32_t **p32[] = {&ln->h, &ln->acc, &ln->sum, &ln->part[0], &ln->part[1]};
+    int16_t **p16[] = {&ln->a, &ln->qkv, &ln->att, &ln->hid};
+    for (size_t i = 0; i < 5; i++) {
+        *p32[i] = (int32_t *)p;
+        p += (i32[i] * 4 + 63) / 64 * 64;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        *p16[i] = (int16_t *)p;
+        p += (i16[i] * 2 + 63) / 64 * 64;
+    }
+    return 0;
+}
+
+static void team_free(struct mbz_mb_team *T)
+{
+    free(T->ln[0].mem);
+    free(T->ln[1].mem);
+    mbz_mb_scratch_free(&T->sc1);
+    pthread_mutex_destroy(&T->mu);
+    pthread_cond_destroy(&T->cv);
+    free(T);
+}
+
+int mbz_mb_team_start(mb_state *st)
+{
+    const mb_model *M = st->M;
+    if (st->team)
+        return 0;
+    if (!M->team2 || M->NGL * M->DG * (4 * M->DG + 2 * M->GFF) < atomic_load(&team_min))
+        return -1;
+    struct mbz_mb_team *T = mbz_alloc64(sizeof *T);
+    if (!T)
+        return -1;
+    memset(T, 0, sizeof *T);
+    T->st = st;
+    atomic_init(&T->go, 0);
+    atomic_init(&T->quit, 0);
+    atomic_init(&T->sleeping, 0);
+    atomic_init(&T->met0, 0);
+    atomic_init(&T->met1, 0);
+    pthread_mutex_init(&T->mu, NULL);
+    pthread_cond_init(&T->cv, NULL);
+    if (lane_alloc(&T->ln[0], M) || lane_alloc(&T->ln[1], M) ||
+        mbz_mb_scratch_alloc(&T->sc1, M, st->R, 1, 1) != MBZ_OK) {
+        team_free(T);
+        return -1;
+    }
+    for (size_t hh = 0; hh < M->GH; hh++)
+        T->ln[head_owner(hh)].heads |= (uint64_t)1 << hh;
+    T->ln[0].sc = &st->sc;
+    T->ln[1].sc = &T->sc1;
+    if (pthread_create(&T->thread, NULL, helper_main, T) != 0) {
+        team_free(T);
+        return -1;
+    }
+    st->team = T;
+    return 0;
+}
+
+void mbz_mb_team_step(mb_state *st, size_t k)
+{
+    struct mbz_mb_team *T = st->team;
+    const size_t DG = st->M->DG;
+    T->k = k;
+    atomic_fetch_add(&T->go, 1);   /* publishes k and st->sc.gh */
+    wake(T);
+    run_step(T, 0, k);
+    st->K->rmsnorm(T->ln[0].h, DG, st->sc.gout);
+    st->g_done = k + 1;
+    memcpy(st->last_gout, st->sc.gout, DG * sizeof(int16_t));
+}
+
+void mbz_mb_team_stop(mb_state *st)
+{
+    struct mbz_mb_team *T = st->team;
+    if (!T)
+        return;
+    atomic_store(&T->quit, 1);
+    pthread_mutex_lock(&T->mu);
+    pthread_cond_signal(&T->cv);
+    pthread_mutex_unlock(&T->mu);
+    pthread_join(T->thread, NULL);
+    team_free(T);
+    st->team = NULL;
+}
