@@ -771,8 +771,8 @@ int main(void)
         free_model(m);
     }
 
-    /* a fifth: four heads of 32 (the global steps split over two threads: heads 0, 3
-     * on the caller's, 1, 2 on the helper), a window of 64 patches that the ring wraps
+    /* a fifth: four heads of 32 (the global steps split over two threads: heads 1, 2
+     * on the caller's, 0, 3 on the helper), a window of 64 patches that the ring wraps
      * around and from which keys are skipped */
     mbzm_hparams hp5 = {4, 32, 2, 4, 96, 16, 1, 2, 32, 64, 0, 0, {0, 0, 0, 0}};
     m = make_model(&hp5, 13);

@@ -20,8 +20,9 @@
  * The sums are exact int32 (the model's bounds hold for every partial sum: fewer
  * terms of the same bounds), so h, the ring and the outputs are those of one thread
  * (mbz_mb_global_forward), whatever the timing; tests/test_megabyte.c compares them.
- * Heads go to the threads in the order 0 1 1 0 0 1 1 0 ...: ALiBi's steep heads
- * score few keys and the flat ones all, so that pairs a steep head with a flat one.
+ * Heads go to the threads in the order 1 0 0 1 1 0 0 1 ... (head_owner): ALiBi's
+ * steep heads score few keys and the flat ones all, so each thread gets a steeper
+ * and a flatter head.
  *
  * A meeting is a barrier on two counters (one per thread, each on its own cache line)
  * and a read of the other thread's 1 KB of partial sums (doc/library.md has the
@@ -53,10 +54,13 @@
 #define SPIN_IDLE_NS 2000000   /* a helper with no step spins this long, then sleeps */
 #define SPIN_YIELD 20000       /* spins at a meeting before each sched_yield() */
 
-/* The thread (0: the predictor's caller, 1: the helper) that owns head hh. */
+/* The thread (0: the predictor's caller, 1: the helper) that owns head hh: heads
+ * 0 and 3 (the steepest and the flattest of four) on the helper, 1 and 2 on the
+ * caller, which starts each step about a microsecond earlier (the helper has to
+ * see it posted) and so takes the pair with more keys to score. */
 static int head_owner(size_t hh)
 {
-    return (hh % 4 == 1 || hh % 4 == 2);
+    return (hh % 4 == 0 || hh % 4 == 3);
 }
 
 static atomic_size_t team_min = MBZ_MB_TEAM_MIN;
