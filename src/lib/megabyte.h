@@ -59,8 +59,9 @@ void mbz_megabyte_set_key_skipping(int on);
  * splits over a helper thread when offered one (predictor op assist,
  * megabyte_team.c). Default MBZ_MB_TEAM_MIN: a smaller step, such as the fast
  * model's (0.8 M), gains less than its meetings cost (measured: 4%); the default
- * model's is 3.1 M. Tests set 0: every model whose shapes allow it splits.
- * Process-wide. */
+ * model's is 3.1 M. Tests set 0: every model whose shapes allow it splits, and
+ * every step runs on the team (otherwise the decoding thread times the team against
+ * steps alone and runs alone while the team is the slower). Process-wide. */
 #define MBZ_MB_TEAM_MIN 2000000
 void mbz_megabyte_set_team_min(size_t macs);
 

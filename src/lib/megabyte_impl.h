@@ -14,6 +14,7 @@
 #ifndef MBZ_MEGABYTE_IMPL_H
 #define MBZ_MEGABYTE_IMPL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,9 +36,10 @@ typedef struct {
     linear qkv, o, up, down;
     int32_t att_m, att_s;
     int32_t *alibi;         /* heads */
-    /* global layers of a model that decodes on two threads (M->team2,
+    /* global layers of a model that decodes on two threads (M->team_packed,
      * megabyte_team.c): o's columns of each head (GH matrices DG x GHD) and down's two
-     * halves of columns (DG x GFF/2), packed for mm_pk8; NULL otherwise */
+     * halves of columns (DG x GFF/2), packed for mm_pk8 by the model's first team;
+     * NULL before */
     int8_t **o_head;
     int8_t *down_half[2];
 } layer;
@@ -53,8 +55,11 @@ typedef struct {
     int conv;               /* MBZM_OPT_CONV_ENCODER: layers conv_l[] (conv_encode) */
     linear conv_l[MBZM_CONV_LAYERS];
     int32_t *i32pool;       /* all decoded int32 vectors */
-    int team2;              /* a predictor may run its global steps on two threads
-                             * (megabyte_team.c: the layers' split weights are packed) */
+    int team2;              /* the shapes allow a predictor to run its global steps on
+                             * two threads (megabyte_team.c) */
+    pthread_mutex_t team_mu;    /* guards the lazy packing of the split weights */
+    int team_lock;          /* team_mu initialised */
+    int team_packed;        /* the layers' o_head and down_half are packed */
 } mb_model;
 
 /* Scratch buffers, sized for GR global rows and LR local rows. */
@@ -202,13 +207,13 @@ int mbz_mb_scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
 void mbz_mb_scratch_free(scratch *s);
 
 /* megabyte_team.c: global steps on two threads (the file's top comment).
- * prepare: at load, pack the split weights where the model's shapes allow it (sets
- * M->team2; nonzero only when out of memory); release: free them. start: give a
+ * prepare: at load, note whether the model's shapes allow the split (M->team2);
+ * release: free what the teams packed (the model is being freed). start: give a
  * step-mode predictor a helper thread (nonzero if none could be started: the
  * predictor then runs alone, with the same results); step: the global step of
  * patch k from the inputs in st->sc.gh (what mbz_mb_global_forward does for one
  * patch); stop: join and free (st->team = NULL). */
-int mbz_mb_team_prepare(mb_model *M);
+void mbz_mb_team_prepare(mb_model *M);
 void mbz_mb_team_release(mb_model *M);
 int mbz_mb_team_start(mb_state *st);
 void mbz_mb_team_step(mb_state *st, size_t k);

@@ -216,6 +216,7 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     M->GB = M->P <= 16 ? 64 : 1024 / M->P;
     /* cross_r in 1..P (mbzm_parse); without local layers the option changes nothing */
     M->XR = (hp->options & MBZM_OPT_CROSS_PATCH) && M->NLL ? hp->cross_r : 0;
+    mbz_mb_team_prepare(M);   /* after the shapes; mb_model_free releases it */
 
     size_t n32 = 0;
     mbzm_for_each_tensor(hp, count_i32, &n32);
@@ -243,8 +244,6 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     for (size_t i = 0; i < M->NLL; i++)
         load_layer(&ld, 'l', i, M->LH, &M->ll[i]);
     load_linear(&ld, "head", &M->head);
-    if (ld.rc == MBZ_OK && mbz_mb_team_prepare(M) != 0)
-        ld.rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory loading model");
     if (ld.rc != MBZ_OK) {
         mb_model_free(M);
         return ld.rc;

@@ -28,13 +28,18 @@
  * and a read of the other thread's 1 KB of partial sums (doc/library.md has the
  * measurements). Between steps (the local model's eight bytes) the helper spins for
  * a while before it sleeps on a condition variable, so that a step does not pay a
- * wake-up; it is started only where the caller has a core to spare for it
+ * wake-up. The decoding thread checks that the helper pays: one step in 256 runs
+ * alone and is timed against the team's steps, and while the team is the slower
+ * (another process keeps the helper off its core: measured four times slower than
+ * one thread) steps run alone, for a stretch that doubles each time the team loses
+ * again. It is started only where the caller has a core to spare for it
  * (decompression of a history when the threads outnumber the histories, block.c)
  * and only for a global step large enough to gain (MBZ_MB_TEAM_MIN, megabyte.h).
  *
  * The split weights (o per head, down per half: as many bytes as o and down) are
- * packed at load for models whose shapes allow it (mbz_mb_team_prepare); the other
- * slices are read in place from the packed matrices (groups of 16 output channels).
+ * packed when a model's first team starts (pack_split), so that a process that never
+ * decodes with a helper does not hold them; the other slices are read in place from
+ * the packed matrices (groups of 16 output channels).
  */
 #include "config.h"
 
@@ -53,6 +58,10 @@
 
 #define SPIN_IDLE_NS 2000000   /* a helper with no step spins this long, then sleeps */
 #define SPIN_YIELD 20000       /* spins at a meeting before each sched_yield() */
+#define PROBE 256              /* a step alone, timed, once in this many */
+#define WINDOW 16              /* team steps timed before they are compared */
+#define BACKOFF_MIN 256        /* steps alone after a window the team lost, doubling */
+#define BACKOFF_MAX 65536
 
 /* The thread (0: the predictor's caller, 1: the helper) that owns head hh: heads
  * 0 and 3 (the steepest and the flattest of four) on the helper, 1 and 2 on the
@@ -72,37 +81,17 @@ void mbz_megabyte_set_team_min(size_t macs)
 
 /* ------------------------------------------------------------------ split weights */
 
-int mbz_mb_team_prepare(mb_model *M)
+void mbz_mb_team_prepare(mb_model *M)
 {
     const size_t DG = M->DG, d = M->GHD, F = M->GFF;
-    M->team2 = 0;
     /* slices at whole groups of 16 output channels, 64-byte aligned packed groups
      * (input pairs a multiple of 2), heads named by a 64-bit mask */
-    if (M->NGL == 0 || M->GH < 2 || M->GH > 64 || d % 16 || F % 32 || DG % 4)
-        return 0;
-    for (size_t l = 0; l < M->NGL; l++) {
-        layer *Ly = &M->gl[l];
-        Ly->o_head = calloc(M->GH, sizeof *Ly->o_head);
-        if (!Ly->o_head)
-            return -1;
-        for (size_t hh = 0; hh < M->GH; hh++) {
-            Ly->o_head[hh] = mbz_alloc64(mbz_pk_size(DG, d) + 64);
-            if (!Ly->o_head[hh])
-                return -1;
-            mbz_pk8_pack(Ly->o.w + hh * d, DG, DG, d, Ly->o_head[hh]);
-        }
-        for (int t = 0; t < 2; t++) {
-            Ly->down_half[t] = mbz_alloc64(mbz_pk_size(DG, F / 2) + 64);
-            if (!Ly->down_half[t])
-                return -1;
-            mbz_pk8_pack(Ly->down.w + t * (F / 2), F, DG, F / 2, Ly->down_half[t]);
-        }
-    }
-    M->team2 = 1;
-    return 0;
+    M->team2 = !(M->NGL == 0 || M->GH < 2 || M->GH > 64 || d % 16 || F % 32 || DG % 4);
+    M->team_packed = 0;
+    M->team_lock = pthread_mutex_init(&M->team_mu, NULL) == 0;
 }
 
-void mbz_mb_team_release(mb_model *M)
+static void free_split(mb_model *M)
 {
     for (size_t l = 0; M->gl && l < M->NGL; l++) {
         layer *Ly = &M->gl[l];
@@ -114,6 +103,47 @@ void mbz_mb_team_release(mb_model *M)
         Ly->o_head = NULL;
         Ly->down_half[0] = Ly->down_half[1] = NULL;
     }
+}
+
+/* Pack the split weights (once, by the first team of the model). Returns 0 when they
+ * are there. */
+static int pack_split(mb_model *M)
+{
+    const size_t DG = M->DG, d = M->GHD, F = M->GFF;
+    if (!M->team2 || !M->team_lock)
+        return -1;
+    pthread_mutex_lock(&M->team_mu);
+    for (size_t l = 0; M->team_packed == 0 && l < M->NGL; l++) {
+        layer *Ly = &M->gl[l];
+        int ok = (Ly->o_head = calloc(M->GH, sizeof *Ly->o_head)) != NULL;
+        for (size_t hh = 0; ok && hh < M->GH; hh++) {
+            ok = (Ly->o_head[hh] = mbz_alloc64(mbz_pk_size(DG, d) + 64)) != NULL;
+            if (ok)
+                mbz_pk8_pack(Ly->o.w + hh * d, DG, DG, d, Ly->o_head[hh]);
+        }
+        for (int t = 0; ok && t < 2; t++) {
+            ok = (Ly->down_half[t] = mbz_alloc64(mbz_pk_size(DG, F / 2) + 64)) != NULL;
+            if (ok)
+                mbz_pk8_pack(Ly->down.w + t * (F / 2), F, DG, F / 2, Ly->down_half[t]);
+        }
+        if (!ok) {   /* out of memory: no split for this model (a later team tries again) */
+            free_split(M);
+            break;
+        }
+        if (l + 1 == M->NGL)
+            M->team_packed = 1;
+    }
+    int rc = M->team_packed ? 0 : -1;
+    pthread_mutex_unlock(&M->team_mu);
+    return rc;
+}
+
+void mbz_mb_team_release(mb_model *M)
+{
+    free_split(M);
+    if (M->team_lock)
+        pthread_mutex_destroy(&M->team_mu);
+    M->team_lock = 0;
     M->team2 = 0;
 }
 
@@ -142,6 +172,14 @@ struct mbz_mb_team {
     atomic_int sleeping;    /* the helper waits on cv (go unchanged) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* whether the helper pays (thread 0 only; team_step): a step alone is timed every
+     * PROBE steps, the team's steps in windows of WINDOW; a window slower than the
+     * step alone sends the next `backoff` steps alone (doubling each time, up to
+     * BACKOFF_MAX), e.g. while another process keeps the helper off its core */
+    size_t n, solo_until, backoff;
+    uint64_t solo_ns, team_ns;
+    unsigned team_cnt;
+    int always;             /* team_min 0 (tests): every step on the team */
     _Alignas(64) atomic_uint met0;      /* meetings thread 0 has reached */
     _Alignas(64) atomic_uint met1;      /* meetings thread 1 has reached */
     _Alignas(64) char end;
@@ -326,11 +364,17 @@ int mbz_mb_team_start(mb_state *st)
         return 0;
     if (!M->team2 || M->NGL * M->DG * (4 * M->DG + 2 * M->GFF) < atomic_load(&team_min))
         return -1;
+    /* the split weights are a cache of the model, built by its first team under
+     * team_mu (the model is otherwise read-only after loading) */
+    if (pack_split((mb_model *)M) != 0)
+        return -1;
     struct mbz_mb_team *T = mbz_alloc64(sizeof *T);
     if (!T)
         return -1;
     memset(T, 0, sizeof *T);
     T->st = st;
+    T->backoff = BACKOFF_MIN;
+    T->always = atomic_load(&team_min) == 0;
     atomic_init(&T->go, 0);
     atomic_init(&T->quit, 0);
     atomic_init(&T->sleeping, 0);
@@ -359,6 +403,17 @@ void mbz_mb_team_step(mb_state *st, size_t k)
 {
     struct mbz_mb_team *T = st->team;
     const size_t DG = st->M->DG;
+    size_t n = T->n++;
+    int backed_off = !T->always && n < T->solo_until;
+    int probe = !T->always && !backed_off && n % PROBE == 0;
+    uint64_t t0 = T->always || backed_off ? 0 : now_ns();
+    if (backed_off || probe) {   /* alone (the results are the same) */
+        gseg g = {st, k, 1};
+        mbz_mb_global_forward(st->M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
+        if (probe)
+            T->solo_ns = now_ns() - t0;
+        return;
+    }
     T->k = k;
     atomic_fetch_add(&T->go, 1);   /* publishes k and st->sc.gh */
     wake(T);
@@ -366,6 +421,19 @@ void mbz_mb_team_step(mb_state *st, size_t k)
     st->K->rmsnorm(T->ln[0].h, DG, st->sc.gout);
     st->g_done = k + 1;
     memcpy(st->last_gout, st->sc.gout, DG * sizeof(int16_t));
+    if (T->always)
+        return;
+    T->team_ns += now_ns() - t0;
+    if (++T->team_cnt == WINDOW) {
+        if (T->team_ns > WINDOW * T->solo_ns) {
+            T->solo_until = T->n + T->backoff;
+            T->backoff = T->backoff < BACKOFF_MAX ? 2 * T->backoff : BACKOFF_MAX;
+        } else {
+            T->backoff = BACKOFF_MIN;
+        }
+        T->team_ns = 0;
+        T->team_cnt = 0;
+    }
 }
 
 void mbz_mb_team_stop(mb_state *st)
