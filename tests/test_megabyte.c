@@ -141,32 +141,27 @@ static int run_score(mbz_model *m, const uint8_t *data, size_t len, size_t chunk
     return rc;
 }
 
-static int run_predict(mbz_model *m, const uint8_t *data, size_t len, uint16_t *f)
+/* predict step by step; with `helpers` > 0 the predictor is offered a helper thread
+ * (assist: the global steps on two threads, for a model whose shapes allow it) and
+ * *took says whether it took one. */
+static int run_predict_helped(mbz_model *m, const uint8_t *data, size_t len, uint16_t *f,
+                              int helpers, int *took)
 {
     mbz_predictor *p;
     int rc = m->ops->create(m->impl, len, &p);
     if (rc)
         return rc;
+    *took = helpers > 0 && m->ops->assist ? m->ops->assist(p, helpers) : 0;
     for (size_t pos = 0; pos < len && !rc; pos++)
         rc = m->ops->predict(p, data, pos, f + pos * 256);
     m->ops->destroy(p);
     return rc;
 }
 
-/* predict with a helper thread (assist: the global steps on two threads, for a model
- * whose shapes allow it); *took: whether the predictor took the helper. */
-static int run_predict_assisted(mbz_model *m, const uint8_t *data, size_t len, uint16_t *f,
-                                int *took)
+static int run_predict(mbz_model *m, const uint8_t *data, size_t len, uint16_t *f)
 {
-    mbz_predictor *p;
-    int rc = m->ops->create(m->impl, len, &p);
-    if (rc)
-        return rc;
-    *took = m->ops->assist ? m->ops->assist(p, 1) : 0;
-    for (size_t pos = 0; pos < len && !rc; pos++)
-        rc = m->ops->predict(p, data, pos, f + pos * 256);
-    m->ops->destroy(p);
-    return rc;
+    int took;
+    return run_predict_helped(m, data, len, f, 0, &took);
 }
 
 static int assisted_runs;   /* consistency() runs whose predictor took a helper */
@@ -226,7 +221,7 @@ static void consistency(mbz_model *m, const uint8_t *data, size_t len, const siz
     check_tables(ref, len, what);
     int took = 0;
     memset(f, 0, len * 512);
-    CHECK(run_predict_assisted(m, data, len, f, &took) == MBZ_OK, "%s: predict with a helper failed",
+    CHECK(run_predict_helped(m, data, len, f, 1, &took) == MBZ_OK, "%s: predict with a helper failed",
           what);
     CHECK(!memcmp(f, ref, len * 512), "%s: predict with a helper != predict alone", what);
     assisted_runs += took;

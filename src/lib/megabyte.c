@@ -355,25 +355,15 @@ static int mb_assist(mbz_predictor *p, int helpers)
     return helpers > 0 && mbz_mb_team_start(st) == 0 ? 1 : 0;
 }
 
-const mbz_predictor_ops mbz_mb_ops = {
-    .name = "megabyte",
-    .create = mb_create,
-    .score = mb_score,
-    .predict = mb_predict,
-    .predict_batch = mb_predict_batch,
-    .destroy = mb_destroy,
-    .seek = mb_seek,
-    .assist = mb_assist,
-};
+/* The ops of every MEGABYTE model, with or without seek. */
+#define MB_OPS(SEEK)                                                              \
+    {                                                                             \
+        .name = "megabyte", .create = mb_create, .score = mb_score,               \
+        .predict = mb_predict, .predict_batch = mb_predict_batch,                 \
+        .destroy = mb_destroy, .seek = SEEK, .assist = mb_assist,                 \
+    }
+
+const mbz_predictor_ops mbz_mb_ops = MB_OPS(mb_seek);
 
 /* A model with cross-patch attention cannot seek (mb_seek): its ops say so. */
-const mbz_predictor_ops mbz_mb_ops_no_seek = {
-    .name = "megabyte",
-    .create = mb_create,
-    .score = mb_score,
-    .predict = mb_predict,
-    .predict_batch = mb_predict_batch,
-    .destroy = mb_destroy,
-    .seek = NULL,
-    .assist = mb_assist,
-};
+const mbz_predictor_ops mbz_mb_ops_no_seek = MB_OPS(NULL);

@@ -137,17 +137,22 @@ static inline void lin_acc(const mbz_kernels *K, const linear *L, const int16_t 
     K->mm_pk8(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
 }
 
+/* One row of L's sums a into the residual stream: h = res_add(h, clamp(requant(a),
+ * +-2^24)); a is overwritten. */
+static inline void residual_add(const mbz_kernels *K, const linear *L, int32_t *a, int32_t *h)
+{
+    K->requant32(a, L->b, L->m, L->s, L->O, -RES_MAX, RES_MAX, a);
+    for (size_t o = 0; o < L->O; o++)
+        h[o] = mbz_res_add(h[o], a[o]);
+}
+
 /* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
 static inline void lin_residual(const mbz_kernels *K, const linear *L, const int16_t *X,
                                 size_t N, int32_t *acc, int32_t *h)
 {
     lin_acc(K, L, X, L->I, N, acc);
-    for (size_t n = 0; n < N; n++) {
-        int32_t *a = acc + n * L->O;
-        K->requant32(a, L->b, L->m, L->s, L->O, -RES_MAX, RES_MAX, a);
-        for (size_t o = 0; o < L->O; o++)
-            h[n * L->O + o] = mbz_res_add(h[n * L->O + o], a[o]);
-    }
+    for (size_t n = 0; n < N; n++)
+        residual_add(K, L, acc + n * L->O, h + n * L->O);
 }
 
 /* q/k/v projection: out rows of 3D (q, k clamped to +-2047, v to +-8191). */

@@ -87,7 +87,6 @@ void mbz_mb_team_prepare(mb_model *M)
     /* slices at whole groups of 16 output channels, 64-byte aligned packed groups
      * (input pairs a multiple of 2), heads named by a 64-bit mask */
     M->team2 = !(M->NGL == 0 || M->GH < 2 || M->GH > 64 || d % 16 || F % 32 || DG % 4);
-    M->team_packed = 0;
     M->team_lock = pthread_mutex_init(&M->team_mu, NULL) == 0;
 }
 
@@ -222,9 +221,7 @@ static void add_parts(const mbz_kernels *K, const struct mbz_mb_team *T, lane *m
     const int32_t *p0 = T->ln[0].part[which], *p1 = T->ln[1].part[which];
     for (size_t o = 0; o < O; o++)
         me->sum[o] = p0[o] + p1[o];
-    K->requant32(me->sum, L->b, L->m, L->s, O, -RES_MAX, RES_MAX, me->sum);
-    for (size_t o = 0; o < O; o++)
-        me->h[o] = mbz_res_add(me->h[o], me->sum[o]);
+    residual_add(K, L, me->sum, me->h);
 }
 
 /* Thread t's share of the global step of patch k (the file's top comment). */
