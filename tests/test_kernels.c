@@ -313,6 +313,85 @@ static void test_kernel(const mbz_kernels *k)
         free(W16b);
         free(Wp); free(Wp8); free(W); free(Xp); free(R1); free(R2);
     }
+    /* int8 activations: act_q8 against mbz_act_q8 (and the definition), mm_q8 (on its
+     * set's weight layout) against mm_w8 of the rows widened to q << e */
+    {
+        static const size_t Ns3[] = {1, 2, 3, 4, 5, 9, 70};
+        static const size_t Os3[] = {1, 15, 16, 17, 33, 48, 64, 65, 100};
+        static const size_t Is3[] = {1, 2, 3, 4, 5, 31, 63, 64, 65, 66, 127, 128, 129, 200, 256, 1000, 2048};
+        size_t mO = 100, mI = 2048, mN = 70;
+        int8_t *Wp8 = mbz_alloc64(mbz_q8_size(1, mO, mI) + 64), *W = malloc(mO * mI);
+        int16_t *Xs = malloc(mN * (mI + 3) * 2), *Xw = malloc(mN * mI * 2);
+        int8_t *Q1 = malloc(mN * (mI + 3)), *Q2 = malloc(mN * (mI + 3));
+        uint8_t *E1 = malloc(mN * 40), *E2 = malloc(mN * 40);
+        int32_t *R1 = malloc(mN * (mO + 3) * 4), *R2 = malloc(mN * (mO + 3) * 4);
+        for (size_t a = 0; a < sizeof Ns3 / sizeof *Ns3; a++)
+            for (size_t b = 0; b < sizeof Os3 / sizeof *Os3; b++)
+                for (size_t c = 0; c < sizeof Is3 / sizeof *Is3; c++)
+                    for (int ex = 0; ex < 4; ex++) {
+                        size_t N = Ns3[a], O = Os3[b], I = Is3[c], ldx = I + (rnd() % 2) * 3;
+                        size_t lde = (I + 63) / 64 + (rnd() % 2), ldy = O + 3;
+                        if (N * O * I > 400000 && (rnd() & 1))
+                            continue;
+                        /* ex 3: each group its own scale (every shift 0..7), exact halves */
+                        for (size_t i = 0; i < N * ldx; i++) {
+                            int32_t amp = ex == 3 ? (1 << (rnd() % 14)) - 1 : 8191;
+                            Xs[i] = ex == 3 && (i % 5 == 0) ? (int16_t)(rsym(64) * 2 + 1)
+                                                            : (int16_t)rsym(amp > 8191 ? 8191 : amp);
+                        }
+                        if (ex == 1 || ex == 2)
+                            fill16(Xs, N * ldx, 8191, ex);
+                        fill8(W, O * I, ex == 3 ? 0 : ex);
+                        mbz_q8_pack(k->q8_quads, W, I, O, I, Wp8);   /* the set's layout */
+                        memset(Q1, 0x55, mN * (mI + 3)); memset(Q2, 0x55, mN * (mI + 3));
+                        memset(E1, 0x55, mN * 40); memset(E2, 0x55, mN * 40);
+                        for (size_t n = 0; n < N; n++) {
+                            ref->act_q8(Xs + n * ldx, I, Q1 + n * ldx, E1 + n * lde);
+                            k->act_q8(Xs + n * ldx, I, Q2 + n * ldx, E2 + n * lde);
+                        }
+                        CHECK(!memcmp(Q1, Q2, mN * (mI + 3)) && !memcmp(E1, E2, mN * 40),
+                              "%s act_q8 N=%zu I=%zu ex=%d", k->name, N, I, ex);
+                        /* the definition: |q| <= 127, |q| 2^e within half a step of |x|,
+                         * e the least such shift */
+                        int defok = 1;
+                        for (size_t n = 0; n < N && defok; n++)
+                            for (size_t i = 0; i < I; i++) {
+                                int x = Xs[n * ldx + i], q = Q1[n * ldx + i];
+                                unsigned e = E1[n * lde + i / 64], ax = (unsigned)abs(x);
+                                long d = (long)abs(q) * (1L << e) - (long)ax;
+                                if (abs(q) > 127 || e > 7 || (q && (q < 0) != (x < 0)) ||
+                                    2 * d > (1L << e) || 2 * d <= -(1L << e))
+                                    defok = 0;
+                                Xw[n * I + i] = (int16_t)(q * (1 << e));
+                            }
+                        for (size_t n = 0; n < N && defok; n++)
+                            for (size_t j = 0; j * 64 < I; j++) {
+                                unsigned am = 0, e = E1[n * lde + j];
+                                for (size_t i = j * 64; i < I && i < j * 64 + 64; i++)
+                                    if ((unsigned)abs(Xs[n * ldx + i]) > am)
+                                        am = (unsigned)abs(Xs[n * ldx + i]);
+                                if (e > 0 && ((am + (1u << (e - 1) >> 1)) >> (e - 1)) <= 127)
+                                    defok = 0;
+                            }
+                        CHECK(defok, "act_q8 definition N=%zu I=%zu ex=%d", N, I, ex);
+                        memset(R1, 0x55, mN * (mO + 3) * 4); memset(R2, 0x55, mN * (mO + 3) * 4);
+                        ref->mm_w8(Xw, I, N, W, I, O, I, R1, ldy);
+                        k->mm_q8(Q1, ldx, E1, lde, N, Wp8, O, I, R2, ldy);
+                        CHECK(!memcmp(R1, R2, mN * (mO + 3) * 4), "%s mm_q8 N=%zu O=%zu I=%zu ex=%d",
+                              k->name, N, O, I, ex);
+                        cases += 2;
+                    }
+        /* the largest sum: every input 8191 (q = 64, e = 7), every weight 127 */
+        for (size_t i = 0; i < mI; i++)
+            Xs[i] = 8191;
+        fill8(W, mI, 1);
+        mbz_q8_pack(k->q8_quads, W, mI, 1, mI, Wp8);
+        k->act_q8(Xs, mI, Q1, E1);
+        k->mm_q8(Q1, mI, E1, 32, 1, Wp8, 1, mI, R2, 1);
+        CHECK(R2[0] == 64 * 128 * 127 * 2048, "%s mm_q8 largest %d", k->name, R2[0]);
+        free(Wp8); free(W); free(Xs); free(Xw); free(Q1); free(Q2); free(E1); free(E2);
+        free(R1); free(R2);
+    }
     /* requant16/32 against qmath (random and extreme accumulators, multipliers, shifts) */
     {
         enum { RN = 77 };

@@ -37,6 +37,7 @@
 #define GOLDEN_MODEL 0xc95123275679f9cfull   /* fingerprint of mkmodel --tiny --seed 1 */
 /* the same for the fourth model of main() (window of 512 patches), from an engine that
  * scored every key of every window */
+#define GOLDEN_HASH6 0xb9550abcee9f32b7ull   /* model 6: int8 activations */
 #define GOLDEN_HASH4 0xe3a301e508577657ull
 /* cross-patch option: mkmodel --tiny --cross-patch 3 --seed 1 over the golden input */
 #define GOLDEN_HASH_CROSS 0xceadb4fcd0763dc6ull
@@ -782,6 +783,39 @@ int main(void)
         free(r);
         free_model(m);
     }
+    /* a sixth: int8 activations (MBZM_OPT_INT8_ACT), with groups of 64 inputs cut short
+     * (D_L 72, local MLP 160), four global heads of 64 (so the global steps split over
+     * two threads, each quantizing its own heads and half of the MLP); against the
+     * same weights with int16 activations: other tables, nearly the same bits */
+    mbzm_hparams hp6 = {4, 64, 2, 4, 256, 72, 2, 2, 160, 64, MBZM_OPT_INT8_ACT, 0, {0, 0, 0, 0}};
+    m = make_model(&hp6, 17);
+    hp6.options = 0;
+    mbz_model *m16 = make_model(&hp6, 17);
+    CHECK(m != NULL && m16 != NULL, "sixth model");
+    if (m && m16) {
+        size_t n6 = 3001;
+        uint16_t *r = malloc(n6 * 512), *r16 = malloc(n6 * 512);
+        size_t ch[] = {1, 300, 4096};
+        int before = assisted_runs;
+        consistency(m, data + 1000, n6, ch, 3, r, "model 6 (int8 activations)");
+        CHECK(assisted_runs == before + 1, "model 6: the predictor took no helper");
+        if (m->ops->predict_batch)
+            batch_stagger_test(m, data, len, 8, 700, "model 6");
+        CHECK(run_predict(m16, data + 1000, n6, r16) == MBZ_OK, "model 6, int16: predict");
+        uint64_t h6 = hash_tables(r, n6), b8 = mbits_per_byte(r, data + 1000, n6),
+                 b16 = mbits_per_byte(r16, data + 1000, n6);
+        printf("model 6 (int8 activations): xxh64 %016llx, %llu mbit/byte (int16: %llu)\n",
+               (unsigned long long)h6, (unsigned long long)b8, (unsigned long long)b16);
+        CHECK(h6 == GOLDEN_HASH6, "model 6: hash %016llx != %016llx", (unsigned long long)h6,
+              (unsigned long long)GOLDEN_HASH6);
+        CHECK(memcmp(r, r16, n6 * 512) != 0, "model 6: int8 activations changed nothing");
+        CHECK(b8 < b16 + b16 / 50 && b16 < b8 + b8 / 50, "model 6: int8 %llu vs int16 %llu mbit/byte",
+              (unsigned long long)b8, (unsigned long long)b16);
+        free(r);
+        free(r16);
+    }
+    free_model(m);
+    free_model(m16);
     printf("predict with a helper thread: %d model runs split (same tables)\n", assisted_runs);
     CHECK(assisted_runs >= 2, "only %d runs took a helper", assisted_runs);
 

@@ -12,8 +12,9 @@
  * peak,score,predict,batch):
  *
  *   peak     the kernel set's multiply-accumulate rate on an L1-resident product:
- *            mm_pk8 (packed int8 weights, the engine's linear layers), mm_pk (packed
- *            int16, the attention keys) and mm_w8 (int8 weights), in GMAC/s;
+ *            mm_pk8 (packed int8 weights, the engine's linear layers), mm_q8 (the
+ *            same weights, int8 activations: models with MBZM_OPT_INT8_ACT), mm_pk
+ *            (packed int16, the attention keys) and mm_w8 (int8 weights), in GMAC/s;
  *   score    score() over --bytes bytes (compression's model work);
  *   predict  predict() over --predict-bytes bytes, one block; then the same with
  *            a helper thread (assist: the global steps on two threads, wall clock;
@@ -133,7 +134,7 @@ static double block_macs(size_t len)
     return m;
 }
 
-static double peak_pk, peak_pk8, peak_w8, peak;   /* GMAC/s; peak = the best of them */
+static double peak_pk, peak_pk8, peak_w8, peak_q8, peak;   /* GMAC/s; peak = the best */
 
 static void measure_peak(const mbz_kernels *K, int runs)
 {
@@ -149,7 +150,13 @@ static void measure_peak(const mbz_kernels *K, int runs)
         X[i] = (int16_t)((i * 101) % 16383 - 8191);
     mbz_pk_pack(W, I, O, I, Wp);
     mbz_pk8_pack(W, I, O, I, Wp8);
-    double v1[16], v2[16], v3[16];
+    int8_t Q[N * I];
+    uint8_t E[N * (I / MBZM_Q8_GROUP)];
+    int8_t *Wq = mbz_alloc64(mbz_q8_size(K->q8_quads, O, I) + 64);
+    mbz_q8_pack(K->q8_quads, W, I, O, I, Wq);
+    for (int n = 0; n < N; n++)
+        K->act_q8(X + n * I, I, Q + n * I, E + n * (I / MBZM_Q8_GROUP));
+    double v1[16], v2[16], v3[16], v4[16];
     if (runs > 16)
         runs = 16;
     for (int r = 0; r < runs; r++) {
@@ -177,14 +184,25 @@ static void measure_peak(const mbz_kernels *K, int runs)
             reps += 200;
         } while ((t = now() - t0) < 0.2);
         v3[r] = reps * (double)N * O * I / t / 1e9;
+        reps = 0;
+        t0 = now();
+        do {
+            for (int k = 0; k < 200; k++)
+                K->mm_q8(Q, I, E, I / MBZM_Q8_GROUP, N, Wq, O, I, Y, O);
+            reps += 200;
+        } while ((t = now() - t0) < 0.2);
+        v4[r] = reps * (double)N * O * I / t / 1e9;
     }
     peak_pk = median(v1, runs);
     peak_w8 = median(v2, runs);
     peak_pk8 = median(v3, runs);
+    peak_q8 = median(v4, runs);
     peak = peak_pk > peak_pk8 ? peak_pk : peak_pk8;
+    peak = peak > peak_q8 ? peak : peak_q8;
     peak = peak > peak_w8 ? peak : peak_w8;
     free(Wp);
     free(Wp8);
+    free(Wq);
 }
 
 /* Profile split of the last measurement: global, local, rest (of total_ns). */
@@ -599,8 +617,9 @@ int main(int argc, char **argv)
         want(only, "loop") || want(only, "api")) {
         measure_peak(k, runs > 3 ? runs : 3);
         printf("peak (L1-resident, 8 rows x 64 x 128): mm_pk8 (packed int8 weights: linear layers) "
-               "%.2f, mm_pk (packed int16: attention keys) %.2f, mm_w8 %.2f GMAC/s\n",
-               peak_pk8, peak_pk, peak_w8);
+               "%.2f, mm_q8 (the same with int8 activations) %.2f, mm_pk (packed int16: attention "
+               "keys) %.2f, mm_w8 %.2f GMAC/s\n",
+               peak_pk8, peak_q8, peak_pk, peak_w8);
     }
     mbz_megabyte_profile pr;
     double v[16], wlast = 0;   /* speeds by now() (median); splits of the last run's wall time */

@@ -62,6 +62,39 @@ void mbz_pk8_pack(const int8_t *W, size_t ldw, size_t O, size_t I, int8_t *Wp);
 typedef void (*mbz_mm_pk8_fn)(const int16_t *X, size_t ldx, size_t N, const int8_t *Wp,
                               size_t O, size_t I, int32_t *Y, size_t ldy);
 
+/* Int8 activations (model option MBZM_OPT_INT8_ACT): act_q8 is mbz_act_q8 of qmath.h
+ * (identical results). mm_q8 takes rows quantized by it, Q (int8, I values per row,
+ * stride ldq, read only at indices < I) and E (ceil(I / 64) shifts per row, stride
+ * lde), and weights packed for the set by mbz_q8_pack, and computes
+ *     Y[n*ldy + o] = sum_j (sum_{i in group j} Q[n*ldq + i] * W(o, i)) << E[n*lde + j]
+ * exactly (|Q| * 2^E <= 8255, |w| <= 127, I <= 2048: the sum and every partial sum of
+ * it fit int32).
+ *
+ * Two weight layouts, the set's q8_quads says which; both keep the outputs in groups
+ * of 16, a group's weights (and sums) contiguous, mbz_q8_stride(quads, I) bytes apart,
+ * so that a run of whole groups of outputs is a pointer into the matrix:
+ *   - q8_quads = 0: the mm_pk8 layout (mbz_pk8_pack). Sets without a byte dot product
+ *     widen the rows to int16 (q << e) and run their mm_pk8 (mbz_mm_q8_widened): the
+ *     same integers.
+ *   - q8_quads = 1, for VNNI (vpdpbusd: four u8 x s8 products per 32-bit lane): per
+ *     group of 16 outputs, first NJ = ceil(I / 64) blocks of 16 int32,
+ *     c[o % 16] = 128 * (sum of W(o, i) over the inputs of input group j), then
+ *     I4 = ceil(I / 4) quad blocks of 64 bytes: byte (o % 16) * 4 + i % 4 of block
+ *     i / 4 is W(o, i), zero past I and O. The kernel feeds q + 128 as the unsigned
+ *     side and takes the c off. */
+typedef void (*mbz_act_q8_fn)(const int16_t *x, size_t I, int8_t *q, uint8_t *e);
+typedef void (*mbz_mm_q8_fn)(const int8_t *Q, size_t ldq, const uint8_t *E, size_t lde,
+                             size_t N, const int8_t *Wq, size_t O, size_t I, int32_t *Y,
+                             size_t ldy);
+size_t mbz_q8_stride(int quads, size_t I);            /* bytes per group of 16 outputs */
+size_t mbz_q8_size(int quads, size_t O, size_t I);    /* bytes of a packed matrix */
+void mbz_q8_pack(int quads, const int8_t *W, size_t ldw, size_t O, size_t I, int8_t *Wq);
+void mbz_mm_q8_scalar(const int8_t *Q, size_t ldq, const uint8_t *E, size_t lde, size_t N,
+                      const int8_t *Wp, size_t O, size_t I, int32_t *Y, size_t ldy);
+void mbz_mm_q8_widened(mbz_mm_pk8_fn mm_pk8, const int8_t *Q, size_t ldq, const uint8_t *E,
+                       size_t lde, size_t N, const int8_t *Wp, size_t O, size_t I, int32_t *Y,
+                       size_t ldy);
+
 /* mbz_requant16 / mbz_requant32 of qmath.h (identical results). */
 typedef void (*mbz_requant16_fn)(const int32_t *acc, const int32_t *b, const int32_t *m,
                                  const int32_t *s, size_t n, int32_t lo, int32_t hi, int relu,
@@ -94,6 +127,9 @@ typedef struct {
     mbz_mm_pk8_fn mm_pk8;
     mbz_rmsnorm_fn rmsnorm;
     mbz_freq_fn freq;
+    mbz_act_q8_fn act_q8;
+    mbz_mm_q8_fn mm_q8;
+    int q8_quads;          /* mm_q8's weight layout (above) */
 } mbz_kernels;
 
 /* The scalar references, for SIMD sets that do not override a kernel. */

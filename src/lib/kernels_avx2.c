@@ -458,8 +458,17 @@ TGT static int64_t att_exp_avx2(const int32_t *s, size_t L, int32_t m, int32_t s
     return S;
 }
 
+/* Int8 activations: the reference quantizer, and rows widened to int16 for mm_pk8
+ * (AVX2 has no byte dot product without saturation: vpmaddubsw saturates). */
+static void mm_q8_avx2(const int8_t *Q, size_t ldq, const uint8_t *E, size_t lde, size_t N,
+                       const int8_t *Wp, size_t O, size_t I, int32_t *Y, size_t ldy)
+{
+    mbz_mm_q8_widened(mm_pk8_avx2, Q, ldq, E, lde, N, Wp, O, I, Y, ldy);
+}
+
 const mbz_kernels mbz_kernels_avx2 = {"avx2", mm_w8_avx2, mm_w16_avx2, mm_pk_avx2,
                                       requant16_avx2, requant32_avx2, att_exp_avx2, mm_pk8_avx2,
-                                      mbz_rmsnorm, mbz_freq_from_logits};
+                                      mbz_rmsnorm, mbz_freq_from_logits, mbz_act_q8, mm_q8_avx2,
+                                      0};
 
 #endif /* MBZ_X86_64 */

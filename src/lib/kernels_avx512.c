@@ -1,11 +1,13 @@
 /*
  * kernels_avx512.c - AVX-512 kernels: AVX512BW vpmaddwd, and AVX512-VNNI vpdpwssd
- * where the CPU has it. Compiled with target attributes, chosen at run time.
+ * (int16) and vpdpbusd (int8 activations, mm_q8) where the CPU has it. Compiled with
+ * target attributes, chosen at run time.
  * Tails (I not a multiple of 32) use masked, zero-filling loads.
  */
 #include "config.h"
 
 #include "kernels.h"
+#include "modelfile.h"
 #include "qmath.h"
 
 #ifdef MBZ_X86_64
@@ -428,11 +430,185 @@ TGT_BW static void freq_avx512(const int32_t *z, uint16_t *freq)
     freq[best] = (uint16_t)(freq[best] + (65536 - (uint32_t)_mm512_reduce_add_epi64(sum)));
 }
 
+/* ---------------------------------------------------------------- int8 activations
+ * act_q8: per group of 64 inputs, two zmm of int16: |x|, their largest value (a tree
+ * of maxima, then phminposuw on the complement), the shift (mbz_q8_shift, scalar), and
+ * q = sign(x) * ((|x| + h) >> e), narrowed to bytes. Masked loads and stores for a
+ * short last group. */
+TGT_BW static inline __mmask32 mask32(size_t n)
+{
+    return n >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << n) - 1);
+}
+
+TGT_BW static void act_q8_avx512(const int16_t *x, size_t I, int8_t *q, uint8_t *e)
+{
+    for (size_t i0 = 0, j = 0; i0 < I; i0 += MBZM_Q8_GROUP, j++) {
+        size_t n = I - i0 < MBZM_Q8_GROUP ? I - i0 : MBZM_Q8_GROUP;
+        __mmask32 k0 = mask32(n), k1 = n > 32 ? mask32(n - 32) : 0;
+        __m512i v0 = _mm512_maskz_loadu_epi16(k0, x + i0);
+        __m512i v1 = _mm512_maskz_loadu_epi16(k1, x + i0 + 32);
+        __m512i a0 = _mm512_abs_epi16(v0), a1 = _mm512_abs_epi16(v1);
+        __m512i m = _mm512_max_epu16(a0, a1);
+        __m256i m2 = _mm256_max_epu16(_mm512_castsi512_si256(m), _mm512_extracti64x4_epi64(m, 1));
+        __m128i m1 = _mm_max_epu16(_mm256_castsi256_si128(m2), _mm256_extracti128_si256(m2, 1));
+        m1 = _mm_minpos_epu16(_mm_xor_si128(m1, _mm_set1_epi16(-1)));
+        unsigned a = 0xFFFFu ^ (unsigned)(_mm_cvtsi128_si32(m1) & 0xFFFF);
+        unsigned sh = mbz_q8_shift(a);
+        e[j] = (uint8_t)sh;
+        __m128i cnt = _mm_cvtsi32_si128((int)sh);
+        __m512i h = _mm512_set1_epi16((int16_t)((1u << sh) >> 1)), z = _mm512_setzero_si512();
+        __m512i r0 = _mm512_srl_epi16(_mm512_add_epi16(a0, h), cnt);
+        __m512i r1 = _mm512_srl_epi16(_mm512_add_epi16(a1, h), cnt);
+        r0 = _mm512_mask_sub_epi16(r0, _mm512_movepi16_mask(v0), z, r0);
+        r1 = _mm512_mask_sub_epi16(r1, _mm512_movepi16_mask(v1), z, r1);
+        _mm256_mask_storeu_epi8(q + i0, k0, _mm512_cvtepi16_epi8(r0));
+        if (k1)
+            _mm256_mask_storeu_epi8(q + i0 + 32, k1, _mm512_cvtepi16_epi8(r1));
+    }
+}
+
+static void mm_q8_avx512(const int8_t *Q, size_t ldq, const uint8_t *E, size_t lde, size_t N,
+                         const int8_t *Wp, size_t O, size_t I, int32_t *Y, size_t ldy)
+{
+    mbz_mm_q8_widened(mm_pk8_avx512, Q, ldq, E, lde, N, Wp, O, I, Y, ldy);
+}
+
+/* mm_q8 with VNNI, on the quad layout (kernels.h). vpdpbusd multiplies unsigned bytes
+ * by signed ones, four to a 32-bit lane: the inputs are the unsigned side, q + 128 (a
+ * quad of one row, its sign bits flipped, broadcast to all lanes), the weights the
+ * signed side, so a lane sums (q + 128) * w over a group of inputs, and the layout's
+ * c = 128 * (sum of the group's w) is taken off before the group's shift. Past I the
+ * rows read as q = 0 and the weights are 0. A tile is R rows x G groups of 16 outputs,
+ * with PAR accumulators each (PAR = 2: even and odd quads apart, so that one row
+ * still has 2G chains of vpdpbusd to overlap); per group of inputs the lanes' sums
+ * are folded into the output rows, which hold the running sums. */
+static inline int32_t q8_quad(const int8_t *q, size_t i, size_t I)
+{
+    int32_t v;
+    if (i + 4 <= I) {
+        memcpy(&v, q + i, 4);
+        return v;
+    }
+    uint32_t u = 0;   /* the row's last inputs, zeros past I (little-endian lanes) */
+    for (size_t k = 0; i + k < I; k++)
+        u |= (uint32_t)(uint8_t)q[i + k] << (8 * k);
+    return (int32_t)u;
+}
+
+/* y[o .. o+16) (those < O) = v, or += v after the first group */
+TGT_VNNI static inline __attribute__((always_inline)) void q8_fold(int first, int32_t *y, size_t o,
+                                                                   size_t O, __m512i v)
+{
+    if (o + 16 <= O) {   /* unmasked where possible: cheaper on some cores */
+        if (!first)
+            v = _mm512_add_epi32(v, _mm512_loadu_si512((const void *)(y + o)));
+        _mm512_storeu_si512((void *)(y + o), v);
+    } else if (o < O) {
+        __mmask16 k = (__mmask16)((1u << (O - o)) - 1);
+        if (!first)
+            v = _mm512_add_epi32(v, _mm512_maskz_loadu_epi32(k, y + o));
+        _mm512_mask_storeu_epi32(y + o, k, v);
+    }
+}
+
+#define Q8_FLIP ((int32_t)0x80808080u)
+
+TGT_VNNI static inline __attribute__((always_inline)) void mm_q8_tile(
+    const int R, const int G, const int PAR, const int8_t *Q, size_t ldq, const uint8_t *E,
+    size_t lde, const int8_t *Wg, size_t S, size_t NJ, size_t I, size_t O, int32_t *Y, size_t ldy)
+{
+    const int8_t *wq = Wg + NJ * 64;   /* group 0's quad blocks; group g's are S further */
+    for (size_t i0 = 0, j = 0; i0 < I; i0 += MBZM_Q8_GROUP, j++) {
+        size_t i1 = I - i0 < MBZM_Q8_GROUP ? I : i0 + MBZM_Q8_GROUP;
+        __m512i t[2][4][4];
+        _Pragma("GCC unroll 2") for (int u = 0; u < PAR; u++)
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+                _Pragma("GCC unroll 4") for (int g = 0; g < G; g++)
+                    t[u][r][g] = _mm512_setzero_si512();
+        /* whole quads, PAR at a time, then the rest (the row's last 1..3 inputs too) */
+        size_t iq = I & ~(size_t)3, i = i0, iend = i1 < iq ? i1 : iq;
+        for (; i + 4 * (size_t)PAR <= iend; i += 4 * (size_t)PAR) {
+            _Pragma("GCC unroll 2") for (int u = 0; u < PAR; u++) {
+                __m512i xb[4];
+                _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+                    int32_t v;
+                    memcpy(&v, Q + r * ldq + i + 4 * u, 4);
+                    xb[r] = _mm512_set1_epi32(v ^ Q8_FLIP);
+                }
+                _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
+                    __m512i w = _mm512_load_si512((const void *)(wq + g * S + (i + 4 * u) * 16));
+                    _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+                        t[u][r][g] = _mm512_dpbusd_epi32(t[u][r][g], xb[r], w);
+                }
+            }
+        }
+        for (; i < i1; i += 4) {
+            __m512i xb[4];
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+                xb[r] = _mm512_set1_epi32(q8_quad(Q + r * ldq, i, I) ^ Q8_FLIP);
+            _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
+                __m512i w = _mm512_load_si512((const void *)(wq + g * S + i * 16));
+                _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)
+                    t[0][r][g] = _mm512_dpbusd_epi32(t[0][r][g], xb[r], w);
+            }
+        }
+        _Pragma("GCC unroll 4") for (int g = 0; g < G; g++) {
+            __m512i c = _mm512_load_si512((const void *)(Wg + g * S + j * 64));
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) {
+                __m512i v = PAR == 2 ? _mm512_add_epi32(t[0][r][g], t[1][r][g]) : t[0][r][g];
+                __m128i cnt = _mm_cvtsi32_si128(E[r * lde + j]);
+                q8_fold(j == 0, Y + r * ldy, (size_t)g * 16, O,
+                        _mm512_sll_epi32(_mm512_sub_epi32(v, c), cnt));
+            }
+        }
+    }
+}
+
+TGT_VNNI static void mm_q8_vnni(const int8_t *Q, size_t ldq, const uint8_t *E, size_t lde,
+                                size_t N, const int8_t *Wq, size_t O, size_t I, int32_t *Y,
+                                size_t ldy)
+{
+    size_t S = mbz_q8_stride(1, I), NG = (O + 15) / 16;
+    size_t NJ = (I + MBZM_Q8_GROUP - 1) / MBZM_Q8_GROUP;
+    if (I == 0) {
+        for (size_t n = 0; n < N; n++)
+            memset(Y + n * ldy, 0, O * sizeof *Y);
+        return;
+    }
+    /* outer: 64 outputs (their weights stay in L1/L2), inner: rows */
+    for (size_t g0 = 0; g0 < NG; g0 += 4) {
+        int G = NG - g0 < 4 ? (int)(NG - g0) : 4;
+        const int8_t *Wg = Wq + g0 * S;
+        size_t Og = O - g0 * 16;
+        size_t r = 0;
+#define Q8_TILE(R_, G_, PAR_)                                                                   \
+    mm_q8_tile(R_, G_, PAR_, Q + r * ldq, ldq, E + r * lde, lde, Wg, S, NJ, I, Og,             \
+               Y + r * ldy + g0 * 16, ldy)
+        for (; r + 4 <= N; r += 4)
+            switch (G) {
+            case 4: Q8_TILE(4, 4, 1); break;
+            case 3: Q8_TILE(4, 3, 1); break;
+            case 2: Q8_TILE(4, 2, 2); break;
+            default: Q8_TILE(4, 1, 2); break;
+            }
+        for (; r < N; r++)
+            switch (G) {
+            case 4: Q8_TILE(1, 4, 2); break;
+            case 3: Q8_TILE(1, 3, 2); break;
+            case 2: Q8_TILE(1, 2, 2); break;
+            default: Q8_TILE(1, 1, 2); break;
+            }
+#undef Q8_TILE
+    }
+}
+
 const mbz_kernels mbz_kernels_avx512 = {"avx512", mm_w8_avx512, mm_w16_avx512, mm_pk_avx512,
                                         requant16_avx512, requant32_avx512, att_exp_avx512,
-                                        mm_pk8_avx512, rmsnorm_avx512, freq_avx512};
+                                        mm_pk8_avx512, rmsnorm_avx512, freq_avx512,
+                                        act_q8_avx512, mm_q8_avx512, 0};
 const mbz_kernels mbz_kernels_avx512vnni = {"avx512vnni", mm_w8_vnni, mm_w16_vnni, mm_pk_vnni,
                                             requant16_avx512, requant32_avx512, att_exp_avx512,
-                                            mm_pk8_vnni, rmsnorm_avx512, freq_avx512};
+                                            mm_pk8_vnni, rmsnorm_avx512, freq_avx512,
+                                            act_q8_avx512, mm_q8_vnni, 1};
 
 #endif /* MBZ_X86_64 */

@@ -21,8 +21,11 @@
  *
  * Linear layers use their weights packed at load (mm_pk8: int8, widened to int16 as
  * they are loaded, 16 output channels per vector, no horizontal sums; int8 halves the
- * bytes a decoding step streams); requantization and the softmax numerators go
- * through the kernel table too (kernels.h), all bit-identical to the scalar code.
+ * bytes a decoding step streams). A model with int8 activations (MBZM_OPT_INT8_ACT)
+ * quantizes each input row in groups of 64 (act_q8) and multiplies bytes by bytes
+ * (mm_q8: four products per 32-bit lane with VNNI; its weights in the kernel set's
+ * layout). Requantization and the softmax numerators go through the kernel table too
+ * (kernels.h), all bit-identical to the scalar code.
  *
  * predict_batch (decompression of several blocks in lockstep) batches both models
  * across blocks: the global step of every block at a patch boundary is one set of
@@ -49,7 +52,7 @@ void mbz_mb_scratch_free(scratch *s)
 {
     void *v[] = {s->gh, s->gacc, s->scores, s->ye, s->ga, s->gqkv, s->gatt, s->ghid,
                  s->gout, s->E, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
-                 s->lqkvb, s->latt, s->lhid, s->lslice, s->ch, s->cacc, s->ca};
+                 s->lqkvb, s->latt, s->lhid, s->lslice, s->ch, s->cacc, s->ca, s->q8, s->q8e};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         free(v[i]);
     memset(s, 0, sizeof *s);
@@ -87,6 +90,8 @@ int mbz_mb_scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
         A(s->lacc, LR * max3(3 * M->DL, M->LFF, 256)) || A(s->logits, LR * 256) ||
         A(s->la, LR * M->DL) || A(s->lqkvb, LR * 3 * M->DL) || A(s->latt, LR * M->DL) ||
         A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE) ||
+        (M->q8 && (A(s->q8, MB_Q8_ROWS * MBZM_MAX_DIN) ||
+                   A(s->q8e, MB_Q8_ROWS * (MBZM_MAX_DIN / MBZM_Q8_GROUP)))) ||
         (M->conv && conv_scratch_alloc(s, M, GR))) {
         mbz_mb_scratch_free(s);
         return MBZ_ERR_NOMEM;

@@ -277,12 +277,12 @@ void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc,
         const layer *Ly = &M->gl[l];
         for (size_t n = 0; n < N; n++)
             K->rmsnorm(h + n * DG, DG, sc->ga + n * DG);
-        lin_qkv(K, &Ly->qkv, sc->ga, N, sc->gacc, sc->gqkv);
+        lin_qkv(K, sc, &Ly->qkv, sc->ga, N, sc->gacc, sc->gqkv);
         for (size_t s = 0, r = 0; s < nseg; r += seg[s].cnt, s++)
             mbz_mb_global_attend(M, K, Ly, l, &seg[s], sc->gqkv + r * 3 * DG, sc->gatt + r * DG,
                                  &seg[s].st->sc, MBZ_MB_ALL_HEADS);
-        lin_residual(K, &Ly->o, sc->gatt, N, sc->gacc, h);
-        mlp(K, Ly, h, N, DG, sc->ga, sc->ghid, sc->gacc);
+        lin_residual(K, sc, &Ly->o, sc->gatt, N, sc->gacc, h);
+        mlp(K, sc, Ly, h, N, DG, sc->ga, sc->ghid, sc->gacc);
     }
     for (size_t n = 0; n < N; n++)
         K->rmsnorm(h + n * DG, DG, gout + n * DG);

@@ -28,8 +28,13 @@
 typedef struct {
     size_t O, I;
     const int8_t *w;        /* O x I, points into the file image */
-    int8_t *wp;             /* the same, packed for mm_pk8 (kernels.h), owned */
+    int8_t *wp;             /* the same, packed (kernels.h) for mm_pk8, or for mm_q8 in
+                             * the kernel set's layout (quads), owned */
     int32_t *b, *m, *s;     /* O each, native byte order */
+    int q8;                 /* int8 activations (MBZM_OPT_INT8_ACT): lin_acc quantizes
+                             * its input rows (act_q8) and runs mm_q8 */
+    int quads;              /* wp in mm_q8's quad layout (q8, on a set with q8_quads) */
+    size_t stride;          /* bytes of wp per group of 16 outputs (mbz_q8_stride) */
 } linear;
 
 typedef struct {
@@ -53,6 +58,7 @@ typedef struct {
     layer *gl, *ll;
     linear glin, head;
     int conv;               /* MBZM_OPT_CONV_ENCODER: layers conv_l[] (conv_encode) */
+    int q8;                 /* MBZM_OPT_INT8_ACT: every linear but the conv layers has q8 set */
     linear conv_l[MBZM_CONV_LAYERS];
     int32_t *i32pool;       /* all decoded int32 vectors */
     int team2;              /* the shapes allow a predictor to run its global steps on
@@ -76,7 +82,13 @@ typedef struct {
     size_t CR;
     int32_t *ch, *cacc;
     int16_t *ca;
+    /* int8 activations: MB_Q8_ROWS rows of up to MBZM_MAX_DIN inputs, quantized, and
+     * their groups' shifts (NULL for a model without the option) */
+    int8_t *q8;
+    uint8_t *q8e;
 } scratch;
+
+#define MB_Q8_ROWS 256   /* rows lin_acc quantizes at a time */
 
 typedef struct mb_state {
     const mb_model *M;
@@ -130,11 +142,22 @@ typedef struct {
  * Shared by the global and local models; static inline so that each model's file
  * compiles its own copy, as when both lived in one file. */
 
-/* acc = X . W^T for N rows (stride ldx). */
-static inline void lin_acc(const mbz_kernels *K, const linear *L, const int16_t *X, size_t ldx,
-                           size_t N, int32_t *acc)
+/* acc = X . W^T for N rows (stride ldx); with int8 activations, the sums of the rows
+ * quantized (mbz_act_q8), in batches of MB_Q8_ROWS rows through sc's buffers. */
+static inline void lin_acc(const mbz_kernels *K, scratch *sc, const linear *L, const int16_t *X,
+                           size_t ldx, size_t N, int32_t *acc)
 {
-    K->mm_pk8(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
+    if (!L->q8) {
+        K->mm_pk8(X, ldx, N, L->wp, L->O, L->I, acc, L->O);
+        return;
+    }
+    const size_t I = L->I, NJ = (I + MBZM_Q8_GROUP - 1) / MBZM_Q8_GROUP;
+    for (size_t n0 = 0; n0 < N; n0 += MB_Q8_ROWS) {
+        size_t nr = N - n0 < MB_Q8_ROWS ? N - n0 : MB_Q8_ROWS;
+        for (size_t r = 0; r < nr; r++)
+            K->act_q8(X + (n0 + r) * ldx, I, sc->q8 + r * I, sc->q8e + r * NJ);
+        K->mm_q8(sc->q8, I, sc->q8e, NJ, nr, L->wp, L->O, I, acc + n0 * L->O, L->O);
+    }
 }
 
 /* One row of L's sums a into the residual stream: h = res_add(h, clamp(requant(a),
@@ -147,20 +170,20 @@ static inline void residual_add(const mbz_kernels *K, const linear *L, int32_t *
 }
 
 /* Linear into the residual stream: h[n] = res_add(h[n], clamp(requant, +-2^24)). */
-static inline void lin_residual(const mbz_kernels *K, const linear *L, const int16_t *X,
-                                size_t N, int32_t *acc, int32_t *h)
+static inline void lin_residual(const mbz_kernels *K, scratch *sc, const linear *L,
+                                const int16_t *X, size_t N, int32_t *acc, int32_t *h)
 {
-    lin_acc(K, L, X, L->I, N, acc);
+    lin_acc(K, sc, L, X, L->I, N, acc);
     for (size_t n = 0; n < N; n++)
         residual_add(K, L, acc + n * L->O, h + n * L->O);
 }
 
 /* q/k/v projection: out rows of 3D (q, k clamped to +-2047, v to +-8191). */
-static inline void lin_qkv(const mbz_kernels *K, const linear *L, const int16_t *X, size_t N,
-                           int32_t *acc, int16_t *out)
+static inline void lin_qkv(const mbz_kernels *K, scratch *sc, const linear *L, const int16_t *X,
+                           size_t N, int32_t *acc, int16_t *out)
 {
     size_t D = L->I;
-    lin_acc(K, L, X, D, N, acc);
+    lin_acc(K, sc, L, X, D, N, acc);
     for (size_t n = 0; n < N; n++) {
         const int32_t *a = acc + n * 3 * D;
         int16_t *y = out + n * 3 * D;
@@ -171,17 +194,17 @@ static inline void lin_qkv(const mbz_kernels *K, const linear *L, const int16_t 
 }
 
 /* h += down(relu(up(rmsnorm(h)))) */
-static inline void mlp(const mbz_kernels *K, const layer *Ly, int32_t *h, size_t N, size_t D,
-                       int16_t *a, int16_t *hid, int32_t *acc)
+static inline void mlp(const mbz_kernels *K, scratch *sc, const layer *Ly, int32_t *h, size_t N,
+                       size_t D, int16_t *a, int16_t *hid, int32_t *acc)
 {
     for (size_t n = 0; n < N; n++)
         K->rmsnorm(h + n * D, D, a + n * D);
-    lin_acc(K, &Ly->up, a, D, N, acc);
+    lin_acc(K, sc, &Ly->up, a, D, N, acc);
     size_t F = Ly->up.O;
     for (size_t n = 0; n < N; n++)
         K->requant16(acc + n * F, Ly->up.b, Ly->up.m, Ly->up.s, F, -MBZM_ACT_CLAMP,
                       MBZM_ACT_CLAMP, 1, hid + n * F);
-    lin_residual(K, &Ly->down, hid, N, acc, h);
+    lin_residual(K, sc, &Ly->down, hid, N, acc, h);
 }
 
 /* ------------------------------------------------------------------ calls across the files */

@@ -79,7 +79,7 @@ static int32_t *load_i32(loader *ld, const char *name, int64_t lo, int64_t hi)
     return dst;
 }
 
-static void load_linear(loader *ld, const char *prefix, linear *L)
+static void load_linear(loader *ld, const char *prefix, int q8, linear *L)
 {
     char name[64];
     snprintf(name, sizeof name, "%s.w", prefix);
@@ -95,12 +95,15 @@ static void load_linear(loader *ld, const char *prefix, linear *L)
                              "model: tensor '%s' holds the int8 weight -128", name);
             return;
         }
-    L->wp = mbz_alloc64(mbz_pk_size(L->O, L->I) + 64);
+    L->q8 = q8;
+    L->quads = q8 && mbz_kernels_get()->q8_quads;
+    L->stride = mbz_q8_stride(L->quads, L->I);
+    L->wp = mbz_alloc64(mbz_q8_size(L->quads, L->O, L->I) + 64);
     if (!L->wp) {
         ld->rc = mbz_fail(ld->err, MBZ_ERR_NOMEM, "out of memory loading model");
         return;
     }
-    mbz_pk8_pack(L->w, L->I, L->O, L->I, L->wp);
+    mbz_q8_pack(L->quads, L->w, L->I, L->O, L->I, L->wp);
     snprintf(name, sizeof name, "%s.b", prefix);
     L->b = load_i32(ld, name, INT32_MIN, INT32_MAX);
     snprintf(name, sizeof name, "%s.m", prefix);
@@ -109,11 +112,11 @@ static void load_linear(loader *ld, const char *prefix, linear *L)
     L->s = load_i32(ld, name, 1, 62);
 }
 
-static void load_layer(loader *ld, char pfx, size_t i, size_t heads, layer *Ly)
+static void load_layer(loader *ld, char pfx, size_t i, size_t heads, int q8, layer *Ly)
 {
     char name[64];
     snprintf(name, sizeof name, "%c.%zu.qkv", pfx, i);
-    load_linear(ld, name, &Ly->qkv);
+    load_linear(ld, name, q8, &Ly->qkv);
     snprintf(name, sizeof name, "%c.%zu.att", pfx, i);
     const mbzm_tensor *t = need(ld, name);
     if (t && ld->rc == MBZ_OK) {
@@ -142,11 +145,11 @@ static void load_layer(loader *ld, char pfx, size_t i, size_t heads, layer *Ly)
         }
     }
     snprintf(name, sizeof name, "%c.%zu.o", pfx, i);
-    load_linear(ld, name, &Ly->o);
+    load_linear(ld, name, q8, &Ly->o);
     snprintf(name, sizeof name, "%c.%zu.up", pfx, i);
-    load_linear(ld, name, &Ly->up);
+    load_linear(ld, name, q8, &Ly->up);
     snprintf(name, sizeof name, "%c.%zu.down", pfx, i);
-    load_linear(ld, name, &Ly->down);
+    load_linear(ld, name, q8, &Ly->down);
 }
 
 static void mb_model_free(void *impl)
@@ -198,7 +201,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
         return mbz_fail(err, rc, "%s", msg);
     }
     const mbzm_hparams *hp = &M->f.hp;
-    /* every known option bit is implemented here (cross-patch, conv encoder) or is the
+    /* every known option bit is implemented here (cross-patch, conv encoder, int8
+     * activations) or is the
      * frame's business (strided); unknown bits are refused by mbzm_parse */
     M->P = hp->patch;
     M->DE = hp->d_emb;
@@ -216,6 +220,7 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     M->GB = M->P <= 16 ? 64 : 1024 / M->P;
     /* cross_r in 1..P (mbzm_parse); without local layers the option changes nothing */
     M->XR = (hp->options & MBZM_OPT_CROSS_PATCH) && M->NLL ? hp->cross_r : 0;
+    M->q8 = (hp->options & MBZM_OPT_INT8_ACT) != 0;
     mbz_mb_team_prepare(M);   /* after the shapes; mb_model_free releases it */
 
     size_t n32 = 0;
@@ -234,16 +239,16 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     for (size_t j = 0; M->conv && j < MBZM_CONV_LAYERS; j++) {
         char name[32];
         snprintf(name, sizeof name, "g.conv.%zu", j);
-        load_linear(&ld, name, &M->conv_l[j]);
+        load_linear(&ld, name, 0, &M->conv_l[j]);   /* int16 inputs always */
     }
     for (size_t i = 0; i < M->NGL; i++)
-        load_layer(&ld, 'g', i, M->GH, &M->gl[i]);
-    load_linear(&ld, "gl", &M->glin);
+        load_layer(&ld, 'g', i, M->GH, M->q8, &M->gl[i]);
+    load_linear(&ld, "gl", M->q8, &M->glin);
     M->lemb = load_i32(&ld, "l.emb", -RES_MAX, RES_MAX);
     M->lpos = load_i32(&ld, "l.pos", -RES_MAX, RES_MAX);
     for (size_t i = 0; i < M->NLL; i++)
-        load_layer(&ld, 'l', i, M->LH, &M->ll[i]);
-    load_linear(&ld, "head", &M->head);
+        load_layer(&ld, 'l', i, M->LH, M->q8, &M->ll[i]);
+    load_linear(&ld, "head", M->q8, &M->head);
     if (ld.rc != MBZ_OK) {
         mb_model_free(M);
         return ld.rc;
@@ -264,6 +269,10 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     m->caps = MBZ_CAP_BATCH;
     snprintf(m->describe, sizeof m->describe, "megabyte P=%zu DG=%zux%zu DL=%zux%zu ctx=%zu%s", M->P,
              M->DG, M->NGL, M->DL, M->NLL, M->CTX * M->P, M->conv ? " conv" : "");
+    if (M->q8) {   /* int8 activations */
+        size_t n = strlen(m->describe);
+        snprintf(m->describe + n, sizeof m->describe - n, " int8-act");
+    }
     if (M->XR) {   /* cross-patch option */
         size_t n = strlen(m->describe);
         snprintf(m->describe + n, sizeof m->describe - n, " cross=%zu", M->XR);

@@ -157,7 +157,7 @@ void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
     int32_t *u = sc->lu;
     for (size_t n = 0; n < N; n++)
         memcpy(sc->lslice + n * DE, rows[n].slice, DE * sizeof(int16_t));
-    lin_acc(K, &M->glin, sc->lslice, DE, N, sc->lacc);
+    lin_acc(K, sc, &M->glin, sc->lslice, DE, N, sc->lacc);
     for (size_t n = 0; n < N; n++) {
         int32_t *a = sc->lacc + n * DL;
         K->requant32(a, M->glin.b, M->glin.m, M->glin.s, DL, -RES_MAX, RES_MAX, a);
@@ -170,7 +170,7 @@ void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
         const layer *Ly = &M->ll[l];
         for (size_t n = 0; n < N; n++)
             K->rmsnorm(u + n * DL, DL, sc->la + n * DL);
-        lin_qkv(K, &Ly->qkv, sc->la, N, sc->lacc, sc->lqkvb);
+        lin_qkv(K, sc, &Ly->qkv, sc->la, N, sc->lacc, sc->lqkvb);
         for (size_t n = 0; n < N; n++) {
             const lrow *r = &rows[n];
             const int16_t *kv0;
@@ -190,12 +190,12 @@ void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
         }
         if (M->XR)
             local_cross_save(M, sc, rows, N, l);
-        lin_residual(K, &Ly->o, sc->latt, N, sc->lacc, u);
-        mlp(K, Ly, u, N, DL, sc->la, sc->lhid, sc->lacc);
+        lin_residual(K, sc, &Ly->o, sc->latt, N, sc->lacc, u);
+        mlp(K, sc, Ly, u, N, DL, sc->la, sc->lhid, sc->lacc);
     }
     for (size_t n = 0; n < N; n++)
         K->rmsnorm(u + n * DL, DL, sc->la + n * DL);
-    lin_acc(K, &M->head, sc->la, DL, N, sc->logits);
+    lin_acc(K, sc, &M->head, sc->la, DL, N, sc->logits);
     for (size_t n = 0; n < N; n++) {
         int32_t *z = sc->logits + n * 256;
         K->requant32(z, M->head.b, M->head.m, M->head.s, 256, -MBZM_LOGIT_CLAMP,

@@ -17,6 +17,11 @@
  *   part_t = down[:, my half] . hid     down packed per half (down_half)
  *   -- meet: h += requant(part_0 + part_1)
  *
+ * With int8 activations (MBZM_OPT_INT8_ACT) each thread quantizes what it multiplies:
+ * a, its heads' attention outputs, its half of hid. Groups of 64 inputs never cross a
+ * head or the half (mbz_mb_team_prepare requires it), so each group gets the shift it
+ * gets in the whole row.
+ *
  * The sums are exact int32 (the model's bounds hold for every partial sum: fewer
  * terms of the same bounds), so h, the ring and the outputs are those of one thread
  * (mbz_mb_global_forward), whatever the timing; tests/test_megabyte.c compares them.
@@ -87,6 +92,11 @@ void mbz_mb_team_prepare(mb_model *M)
     /* slices at whole groups of 16 output channels, 64-byte aligned packed groups
      * (input pairs a multiple of 2), heads named by a 64-bit mask */
     M->team2 = !(M->NGL == 0 || M->GH < 2 || M->GH > 64 || d % 16 || F % 32 || DG % 4);
+    /* int8 activations: a thread's inputs (a head's attention output, half of the MLP's
+     * hidden units) are whole groups of MBZM_Q8_GROUP, so quantizing them alone gives
+     * what quantizing the whole row gives */
+    if (M->q8 && (d % MBZM_Q8_GROUP || (F / 2) % MBZM_Q8_GROUP))
+        M->team2 = 0;
     M->team_lock = pthread_mutex_init(&M->team_mu, NULL) == 0;
 }
 
@@ -116,14 +126,15 @@ static int pack_split(mb_model *M)
         layer *Ly = &M->gl[l];
         int ok = (Ly->o_head = calloc(M->GH, sizeof *Ly->o_head)) != NULL;
         for (size_t hh = 0; ok && hh < M->GH; hh++) {
-            ok = (Ly->o_head[hh] = mbz_alloc64(mbz_pk_size(DG, d) + 64)) != NULL;
+            ok = (Ly->o_head[hh] = mbz_alloc64(mbz_q8_size(Ly->o.quads, DG, d) + 64)) != NULL;
             if (ok)
-                mbz_pk8_pack(Ly->o.w + hh * d, DG, DG, d, Ly->o_head[hh]);
+                mbz_q8_pack(Ly->o.quads, Ly->o.w + hh * d, DG, DG, d, Ly->o_head[hh]);
         }
         for (int t = 0; ok && t < 2; t++) {
-            ok = (Ly->down_half[t] = mbz_alloc64(mbz_pk_size(DG, F / 2) + 64)) != NULL;
+            ok = (Ly->down_half[t] = mbz_alloc64(mbz_q8_size(Ly->down.quads, DG, F / 2) + 64)) != NULL;
             if (ok)
-                mbz_pk8_pack(Ly->down.w + t * (F / 2), F, DG, F / 2, Ly->down_half[t]);
+                mbz_q8_pack(Ly->down.quads, Ly->down.w + t * (F / 2), F, DG, F / 2,
+                            Ly->down_half[t]);
         }
         if (!ok) {   /* out of memory: no split for this model (a later team tries again) */
             free_split(M);
@@ -155,6 +166,8 @@ void mbz_mb_team_release(mb_model *M)
 typedef struct {
     int32_t *h, *acc, *sum, *part[2];
     int16_t *a, *qkv, *att, *hid;
+    int8_t q[MBZM_MAX_DIN]; /* int8 activations: the row being multiplied, quantized */
+    uint8_t qe[MBZM_MAX_DIN / MBZM_Q8_GROUP];
     scratch *sc;            /* attention scratch: the predictor's (0) or the team's (1) */
     uint64_t heads;         /* the heads this thread attends with */
     void *mem;
@@ -224,13 +237,24 @@ static void add_parts(const mbz_kernels *K, const struct mbz_mb_team *T, lane *m
     residual_add(K, L, me->sum, me->h);
 }
 
+/* y = the sums of one input row x (I values; quantized already into me->q/qe when the
+ * layer takes int8 activations) by O outputs of packed weights wp. */
+static void row_mm(const mbz_kernels *K, const linear *L, const lane *me, const int16_t *x,
+                   size_t I, const int8_t *wp, size_t O, int32_t *y)
+{
+    if (L->q8)
+        K->mm_q8(me->q, I, me->qe, (I + MBZM_Q8_GROUP - 1) / MBZM_Q8_GROUP, 1, wp, O, I, y, O);
+    else
+        K->mm_pk8(x, I, 1, wp, O, I, y, O);
+}
+
 /* Thread t's share of the global step of patch k (the file's top comment). */
 static void run_step(struct mbz_mb_team *T, int t, size_t k)
 {
     mb_state *st = T->st;
     const mb_model *M = st->M;
     const mbz_kernels *K = st->K;
-    const size_t DG = M->DG, d = M->GHD, F = M->GFF, I2 = (DG + 1) / 2;
+    const size_t DG = M->DG, d = M->GHD, F = M->GFF;
     lane *me = &T->ln[t];
     gseg g = {st, k, 1};
     memcpy(me->h, st->sc.gh, DG * sizeof(int32_t));
@@ -238,13 +262,15 @@ static void run_step(struct mbz_mb_team *T, int t, size_t k)
         const layer *Ly = &M->gl[l];
         const linear *qkv = &Ly->qkv;
         K->rmsnorm(me->h, DG, me->a);
+        if (qkv->q8)
+            K->act_q8(me->a, DG, me->q, me->qe);
         for (size_t hh = 0; hh < M->GH; hh++) {
             if (!mbz_mb_head_on(me->heads, hh))
                 continue;
             for (size_t part = 0; part < 3; part++) {   /* q, k, v rows of head hh */
                 size_t o0 = part * DG + hh * d;
                 int32_t lim = part < 2 ? MBZM_QK_CLAMP : MBZM_ACT_CLAMP;
-                K->mm_pk8(me->a, DG, 1, qkv->wp + (o0 / 16) * I2 * 32, d, DG, me->acc, d);
+                row_mm(K, qkv, me, me->a, DG, qkv->wp + (o0 / 16) * qkv->stride, d, me->acc);
                 K->requant16(me->acc, qkv->b + o0, qkv->m + o0, qkv->s + o0, d, -lim, lim, 0,
                              me->qkv + o0);
             }
@@ -255,7 +281,9 @@ static void run_step(struct mbz_mb_team *T, int t, size_t k)
             if (!mbz_mb_head_on(me->heads, hh))
                 continue;
             int32_t *y = first ? me->part[0] : me->acc;
-            K->mm_pk8(me->att + hh * d, d, 1, Ly->o_head[hh], DG, d, y, DG);
+            if (Ly->o.q8)
+                K->act_q8(me->att + hh * d, d, me->q, me->qe);
+            row_mm(K, &Ly->o, me, me->att + hh * d, d, Ly->o_head[hh], DG, y);
             if (!first)
                 for (size_t o = 0; o < DG; o++)
                     me->part[0][o] += me->acc[o];
@@ -266,10 +294,14 @@ static void run_step(struct mbz_mb_team *T, int t, size_t k)
 
         K->rmsnorm(me->h, DG, me->a);
         size_t f0 = (size_t)t * (F / 2);
-        K->mm_pk8(me->a, DG, 1, Ly->up.wp + (f0 / 16) * I2 * 32, F / 2, DG, me->acc, F / 2);
+        if (Ly->up.q8)
+            K->act_q8(me->a, DG, me->q, me->qe);
+        row_mm(K, &Ly->up, me, me->a, DG, Ly->up.wp + (f0 / 16) * Ly->up.stride, F / 2, me->acc);
         K->requant16(me->acc, Ly->up.b + f0, Ly->up.m + f0, Ly->up.s + f0, F / 2,
                      -MBZM_ACT_CLAMP, MBZM_ACT_CLAMP, 1, me->hid);
-        K->mm_pk8(me->hid, F / 2, 1, Ly->down_half[t], DG, F / 2, me->part[1], DG);
+        if (Ly->down.q8)
+            K->act_q8(me->hid, F / 2, me->q, me->qe);
+        row_mm(K, &Ly->down, me, me->hid, F / 2, Ly->down_half[t], DG, me->part[1]);
         meet(T, t);
         add_parts(K, T, me, 1, &Ly->down);
     }

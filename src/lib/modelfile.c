@@ -78,7 +78,8 @@ int mbzm_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen)
         return fail(err, errlen, E, "model: local MLP width %u out of range [1, %d]", hp->l_ff, MBZM_MAX_DIN);
     if (hp->ctx_patches < 1 || hp->ctx_patches > 65536)
         return fail(err, errlen, E, "model: ctx_patches %u out of range [1, 65536]", hp->ctx_patches);
-    uint32_t known = MBZM_OPT_CROSS_PATCH | MBZM_OPT_CONV_ENCODER | MBZM_OPT_STRIDED;
+    uint32_t known = MBZM_OPT_CROSS_PATCH | MBZM_OPT_CONV_ENCODER | MBZM_OPT_STRIDED |
+                     MBZM_OPT_INT8_ACT;
     if (hp->options & ~known)
         return fail(err, errlen, E, "model: unknown option bits 0x%x", hp->options & ~known);
     if (hp->options & MBZM_OPT_CROSS_PATCH) {

@@ -20,7 +20,15 @@
 #define MBZM_OPT_CROSS_PATCH   (1u << 0) /* local attention also sees last r positions of previous patch */
 #define MBZM_OPT_CONV_ENCODER  (1u << 1) /* causal conv (3,5,7) over byte embeddings before patching */
 #define MBZM_OPT_STRIDED       (1u << 2) /* informational: strided inference is the frame's choice (level 9) */
+#define MBZM_OPT_INT8_ACT      (1u << 3) /* linear layers (all but the conv encoder) take int8 activations:
+                                          * groups of MBZM_Q8_GROUP inputs, power-of-two scales */
 
+/* MBZM_OPT_INT8_ACT: each row of a linear layer's int16 input is cut into groups of
+ * MBZM_Q8_GROUP consecutive inputs (the last one may be shorter); a group is stored as
+ * int8 values q in [-127, 127] and one shift e in 0..7 (mbz_act_q8, qmath.h), and the
+ * layer's sum is sum over groups of (sum q * w) << e. doc/model-format.md, "Arithmetic". */
+#define MBZM_Q8_GROUP 64
+#define MBZM_Q8_MAX 127
 /* MBZM_OPT_CONV_ENCODER: MBZM_CONV_LAYERS causal residual conv layers over the global
  * byte embeddings, layer j with kernel size MBZM_CONV_KERNEL(j) (3, 5, 7); tensors
  * g.conv.{j} (linear group, D_E x kernel*D_E). Receptive field MBZM_CONV_REACH bytes

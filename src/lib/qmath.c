@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include "predictor.h"
+#include "modelfile.h"
 #include "qmath.h"
 
 /* EXP2[f] = round(65536 * 2^(-f/256)), f = 0..255, rounded half up.
@@ -207,4 +208,24 @@ int32_t mbz_log2_q8(uint32_t v)
 {
     mbz_log2_q8_init();
     return v == 0 || v > (1u << 16) ? 0 : mbz_log2_q8_tab[v];
+}
+
+void mbz_act_q8(const int16_t *x, size_t I, int8_t *q, uint8_t *e)
+{
+    for (size_t i0 = 0, j = 0; i0 < I; i0 += MBZM_Q8_GROUP, j++) {
+        size_t n = I - i0 < MBZM_Q8_GROUP ? I - i0 : MBZM_Q8_GROUP;
+        unsigned a = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned v = (unsigned)(x[i0 + i] < 0 ? -x[i0 + i] : x[i0 + i]);
+            if (v > a)
+                a = v;
+        }
+        unsigned s = mbz_q8_shift(a), h = (1u << s) >> 1;
+        e[j] = (uint8_t)s;
+        for (size_t i = 0; i < n; i++) {
+            int v = x[i0 + i];
+            int m = (int)(((unsigned)(v < 0 ? -v : v) + h) >> s);
+            q[i0 + i] = (int8_t)(v < 0 ? -m : m);
+        }
+    }
 }

@@ -100,6 +100,25 @@ void mbz_requant16(const int32_t *acc, const int32_t *b, const int32_t *m, const
 void mbz_requant32(const int32_t *acc, const int32_t *b, const int32_t *m, const int32_t *s,
                    size_t n, int32_t lo, int32_t hi, int32_t *y);
 
+/* Int8 activations (model option MBZM_OPT_INT8_ACT, doc/model-format.md): the shift of
+ * one group of inputs whose largest magnitude is a (0 <= a <= 16255): the least e in
+ * 0..7 with round(a / 2^e) <= 127, rounding halves up, i.e. (a + h) >> e <= 127 with
+ * h = 2^e / 2 (0 for e = 0). */
+static inline unsigned mbz_q8_shift(unsigned a)
+{
+    unsigned e = 0;
+    while (((a + ((1u << e) >> 1)) >> e) > 127)
+        e++;
+    return e;
+}
+
+/* Quantize one row x[0..I) (|x| <= 8191) in groups of 64 inputs (MBZM_Q8_GROUP; the
+ * last group may be shorter): group j gets e[j] = mbz_q8_shift(max |x_i|) and each of
+ * its inputs q_i = sign(x_i) * ((|x_i| + h) >> e[j]), in [-127, 127]. Then
+ * |q_i| * 2^e[j] <= |x_i| + 2^(e[j]-1) <= 8255, which keeps a linear layer's sum of
+ * (q * w) << e within int32 (8255 * 127 * 2048 < 2^31). */
+void mbz_act_q8(const int16_t *x, size_t I, int8_t *q, uint8_t *e);
+
 /* Frequency table from 256 head outputs (log2 units, Q8; |z| <= 2^20):
  * f_s = 1 + floor(e_s * 65280 / S), remainder to the largest e_s (lowest index). */
 void mbz_freq_from_logits(const int32_t *z, uint16_t *freq);

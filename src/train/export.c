@@ -280,7 +280,7 @@ static double int_bpb(const uint8_t *file, size_t size, const mt_data *d, int n,
 /* ------------------------------------------------------------------ export */
 
 int mt_export(const char *ckpt, const char *out, char *const *data, int n_data,
-              char *const *excl_dirs, int n_excl, int eval_windows, int verbose)
+              char *const *excl_dirs, int n_excl, int eval_windows, int int8_act, int verbose)
 {
     mt_state s;
     memset(&s, 0, sizeof s);
@@ -294,6 +294,11 @@ int mt_export(const char *ckpt, const char *out, char *const *data, int n_data,
     mt_model *m = &s.model;
     const mbzm_hparams *hp = &m->hp;
     int T = m->T, DG = m->DG, DL = m->DL;
+    /* the file's hyperparameters: the model's, with int8 activations if asked (the
+     * engine quantizes each linear layer's input rows; the weights are the same) */
+    mbzm_hparams hpo = *hp;
+    if (int8_act)
+        hpo.options |= MBZM_OPT_INT8_ACT;
 
     mt_excl *ex = mt_excl_build(excl_dirs, n_excl, verbose);
     mt_data dd;
@@ -368,13 +373,13 @@ int mt_export(const char *ckpt, const char *out, char *const *data, int n_data,
         fprintf(stderr, "mbtrain export: internal error building the tensor list\n");
         goto done;
     }
-    if (mbzm_write_file(out, hp, tt, (uint32_t)oc.n, err, sizeof err) != MBZ_OK) {
+    if (mbzm_write_file(out, &hpo, tt, (uint32_t)oc.n, err, sizeof err) != MBZ_OK) {
         fprintf(stderr, "mbtrain export: %s\n", err);
         goto done;
     }
     uint8_t *img = NULL;
     size_t img_size = 0;
-    if (mbzm_write_buffer(hp, tt, (uint32_t)oc.n, &img, &img_size) != MBZ_OK) {
+    if (mbzm_write_buffer(&hpo, tt, (uint32_t)oc.n, &img, &img_size) != MBZ_OK) {
         fprintf(stderr, "mbtrain export: cannot serialise the model\n");
         goto done;
     }

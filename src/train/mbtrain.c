@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "mbz.h"
+
 #ifndef MBZ_SRCDIR
 #define MBZ_SRCDIR "."
 #endif
@@ -253,7 +255,9 @@ static void usage(FILE *f)
 "       mbtrain --resume CKPT [OPTIONS] DATA...\n"
 "       mbtrain --init CKPT [OPTIONS] DATA...   (fine-tune: see below)\n"
 "       mbtrain export [--exclude-dir DIR]... [--no-default-excludes] [--eval-windows N]\n"
+"                      [--int8-act (linear layers take int8 activations)]\n"
 "                      CKPT OUT.mbzm DATA...\n"
+"       mbtrain int8-act IN.mbzm OUT.mbzm   (the same model with int8 activations)\n"
 "Train the MEGABYTE model of mbzip on DATA (files, directories, tar archives).\n\n"
 "Model:  --patch N (8) --d-emb N (32) --g-layers N (4) --g-heads N (4) --g-ff N (1024)\n"
 "        --l-dim N (128) --l-layers N (2) --l-heads N (2) --l-ff N (512) --ctx BYTES (8192)\n"
@@ -333,7 +337,7 @@ static int default_excludes(char **dirs, int n)
 static int cmd_export(int argc, char **argv)
 {
     char *excl[64];
-    int n_excl = 0, verbose = 1, eval_windows = 32, no_def = 0;
+    int n_excl = 0, verbose = 1, eval_windows = 32, no_def = 0, int8_act = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--exclude-dir") && i + 1 < argc) {
@@ -342,6 +346,8 @@ static int cmd_export(int argc, char **argv)
             eval_windows = (int)num_arg("eval-windows", argv[++i], 1, 1e6);
         } else if (!strcmp(argv[i], "--quiet")) {
             verbose = 0;
+        } else if (!strcmp(argv[i], "--int8-act")) {
+            int8_act = 1;
         } else if (!strcmp(argv[i], "--no-default-excludes")) {
             no_def = 1;
         } else if (!strcmp(argv[i], "--")) {
@@ -353,12 +359,12 @@ static int cmd_export(int argc, char **argv)
         }
     }
     if (argc - i < 3) {
-        fprintf(stderr, "usage: mbtrain export [--exclude-dir DIR]... [--eval-windows N] CKPT OUT.mbzm DATA...\n");
+        fprintf(stderr, "usage: mbtrain export [--exclude-dir DIR]... [--eval-windows N] [--int8-act] CKPT OUT.mbzm DATA...\n");
         return 1;
     }
     if (!no_def) n_excl = default_excludes(excl, n_excl);
     return mt_export(argv[i], argv[i + 1], argv + i + 2, argc - i - 2, excl, n_excl, eval_windows,
-                     verbose) ? 1 : 0;
+                     int8_act, verbose) ? 1 : 0;
 }
 
 /* mbtrain compact IN.ckpt OUT.ckpt: the same run state with bf16 Adam moments. */
@@ -384,6 +390,56 @@ static int cmd_compact(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+/* mbtrain int8-act IN.mbzm OUT.mbzm: the same model (tensors, scales) with int8
+ * activations (MBZM_OPT_INT8_ACT) set, a new file and fingerprint; for a model already
+ * exported, whose held-out loss with the bit mbzip's own tools then measure. */
+static int cmd_int8_act(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: mbtrain int8-act IN.mbzm OUT.mbzm\n");
+        return 1;
+    }
+    char err[512];
+    FILE *f = fopen(argv[1], "rb");
+    if (!f) {
+        fprintf(stderr, "mbtrain int8-act: %s: %s\n", argv[1], strerror(errno));
+        return 1;
+    }
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0, got;
+    do {
+        if (n == cap) {
+            uint8_t *nb = realloc(buf, cap = cap ? 2 * cap : 1 << 20);
+            if (!nb) {
+                fclose(f);
+                free(buf);
+                fprintf(stderr, "mbtrain int8-act: out of memory\n");
+                return 1;
+            }
+            buf = nb;
+        }
+        n += got = fread(buf + n, 1, cap - n, f);
+    } while (got);
+    int rerr = ferror(f);
+    fclose(f);
+    mbzm_file mf;
+    if (rerr || mbzm_parse(buf, n, &mf, err, sizeof err) != MBZ_OK) {
+        fprintf(stderr, "mbtrain int8-act: %s: %s\n", argv[1], rerr ? "read error" : err);
+        free(buf);
+        return 1;
+    }
+    free(buf);
+    mbzm_hparams hp = mf.hp;
+    hp.options |= MBZM_OPT_INT8_ACT;
+    int rc = mbzm_write_file(argv[2], &hp, mf.tensors, mf.n_tensors, err, sizeof err);
+    if (rc != MBZ_OK)
+        fprintf(stderr, "mbtrain int8-act: %s\n", err);
+    else
+        fprintf(stderr, "mbtrain int8-act: %s: %s with int8 activations\n", argv[2], argv[1]);
+    mbzm_free(&mf);
+    return rc != MBZ_OK;
+}
+
 static int train_main(int argc, char **argv);
 
 int main(int argc, char **argv)
@@ -391,10 +447,13 @@ int main(int argc, char **argv)
     if (mt_dist_init(&argc, &argv))
         return 1;
     int rc;
-    if (argc > 1 && (!strcmp(argv[1], "export") || !strcmp(argv[1], "compact")))
+    if (argc > 1 && (!strcmp(argv[1], "export") || !strcmp(argv[1], "compact") ||
+                     !strcmp(argv[1], "int8-act")))
         /* one process's work: under mpirun, rank 0 does it */
-        rc = mt_dist_rank() ? 0
-             : !strcmp(argv[1], "export") ? cmd_export(argc - 1, argv + 1) : cmd_compact(argc - 1, argv + 1);
+        rc = mt_dist_rank()                  ? 0
+             : !strcmp(argv[1], "export")    ? cmd_export(argc - 1, argv + 1)
+             : !strcmp(argv[1], "int8-act")  ? cmd_int8_act(argc - 1, argv + 1)
+                                             : cmd_compact(argc - 1, argv + 1);
     else
         rc = train_main(argc, argv);
     mt_dist_finish(rc);
@@ -701,7 +760,7 @@ static int train_main(int argc, char **argv)
         for (int i = 0; i < n_excl; i++) ex2[n2++] = excl[i];
         mt_model_free(m);
         free(s.m); free(s.v);
-        ret = mt_export(ckpt, out, argv + optind, argc - optind, ex2, n2, 32, !quiet) ? 1 : 0;
+        ret = mt_export(ckpt, out, argv + optind, argc - optind, ex2, n2, 32, 0, !quiet) ? 1 : 0;
         return ret;
     }
     mt_model_free(m);

@@ -39,7 +39,7 @@ double mt_eval_bpb(mt_model *m, const mt_data *d, int n);
 
 /* export.c */
 int mt_export(const char *ckpt, const char *out, char *const *data, int n_data,
-              char *const *excl_dirs, int n_excl, int eval_windows, int verbose);
+              char *const *excl_dirs, int n_excl, int eval_windows, int int8_act, int verbose);
 
 /* blas.c: --blas-core (re-executes mbtrain with other OpenBLAS kernels, checked by
  * an sgemm self-test); 0 = go on, 1 = bad argument */
