@@ -15,6 +15,8 @@
  *            mm_pk8 (packed int8 weights, the engine's linear layers), mm_q8 (the
  *            same weights, int8 activations: models with MBZM_OPT_INT8_ACT), mm_pk
  *            (packed int16, the attention keys) and mm_w8 (int8 weights), in GMAC/s;
+ *            and, with AVX512-VNNI, the machine's: a loop of vpdpbusd (int8) and of
+ *            vpdpwssd (int16) alone, which the kernels' rates are given against;
  *   score    score() over --bytes bytes (compression's model work);
  *   predict  predict() over --predict-bytes bytes, one block; then the same with
  *            a helper thread (assist: the global steps on two threads, wall clock;
@@ -135,6 +137,68 @@ static double block_macs(size_t len)
 }
 
 static double peak_pk, peak_pk8, peak_w8, peak_q8, peak;   /* GMAC/s; peak = the best */
+
+#ifdef MBZ_X86_64
+#include <immintrin.h>
+/* The machine's own multiply-accumulate rate: 12 independent chains of vpdpbusd (int8:
+ * 64 per instruction) or vpdpwssd (int16: 32), nothing else in the loop. What the
+ * kernels' rates are held to (issue 16: the GEMM-shaped kernels at >= 60% of it). */
+#define RAW_BODY(OP)                                                                       \
+    __m512i a0 = _mm512_set1_epi32(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, \
+            a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;                                 \
+    for (long k = 0; k < n; k++) {                                                         \
+        a0 = OP(a0, x, y); a1 = OP(a1, x, y); a2 = OP(a2, x, y); a3 = OP(a3, x, y);        \
+        a4 = OP(a4, x, y); a5 = OP(a5, x, y); a6 = OP(a6, x, y); a7 = OP(a7, x, y);        \
+        a8 = OP(a8, x, y); a9 = OP(a9, x, y); a10 = OP(a10, x, y); a11 = OP(a11, x, y);    \
+    }                                                                                      \
+    a0 = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3)), \
+                          _mm512_add_epi32(_mm512_add_epi32(a4, a5), _mm512_add_epi32(a6, a7))); \
+    a0 = _mm512_add_epi32(a0, _mm512_add_epi32(_mm512_add_epi32(a8, a9), _mm512_add_epi32(a10, a11))); \
+    int32_t out[16];                                                                       \
+    _mm512_storeu_si512((void *)out, a0);                                                  \
+    return out[0] + out[15];
+#define TGT_RAW __attribute__((target("avx512f,avx512bw,avx512vnni"), noinline))
+TGT_RAW static int32_t raw_dpbusd(long n, int32_t xs)
+{
+    __m512i x = _mm512_set1_epi32(xs), y = _mm512_set1_epi32(xs + 1);
+    RAW_BODY(_mm512_dpbusd_epi32)
+}
+TGT_RAW static int32_t raw_dpwssd(long n, int32_t xs)
+{
+    __m512i x = _mm512_set1_epi32(xs), y = _mm512_set1_epi32(xs + 1);
+    RAW_BODY(_mm512_dpwssd_epi32)
+}
+#undef RAW_BODY
+
+/* GMAC/s of the two loops (0 where the CPU lacks AVX512-VNNI); sink keeps the sums */
+static void raw_peaks(double *i8, double *i16)
+{
+    *i8 = *i16 = 0;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512vnni"))
+        return;
+    volatile int32_t sink = 0;
+    long n = 2000000;
+    for (int which = 0; which < 2; which++) {
+        double best = 0;
+        for (int r = 0; r < 3; r++) {
+            double t = now();
+            sink += which ? raw_dpwssd(n, r) : raw_dpbusd(n, r);
+            t = now() - t;
+            double g = n * 12.0 * (which ? 32 : 64) / t / 1e9;
+            if (g > best)
+                best = g;
+        }
+        *(which ? i16 : i8) = best;
+    }
+    (void)sink;
+}
+#else
+static void raw_peaks(double *i8, double *i16)
+{
+    *i8 = *i16 = 0;
+}
+#endif
 
 static void measure_peak(const mbz_kernels *K, int runs)
 {
@@ -620,6 +684,12 @@ int main(int argc, char **argv)
                "%.2f, mm_q8 (the same with int8 activations) %.2f, mm_pk (packed int16: attention "
                "keys) %.2f, mm_w8 %.2f GMAC/s\n",
                peak_pk8, peak_q8, peak_pk, peak_w8);
+        double raw8, raw16;
+        raw_peaks(&raw8, &raw16);
+        if (raw8 > 0)
+            printf("machine (vpdpbusd / vpdpwssd alone, 12 chains): int8 %.1f, int16 %.1f GMAC/s; "
+                   "mm_q8 at %.0f%% of int8, mm_pk8 at %.0f%% of int16\n",
+                   raw8, raw16, 100 * peak_q8 / raw8, 100 * peak_pk8 / raw16);
     }
     mbz_megabyte_profile pr;
     double v[16], wlast = 0;   /* speeds by now() (median); splits of the last run's wall time */

@@ -15,6 +15,21 @@ gen_text "$tmp/text.txt" 1500
 cat "$tmp/log"
 check_export "$tmp/log" "export"
 roundtrip_model "$tmp/m.mbzm" "$tmp/text.txt" "export"
+# int8 activations (model option bit 3): exported with --int8-act (its own integer
+# bits/byte, within the same bounds), and set on the exported file by mbtrain
+# int8-act, which changes the options word (file offset 56) and the trailer only;
+# both round-trip
+# shellcheck disable=SC2086
+"$MBTRAIN" export --quiet --int8-act $EXCL --eval-windows 8 "$tmp/c.ckpt" "$tmp/m8.mbzm" "$tmp/text.txt" > "$tmp/log8"
+cat "$tmp/log8"
+check_export "$tmp/log8" "export --int8-act"
+roundtrip_model "$tmp/m8.mbzm" "$tmp/text.txt" "export --int8-act"
+"$MBTRAIN" int8-act "$tmp/m.mbzm" "$tmp/m8b.mbzm"
+cmp -l "$tmp/m.mbzm" "$tmp/m8b.mbzm" > "$tmp/diff" || true
+awk '$1 != 57 && $1 <= size - 8 { bad = 1 } END { exit bad }' size="$(wc -c < "$tmp/m.mbzm")" "$tmp/diff" ||
+  { echo "mbtrain int8-act changed more than the options word and the trailer"; cat "$tmp/diff"; exit 1; }
+grep -q '^ *57 *0 *10$' "$tmp/diff" || { echo "mbtrain int8-act: option bit 3 not set"; cat "$tmp/diff"; exit 1; }
+roundtrip_model "$tmp/m8b.mbzm" "$tmp/text.txt" "mbtrain int8-act"
 # and a decoder without the model says so (the frame names the model)
 if "$MBZIP" -dc "$tmp/rt.mbz" > /dev/null 2> "$tmp/err"; then
   echo "decoded without the model?"; exit 1
