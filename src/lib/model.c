@@ -14,10 +14,10 @@
 #include "order2.h"
 #include "predictor.h"
 #include "megabyte.h"
+#include "modelfile.h"
 
 /* Model files larger than this are refused before any allocation (1 GiB holds a
  * model far beyond what the coder could run at a useful speed). */
-#define MBZ_MODEL_FILE_MAX ((size_t)1 << 30)
 
 static const mbz_model order2_model = {
     .fingerprint = MBZ_ORDER2_FINGERPRINT,
@@ -314,42 +314,9 @@ int mbz_model_load_file(const char *path, mbz_model **out, mbz_error *err)
     if (!path || !out)
         return mbz_fail(err, MBZ_ERR_PARAM, "mbz_model_load_file: invalid argument");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mbz_fail_errno(err, MBZ_ERR_IO, errno, "cannot open model %s", path);
-    /* Read in chunks rather than trusting a size from fseek/ftell (pipes, /proc). */
-    size_t cap = 0, len = 0;
     unsigned char *buf = NULL;
-    int rc = MBZ_OK;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : (size_t)1 << 20;
-            if (ncap > MBZ_MODEL_FILE_MAX + 1)
-                ncap = MBZ_MODEL_FILE_MAX + 1;
-            if (ncap == cap) {
-                rc = mbz_fail(err, MBZ_ERR_LIMIT, "model %s is larger than %zu bytes", path,
-                              MBZ_MODEL_FILE_MAX);
-                break;
-            }
-            unsigned char *nb = realloc(buf, ncap);
-            if (!nb) {
-                rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory reading model %s", path);
-                break;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = mbz_fail_errno(err, MBZ_ERR_IO, errno, "cannot read model %s", path);
-            break;
-        }
-    }
-    fclose(f);
-    if (rc == MBZ_OK && len > MBZ_MODEL_FILE_MAX)
-        rc = mbz_fail(err, MBZ_ERR_LIMIT, "model %s is larger than %zu bytes", path, MBZ_MODEL_FILE_MAX);
+    size_t len = 0;
+    int rc = mbzm_read_file(path, &buf, &len, err);
     if (rc == MBZ_OK)
         rc = mbz_model_load_memory(buf, len, out, err);
     free(buf);

@@ -517,3 +517,52 @@ done:
     free(buf);
     return rc;
 }
+
+int mbzm_read_file(const char *path, unsigned char **out, size_t *out_len, mbz_error *err)
+{
+    *out = NULL;
+    *out_len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mbz_fail_errno(err, MBZ_ERR_IO, errno, "cannot open model %s", path);
+    /* Read in chunks rather than trusting a size from fseek/ftell (pipes, /proc). */
+    size_t cap = 0, len = 0;
+    unsigned char *buf = NULL;
+    int rc = MBZ_OK;
+    for (;;) {
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : (size_t)1 << 20;
+            if (ncap > MBZM_FILE_MAX + 1)
+                ncap = MBZM_FILE_MAX + 1;
+            if (ncap == cap) {
+                rc = mbz_fail(err, MBZ_ERR_LIMIT, "model %s is larger than %zu bytes", path,
+                              MBZM_FILE_MAX);
+                break;
+            }
+            unsigned char *nb = realloc(buf, ncap);
+            if (!nb) {
+                rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory reading model %s", path);
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = mbz_fail_errno(err, MBZ_ERR_IO, errno, "cannot read model %s", path);
+            break;
+        }
+    }
+    fclose(f);
+    if (rc == MBZ_OK && len > MBZM_FILE_MAX)
+        rc = mbz_fail(err, MBZ_ERR_LIMIT, "model %s is larger than %zu bytes", path, MBZM_FILE_MAX);
+    if (rc != MBZ_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = len;
+    return MBZ_OK;
+}

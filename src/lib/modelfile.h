@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mbz.h"
+
 #define MBZM_MAGIC "MBZMODEL"      /* 8 bytes, no NUL */
 #define MBZM_VERSION 1
 #define MBZM_ALIGN 64              /* tensor data offsets are multiples of this */
@@ -92,6 +94,12 @@ typedef struct {
  * checked by the engine that uses them. On error returns an mbz_status and writes a
  * one-line message into err (if non-NULL). */
 int mbzm_parse(const void *data, size_t size, mbzm_file *out, char *err, size_t errlen);
+
+/* The bytes of the model file at path (malloc'ed into *out, *out_len of them; at most
+ * MBZM_FILE_MAX), read in chunks (pipes, /proc). Returns an mbz_status, the message in
+ * err (mbz.h). Used by mbz_model_load_file and by mbtrain. */
+#define MBZM_FILE_MAX ((size_t)1 << 30)
+int mbzm_read_file(const char *path, unsigned char **out, size_t *out_len, mbz_error *err);
 void mbzm_free(mbzm_file *f);
 const mbzm_tensor *mbzm_find(const mbzm_file *f, const char *name);
 

@@ -400,31 +400,16 @@ static int cmd_int8_act(int argc, char **argv)
         return 1;
     }
     char err[512];
-    FILE *f = fopen(argv[1], "rb");
-    if (!f) {
-        fprintf(stderr, "mbtrain int8-act: %s: %s\n", argv[1], strerror(errno));
+    unsigned char *buf;
+    size_t n;
+    mbz_error e;
+    if (mbzm_read_file(argv[1], &buf, &n, &e) != MBZ_OK) {
+        fprintf(stderr, "mbtrain int8-act: %s\n", e.msg);
         return 1;
     }
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n == cap) {
-            uint8_t *nb = realloc(buf, cap = cap ? 2 * cap : 1 << 20);
-            if (!nb) {
-                fclose(f);
-                free(buf);
-                fprintf(stderr, "mbtrain int8-act: out of memory\n");
-                return 1;
-            }
-            buf = nb;
-        }
-        n += got = fread(buf + n, 1, cap - n, f);
-    } while (got);
-    int rerr = ferror(f);
-    fclose(f);
     mbzm_file mf;
-    if (rerr || mbzm_parse(buf, n, &mf, err, sizeof err) != MBZ_OK) {
-        fprintf(stderr, "mbtrain int8-act: %s: %s\n", argv[1], rerr ? "read error" : err);
+    if (mbzm_parse(buf, n, &mf, err, sizeof err) != MBZ_OK) {
+        fprintf(stderr, "mbtrain int8-act: %s: %s\n", argv[1], err);
         free(buf);
         return 1;
     }
