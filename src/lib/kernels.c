@@ -28,21 +28,6 @@ static void mm_w8_scalar(const int16_t *X, size_t ldx, size_t N, const int8_t *W
     }
 }
 
-static void mm_w16_scalar(const int16_t *X, size_t ldx, size_t N, const int16_t *W, size_t ldw,
-                          size_t O, size_t I, int32_t *Y, size_t ldy)
-{
-    for (size_t n = 0; n < N; n++) {
-        const int16_t *x = X + n * ldx;
-        for (size_t o = 0; o < O; o++) {
-            const int16_t *w = W + o * ldw;
-            int32_t acc = 0;
-            for (size_t i = 0; i < I; i++)
-                acc += (int32_t)x[i] * w[i];
-            Y[n * ldy + o] = acc;
-        }
-    }
-}
-
 size_t mbz_pk_size(size_t O, size_t I)
 {
     return ((O + 15) / 16) * ((I + 1) / 2) * 32;
@@ -196,7 +181,7 @@ int64_t mbz_att_exp_scalar(const int32_t *s, size_t L, int32_t m, int32_t sh, in
     return S;
 }
 
-const mbz_kernels mbz_kernels_scalar = {"scalar", mm_w8_scalar, mm_w16_scalar, mbz_mm_pk_scalar,
+const mbz_kernels mbz_kernels_scalar = {"scalar", mm_w8_scalar, mbz_mm_pk_scalar,
                                         mbz_requant16, mbz_requant32, mbz_att_exp_scalar,
                                         mbz_mm_pk8_scalar, mbz_rmsnorm, mbz_freq_from_logits,
                                         mbz_act_q8, mbz_mm_q8_scalar, 0};

@@ -19,15 +19,14 @@
 /*
  * Y[n*ldy + o] = sum_{i < I} X[n*ldx + i] * W[o*ldw + i]   for n < N, o < O   (int32)
  *
- * mm_w8: int8 weights, mm_w16: int16 weights. The caller guarantees that no partial
- * sum overflows int32 (doc/model-format.md §2 bounds: |x| <= 8191, |w| <= 127,
- * I <= 2048 for mm_w8; mm_w16 callers bound their sums the same way). Any I >= 0
- * (no padding needed); rows need no alignment.
+ * mm_w8: int8 weights, unpacked. The caller guarantees that no partial sum overflows
+ * int32 (doc/model-format.md §2 bounds: |x| <= 8191, |w| <= 127, I <= 2048). Any
+ * I >= 0 (no padding needed); rows need no alignment. The engine multiplies packed
+ * weights (below); mm_w8 is the plain definition the packed products are tested
+ * against and a speed reference (mbzbench-infer).
  */
 typedef void (*mbz_mm_w8_fn)(const int16_t *X, size_t ldx, size_t N, const int8_t *W,
                              size_t ldw, size_t O, size_t I, int32_t *Y, size_t ldy);
-typedef void (*mbz_mm_w16_fn)(const int16_t *X, size_t ldx, size_t N, const int16_t *W,
-                              size_t ldw, size_t O, size_t I, int32_t *Y, size_t ldy);
 
 /*
  * Packed weights (the layout of mm_pk, the same for every kernel set): output channels
@@ -50,7 +49,12 @@ void mbz_pk_pack(const int8_t *W, size_t ldw, size_t O, size_t I, int16_t *Wp);
 /* Y[n*ldy + o] = sum_{i < I} X[n*ldx + i] * W(o, i), W packed as above (Wp 64-byte
  * aligned). Linear layers: W from int8 (|w| <= 127), the sums of mm_w8 with its bound
  * (|x| <= 8191, I <= 2048). Packed attention keys: |q|, |k| <= 2047, I <= 256, so
- * |sum| <= 2047^2 * 256 < 2^31. X rows are read only at indices < I. */
+ * |sum| <= 2047^2 * 256 < 2^31. Packed attention values (E.V): 0 <= x <= 256 (a
+ * softmax numerator's half), |v| <= 8191, I <= 1024, so |sum| <= 256 * 8191 * 1024
+ * < 2^31. X rows are read only at indices < I. With O <= 16 only the first group is
+ * read (its pairs 0 .. ceil(I/2)-1), so Wp may be any 64-byte block of a larger
+ * packed matrix: the engine runs E.V over a span of a ring of values this way, one
+ * group of 16 channels at a time (megabyte_global.c). */
 typedef void (*mbz_mm_pk_fn)(const int16_t *X, size_t ldx, size_t N, const int16_t *Wp,
                              size_t O, size_t I, int32_t *Y, size_t ldy);
 
@@ -119,7 +123,6 @@ typedef void (*mbz_freq_fn)(const int32_t *z, uint16_t *freq);
 typedef struct {
     const char *name;      /* "scalar", "avx2", "avx512", "avx512vnni" */
     mbz_mm_w8_fn mm_w8;
-    mbz_mm_w16_fn mm_w16;
     mbz_mm_pk_fn mm_pk;
     mbz_requant16_fn requant16;
     mbz_requant32_fn requant32;

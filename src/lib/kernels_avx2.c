@@ -1,5 +1,5 @@
 /*
- * kernels_avx2.c - AVX2 kernels (vpmaddwd): mm_w8, mm_w16, the packed mm_pk, the
+ * kernels_avx2.c - AVX2 kernels (vpmaddwd): mm_w8, the packed mm_pk, the
  * requantizations and the softmax numerators, each bit-equal to the scalar reference
  * (tests/test_kernels.c). Compiled with a target attribute, so the build stays
  * portable; chosen at run time only where the CPU has AVX2.
@@ -18,11 +18,6 @@
 TGT static inline __m256i ldw8(const int8_t *p)
 {
     return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)p));
-}
-
-TGT static inline __m256i ldw16(const int16_t *p)
-{
-    return _mm256_loadu_si256((const __m256i *)p);
 }
 
 TGT static inline __m256i ldx(const int16_t *p)
@@ -141,7 +136,6 @@ TGT static inline int32_t hsum1(__m256i a)
     }
 
 MM(mm_w8_avx2, int8_t, ldw8)
-MM(mm_w16_avx2, int16_t, ldw16)
 
 /* ---------------------------------------------------------------- packed GEMM (mm_pk)
  * The layout of kernels.h: one group (16 outputs) x one input pair is 64 bytes, two
@@ -466,7 +460,7 @@ static void mm_q8_avx2(const int8_t *Q, size_t ldq, const uint8_t *E, size_t lde
     mbz_mm_q8_widened(mm_pk8_avx2, Q, ldq, E, lde, N, Wp, O, I, Y, ldy);
 }
 
-const mbz_kernels mbz_kernels_avx2 = {"avx2", mm_w8_avx2, mm_w16_avx2, mm_pk_avx2,
+const mbz_kernels mbz_kernels_avx2 = {"avx2", mm_w8_avx2, mm_pk_avx2,
                                       requant16_avx2, requant32_avx2, att_exp_avx2, mm_pk8_avx2,
                                       mbz_rmsnorm, mbz_freq_from_logits, mbz_act_q8, mm_q8_avx2,
                                       0};

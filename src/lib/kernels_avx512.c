@@ -18,7 +18,6 @@
 #define TGT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 #define LDX(p, k) _mm512_maskz_loadu_epi16((k), (p))
-#define LDW16(p, k) _mm512_maskz_loadu_epi16((k), (p))
 #define LDW8(p, k) _mm512_cvtepi8_epi16(_mm512_castsi512_si256(_mm512_maskz_loadu_epi8((__mmask64)(k), (p))))
 
 #define DOT_BW(acc, x, w) _mm512_add_epi32((acc), _mm512_madd_epi16((x), (w)))
@@ -115,9 +114,7 @@ HSUM4_DEF(hsum4_vnni, TGT_VNNI)
     }
 
 MM(mm_w8_avx512, TGT_BW, int8_t, LDW8, DOT_BW, hsum4_bw)
-MM(mm_w16_avx512, TGT_BW, int16_t, LDW16, DOT_BW, hsum4_bw)
 MM(mm_w8_vnni, TGT_VNNI, int8_t, LDW8, DOT_VNNI, hsum4_vnni)
-MM(mm_w16_vnni, TGT_VNNI, int16_t, LDW16, DOT_VNNI, hsum4_vnni)
 
 /* ---------------------------------------------------------------- packed GEMM (mm_pk)
  * A tile is R rows x G groups of 16 outputs, R, G <= 4: R*G zmm accumulators, per input
@@ -604,11 +601,11 @@ TGT_VNNI static void mm_q8_vnni(const int8_t *Q, size_t ldq, const uint8_t *E, s
     }
 }
 
-const mbz_kernels mbz_kernels_avx512 = {"avx512", mm_w8_avx512, mm_w16_avx512, mm_pk_avx512,
+const mbz_kernels mbz_kernels_avx512 = {"avx512", mm_w8_avx512, mm_pk_avx512,
                                         requant16_avx512, requant32_avx512, att_exp_avx512,
                                         mm_pk8_avx512, rmsnorm_avx512, freq_avx512,
                                         act_q8_avx512, mm_q8_avx512, 0};
-const mbz_kernels mbz_kernels_avx512vnni = {"avx512vnni", mm_w8_vnni, mm_w16_vnni, mm_pk_vnni,
+const mbz_kernels mbz_kernels_avx512vnni = {"avx512vnni", mm_w8_vnni, mm_pk_vnni,
                                             requant16_avx512, requant32_avx512, att_exp_avx512,
                                             mm_pk8_vnni, rmsnorm_avx512, freq_avx512,
                                             act_q8_avx512, mm_q8_vnni, 1};

@@ -115,7 +115,7 @@ static void mb_destroy(mbz_predictor *p)
         return;
     mbz_mb_team_stop(st);
     free(st->gK);
-    free(st->gVt);
+    free(st->gV);
     free(st->gKn);
     free(st->last_gout);
     free(st->lkv);
@@ -144,12 +144,15 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
     st->gK = mbz_alloc64(ng * M->GH * st->pkK * sizeof(int16_t) + 64);
     if (st->gK)
         memset(st->gK, 0, ng * M->GH * st->pkK * sizeof(int16_t));
-    st->gVt = calloc(ng * st->R * M->DG, sizeof(int16_t));
+    st->pkV = mbz_pk_size(M->GHD, st->R);
+    st->gV = mbz_alloc64(ng * M->GH * st->pkV * sizeof(int16_t) + 64);
+    if (st->gV)
+        memset(st->gV, 0, ng * M->GH * st->pkV * sizeof(int16_t));
     st->gKn = calloc(ng * M->GH * st->R, sizeof(uint16_t));
     st->last_gout = calloc(M->DG, sizeof(int16_t));
     st->lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t));
     st->lx = calloc(nl * (M->XR ? M->XR : 1) * 3 * M->DL, sizeof(int16_t));
-    if (!st->gK || !st->gVt || !st->gKn || !st->last_gout || !st->lkv || !st->lx ||
+    if (!st->gK || !st->gV || !st->gKn || !st->last_gout || !st->lkv || !st->lx ||
         mbz_mb_scratch_alloc(&st->sc, M, st->R, M->GB, M->GB * M->P) != MBZ_OK) {
         mb_destroy((mbz_predictor *)st);
         return MBZ_ERR_NOMEM;

@@ -9,16 +9,22 @@
  * attention keys/values are kept per layer in a ring of R patches (R >= ctx + GB - 1,
  * or all the block's patches if fewer), so that teacher-forced scoring can process GB
  * patches at once with a band-causal window that reaches back into earlier chunks.
- * The ring is the block's predictor's (gK, gVt, gKn; sized by mb_create, megabyte.c).
- * K is stored packed per head (the mm_pk layout of kernels.h, key slots as output
- * channels) and V transposed (D_G x slot), so both attention products are plain
- * "X times W-transposed" kernels:
- *     scores = Q_h . K_h^T             (mm_pk; |q|, |k| <= 2047, d <= 256)
+ * The ring is the block's predictor's (gK, gV, gKn; sized by mb_create, megabyte.c).
+ * Both K and V are stored packed per head in the mm_pk layout of kernels.h: K with the
+ * key slots as output channels (and the head's dimensions as inputs), V with the
+ * head's channels as outputs (and the slots as inputs), so both attention products
+ * are mm_pk:
+ *     scores = Q_h . K_h^T             (|q|, |k| <= 2047, d <= 256)
  *     out    = E . V_h  with E = 256*Eh + El, Eh, El < 2^8+1
  * (the softmax numerators e <= 65536 do not fit int16, so they are split; chunks of
  * at most 1024 keys keep each int32 partial sum below 256*8191*1024 < 2^31, and the
  * chunk sums are added in int64). The Eh and El rows of a query are adjacent rows of
- * one matrix, so a single product reads each V row once for both.
+ * one matrix, so a single product reads each value once for both. A span of slots is
+ * a run of pairs inside each group of 16 channels, whose groups lie R/2 pairs apart,
+ * so E.V runs one group at a time (mm_pk reads one group when O <= 16) from an even
+ * slot; a span that starts at an odd slot takes that key alone first. Packed, E.V
+ * needs no horizontal sums: it replaced a product on V stored transposed (D_G x
+ * slot), with the same integers, 4-8% faster scoring (doc/benchmarks.md).
  *
  * Convolutional patch encoder (option MBZM_OPT_CONV_ENCODER): the global byte
  * embeddings pass through three causal residual conv layers (kernels 3, 5, 7) before
@@ -138,7 +144,8 @@ void mbz_mb_global_attend(const mb_model *M, const mbz_kernels *K, const layer *
     int16_t *Kl = st->gK + l * M->GH * st->pkK;
     uint16_t *Knl = st->gKn + l * M->GH * R;
     const size_t d2 = (d + 1) / 2;
-    int16_t *Vt = st->gVt + l * DG * R;
+    int16_t *Vl = st->gV + l * M->GH * st->pkV;
+    const size_t R2 = (R + 1) / 2;
 
     for (size_t n = 0; n < cnt; n++) {
         size_t slot = (k0 + n) % R;
@@ -153,10 +160,15 @@ void mbz_mb_global_attend(const mb_model *M, const mbz_kernels *K, const layer *
                 kp[(c / 2) * 32 + c % 2] = kr[c];
             Knl[hh * R + slot] = (uint16_t)norm_ceil(kr, d);
         }
-        for (size_t hh = 0; hh < M->GH; hh++)
-            if (mbz_mb_head_on(heads, hh))
-                for (size_t c = hh * d; c < hh * d + d; c++)
-                    Vt[c * R + slot] = row[2 * DG + c];
+        /* value of slot j, head hh, channel c at ((c/16) * R2 + j/2) * 32 + (c%16) * 2 + j%2 */
+        for (size_t hh = 0; hh < M->GH; hh++) {
+            if (!mbz_mb_head_on(heads, hh))
+                continue;
+            int16_t *vp = Vl + hh * st->pkV + (slot / 2) * 32 + slot % 2;
+            const int16_t *vr = row + 2 * DG + hh * d;
+            for (size_t c = 0; c < d; c++)
+                vp[(c / 16) * R2 * 32 + (c % 16) * 2] = vr[c];
+        }
     }
 
     for (size_t hh = 0; hh < M->GH; hh++) {
@@ -235,15 +247,27 @@ void mbz_mb_global_attend(const mb_model *M, const mbz_kernels *K, const layer *
         }
         /* out = E . V over key chunks (<= KEY_CHUNK keys, not crossing the ring's end) */
         memset(sc->acc64, 0, cnt * d * sizeof(int64_t));
+        const int16_t *Vh = Vl + hh * st->pkV;
         for (size_t w = wlo; w < whi;) {
             size_t slot = (s0 + w) % R;
+            if (slot % 2) {   /* a key alone: the products start at a whole pair */
+                const int16_t *vp = Vh + (slot / 2) * 32 + 1;
+                for (size_t n = 0; n < cnt; n++) {
+                    int64_t e = (int64_t)sc->E[2 * n * W + w] * 256 + sc->E[(2 * n + 1) * W + w];
+                    for (size_t c = 0; c < d; c++)
+                        sc->acc64[n * d + c] += e * vp[(c / 16) * R2 * 32 + (c % 16) * 2];
+                }
+                w++;
+                continue;
+            }
             size_t len = whi - w;
             if (len > KEY_CHUNK)
                 len = KEY_CHUNK;
             if (len > R - slot)
                 len = R - slot;
-            const int16_t *Vh = Vt + hh * d * R + slot;
-            K->mm_w16(sc->E + w, W, 2 * cnt, Vh, R, d, len, sc->ye, d);   /* rows Eh_n, El_n */
+            for (size_t c0 = 0; c0 < d; c0 += 16)   /* rows Eh_n, El_n; 16 channels a time */
+                K->mm_pk(sc->E + w, W, 2 * cnt, Vh + ((c0 / 16) * R2 + slot / 2) * 32,
+                         d - c0 < 16 ? d - c0 : 16, len, sc->ye + c0, d);
             for (size_t n = 0; n < cnt; n++)
                 for (size_t c = 0; c < d; c++)
                     sc->acc64[n * d + c] +=

@@ -97,7 +97,9 @@ typedef struct mb_state {
     size_t R;               /* ring size, patches */
     int16_t *gK;            /* NGL x GH x pk(R, GHD): keys of each head, packed (mm_pk) */
     size_t pkK;             /* mbz_pk_size(R, GHD) */
-    int16_t *gVt;           /* NGL x DG x R */
+    int16_t *gV;            /* NGL x GH x pk(GHD, R): values of each head, packed (mm_pk;
+                             * channels as outputs, ring slots as inputs) */
+    size_t pkV;             /* mbz_pk_size(GHD, R) */
     uint16_t *gKn;          /* NGL x GH x R: ceil(|k|_2) of each stored key (<= 2047 * 16) */
     size_t g_done;          /* global outputs computed for patches 0 .. g_done-1 */
     int16_t *last_gout;     /* DG: global output of patch g_done-1 */
