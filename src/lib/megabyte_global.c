@@ -24,7 +24,7 @@
  * so E.V runs one group at a time (mm_pk reads one group when O <= 16) from an even
  * slot; a span that starts at an odd slot takes that key alone first. Packed, E.V
  * needs no horizontal sums: it replaced a product on V stored transposed (D_G x
- * slot), with the same integers, 4-8% faster scoring (doc/benchmarks.md).
+ * slot), with the same integers, 4% faster scoring (doc/speed.md).
  *
  * Convolutional patch encoder (option MBZM_OPT_CONV_ENCODER): the global byte
  * embeddings pass through three causal residual conv layers (kernels 3, 5, 7) before
