@@ -57,12 +57,14 @@ void mbz_megabyte_set_key_skipping(int on);
 
 /* The smallest global step (linear multiply-accumulates per patch) that predict()
  * splits over a helper thread when offered one (predictor op assist,
- * megabyte_team.c). Default MBZ_MB_TEAM_MIN: a smaller step, such as the fast
- * model's (0.8 M), gains less than its meetings cost (measured: 4%); the default
- * model's is 3.1 M. Tests set 0: every model whose shapes allow it splits, and
- * every step runs on the team (otherwise the decoding thread times the team against
- * steps alone and runs alone while the team is the slower). Process-wide. */
-#define MBZ_MB_TEAM_MIN 2000000
+ * megabyte_team.c). Default MBZ_MB_TEAM_MIN: both built-in models (the default
+ * model's step is 3.1 M, the fast model's 0.8 M: 4% faster step prediction with the
+ * helper on a Zen 5 machine, 30-40% on an Intel Xeon, doc/library.md); a step much
+ * smaller than the fast model's would pay more at the meetings than it gains.
+ * Tests set 0: every model whose shapes allow it splits, and every step runs on
+ * the team (otherwise the decoding thread times the team against steps alone and
+ * runs alone while the team is the slower). Process-wide. */
+#define MBZ_MB_TEAM_MIN 500000
 void mbz_megabyte_set_team_min(size_t macs);
 
 #endif
