@@ -1028,6 +1028,10 @@ static void test_models(void **state)
     assert_ptr_equal(fm, mbz_model_default());
 #endif
     assert_ptr_equal(mbz_model_find(mbz_model_fingerprint(fm)), fm);
+    /* found by fingerprint (the built-in ones without loading the others first) */
+    assert_ptr_equal(mbz_model_find(mbz_model_fingerprint(mbz_model_default())), mbz_model_default());
+    assert_ptr_equal(mbz_model_find(mbz_model_fingerprint(o2)), o2);
+    assert_null(mbz_model_find(UINT64_C(0xfedcba9876543210)));
     mbz_model_free((mbz_model *)fm); /* no-op */
     assert_ptr_equal(mbz_model_fast(), fm);
 

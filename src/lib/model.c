@@ -40,13 +40,20 @@ const mbz_model *mbz_model_order2(void)
  * broken build), the model falls back (fast -> default -> order-2) rather than
  * crash: every frame names its model, so nothing could be decoded wrongly. The
  * test suite checks that the built-in models really are the embedded ones. (The
- * fast model is embedded only with the default one: configure.ac.) */
+ * fast model is embedded only with the default one: configure.ac.)
+ *
+ * A model's fingerprint is the xxh64 of its file's bytes (doc/model-format.md), so
+ * mbz_model_find hashes the embedded bytes (under a millisecond) instead of loading
+ * a model to learn its fingerprint: loading validates, hashes and repacks every
+ * weight (tens of milliseconds and 4 MB for the default model), which a process
+ * decoding a frame of another model would pay for nothing. */
 #ifdef MBZ_HAVE_DEFAULT_MODEL
 typedef struct {
-    pthread_once_t once;
+    pthread_once_t once, fp_once;
     const unsigned char *data;
     const uint64_t *size;
     mbz_model *m;
+    uint64_t fp;            /* xxh64 of data, once fp_once has run */
 } builtin_model;
 
 static void load_builtin(builtin_model *b)
@@ -56,18 +63,26 @@ static void load_builtin(builtin_model *b)
         b->m = NULL;
 }
 
+static void hash_builtin(builtin_model *b)
+{
+    b->fp = XXH64(b->data, (size_t)*b->size, 0);
+}
+
 extern const unsigned char mbz_default_model_data[];
 extern const uint64_t mbz_default_model_size;
-static builtin_model default_builtin = { PTHREAD_ONCE_INIT, mbz_default_model_data,
-                                         &mbz_default_model_size, NULL };
+static builtin_model default_builtin = { PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT,
+                                         mbz_default_model_data, &mbz_default_model_size,
+                                         NULL, 0 };
 static void load_default_model(void) { load_builtin(&default_builtin); }
+static void hash_default_model(void) { hash_builtin(&default_builtin); }
 
 #ifdef MBZ_HAVE_FAST_MODEL
 extern const unsigned char mbz_fast_model_data[];
 extern const uint64_t mbz_fast_model_size;
-static builtin_model fast_builtin = { PTHREAD_ONCE_INIT, mbz_fast_model_data,
-                                      &mbz_fast_model_size, NULL };
+static builtin_model fast_builtin = { PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT,
+                                      mbz_fast_model_data, &mbz_fast_model_size, NULL, 0 };
 static void load_fast_model(void) { load_builtin(&fast_builtin); }
+static void hash_fast_model(void) { hash_builtin(&fast_builtin); }
 #endif
 
 /* The built-in model b (loaded once, by load), or `otherwise` when the build has
@@ -77,6 +92,18 @@ static inline const mbz_model *builtin_or(builtin_model *b, void (*load)(void),
 {
     pthread_once(&b->once, load);
     return b->m ? b->m : otherwise;
+}
+
+/* The built-in model b if its fingerprint is fp and it loads, else NULL (without
+ * loading it when the fingerprint differs). */
+static const mbz_model *builtin_by_fingerprint(builtin_model *b, void (*hash)(void),
+                                               void (*load)(void), uint64_t fp)
+{
+    pthread_once(&b->fp_once, hash);
+    if (b->fp != fp)
+        return NULL;
+    pthread_once(&b->once, load);
+    return b->m;
 }
 #endif /* MBZ_HAVE_DEFAULT_MODEL */
 
@@ -207,10 +234,16 @@ static int find_in_dir(void *user, const char *dir)
 
 const mbz_model *mbz_model_find(uint64_t fingerprint)
 {
-    if (mbz_model_default()->fingerprint == fingerprint)
-        return mbz_model_default();
-    if (mbz_model_fast()->fingerprint == fingerprint)
-        return mbz_model_fast();
+#ifdef MBZ_HAVE_DEFAULT_MODEL
+    const mbz_model *b = builtin_by_fingerprint(&default_builtin, hash_default_model,
+                                                load_default_model, fingerprint);
+#ifdef MBZ_HAVE_FAST_MODEL
+    if (!b)
+        b = builtin_by_fingerprint(&fast_builtin, hash_fast_model, load_fast_model, fingerprint);
+#endif
+    if (b)
+        return b;
+#endif
     if (order2_model.fingerprint == fingerprint)
         return &order2_model;
     find_ctx c = { fingerprint, NULL };
