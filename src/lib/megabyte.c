@@ -124,6 +124,15 @@ static void mb_destroy(mbz_predictor *p)
     free(st);
 }
 
+/* n int16 zeros, 64-byte aligned (a packed ring of keys or values), or NULL. */
+static int16_t *ring_alloc(size_t n)
+{
+    int16_t *p = mbz_alloc64(n * sizeof *p + 64);
+    if (p)
+        memset(p, 0, n * sizeof *p);
+    return p;
+}
+
 static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
 {
     const mb_model *M = impl;
@@ -141,13 +150,9 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
         st->R = patches;
     size_t ng = M->NGL ? M->NGL : 1, nl = M->NLL ? M->NLL : 1;
     st->pkK = mbz_pk_size(st->R, M->GHD);
-    st->gK = mbz_alloc64(ng * M->GH * st->pkK * sizeof(int16_t) + 64);
-    if (st->gK)
-        memset(st->gK, 0, ng * M->GH * st->pkK * sizeof(int16_t));
+    st->gK = ring_alloc(ng * M->GH * st->pkK);
     st->pkV = mbz_pk_size(M->GHD, st->R);
-    st->gV = mbz_alloc64(ng * M->GH * st->pkV * sizeof(int16_t) + 64);
-    if (st->gV)
-        memset(st->gV, 0, ng * M->GH * st->pkV * sizeof(int16_t));
+    st->gV = ring_alloc(ng * M->GH * st->pkV);
     st->gKn = calloc(ng * M->GH * st->R, sizeof(uint16_t));
     st->last_gout = calloc(M->DG, sizeof(int16_t));
     st->lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t));

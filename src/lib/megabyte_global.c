@@ -108,6 +108,14 @@ static uint64_t run_max(const uint16_t *kn, size_t R, size_t slot, size_t n)
     return m;
 }
 
+/* Offset of channel c of a value from its slot's pair element (the mm_pk layout with
+ * the head's channels as outputs and R2 pairs of ring slots as inputs): value (j, c)
+ * of a head sits at (j/2) * 32 + j%2 + value_offset(c, R2). */
+static inline size_t value_offset(size_t c, size_t R2)
+{
+    return (c / 16) * R2 * 32 + (c % 16) * 2;
+}
+
 #define NEAR_KEYS 32        /* keys before the newest query's always scored (see below) */
 
 /* Attention of global layer l for the cnt patches of segment g, for the heads whose
@@ -160,14 +168,13 @@ void mbz_mb_global_attend(const mb_model *M, const mbz_kernels *K, const layer *
                 kp[(c / 2) * 32 + c % 2] = kr[c];
             Knl[hh * R + slot] = (uint16_t)norm_ceil(kr, d);
         }
-        /* value of slot j, head hh, channel c at ((c/16) * R2 + j/2) * 32 + (c%16) * 2 + j%2 */
         for (size_t hh = 0; hh < M->GH; hh++) {
             if (!mbz_mb_head_on(heads, hh))
                 continue;
             int16_t *vp = Vl + hh * st->pkV + (slot / 2) * 32 + slot % 2;
             const int16_t *vr = row + 2 * DG + hh * d;
             for (size_t c = 0; c < d; c++)
-                vp[(c / 16) * R2 * 32 + (c % 16) * 2] = vr[c];
+                vp[value_offset(c, R2)] = vr[c];
         }
     }
 
@@ -255,7 +262,7 @@ void mbz_mb_global_attend(const mb_model *M, const mbz_kernels *K, const layer *
                 for (size_t n = 0; n < cnt; n++) {
                     int64_t e = (int64_t)sc->E[2 * n * W + w] * 256 + sc->E[(2 * n + 1) * W + w];
                     for (size_t c = 0; c < d; c++)
-                        sc->acc64[n * d + c] += e * vp[(c / 16) * R2 * 32 + (c % 16) * 2];
+                        sc->acc64[n * d + c] += e * vp[value_offset(c, R2)];
                 }
                 w++;
                 continue;
@@ -266,7 +273,7 @@ void mbz_mb_global_attend(const mb_model *M, const mbz_kernels *K, const layer *
             if (len > R - slot)
                 len = R - slot;
             for (size_t c0 = 0; c0 < d; c0 += 16)   /* rows Eh_n, El_n; 16 channels a time */
-                K->mm_pk(sc->E + w, W, 2 * cnt, Vh + ((c0 / 16) * R2 + slot / 2) * 32,
+                K->mm_pk(sc->E + w, W, 2 * cnt, Vh + (slot / 2) * 32 + value_offset(c0, R2),
                          d - c0 < 16 ? d - c0 : 16, len, sc->ye + c0, d);
             for (size_t n = 0; n < cnt; n++)
                 for (size_t c = 0; c < d; c++)

@@ -16,9 +16,6 @@
 #include "megabyte.h"
 #include "modelfile.h"
 
-/* Model files larger than this are refused before any allocation (1 GiB holds a
- * model far beyond what the coder could run at a useful speed). */
-
 static const mbz_model order2_model = {
     .fingerprint = MBZ_ORDER2_FINGERPRINT,
     .ops = &mbz_order2_ops,

@@ -98,7 +98,8 @@ int mbzm_parse(const void *data, size_t size, mbzm_file *out, char *err, size_t 
 /* The bytes of the model file at path (malloc'ed into *out, *out_len of them; at most
  * MBZM_FILE_MAX), read in chunks (pipes, /proc). Returns an mbz_status, the message in
  * err (mbz.h). Used by mbz_model_load_file and by mbtrain. */
-#define MBZM_FILE_MAX ((size_t)1 << 30)
+#define MBZM_FILE_MAX ((size_t)1 << 30)   /* 1 GiB: a model far beyond what the coder could
+                                            * run at a useful speed */
 int mbzm_read_file(const char *path, unsigned char **out, size_t *out_len, mbz_error *err);
 void mbzm_free(mbzm_file *f);
 const mbzm_tensor *mbzm_find(const mbzm_file *f, const char *name);
