@@ -1050,8 +1050,6 @@ static void decode_modelled(mbz_block_job **list, int n, const mbz_stack *stack,
                 list[bidx[k]]->status = mbz_fail(&list[bidx[k]]->err, MBZ_ERR_CANCELLED, "cancelled");
             break;
         }
-        if (nl == 1 && ops->hint && d[bidx[0]].cm)   /* the match model's guess */
-            ops->hint(bp[0], pos, mbz_cm_expected(d[bidx[0]].cm));
         int rc = stage_alone(stack) ? MBZ_OK : mbz_predict_many(ops, bp, bdata, bpos, nl, freq);
         for (int k = 0; k < nl; k++) {
             mbz_block_job *j = list[bidx[k]];

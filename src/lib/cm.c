@@ -1329,8 +1329,3 @@ int mbz_cm_fast_pass2(mbz_cm *cm, const uint8_t *in, size_t n, mbz_cm_probs_fn s
     free(j.ring);
     return rc;
 }
-
-int mbz_cm_expected(const mbz_cm *cm)
-{
-    return cm->mlen ? cm->hist[cm->mptr] : -1;
-}

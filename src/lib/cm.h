@@ -56,11 +56,6 @@ void mbz_cm_byte(mbz_cm *cm, const uint16_t *freq);
 void mbz_cm_base_path(const uint16_t *freq, unsigned c, uint16_t path[8]);
 void mbz_cm_byte_path(mbz_cm *cm, const uint16_t path[8]);
 
-/* Between bytes: the byte the match model expects next (the one that followed the
- * current match), or -1 without a match. Reads only: decoding passes it to a model
- * that works ahead as its guess (predictor.h, hint). */
-int mbz_cm_expected(const mbz_cm *cm);
-
 /* P(next bit = 1) in 1/65536 units, 1 .. 65535. */
 uint32_t mbz_cm_p(mbz_cm *cm);
 

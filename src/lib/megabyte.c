@@ -142,7 +142,6 @@ static int mb_create(const void *impl, size_t block_len, mbz_predictor **out)
         return MBZ_ERR_NOMEM;
     st->M = M;
     st->block_len = block_len;
-    st->hint = -1;
     st->K = mbz_kernels_get();
     st->prof = mbz_megabyte_profile_enabled();
     size_t patches = block_len / M->P + 1;   /* patches a block of block_len bytes can touch */
@@ -211,7 +210,7 @@ static int mb_score(mbz_predictor *p, const uint8_t *data, size_t len, size_t po
             r->p = t % P;
             r->prev = r->p ? data[t - 1] : 256;
             r->slice = sc->gout + (t / P - k) * DG + r->p * DE;
-            r->lkv = NULL;
+            r->st = NULL;
             r->k = t / P;
             r->xst = M->XR ? st : NULL;
         }
@@ -267,11 +266,8 @@ static int mb_predict(mbz_predictor *handle, const uint8_t *data, size_t pos, ui
         return MBZ_ERR_PARAM;      /* positions must come in order */
     if (!cross_ready(st, k))
         return MBZ_ERR_PARAM;
-    lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st->lkv, k, M->XR ? st : NULL};
-    if (!(st->team && p && mbz_mb_team_ahead_take(st, data, pos, freq)))
-        mbz_mb_local_forward(M, st->K, &st->sc, &r, 1, freq);
-    if (st->team && p + 1 < M->P && pos + 1 < st->block_len)
-        mbz_mb_team_ahead_post(st, pos + 1, freq, st->hint_pos == pos ? st->hint : -1);
+    lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st, k, M->XR ? st : NULL};
+    mbz_mb_local_forward(M, st->K, &st->sc, &r, 1, freq);
     if (st->prof)
         mbz_mb_prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
     return MBZ_OK;
@@ -323,7 +319,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
             if (!cross_ready(mb_of(ps[b]), k))
                 return MBZ_ERR_PARAM;
             rows[b - b0] = (lrow){p, p ? data[b][pos[b] - 1] : 256,
-                                  mb_of(ps[b])->last_gout + p * M->DE, mb_of(ps[b])->lkv, k, M->XR ? mb_of(ps[b]) : NULL};
+                                  mb_of(ps[b])->last_gout + p * M->DE, mb_of(ps[b]), k, M->XR ? mb_of(ps[b]) : NULL};
         }
         mbz_mb_local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
         if (mb_of(ps[0])->prof)
@@ -372,19 +368,12 @@ static int mb_assist(mbz_predictor *p, int helpers)
     return helpers > 0 && mbz_mb_team_start(st) == 0 ? 1 : 0;
 }
 
-static void mb_hint(mbz_predictor *p, size_t pos, int byte)
-{
-    mb_state *st = mb_of(p);
-    st->hint_pos = pos;
-    st->hint = byte;
-}
-
 /* The ops of every MEGABYTE model, with or without seek. */
 #define MB_OPS(SEEK)                                                              \
     {                                                                             \
         .name = "megabyte", .create = mb_create, .score = mb_score,               \
         .predict = mb_predict, .predict_batch = mb_predict_batch,                 \
-        .destroy = mb_destroy, .seek = SEEK, .assist = mb_assist, .hint = mb_hint, \
+        .destroy = mb_destroy, .seek = SEEK, .assist = mb_assist,                 \
     }
 
 const mbz_predictor_ops mbz_mb_ops = MB_OPS(mb_seek);

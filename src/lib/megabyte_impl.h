@@ -110,8 +110,6 @@ typedef struct mb_state {
     int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
     struct mbz_mb_team *team;   /* a helper thread for the global steps of predict(), or
                                  * NULL (megabyte_team.c) */
-    size_t hint_pos;        /* the decoder's guess of data[hint_pos] (ops->hint) */
-    int hint;               /* ... the byte, or -1 */
     scratch sc;
 } mb_state;
 
@@ -129,9 +127,7 @@ typedef struct {
 
 /* One row of the local model: position p of its patch, previous byte (256 = pad),
  * its slice of the global output, and where the q/k/v rows of positions 0..p live:
- * lkv != NULL: a step cache (NLL x P x 3DL, step mode: the predictor's st->lkv, or
- * the helper's copy when it runs a step ahead, megabyte_team.c), the row's own copied
- * into it; lkv == NULL: the batch rows r-p..r.
+ * st != NULL: copied into st->lkv (step mode); st == NULL: the batch rows r-p..r.
  * With the cross-patch option (M->XR > 0), k is the row's patch and xst the block's
  * predictor, whose lx holds the previous patch's last XR rows where the batch does not
  * (local_cross_keys, megabyte_local.c); xst == NULL without the option. */
@@ -139,7 +135,7 @@ typedef struct {
     size_t p;
     unsigned prev;
     const int16_t *slice;
-    int16_t *lkv;
+    mb_state *st;
     size_t k;
     mb_state *xst;
 } lrow;
@@ -252,15 +248,6 @@ void mbz_mb_team_release(mb_model *M);
 int mbz_mb_team_start(mb_state *st);
 void mbz_mb_team_step(mb_state *st, size_t k);
 void mbz_mb_team_stop(mb_state *st);
-/* The local step ahead (megabyte_team.c, "Between steps"). post: predict() has just
- * given prev_freq, the table of position pos - 1 (pos in the same patch): the helper
- * may now compute position pos, guessing `guess` (-1: prev_freq's most probable
- * byte) before it.
- * take: predict(pos) with data[pos - 1] known; 1: the helper's step had guessed it
- * and freq (and row pos % P of st->lkv) are filled, the integers of
- * mbz_mb_local_forward; 0: compute them here. */
-void mbz_mb_team_ahead_post(mb_state *st, size_t pos, const uint16_t *prev_freq, int guess);
-int mbz_mb_team_ahead_take(mb_state *st, const uint8_t *data, size_t pos, uint16_t *freq);
 
 /* megabyte_local.c: the local model and the head; the frequency tables of N rows
  * into freq (N x 256). */

@@ -125,7 +125,7 @@ static const int16_t *local_cross_keys(const mb_model *M, const scratch *sc, con
     if (r->k == 0)
         return NULL;
     size_t first = n - r->p;   /* the row of position 0 of r's patch (batch mode) */
-    if (!r->lkv && first >= M->XR && rows[first - 1].k + 1 == r->k &&
+    if (!r->st && first >= M->XR && rows[first - 1].k + 1 == r->k &&
         rows[first - 1].xst == r->xst)
         return sc->lqkvb + (first - M->XR) * ld;
     return r->xst->lx + l * M->XR * ld;
@@ -141,7 +141,7 @@ static void local_cross_save(const mb_model *M, const scratch *sc, const lrow *r
         const lrow *r = &rows[n];
         if (r->p != M->P - 1)
             continue;
-        const int16_t *src = r->lkv ? r->lkv + l * M->P * ld + (M->P - XR) * ld
+        const int16_t *src = r->st ? r->st->lkv + l * M->P * ld + (M->P - XR) * ld
                                    : sc->lqkvb + (n + 1 - XR) * ld;
         memcpy(r->xst->lx + l * XR * ld, src, XR * ld * sizeof(int16_t));
         if (l + 1 == M->NLL)
@@ -174,8 +174,8 @@ void mbz_mb_local_forward(const mb_model *M, const mbz_kernels *K, scratch *sc, 
         for (size_t n = 0; n < N; n++) {
             const lrow *r = &rows[n];
             const int16_t *kv0;
-            if (r->lkv) {
-                int16_t *cache = r->lkv + l * M->P * 3 * DL;
+            if (r->st) {
+                int16_t *cache = r->st->lkv + l * M->P * 3 * DL;
                 memcpy(cache + r->p * 3 * DL, sc->lqkvb + n * 3 * DL, 3 * DL * sizeof(int16_t));
                 kv0 = cache;
             } else {

@@ -67,9 +67,6 @@
 #define WINDOW 16              /* team steps timed before they are compared */
 #define BACKOFF_MIN 256        /* steps alone after a window the team lost, doubling */
 #define BACKOFF_MAX 65536
-#define AHEAD_WAIT_NS 30000    /* a step ahead not ready by then is computed again */
-#define AHEAD_BACKOFF_MIN 256  /* steps not posted after a late one, doubling */
-#define AHEAD_BACKOFF_MAX 65536
 
 /* The thread (0: the predictor's caller, 1: the helper) that owns head hh: heads
  * 0 and 3 (the steepest and the flattest of four) on the helper, 1 and 2 on the
@@ -195,18 +192,6 @@ struct mbz_mb_team {
     uint64_t solo_ns, team_ns;
     unsigned team_cnt;
     int always;             /* team_min 0 (tests): every step on the team */
-    /* the local step ahead (the file's top comment, "Between steps"): thread 0 posts
-     * one at a time, only while the helper has finished the one before */
-    int ahead_ok;           /* the model allows it (no cross-patch rows) */
-    int16_t *ahead_lkv;     /* the helper's step cache (NLL x P x 3DL) */
-    uint16_t *ahead_freq;   /* the table it computed (256) */
-    size_t ahead_pos;       /* the position of the step posted last */
-    unsigned ahead_guess;   /* the byte it assumed at ahead_pos - 1 */
-    int ahead_open;         /* thread 0: posted and not yet taken */
-    unsigned ahead_posted;  /* thread 0: steps posted (ahead_req's value) */
-    size_t ahead_calls, ahead_off_until, ahead_backoff;   /* thread 0: the backoff */
-    _Alignas(64) atomic_uint ahead_req;   /* steps ahead posted by thread 0 */
-    _Alignas(64) atomic_uint ahead_done;  /* steps ahead the helper has finished */
     _Alignas(64) atomic_uint met0;      /* meetings thread 0 has reached */
     _Alignas(64) atomic_uint met1;      /* meetings thread 1 has reached */
     _Alignas(64) char end;
@@ -322,36 +307,16 @@ static void run_step(struct mbz_mb_team *T, int t, size_t k)
     }
 }
 
-/* The helper's local step ahead: position ahead_pos with ahead_guess as the byte
- * before it, on a copy of the decoding thread's step cache (its rows 0 .. p-1, which
- * thread 0 does not write again in this patch), into the helper's own buffers. */
-static void run_ahead(struct mbz_mb_team *T)
-{
-    mb_state *st = T->st;
-    const mb_model *M = st->M;
-    const size_t P = M->P, ld = 3 * M->DL, p = T->ahead_pos % P;
-    for (size_t l = 0; l < M->NLL; l++)
-        memcpy(T->ahead_lkv + l * P * ld, st->lkv + l * P * ld, p * ld * sizeof(int16_t));
-    lrow r = {p, T->ahead_guess, st->last_gout + p * M->DE, T->ahead_lkv, T->ahead_pos / P, NULL};
-    mbz_mb_local_forward(M, st->K, &T->sc1, &r, 1, T->ahead_freq);
-}
-
-/* Work posted and not yet taken: a global step or a local step ahead. */
-static int helper_idle(struct mbz_mb_team *T, unsigned seen, unsigned ahead_seen)
-{
-    return atomic_load_explicit(&T->go, memory_order_acquire) == seen &&
-           atomic_load_explicit(&T->ahead_req, memory_order_acquire) == ahead_seen &&
-           !atomic_load(&T->quit);
-}
-
 static void *helper_main(void *arg)
 {
     struct mbz_mb_team *T = arg;
-    unsigned seen = 0, ahead_seen = 0;
+    unsigned seen = 0;
     for (;;) {
-        /* wait for work: spin, then sleep */
+        /* wait for a step: spin, then sleep */
         uint64_t t0 = 0;
-        for (unsigned spins = 0; helper_idle(T, seen, ahead_seen); spins++) {
+        for (unsigned spins = 0; atomic_load_explicit(&T->go, memory_order_acquire) == seen &&
+                                 !atomic_load(&T->quit);
+             spins++) {
             cpu_relax();
             if (spins % 256 == 0) {
                 uint64_t t = now_ns();
@@ -360,7 +325,7 @@ static void *helper_main(void *arg)
                 else if (t - t0 > SPIN_IDLE_NS) {
                     pthread_mutex_lock(&T->mu);
                     atomic_store(&T->sleeping, 1);
-                    while (helper_idle(T, seen, ahead_seen))
+                    while (atomic_load(&T->go) == seen && !atomic_load(&T->quit))
                         pthread_cond_wait(&T->cv, &T->mu);
                     atomic_store(&T->sleeping, 0);
                     pthread_mutex_unlock(&T->mu);
@@ -369,20 +334,8 @@ static void *helper_main(void *arg)
         }
         if (atomic_load(&T->quit))
             return NULL;
-        unsigned req = atomic_load_explicit(&T->ahead_req, memory_order_acquire);
-        if (req != ahead_seen) {
-            /* a step ahead posted before a global step that is already waiting belongs
-             * to the patch before it: stale, skipped (thread 0 no longer wants it) */
-            if (atomic_load_explicit(&T->go, memory_order_acquire) == seen)
-                run_ahead(T);
-            ahead_seen = req;
-            atomic_store_explicit(&T->ahead_done, req, memory_order_release);
-        }
-        unsigned go = atomic_load_explicit(&T->go, memory_order_acquire);
-        if (go != seen) {
-            seen = go;
-            run_step(T, 1, T->k);
-        }
+        seen = atomic_load_explicit(&T->go, memory_order_acquire);
+        run_step(T, 1, T->k);
     }
 }
 
@@ -428,8 +381,6 @@ static void team_free(struct mbz_mb_team *T)
     free(T->ln[0].mem);
     free(T->ln[1].mem);
     mbz_mb_scratch_free(&T->sc1);
-    free(T->ahead_lkv);
-    free(T->ahead_freq);
     pthread_mutex_destroy(&T->mu);
     pthread_cond_destroy(&T->cv);
     free(T);
@@ -458,17 +409,10 @@ int mbz_mb_team_start(mb_state *st)
     atomic_init(&T->sleeping, 0);
     atomic_init(&T->met0, 0);
     atomic_init(&T->met1, 0);
-    atomic_init(&T->ahead_req, 0);
-    atomic_init(&T->ahead_done, 0);
-    T->ahead_ok = M->XR == 0 && M->NLL > 0 && !getenv("MBZ_NOAHEAD");   /* A/B switch */
-    T->ahead_backoff = AHEAD_BACKOFF_MIN;
     pthread_mutex_init(&T->mu, NULL);
     pthread_cond_init(&T->cv, NULL);
-    size_t nl = M->NLL ? M->NLL : 1;
     if (lane_alloc(&T->ln[0], M) || lane_alloc(&T->ln[1], M) ||
-        mbz_mb_scratch_alloc(&T->sc1, M, st->R, 1, 1) != MBZ_OK ||
-        !(T->ahead_lkv = calloc(nl * M->P * 3 * M->DL, sizeof(int16_t))) ||
-        !(T->ahead_freq = calloc(256, sizeof(uint16_t)))) {
+        mbz_mb_scratch_alloc(&T->sc1, M, st->R, 1, 1) != MBZ_OK) {
         team_free(T);
         return -1;
     }
@@ -484,81 +428,6 @@ int mbz_mb_team_start(mb_state *st)
     return 0;
 }
 
-/* Wait until the helper has finished every step ahead posted (they read the
- * decoding thread's last_gout and step cache). */
-static void ahead_quiet(struct mbz_mb_team *T)
-{
-    for (unsigned spins = 0;
-         atomic_load_explicit(&T->ahead_done, memory_order_acquire) != T->ahead_posted;) {
-        cpu_relax();
-        if (++spins == SPIN_YIELD) {
-            spins = 0;
-            sched_yield();
-        }
-    }
-}
-
-void mbz_mb_team_ahead_post(mb_state *st, size_t pos, const uint16_t *prev_freq, int guess)
-{
-    struct mbz_mb_team *T = st->team;
-    if (!T->ahead_ok || T->ahead_calls++ < T->ahead_off_until ||
-        atomic_load_explicit(&T->ahead_done, memory_order_acquire) != T->ahead_posted)
-        return;
-    if (guess < 0) {   /* the most probable byte (the first of equals) */
-        guess = 0;
-        for (int y = 1; y < 256; y++)
-            if (prev_freq[y] > prev_freq[guess])
-                guess = y;
-    }
-    T->ahead_pos = pos;
-    T->ahead_guess = (unsigned)guess;
-    T->ahead_open = 1;
-    T->ahead_posted++;
-    /* sequentially consistent, as the helper's `sleeping`: a helper going to sleep
-     * sees the post, or wake() sees it asleep */
-    atomic_store(&T->ahead_req, T->ahead_posted);
-    wake(T);
-}
-
-int mbz_mb_team_ahead_take(mb_state *st, const uint8_t *data, size_t pos, uint16_t *freq)
-{
-    struct mbz_mb_team *T = st->team;
-    if (!T->ahead_open || T->ahead_pos != pos)
-        return 0;
-    T->ahead_open = 0;
-    if (data[pos - 1] != T->ahead_guess)
-        return 0;
-    uint64_t t0 = 0;
-    for (unsigned spins = 0;
-         atomic_load_explicit(&T->ahead_done, memory_order_acquire) != T->ahead_posted; spins++) {
-        cpu_relax();
-        if (T->always) {         /* tests: take every step ahead, however late */
-            if (spins % SPIN_YIELD == SPIN_YIELD - 1)
-                sched_yield();
-            continue;
-        }
-        if (spins % 64 == 0) {
-            uint64_t t = now_ns();
-            if (!t0) {
-                t0 = t;
-            } else if (t - t0 > AHEAD_WAIT_NS) {   /* the helper lost its core */
-                T->ahead_off_until = T->ahead_calls + T->ahead_backoff;
-                if (T->ahead_backoff < AHEAD_BACKOFF_MAX)
-                    T->ahead_backoff *= 2;
-                return 0;
-            }
-        }
-    }
-    T->ahead_backoff = AHEAD_BACKOFF_MIN;   /* on time again */
-    const mb_model *M = st->M;
-    const size_t ld = 3 * M->DL, p = pos % M->P;
-    memcpy(freq, T->ahead_freq, 256 * sizeof(uint16_t));
-    for (size_t l = 0; l < M->NLL; l++)
-        memcpy(st->lkv + (l * M->P + p) * ld, T->ahead_lkv + (l * M->P + p) * ld,
-               ld * sizeof(int16_t));
-    return 1;
-}
-
 void mbz_mb_team_step(mb_state *st, size_t k)
 {
     struct mbz_mb_team *T = st->team;
@@ -568,7 +437,6 @@ void mbz_mb_team_step(mb_state *st, size_t k)
     int probe = !T->always && !backed_off && n % PROBE == 0;
     uint64_t t0 = T->always || backed_off ? 0 : now_ns();
     if (backed_off || probe) {   /* alone (the results are the same) */
-        ahead_quiet(T);          /* the helper may still read last_gout */
         gseg g = {st, k, 1};
         mbz_mb_global_forward(st->M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
         if (probe)

@@ -54,11 +54,6 @@ typedef struct mbz_predictor_ops {
      * on them (megabyte_team.c: the global steps on two threads) until destroy. The
      * tables do not change. Returns the helpers taken (0: none). */
     int (*assist)(mbz_predictor *p, int helpers);
-    /* Optional (may be NULL): before predict(pos), the decoder's guess that data[pos]
-     * is `byte` (0 .. 255: what the binary stage's match model expects, cm.h), -1 for
-     * none. A predictor that computes ahead while the byte is decoded (megabyte_team.c)
-     * guesses with it; the tables do not change. */
-    void (*hint)(mbz_predictor *p, size_t pos, int byte);
 } mbz_predictor_ops;
 
 /* The library-internal view of a model (the public type is opaque). Besides its

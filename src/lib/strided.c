@@ -199,15 +199,6 @@ static int st_assist(mbz_predictor *ps, int helpers)
     return took;
 }
 
-/* The decoder's guess of data[pos] is pass A's of its pos and pass B's of pos - h. */
-static void st_hint(mbz_predictor *ps, size_t pos, int byte)
-{
-    st_state *s = st_of(ps);
-    s->bops->hint(s->a, pos, byte);
-    if (s->b && pos >= s->h)
-        s->bops->hint(s->b, pos - s->h, byte);
-}
-
 static const mbz_predictor_ops strided_ops_batched = {
     .name = "strided",
     .create = st_create,
@@ -248,8 +239,6 @@ int mbz_strided_wrap(const mbz_model *base, mbz_model *out)
         si->ops.seek = st_seek;
     if (base->ops->assist)
         si->ops.assist = st_assist;
-    if (base->ops->hint)
-        si->ops.hint = st_hint;
     out->ops = &si->ops;
     out->patch = base->patch;
     out->score_chunk = base->score_chunk;
