@@ -34,7 +34,9 @@
 # the default model a1d3426d36c27e9f.
 # Stage 4 (2026-12-06): stretched to STEPS (default now 42000: 1.38 GB of
 # windows), a third warm restart (2.7e-4 at step 30000): the default model
-# 7f1d0cf31578a4bc.
+# 7f1d0cf31578a4bc. Its weights with a 2 KiB window (`mbtrain window default.mbzm
+# OUT 2048`, model/MODEL.md) are the default model d8714b5e5950efbe since
+# 2026-12-07; a run of this script exports the 8 KiB window it trains with.
 #
 # model/train-fast.sh runs this script for the fast model of the lower levels (issue
 # 16): NAME (default "default") names its checkpoint, log, export and committed

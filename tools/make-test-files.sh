@@ -42,9 +42,9 @@ OUT=$(cd "$OUT" && pwd)
 # files are made from them: only good files that did not exist are added. Some can
 # no longer be made at all (the 256-way mixing stage: good-text-mix, good-text9;
 # earlier default models: good-text9-cm, good-text6-cm, good-text6-v5,
-# good-text6-v10; from the next change of the default model on, good-text6-v16
-# too, and good-text3-fast from the next change of the fast model): they must
-# be there. The bad files are always made afresh (bad-cpu-bomb.mbz, found by
+# good-text6-v10, good-text6-v16; from the next change of the default model on,
+# good-text6-w2k too, and good-text3-fast from the next change of the fast model):
+# they must be there. The bad files are always made afresh (bad-cpu-bomb.mbz, found by
 # tests/reliability, is not made here and is kept).
 for f in "$OUT"/bad-*.mbz; do
     case ${f##*/} in bad-cpu-bomb.mbz) ;; *) rm -f "$f" ;; esac
@@ -97,10 +97,11 @@ EOF
 # frame version 4 (flag CM): good-text-cm.mbz (level 1) and good-text6-cm.mbz (level
 # 6, model 355f8524606d011f), and frame version 5 with the default model:
 # good-text6-v5.mbz (level 6, model 36ca1b19def4a03f) and frame version 10:
-# good-text6-v10.mbz (level 6, model a1d3426d36c27e9f): kept (above), not made here
-# frame version 16 with the default model (7f1d0cf31578a4bc since 2026-12-06, stage 4
-# of the training run): good-text6-v16.mbz, level 6
-"$MBZIP" -6 -T1 -c good-text.orig >good-text6-v16.mbz && cp good-text.orig good-text6-v16.orig
+# good-text6-v10.mbz (level 6, model a1d3426d36c27e9f) and frame version 16:
+# good-text6-v16.mbz (level 6, model 7f1d0cf31578a4bc): kept (above), not made here
+# frame version 16 with the default model (d8714b5e5950efbe since 2026-12-07: stage 4
+# of the training run with a 2 KiB window): good-text6-w2k.mbz, level 6
+"$MBZIP" -6 -T1 -c good-text.orig >good-text6-w2k.mbz && cp good-text.orig good-text6-w2k.orig
 # frame version 16 with the fast model of levels 2-4 (3c12d392bb87d8d5 since 2026-12-06,
 # late): good-text3-fast.mbz, level 3
 "$MBZIP" -3 -T1 -c good-text.orig >good-text3-fast.mbz && cp good-text.orig good-text3-fast.orig

@@ -4,13 +4,14 @@
  * Level 1 codes with the binary stage's fast configuration alone (its order-2 model
  * is named in the frame but not run, unless --model names another); levels 2-4 with
  * the fast model and levels 5-9 with the default model (both MEGABYTE when built in;
- * the fast one has half the widths and a quarter of the context, and runs about
- * twice as fast) under the full stage, level 9 with strided inference (two passes).
- * A MEGABYTE model sees a window of ctx bytes (8 KiB for the default, 2 KiB for the
- * fast model) and restarts at each block; the binary context-mixing stage (doc/mixing.md) learns from a history
- * of 16 blocks (frame.h: mbz_frame_history, at most 64 MiB), so the block size sets
- * the window of the stage and how many threads compression can use (one per
- * history). Level 6, the default, uses 1 MiB blocks: 16 MiB histories.
+ * the fast one has half the widths, and runs about twice as fast) under the full
+ * stage, level 9 with strided inference (two passes). A MEGABYTE model sees a window
+ * of ctx bytes (2 KiB for both: the default model was trained with 8 KiB and runs
+ * with 2, model/MODEL.md) and restarts at each block; the binary context-mixing
+ * stage (doc/mixing.md) learns from a history of 16 blocks (frame.h:
+ * mbz_frame_history, at most 64 MiB), so the block size sets the window of the
+ * stage and how many threads compression can use (one per history). Level 6, the
+ * default, uses 1 MiB blocks: 16 MiB histories.
  */
 #include "config.h"
 #include "frame.h"

@@ -258,6 +258,7 @@ static void usage(FILE *f)
 "                      [--int8-act (linear layers take int8 activations)]\n"
 "                      CKPT OUT.mbzm DATA...\n"
 "       mbtrain int8-act IN.mbzm OUT.mbzm   (the same model with int8 activations)\n"
+"       mbtrain window IN.mbzm OUT.mbzm BYTES   (the same model, attention window cut to BYTES)\n"
 "Train the MEGABYTE model of mbzip on DATA (files, directories, tar archives).\n\n"
 "Model:  --patch N (8) --d-emb N (32) --g-layers N (4) --g-heads N (4) --g-ff N (1024)\n"
 "        --l-dim N (128) --l-layers N (2) --l-heads N (2) --l-ff N (512) --ctx BYTES (8192)\n"
@@ -390,6 +391,53 @@ static int cmd_compact(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+/* A model file rewritten with other options: its tensors and scales unchanged, a new
+ * file and fingerprint. */
+static int rewrite_model(const char *cmd, const char *in, const char *out, int int8_act,
+                         uint32_t ctx_bytes)
+{
+    char err[512];
+    unsigned char *buf;
+    size_t n;
+    mbz_error e;
+    if (mbzm_read_file(in, &buf, &n, &e) != MBZ_OK) {
+        fprintf(stderr, "mbtrain %s: %s\n", cmd, e.msg);
+        return 1;
+    }
+    mbzm_file mf;
+    if (mbzm_parse(buf, n, &mf, err, sizeof err) != MBZ_OK) {
+        fprintf(stderr, "mbtrain %s: %s: %s\n", cmd, in, err);
+        free(buf);
+        return 1;
+    }
+    free(buf);
+    mbzm_hparams hp = mf.hp;
+    if (int8_act)
+        hp.options |= MBZM_OPT_INT8_ACT;
+    if (ctx_bytes) {
+        /* a shorter window of the same weights: ALiBi's distance penalty is the same
+         * for the keys that remain, so nothing else changes */
+        if (ctx_bytes % hp.patch || ctx_bytes / hp.patch > hp.ctx_patches) {
+            fprintf(stderr, "mbtrain %s: %u bytes is not a multiple of the patch (%u) up to "
+                    "the model's window (%u bytes)\n", cmd, ctx_bytes, hp.patch,
+                    hp.ctx_patches * hp.patch);
+            mbzm_free(&mf);
+            return 1;
+        }
+        hp.ctx_patches = ctx_bytes / hp.patch;
+    }
+    int rc = mbzm_write_file(out, &hp, mf.tensors, mf.n_tensors, err, sizeof err);
+    if (rc != MBZ_OK)
+        fprintf(stderr, "mbtrain %s: %s\n", cmd, err);
+    else if (int8_act)
+        fprintf(stderr, "mbtrain %s: %s: %s with int8 activations\n", cmd, out, in);
+    else
+        fprintf(stderr, "mbtrain %s: %s: %s with a window of %u bytes\n", cmd, out, in,
+                hp.ctx_patches * hp.patch);
+    mbzm_free(&mf);
+    return rc != MBZ_OK;
+}
+
 /* mbtrain int8-act IN.mbzm OUT.mbzm: the same model (tensors, scales) with int8
  * activations (MBZM_OPT_INT8_ACT) set, a new file and fingerprint; for a model already
  * exported, whose held-out loss with the bit mbzip's own tools then measure. */
@@ -399,30 +447,25 @@ static int cmd_int8_act(int argc, char **argv)
         fprintf(stderr, "usage: mbtrain int8-act IN.mbzm OUT.mbzm\n");
         return 1;
     }
-    char err[512];
-    unsigned char *buf;
-    size_t n;
-    mbz_error e;
-    if (mbzm_read_file(argv[1], &buf, &n, &e) != MBZ_OK) {
-        fprintf(stderr, "mbtrain int8-act: %s\n", e.msg);
+    return rewrite_model("int8-act", argv[1], argv[2], 1, 0);
+}
+
+/* mbtrain window IN.mbzm OUT.mbzm BYTES: the same model with its attention window cut
+ * to BYTES (global attention sees BYTES / patch patches): less work per patch for
+ * what the far keys were worth (model/MODEL.md measures the built-in default's). */
+static int cmd_window(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: mbtrain window IN.mbzm OUT.mbzm BYTES\n");
         return 1;
     }
-    mbzm_file mf;
-    if (mbzm_parse(buf, n, &mf, err, sizeof err) != MBZ_OK) {
-        fprintf(stderr, "mbtrain int8-act: %s: %s\n", argv[1], err);
-        free(buf);
+    char *end;
+    unsigned long b = strtoul(argv[3], &end, 10);
+    if (*end || b == 0 || b > (1ul << 30)) {
+        fprintf(stderr, "mbtrain window: bad window size %s\n", argv[3]);
         return 1;
     }
-    free(buf);
-    mbzm_hparams hp = mf.hp;
-    hp.options |= MBZM_OPT_INT8_ACT;
-    int rc = mbzm_write_file(argv[2], &hp, mf.tensors, mf.n_tensors, err, sizeof err);
-    if (rc != MBZ_OK)
-        fprintf(stderr, "mbtrain int8-act: %s\n", err);
-    else
-        fprintf(stderr, "mbtrain int8-act: %s: %s with int8 activations\n", argv[2], argv[1]);
-    mbzm_free(&mf);
-    return rc != MBZ_OK;
+    return rewrite_model("window", argv[1], argv[2], 0, (uint32_t)b);
 }
 
 static int train_main(int argc, char **argv);
@@ -433,11 +476,12 @@ int main(int argc, char **argv)
         return 1;
     int rc;
     if (argc > 1 && (!strcmp(argv[1], "export") || !strcmp(argv[1], "compact") ||
-                     !strcmp(argv[1], "int8-act")))
+                     !strcmp(argv[1], "int8-act") || !strcmp(argv[1], "window")))
         /* one process's work: under mpirun, rank 0 does it */
         rc = mt_dist_rank()                  ? 0
              : !strcmp(argv[1], "export")    ? cmd_export(argc - 1, argv + 1)
              : !strcmp(argv[1], "int8-act")  ? cmd_int8_act(argc - 1, argv + 1)
+             : !strcmp(argv[1], "window")    ? cmd_window(argc - 1, argv + 1)
                                              : cmd_compact(argc - 1, argv + 1);
     else
         rc = train_main(argc, argv);

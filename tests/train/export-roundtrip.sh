@@ -30,6 +30,25 @@ awk '$1 != 57 && $1 <= size - 8 { bad = 1 } END { exit bad }' size="$(wc -c < "$
   { echo "mbtrain int8-act changed more than the options word and the trailer"; cat "$tmp/diff"; exit 1; }
 grep -q '^ *57 *0 *10$' "$tmp/diff" || { echo "mbtrain int8-act: option bit 3 not set"; cat "$tmp/diff"; exit 1; }
 roundtrip_model "$tmp/m8b.mbzm" "$tmp/text.txt" "mbtrain int8-act"
+# a shorter attention window (mbtrain window): the ctx_patches word (file offset 52)
+# and the trailer change, nothing else; it round-trips; a window that is not a
+# multiple of the patch or longer than the model's is refused
+patch=$(od -An -tu4 -j16 -N4 "$tmp/m.mbzm" | tr -d ' ')
+ctx=$(od -An -tu4 -j52 -N4 "$tmp/m.mbzm" | tr -d ' ')
+half=$(( (ctx / 2) * patch ))
+"$MBTRAIN" window "$tmp/m.mbzm" "$tmp/mw.mbzm" "$half"
+[ "$(od -An -tu4 -j52 -N4 "$tmp/mw.mbzm" | tr -d ' ')" = "$((ctx / 2))" ] ||
+  { echo "mbtrain window: ctx_patches is not $((ctx / 2))"; exit 1; }
+cmp -l "$tmp/m.mbzm" "$tmp/mw.mbzm" > "$tmp/diff" || true
+awk '($1 < 53 || $1 > 56) && $1 <= size - 8 { bad = 1 } END { exit bad }' size="$(wc -c < "$tmp/m.mbzm")" "$tmp/diff" ||
+  { echo "mbtrain window changed more than ctx_patches and the trailer"; cat "$tmp/diff"; exit 1; }
+roundtrip_model "$tmp/mw.mbzm" "$tmp/text.txt" "mbtrain window"
+for bad in $((half + 1)) $((ctx * patch + patch)); do
+  if "$MBTRAIN" window "$tmp/m.mbzm" "$tmp/mx.mbzm" "$bad" 2> "$tmp/err"; then
+    echo "mbtrain window accepted $bad bytes"; exit 1
+  fi
+  cat "$tmp/err"
+done
 # and a decoder without the model says so (the frame names the model)
 if "$MBZIP" -dc "$tmp/rt.mbz" > /dev/null 2> "$tmp/err"; then
   echo "decoded without the model?"; exit 1
