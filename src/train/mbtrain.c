@@ -264,6 +264,9 @@ static void usage(FILE *f)
 "        --l-dim N (128) --l-layers N (2) --l-heads N (2) --l-ff N (512) --ctx BYTES (8192)\n"
 "        --cross-patch R (off: local attention also sees the previous patch's last R bytes)\n"
 "        --conv-encoder (causal conv layers, kernels 3, 5, 7, over the byte embeddings)\n"
+"        --global-lag L (1; an experiment: patch k's global input is patch k-L, so that\n"
+"        decoding could run a patch's global step beside the previous patch's bytes; no\n"
+"        model file or checkpoint holds it: refused with --resume, --init and --out)\n"
 "Train:  --batch N (4) --steps N | --bytes N (10000 steps) --lr X (1e-3) --lr-min X (lr/10)\n"
 "        --warmup N (200) --wd X (0.1) --clip X (1.0) --seed N (1) --holdout F (0.02)\n"
 "Run:    --threads N (1) --ckpt FILE (mbtrain.ckpt) --ckpt-every N (500) --ckpt-minutes M (0)\n"
@@ -284,7 +287,7 @@ enum {
     O_PATCH = 256, O_DEMB, O_GL, O_GH, O_GFF, O_LD, O_LL, O_LH, O_LFF, O_CTX, O_BATCH, O_STEPS,
     O_BYTES, O_LR, O_LRMIN, O_WARMUP, O_WD, O_CLIP, O_SEED, O_HOLD, O_THREADS, O_CKPT,
     O_CKPT_EVERY, O_CKPT_MIN, O_EVAL_EVERY, O_EVAL_WIN, O_LOG_EVERY, O_RESUME, O_OUT, O_EXCL,
-    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS, O_INIT, O_BLAS
+    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS, O_INIT, O_BLAS, O_LAG
 };
 
 static const struct option long_opts[] = {
@@ -301,7 +304,7 @@ static const struct option long_opts[] = {
     {"exclude-dir", 1, 0, O_EXCL}, {"check-data", 0, 0, O_CHECK}, {"drop-overlap", 0, 0, O_DROP}, {"stop-at", 1, 0, O_STOP},
     {"no-default-excludes", 0, 0, O_NODEF}, {"quiet", 0, 0, O_QUIET},
     {"blas-core", 1, 0, O_BLAS},
-    {"conv-encoder", 0, 0, O_CONV}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"conv-encoder", 0, 0, O_CONV}, {"global-lag", 1, 0, O_LAG}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
 
 static double num_arg(const char *opt, const char *s, double lo, double hi)
 {
@@ -502,7 +505,7 @@ static int train_main(int argc, char **argv)
     c.holdout = 0.02; c.eval_windows = 16;
     double bytes = 0, ckpt_minutes = 0;
     const char *blas_core = NULL;
-    int threads = 1, quiet = 0, check_only = 0, drop = 0, no_def = 0, set_sched = 0;
+    int threads = 1, quiet = 0, check_only = 0, drop = 0, no_def = 0, set_sched = 0, lag = 1;
     int64_t ckpt_every = 500, eval_every = 250, log_every = 10, stop_at = 0;
     const char *ckpt = "mbtrain.ckpt", *resume = NULL, *init = NULL, *out = NULL;
     char *excl[64];
@@ -555,6 +558,7 @@ static int train_main(int argc, char **argv)
         case O_STOP: stop_at = (int64_t)num_arg("stop-at", optarg, 1, 1e12); break;
         case O_QUIET: quiet = 1; break;
         case O_BLAS: blas_core = optarg; break;
+        case O_LAG: lag = (int)num_arg("global-lag", optarg, 1, 4); break;
         case O_HELP: case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -566,6 +570,11 @@ static int train_main(int argc, char **argv)
     }
     if (resume && init) {
         fprintf(stderr, "mbtrain: --resume continues a run, --init starts a new one from a model: give one\n");
+        return 1;
+    }
+    if (lag > 1 && (resume || init || out)) {
+        fprintf(stderr, "mbtrain: --global-lag is an experiment that no checkpoint or model file records: "
+                        "it cannot be combined with --resume, --init or --out\n");
         return 1;
     }
     const int rank = mt_dist_rank(), ranks = mt_dist_size();
@@ -691,6 +700,7 @@ static int train_main(int argc, char **argv)
     }
     s.data_hash = dh;
     mt_model *m = &s.model;
+    m->LAG = lag;
     if (!quiet) {
         fprintf(stderr,
                 "mbtrain: P=%u D_E=%u (D_G=%u)%s global %ux%u heads ff %u | local D_L=%u %ux%u heads ff %u | ctx %zu bytes\n",
@@ -701,6 +711,9 @@ static int train_main(int argc, char **argv)
         if (c.hp.options & MBZM_OPT_CROSS_PATCH)
             fprintf(stderr, "mbtrain: cross-patch local attention: r = %u bytes of the previous patch\n",
                     c.hp.cross_r);
+        if (lag > 1)
+            fprintf(stderr, "mbtrain: global lag %d: patch k's global input is patch k-%d (an experiment: the checkpoints do not record it)\n",
+                    lag, lag);
         fprintf(stderr, "mbtrain: %zu parameters; batch %d x %zu bytes; %lld steps (%.3g bytes); lr %g -> %g, warmup %lld, wd %g, clip %g, seed %llu, %d thread%s\n",
                 m->n_params, c.batch, T, (long long)c.steps, (double)c.steps * c.batch * T, c.lr,
                 c.lr_min, (long long)c.warmup, c.wd, c.clip, (unsigned long long)c.seed, threads,

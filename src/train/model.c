@@ -617,6 +617,7 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     m->P = hp->patch; m->K = hp->ctx_patches; m->T = m->K * m->P;
     m->DE = hp->d_emb; m->DG = m->P * m->DE; m->DL = hp->l_dim;
     m->XR = hp->options & MBZM_OPT_CROSS_PATCH ? (int)hp->cross_r : 0;
+    m->LAG = 1;
     int DG = m->DG, DL = m->DL, DE = m->DE, P = m->P;
 
     /* Parameter table, in the order of the model file (doc/model-format.md §3). */
@@ -737,20 +738,22 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
 
     /* patch embedder: e_0 = pad, e_k = concat of E_G of the bytes of patch k−1
      * (with the conv encoder: of their encoded embeddings ch[3], rows (k−1)P .. kP−1)
-     * e (NG, DG) */
+     * e (NG, DG). With a lag L > 1 (mt_model.LAG, an experiment): e_k = pad for k < L,
+     * else the bytes of patch k−L. */
+    int L = m->LAG;
     mt_real *e = m->a.g[0].res;
     int conv = (hp->options & MBZM_OPT_CONV_ENCODER) != 0;
     if (conv) conv_encoder_forward(m, x, B);
     for (int b = 0; b < B; b++)
         for (int k = 0; k < K; k++) {
             mt_real *row = e + ((size_t)b * K + k) * DG;
-            if (k == 0) { memcpy(row, p->gpad, (size_t)DG * sizeof(mt_real)); continue; }
+            if (k < L) { memcpy(row, p->gpad, (size_t)DG * sizeof(mt_real)); continue; }
             if (conv) {
-                memcpy(row, m->a.ch[MBZM_CONV_LAYERS] + ((size_t)b * T + (size_t)(k - 1) * P) * DE,
+                memcpy(row, m->a.ch[MBZM_CONV_LAYERS] + ((size_t)b * T + (size_t)(k - L) * P) * DE,
                        (size_t)DG * sizeof(mt_real));
                 continue;
             }
-            const uint8_t *src = x + (size_t)b * T + (size_t)(k - 1) * P;
+            const uint8_t *src = x + (size_t)b * T + (size_t)(k - L) * P;
             for (int j = 0; j < P; j++)
                 memcpy(row + j * DE, p->gemb + (size_t)src[j] * DE, (size_t)DE * sizeof(mt_real));
         }
@@ -847,8 +850,8 @@ void mt_backward(mt_model *m)
         for (int b = 0; b < B; b++)
             for (int k = 0; k < K; k++) {
                 const mt_real *row = m->dres + ((size_t)b * K + k) * DG;
-                if (k == 0) { for (int i = 0; i < DG; i++) g->gpad[i] += row[i]; continue; }
-                mt_real *d = dh + ((size_t)b * T + (size_t)(k - 1) * P) * DE;
+                if (k < m->LAG) { for (int i = 0; i < DG; i++) g->gpad[i] += row[i]; continue; }
+                mt_real *d = dh + ((size_t)b * T + (size_t)(k - m->LAG) * P) * DE;
                 for (int i = 0; i < DG; i++) d[i] += row[i];
             }
         conv_encoder_backward(m, dh, x, B);
@@ -857,8 +860,8 @@ void mt_backward(mt_model *m)
     for (int b = 0; b < B; b++)
         for (int k = 0; k < K; k++) {
             const mt_real *row = m->dres + ((size_t)b * K + k) * DG;
-            if (k == 0) { for (int i = 0; i < DG; i++) g->gpad[i] += row[i]; continue; }
-            const uint8_t *src = x + (size_t)b * T + (size_t)(k - 1) * P;
+            if (k < m->LAG) { for (int i = 0; i < DG; i++) g->gpad[i] += row[i]; continue; }
+            const uint8_t *src = x + (size_t)b * T + (size_t)(k - m->LAG) * P;
             for (int j = 0; j < P; j++) {
                 mt_real *ge = g->gemb + (size_t)src[j] * DE;
                 for (int i = 0; i < DE; i++) ge[i] += row[j * DE + i];

@@ -113,6 +113,8 @@ typedef struct {
     int B;                 /* windows per batch the activations are sized for */
     int T, K, P, DE, DG, DL;
     int XR;                /* cross-patch local attention: keys of the previous patch (0: off) */
+    int LAG;               /* the global input of patch k is patch k - LAG (1; more: an
+                            * experiment of mbtrain --global-lag, which no model file holds) */
     mt_tensor tensors[MT_MAX_TENSORS];
     int n_tensors;
     size_t n_params;

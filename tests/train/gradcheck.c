@@ -8,7 +8,7 @@
  * a model with the convolutional patch encoder (MBZM_OPT_CONV_ENCODER), and a model
  * with cross-patch local attention (cross_r = 3 of P = 4; two windows, so a window's
  * first patch, without a previous patch, is covered too), and one with both options
- * (cross_r = 2).
+ * (cross_r = 2), and the global lag experiment (mt_model.LAG = 2) with each.
  *
  * Built twice: with -DMT_DOUBLE (model.c in double precision) all three checks must
  * agree to 1e-5 relative; float32 central differences are too noisy element by
@@ -32,7 +32,7 @@ static double relerr(double a, double b, double floor)
     return d / (s > floor ? s : floor);
 }
 
-static int check(int gemm_min_s, double tol, uint32_t options, int cross_r)
+static int check(int gemm_min_s, double tol, uint32_t options, int cross_r, int lag)
 {
     mbzm_hparams hp = {0};
     hp.patch = 4; hp.d_emb = 4; hp.g_layers = 2; hp.g_heads = 2; hp.g_ff = 24;
@@ -42,6 +42,7 @@ static int check(int gemm_min_s, double tol, uint32_t options, int cross_r)
     int B = 2;
     mt_model m;
     if (mt_model_init(&m, &hp, B)) return 1;
+    m.LAG = lag;
     mt_model_init_params(&m, 42);
     mt_att_gemm_min_s = gemm_min_s;
     /* nudge constant tensors (gains 1, biases 0) so their gradients are generic */
@@ -65,9 +66,9 @@ static int check(int gemm_min_s, double tol, uint32_t options, int cross_r)
 #endif
     int bad = 0;
     double worst = 0;
-    printf("attention path: %s%s%s\n", gemm_min_s == 0 ? "sgemm (blocked)" : "loops",
+    printf("attention path: %s%s%s%s\n", gemm_min_s == 0 ? "sgemm (blocked)" : "loops",
            options & MBZM_OPT_CONV_ENCODER ? ", convolutional patch encoder" : "",
-           cross_r ? ", cross-patch local attention" : "");
+           cross_r ? ", cross-patch local attention" : "", lag > 1 ? ", global lag 2" : "");
     printf("%-12s %10s %10s %10s %10s\n", "tensor", "|grad|", "dir(g)", "dir(rnd)", "elem");
     for (int ti = 0; ti < m.n_tensors; ti++) {
         const mt_tensor *t = &m.tensors[ti];
@@ -137,14 +138,17 @@ int main(void)
     const double tol = 3e-2;
     printf("float32: directional check along the gradient\n");
 #endif
-    bad |= check(1 << 30, tol, 0, 0);
-    bad |= check(0, tol, 0, 0);
+    bad |= check(1 << 30, tol, 0, 0, 1);
+    bad |= check(0, tol, 0, 0, 1);
     /* the convolutional patch encoder (g.conv.* tensors, and E_G through it) */
-    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0);
+    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0, 1);
     /* cross-patch local attention */
-    bad |= check(1 << 30, tol, 0, 3);
+    bad |= check(1 << 30, tol, 0, 3, 1);
     /* both options together */
-    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 2);
+    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 2, 1);
+    /* the global lag experiment (mbtrain --global-lag 2), with and without the encoder */
+    bad |= check(1 << 30, tol, 0, 3, 2);
+    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0, 2);
     if (bad) printf("gradient check FAILED\n");
     return bad ? 1 : 0;
 }
