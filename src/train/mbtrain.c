@@ -266,7 +266,8 @@ static void usage(FILE *f)
 "        --conv-encoder (causal conv layers, kernels 3, 5, 7, over the byte embeddings)\n"
 "        --global-lag L (1; an experiment: patch k's global input is patch k-L, so that\n"
 "        decoding could run a patch's global step beside the previous patch's bytes; no\n"
-"        model file or checkpoint holds it: refused with --resume, --init and --out)\n"
+"        model file or checkpoint holds it: such a run writes no checkpoint, and is\n"
+"        refused with --resume, --init and --out)\n"
 "Train:  --batch N (4) --steps N | --bytes N (10000 steps) --lr X (1e-3) --lr-min X (lr/10)\n"
 "        --warmup N (200) --wd X (0.1) --clip X (1.0) --seed N (1) --holdout F (0.02)\n"
 "Run:    --threads N (1) --ckpt FILE (mbtrain.ckpt) --ckpt-every N (500) --ckpt-minutes M (0)\n"
@@ -712,7 +713,7 @@ static int train_main(int argc, char **argv)
             fprintf(stderr, "mbtrain: cross-patch local attention: r = %u bytes of the previous patch\n",
                     c.hp.cross_r);
         if (lag > 1)
-            fprintf(stderr, "mbtrain: global lag %d: patch k's global input is patch k-%d (an experiment: the checkpoints do not record it)\n",
+            fprintf(stderr, "mbtrain: global lag %d: patch k's global input is patch k-%d (an experiment: no checkpoint is written)\n",
                     lag, lag);
         fprintf(stderr, "mbtrain: %zu parameters; batch %d x %zu bytes; %lld steps (%.3g bytes); lr %g -> %g, warmup %lld, wd %g, clip %g, seed %llu, %d thread%s\n",
                 m->n_params, c.batch, T, (long long)c.steps, (double)c.steps * c.batch * T, c.lr,
@@ -778,12 +779,14 @@ static int train_main(int argc, char **argv)
                         (long long)s.step);
                 return 1;
             }
-            if (rank == 0 && mt_ckpt_save(ckpt, &s, err, sizeof err)) {
+            /* a lagged run writes none: a checkpoint would not say that its
+             * weights expect the lag, and export would run them without it */
+            if (rank == 0 && lag == 1 && mt_ckpt_save(ckpt, &s, err, sizeof err)) {
                 fprintf(stderr, "mbtrain: %s\n", err);
                 return 1;
             }
             last_ckpt = now_s();
-            if (!quiet) {
+            if (!quiet && lag == 1) {
                 printf("checkpoint step %lld -> %s\n", (long long)s.step, ckpt);
                 if (ranks > 1)
                     printf("ranks agree: the weights of all %d ranks are identical (xxh64 %016llx)\n", ranks,

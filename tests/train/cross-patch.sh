@@ -25,10 +25,12 @@ if "$MBTRAIN" $TINY --cross-patch 5 $EXCL --steps 1 --quiet --ckpt "$tmp/x.ckpt"
 fi
 cat "$tmp/err"
 # the global-lag experiment trains (its held-out evaluation too), but no checkpoint
-# or model file records it: with --out (or --resume, --init) it is refused
+# or model file records it: it writes no checkpoint, and with --out (or --resume,
+# --init) it is refused
 # shellcheck disable=SC2086
 "$MBTRAIN" $TINY --cross-patch 2 --global-lag 2 $EXCL --steps 20 --eval-every 20 --eval-windows 2 --quiet \
   --ckpt "$tmp/lag.ckpt" "$tmp/text.txt"
+[ ! -e "$tmp/lag.ckpt" ] || { echo "--global-lag 2 wrote a checkpoint"; exit 1; }
 # shellcheck disable=SC2086
 if "$MBTRAIN" $TINY --global-lag 2 $EXCL --steps 1 --quiet --ckpt "$tmp/x.ckpt" --out "$tmp/x.mbzm" \
   "$tmp/text.txt" 2> "$tmp/err"; then
