@@ -267,7 +267,8 @@ static void usage(FILE *f)
 "        --global-lag L (1; an experiment: patch k's global input is patch k-L, so that\n"
 "        decoding could run a patch's global step beside the previous patch's bytes; no\n"
 "        model file or checkpoint holds it: such a run writes no checkpoint, and is\n"
-"        refused with --resume, --init and --out)\n"
+"        refused with --resume, --init and --out) --prev-patch (with it: the local\n"
+"        input also gets the previous patch's byte embeddings, projected)\n"
 "Train:  --batch N (4) --steps N | --bytes N (10000 steps) --lr X (1e-3) --lr-min X (lr/10)\n"
 "        --warmup N (200) --wd X (0.1) --clip X (1.0) --seed N (1) --holdout F (0.02)\n"
 "Run:    --threads N (1) --ckpt FILE (mbtrain.ckpt) --ckpt-every N (500) --ckpt-minutes M (0)\n"
@@ -288,7 +289,7 @@ enum {
     O_PATCH = 256, O_DEMB, O_GL, O_GH, O_GFF, O_LD, O_LL, O_LH, O_LFF, O_CTX, O_BATCH, O_STEPS,
     O_BYTES, O_LR, O_LRMIN, O_WARMUP, O_WD, O_CLIP, O_SEED, O_HOLD, O_THREADS, O_CKPT,
     O_CKPT_EVERY, O_CKPT_MIN, O_EVAL_EVERY, O_EVAL_WIN, O_LOG_EVERY, O_RESUME, O_OUT, O_EXCL,
-    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS, O_INIT, O_BLAS, O_LAG
+    O_CHECK, O_DROP, O_STOP, O_NODEF, O_QUIET, O_HELP, O_CONV, O_CROSS, O_INIT, O_BLAS, O_LAG, O_PREV
 };
 
 static const struct option long_opts[] = {
@@ -305,7 +306,7 @@ static const struct option long_opts[] = {
     {"exclude-dir", 1, 0, O_EXCL}, {"check-data", 0, 0, O_CHECK}, {"drop-overlap", 0, 0, O_DROP}, {"stop-at", 1, 0, O_STOP},
     {"no-default-excludes", 0, 0, O_NODEF}, {"quiet", 0, 0, O_QUIET},
     {"blas-core", 1, 0, O_BLAS},
-    {"conv-encoder", 0, 0, O_CONV}, {"global-lag", 1, 0, O_LAG}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"conv-encoder", 0, 0, O_CONV}, {"global-lag", 1, 0, O_LAG}, {"prev-patch", 0, 0, O_PREV}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
 
 static double num_arg(const char *opt, const char *s, double lo, double hi)
 {
@@ -560,6 +561,7 @@ static int train_main(int argc, char **argv)
         case O_QUIET: quiet = 1; break;
         case O_BLAS: blas_core = optarg; break;
         case O_LAG: lag = (int)num_arg("global-lag", optarg, 1, 4); break;
+        case O_PREV: mt_prev_patch = 1; break;
         case O_HELP: case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -571,6 +573,10 @@ static int train_main(int argc, char **argv)
     }
     if (resume && init) {
         fprintf(stderr, "mbtrain: --resume continues a run, --init starts a new one from a model: give one\n");
+        return 1;
+    }
+    if (mt_prev_patch && lag < 2) {
+        fprintf(stderr, "mbtrain: --prev-patch is part of the --global-lag experiment: give --global-lag 2 or more\n");
         return 1;
     }
     if (lag > 1 && (resume || init || out)) {
@@ -713,8 +719,8 @@ static int train_main(int argc, char **argv)
             fprintf(stderr, "mbtrain: cross-patch local attention: r = %u bytes of the previous patch\n",
                     c.hp.cross_r);
         if (lag > 1)
-            fprintf(stderr, "mbtrain: global lag %d: patch k's global input is patch k-%d (an experiment: no checkpoint is written)\n",
-                    lag, lag);
+            fprintf(stderr, "mbtrain: global lag %d: patch k's global input is patch k-%d (an experiment: no checkpoint is written)%s\n",
+                    lag, lag, mt_prev_patch ? "; the local input gets the previous patch, projected" : "");
         fprintf(stderr, "mbtrain: %zu parameters; batch %d x %zu bytes; %lld steps (%.3g bytes); lr %g -> %g, warmup %lld, wd %g, clip %g, seed %llu, %d thread%s\n",
                 m->n_params, c.batch, T, (long long)c.steps, (double)c.steps * c.batch * T, c.lr,
                 c.lr_min, (long long)c.warmup, c.wd, c.clip, (unsigned long long)c.seed, threads,

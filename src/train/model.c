@@ -17,6 +17,7 @@
 /* Sequences at least this long use the blocked sgemm attention; shorter ones (the
  * local model, S = P) plain loops. A variable so the gradient test can force both. */
 int mt_att_gemm_min_s = 48;
+int mt_prev_patch = 0;
 #define ATT_BQ 128
 
 #ifdef MT_DOUBLE
@@ -643,6 +644,11 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     add_tensor(m, "l.gf", 1, DL, 0, -1.0f);
     add_tensor(m, "head.w", 256, DL, 1, 1.0f / sqrtf((float)DL));
     add_tensor(m, "head.b", 1, 256, 0, 0.0f);
+    m->PREV = mt_prev_patch != 0;
+    if (m->PREV) {   /* after every tensor of the model file, so that their layout stays */
+        m->prev_off = m->n_params;
+        add_tensor(m, "x.prev.w", DL, DG, 1, 1.0f / sqrtf((float)DG));
+    }
 
     m->params = xcalloc(m->n_params, sizeof(mt_real));
     m->grads = xcalloc(m->n_params, sizeof(mt_real));
@@ -702,6 +708,10 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     m->dscr = xcalloc((size_t)ATT_BQ * (S_G > W_L ? S_G : W_L), sizeof(mt_real));
     m->dgout = xcalloc(NG * DG, sizeof(mt_real));
     if (conv) m->dconv = xcalloc(3 * NL * DE, sizeof(mt_real));
+    if (m->PREV) {
+        m->prev_e = xcalloc(NG * DG, sizeof(mt_real));
+        m->prev_pp = xcalloc(NG * DL, sizeof(mt_real));
+    }
     return 0;
 }
 
@@ -709,7 +719,7 @@ void mt_model_free(mt_model *m)
 {
     free(m->params); free(m->grads); free(m->act_mem);
     free(m->dres); free(m->dln); free(m->dqkv); free(m->datt); free(m->dfc); free(m->dscr);
-    free(m->dgout); free(m->dconv);
+    free(m->dgout); free(m->dconv); free(m->prev_e); free(m->prev_pp);
     memset(m, 0, sizeof *m);
 }
 
@@ -775,6 +785,24 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
             const mt_real *el = p->lemb + (size_t)prev * DL, *pl = p->lpos + (size_t)pp * DL;
             for (int i = 0; i < DL; i++) row[i] += el[i] + pl[i];
         }
+    if (m->PREV) {
+        /* the experiment: u of patch k += (E_G of the bytes of patch k−1)·W_prevᵀ, the
+         * same for its P bytes; prev_e (NG, DG), prev_pp (NG, DL) */
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < K; k++) {
+                mt_real *row = m->prev_e + ((size_t)b * K + k) * DG;
+                if (k == 0) { memset(row, 0, (size_t)DG * sizeof(mt_real)); continue; }
+                const uint8_t *src = x + (size_t)b * T + (size_t)(k - 1) * P;
+                for (int j = 0; j < P; j++)
+                    memcpy(row + j * DE, p->gemb + (size_t)src[j] * DE, (size_t)DE * sizeof(mt_real));
+            }
+        linear_forward(m->prev_pp, m->prev_e, m->params + m->prev_off, NULL, NG, DG, DL, 0);
+        for (int n = 0; n < NL; n++) {
+            mt_real *row = u + (size_t)n * DL;
+            const mt_real *pp = m->prev_pp + (size_t)(n / P) * DL;
+            for (int i = 0; i < DL; i++) row[i] += pp[i];
+        }
+    }
     /* local transformer over NG sequences of P bytes */
     for (uint32_t l = 0; l < hp->l_layers; l++) {
         mt_real *out = l + 1 < hp->l_layers ? m->a.l[l + 1].res : m->a.lres;
@@ -836,6 +864,28 @@ void mt_backward(mt_model *m)
             mt_real *el = g->lemb + (size_t)prev * DL, *pl = g->lpos + (size_t)pp * DL;
             for (int i = 0; i < DL; i++) { el[i] += row[i]; pl[i] += row[i]; }
         }
+    if (m->PREV) {
+        /* dpp (NG, DL) = Σ over a patch's rows of du (in datt, free here); de (NG, DG)
+         * in dgout, which the next product overwrites */
+        mt_real *dpp = m->datt, *de = m->dgout;
+        memset(dpp, 0, (size_t)NG * DL * sizeof(mt_real));
+        for (int n = 0; n < NL; n++) {
+            const mt_real *row = du + (size_t)n * DL;
+            mt_real *d = dpp + (size_t)(n / P) * DL;
+            for (int i = 0; i < DL; i++) d[i] += row[i];
+        }
+        linear_backward(de, m->grads + m->prev_off, NULL, dpp, m->prev_e, m->params + m->prev_off,
+                        NG, DG, DL, 0);
+        for (int b = 0; b < B; b++)
+            for (int k = 1; k < K; k++) {
+                const mt_real *row = de + ((size_t)b * K + k) * DG;
+                const uint8_t *src = x + (size_t)b * T + (size_t)(k - 1) * P;
+                for (int j = 0; j < P; j++) {
+                    mt_real *ge = g->gemb + (size_t)src[j] * DE;
+                    for (int i = 0; i < DE; i++) ge[i] += row[j * DE + i];
+                }
+            }
+    }
     linear_backward(m->dgout, g->wgl, g->bgl, du, m->a.gout, p->wgl, NL, DE, DL, 0);
     /* global */
     memset(m->dres, 0, (size_t)NG * DG * sizeof(mt_real));

@@ -31,6 +31,15 @@ cat "$tmp/err"
 "$MBTRAIN" $TINY --cross-patch 2 --global-lag 2 $EXCL --steps 20 --eval-every 20 --eval-windows 2 --quiet \
   --ckpt "$tmp/lag.ckpt" "$tmp/text.txt"
 [ ! -e "$tmp/lag.ckpt" ] || { echo "--global-lag 2 wrote a checkpoint"; exit 1; }
+# its previous-patch projection trains with the lag, and is refused without it
+# shellcheck disable=SC2086
+"$MBTRAIN" $TINY --global-lag 2 --prev-patch $EXCL --steps 20 --eval-every 20 --eval-windows 2 --quiet \
+  --ckpt "$tmp/lag.ckpt" "$tmp/text.txt"
+# shellcheck disable=SC2086
+if "$MBTRAIN" $TINY --prev-patch $EXCL --steps 1 --quiet --ckpt "$tmp/x.ckpt" "$tmp/text.txt" 2> "$tmp/err"; then
+  echo "--prev-patch without --global-lag accepted"; exit 1
+fi
+cat "$tmp/err"
 # shellcheck disable=SC2086
 if "$MBTRAIN" $TINY --global-lag 2 $EXCL --steps 1 --quiet --ckpt "$tmp/x.ckpt" --out "$tmp/x.mbzm" \
   "$tmp/text.txt" 2> "$tmp/err"; then

@@ -8,7 +8,8 @@
  * a model with the convolutional patch encoder (MBZM_OPT_CONV_ENCODER), and a model
  * with cross-patch local attention (cross_r = 3 of P = 4; two windows, so a window's
  * first patch, without a previous patch, is covered too), and one with both options
- * (cross_r = 2), and the global lag experiment (mt_model.LAG = 2) with each.
+ * (cross_r = 2), and the global lag experiment (mt_model.LAG = 2) with each, and with
+ * its previous-patch projection (mt_prev_patch).
  *
  * Built twice: with -DMT_DOUBLE (model.c in double precision) all three checks must
  * agree to 1e-5 relative; float32 central differences are too noisy element by
@@ -32,7 +33,7 @@ static double relerr(double a, double b, double floor)
     return d / (s > floor ? s : floor);
 }
 
-static int check(int gemm_min_s, double tol, uint32_t options, int cross_r, int lag)
+static int check(int gemm_min_s, double tol, uint32_t options, int cross_r, int lag, int prev)
 {
     mbzm_hparams hp = {0};
     hp.patch = 4; hp.d_emb = 4; hp.g_layers = 2; hp.g_heads = 2; hp.g_ff = 24;
@@ -41,6 +42,7 @@ static int check(int gemm_min_s, double tol, uint32_t options, int cross_r, int 
     if (cross_r) { hp.options |= MBZM_OPT_CROSS_PATCH; hp.cross_r = (uint32_t)cross_r; }
     int B = 2;
     mt_model m;
+    mt_prev_patch = prev;
     if (mt_model_init(&m, &hp, B)) return 1;
     m.LAG = lag;
     mt_model_init_params(&m, 42);
@@ -69,6 +71,7 @@ static int check(int gemm_min_s, double tol, uint32_t options, int cross_r, int 
     printf("attention path: %s%s%s%s\n", gemm_min_s == 0 ? "sgemm (blocked)" : "loops",
            options & MBZM_OPT_CONV_ENCODER ? ", convolutional patch encoder" : "",
            cross_r ? ", cross-patch local attention" : "", lag > 1 ? ", global lag 2" : "");
+    if (prev) printf("with the previous patch projected into the local input\n");
     printf("%-12s %10s %10s %10s %10s\n", "tensor", "|grad|", "dir(g)", "dir(rnd)", "elem");
     for (int ti = 0; ti < m.n_tensors; ti++) {
         const mt_tensor *t = &m.tensors[ti];
@@ -138,17 +141,19 @@ int main(void)
     const double tol = 3e-2;
     printf("float32: directional check along the gradient\n");
 #endif
-    bad |= check(1 << 30, tol, 0, 0, 1);
-    bad |= check(0, tol, 0, 0, 1);
+    bad |= check(1 << 30, tol, 0, 0, 1, 0);
+    bad |= check(0, tol, 0, 0, 1, 0);
     /* the convolutional patch encoder (g.conv.* tensors, and E_G through it) */
-    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0, 1);
+    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0, 1, 0);
     /* cross-patch local attention */
-    bad |= check(1 << 30, tol, 0, 3, 1);
+    bad |= check(1 << 30, tol, 0, 3, 1, 0);
     /* both options together */
-    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 2, 1);
+    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 2, 1, 0);
     /* the global lag experiment (mbtrain --global-lag 2), with and without the encoder */
-    bad |= check(1 << 30, tol, 0, 3, 2);
-    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0, 2);
+    bad |= check(1 << 30, tol, 0, 3, 2, 0);
+    bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0, 2, 0);
+    /* and with the previous patch projected into the local input (--prev-patch) */
+    bad |= check(1 << 30, tol, 0, 0, 2, 1);
     if (bad) printf("gradient check FAILED\n");
     return bad ? 1 : 0;
 }
