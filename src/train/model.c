@@ -17,7 +17,7 @@
 /* Sequences at least this long use the blocked sgemm attention; shorter ones (the
  * local model, S = P) plain loops. A variable so the gradient test can force both. */
 int mt_att_gemm_min_s = 48;
-int mt_prev_patch = 0;
+int mt_prev_patch = 0;   /* mbtrain --prev-patch, read by mt_model_init (model.h) */
 #define ATT_BQ 128
 
 #ifdef MT_DOUBLE
