@@ -737,6 +737,48 @@ void mt_model_init_params(mt_model *m, uint64_t seed)
     }
 }
 
+/* Row k of out (B*K rows of D_G) = concat of E_G of the bytes of patch k − L, or pad
+ * (zeros when NULL) for k < L: the global input (L = LAG) and the experiment's
+ * previous patch (L = 1). */
+static void patch_embed(const mt_model *m, const uint8_t *x, int B, int L, const mt_real *pad,
+                        mt_real *out)
+{
+    int P = m->P, K = m->K, T = m->T, DE = m->DE, DG = m->DG;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < K; k++) {
+            mt_real *row = out + ((size_t)b * K + k) * DG;
+            if (k < L) {
+                if (pad) memcpy(row, pad, (size_t)DG * sizeof(mt_real));
+                else memset(row, 0, (size_t)DG * sizeof(mt_real));
+                continue;
+            }
+            const uint8_t *src = x + (size_t)b * T + (size_t)(k - L) * P;
+            for (int j = 0; j < P; j++)
+                memcpy(row + j * DE, m->p.gemb + (size_t)src[j] * DE, (size_t)DE * sizeof(mt_real));
+        }
+}
+
+/* patch_embed's backward: d (B*K rows of D_G) into the gradients of E_G, and of the
+ * pad (dpad; NULL: the rows k < L are dropped, as for zeros). */
+static void patch_embed_backward(mt_model *m, const uint8_t *x, int B, int L, const mt_real *d,
+                                 mt_real *dpad)
+{
+    int P = m->P, K = m->K, T = m->T, DE = m->DE, DG = m->DG;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < K; k++) {
+            const mt_real *row = d + ((size_t)b * K + k) * DG;
+            if (k < L) {
+                if (dpad) for (int i = 0; i < DG; i++) dpad[i] += row[i];
+                continue;
+            }
+            const uint8_t *src = x + (size_t)b * T + (size_t)(k - L) * P;
+            for (int j = 0; j < P; j++) {
+                mt_real *ge = m->gp.gemb + (size_t)src[j] * DE;
+                for (int i = 0; i < DE; i++) ge[i] += row[j * DE + i];
+            }
+        }
+}
+
 double mt_forward(mt_model *m, const uint8_t *x, int B)
 {
     const mbzm_hparams *hp = &m->hp;
@@ -753,20 +795,18 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
     int L = m->LAG;
     mt_real *e = m->a.g[0].res;
     int conv = (hp->options & MBZM_OPT_CONV_ENCODER) != 0;
-    if (conv) conv_encoder_forward(m, x, B);
-    for (int b = 0; b < B; b++)
-        for (int k = 0; k < K; k++) {
-            mt_real *row = e + ((size_t)b * K + k) * DG;
-            if (k < L) { memcpy(row, p->gpad, (size_t)DG * sizeof(mt_real)); continue; }
-            if (conv) {
+    if (conv) {
+        conv_encoder_forward(m, x, B);
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < K; k++) {
+                mt_real *row = e + ((size_t)b * K + k) * DG;
+                if (k < L) { memcpy(row, p->gpad, (size_t)DG * sizeof(mt_real)); continue; }
                 memcpy(row, m->a.ch[MBZM_CONV_LAYERS] + ((size_t)b * T + (size_t)(k - L) * P) * DE,
                        (size_t)DG * sizeof(mt_real));
-                continue;
             }
-            const uint8_t *src = x + (size_t)b * T + (size_t)(k - L) * P;
-            for (int j = 0; j < P; j++)
-                memcpy(row + j * DE, p->gemb + (size_t)src[j] * DE, (size_t)DE * sizeof(mt_real));
-        }
+    } else {
+        patch_embed(m, x, B, L, p->gpad, e);
+    }
     /* global transformer over B sequences of K patches */
     for (uint32_t l = 0; l < hp->g_layers; l++) {
         mt_real *out = l + 1 < hp->g_layers ? m->a.g[l + 1].res : m->a.gres;
@@ -788,14 +828,7 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
     if (m->PREV) {
         /* the experiment: u of patch k += (E_G of the bytes of patch k−1)·W_prevᵀ, the
          * same for its P bytes; prev_e (NG, DG), prev_pp (NG, DL) */
-        for (int b = 0; b < B; b++)
-            for (int k = 0; k < K; k++) {
-                mt_real *row = m->prev_e + ((size_t)b * K + k) * DG;
-                if (k == 0) { memset(row, 0, (size_t)DG * sizeof(mt_real)); continue; }
-                const uint8_t *src = x + (size_t)b * T + (size_t)(k - 1) * P;
-                for (int j = 0; j < P; j++)
-                    memcpy(row + j * DE, p->gemb + (size_t)src[j] * DE, (size_t)DE * sizeof(mt_real));
-            }
+        patch_embed(m, x, B, 1, NULL, m->prev_e);
         linear_forward(m->prev_pp, m->prev_e, m->params + m->prev_off, NULL, NG, DG, DL, 0);
         for (int n = 0; n < NL; n++) {
             mt_real *row = u + (size_t)n * DL;
@@ -876,15 +909,7 @@ void mt_backward(mt_model *m)
         }
         linear_backward(de, m->grads + m->prev_off, NULL, dpp, m->prev_e, m->params + m->prev_off,
                         NG, DG, DL, 0);
-        for (int b = 0; b < B; b++)
-            for (int k = 1; k < K; k++) {
-                const mt_real *row = de + ((size_t)b * K + k) * DG;
-                const uint8_t *src = x + (size_t)b * T + (size_t)(k - 1) * P;
-                for (int j = 0; j < P; j++) {
-                    mt_real *ge = g->gemb + (size_t)src[j] * DE;
-                    for (int i = 0; i < DE; i++) ge[i] += row[j * DE + i];
-                }
-            }
+        patch_embed_backward(m, x, B, 1, de, NULL);
     }
     linear_backward(m->dgout, g->wgl, g->bgl, du, m->a.gout, p->wgl, NL, DE, DL, 0);
     /* global */
@@ -907,14 +932,5 @@ void mt_backward(mt_model *m)
         conv_encoder_backward(m, dh, x, B);
         return;
     }
-    for (int b = 0; b < B; b++)
-        for (int k = 0; k < K; k++) {
-            const mt_real *row = m->dres + ((size_t)b * K + k) * DG;
-            if (k < m->LAG) { for (int i = 0; i < DG; i++) g->gpad[i] += row[i]; continue; }
-            const uint8_t *src = x + (size_t)b * T + (size_t)(k - m->LAG) * P;
-            for (int j = 0; j < P; j++) {
-                mt_real *ge = g->gemb + (size_t)src[j] * DE;
-                for (int i = 0; i < DE; i++) ge[i] += row[j * DE + i];
-            }
-        }
+    patch_embed_backward(m, x, B, m->LAG, m->dres, g->gpad);
 }
