@@ -25,11 +25,14 @@
 # built into libmbz for levels 2-4 (model/MODEL.md, "The fast model": the run, and
 # speed and size against the default model). A new fast model gets a new
 # fingerprint; the replaced one goes to model/archive/ (doc/format.md "Models").
+#
+# NAME and ARCH_EXTRA (flags added to the architecture) let model/train-fast-lag.sh
+# train a variant of this shape with the same data and schedule.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-NAME=fast
+NAME=${NAME:-fast}
 ARCH="--patch 8 --d-emb 16 --g-layers 4 --g-heads 2 --g-ff 512
-  --l-dim 64 --l-layers 2 --l-heads 1 --l-ff 256 --ctx 2048"
+  --l-dim 64 --l-layers 2 --l-heads 1 --l-ff 256 --ctx 2048 ${ARCH_EXTRA:-}"
 STEPS=${STEPS:-20000}
 BATCH=${BATCH:-16}
 LR=${LR:-1.5e-3}

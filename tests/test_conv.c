@@ -292,7 +292,7 @@ int main(void)
 
     /* P = 8, D_E = 6 (odd rows of 3*6, 5*6, 7*6 inputs), window of 2 patches, a score
      * sub-batch boundary (GB = 64 patches) crossed by the chunk sizes */
-    mbzm_hparams hp2 = {8, 6, 3, 3, 40, 24, 1, 3, 20, 2, MBZM_OPT_CONV_ENCODER, 0, {0, 0, 0, 0}};
+    mbzm_hparams hp2 = {8, 6, 3, 3, 40, 24, 1, 3, 20, 2, MBZM_OPT_CONV_ENCODER, 0, 0, {0, 0, 0}};
     m = make_model(&hp2, 99);
     CHECK(m != NULL, "second conv model");
     if (m) {

@@ -10,6 +10,7 @@
  *     than it;
  *   - the cross-patch local attention option (cross_patch_tests): golden hash of a
  *     fixed cross-patch model, the same three paths, and patch 0 unchanged by it;
+ *   - the global lag and previous-patch options (lag_tests): the same;
  *   - the model file parser: truncations, bit flips (with and without a valid
  *     trailer), refused options and value bounds: a clean error, never a crash.
  * Plain C test: exit 0 = pass, 1 = fail, 77 = skip.
@@ -41,6 +42,8 @@
 #define GOLDEN_HASH4 0xe3a301e508577657ull
 /* cross-patch option: mkmodel --tiny --cross-patch 3 --seed 1 over the golden input */
 #define GOLDEN_HASH_CROSS 0xceadb4fcd0763dc6ull
+/* lag options: the tiny model, seed 1, global_lag 2 and the previous-patch projection */
+#define GOLDEN_HASH_LAG 0x3200a3af9a2da56eull
 #define GOLDEN_TEXT 20000
 #define GOLDEN_BIN 2048
 
@@ -143,8 +146,9 @@ static int run_score(mbz_model *m, const uint8_t *data, size_t len, size_t chunk
 }
 
 /* predict step by step; with `helpers` > 0 the predictor is offered a helper thread
- * (assist: the global steps on two threads, for a model whose shapes allow it) and
- * *took says whether it took one. */
+ * (assist: the global steps on two threads, for a model whose shapes allow it, or a
+ * lagged model's next global step beside the local steps) and *took says whether it
+ * took one. */
 static int run_predict_helped(mbz_model *m, const uint8_t *data, size_t len, uint16_t *f,
                               int helpers, int *took)
 {
@@ -611,7 +615,7 @@ static void cross_patch_tests(const uint8_t *data, size_t len)
 
     /* P = 8, cross_r = P, 2 local layers of 3 heads (steep and flat ALiBi slopes), a
      * window of 3 patches (slides) */
-    mbzm_hparams hp2 = {8, 6, 2, 3, 40, 24, 2, 3, 20, 3, MBZM_OPT_CROSS_PATCH, 8, {0, 0, 0, 0}};
+    mbzm_hparams hp2 = {8, 6, 2, 3, 40, 24, 2, 3, 20, 3, MBZM_OPT_CROSS_PATCH, 8, 0, {0, 0, 0}};
     m = make_model(&hp2, 23);
     CHECK(m != NULL, "cross-patch model 2");
     if (m) {
@@ -626,7 +630,7 @@ static void cross_patch_tests(const uint8_t *data, size_t len)
     /* with the convolutional patch encoder as well (the two options are independent:
      * one changes the global input, the other the local attention) */
     mbzm_hparams hp3 = {4, 8, 2, 2, 64, 16, 2, 2, 32, 16,
-                        MBZM_OPT_CROSS_PATCH | MBZM_OPT_CONV_ENCODER, 4, {0, 0, 0, 0}};
+                        MBZM_OPT_CROSS_PATCH | MBZM_OPT_CONV_ENCODER, 4, 0, {0, 0, 0}};
     m = make_model(&hp3, 5);
     CHECK(m != NULL, "cross-patch + conv model");
     if (m) {
@@ -639,6 +643,91 @@ static void cross_patch_tests(const uint8_t *data, size_t len)
     free(ref);
     free(f0);
     expect_no_seek = 0;
+}
+
+/* The global lag and previous-patch options (MBZM_OPT_GLOBAL_LAG, MBZM_OPT_PREV_PATCH,
+ * doc/model-format.md §1.2): a golden hash over the golden input for the tiny model
+ * with a lag of 2 and the projection (every kernel must give it:
+ * tests/infer_kernels.sh); score in several chunk sizes == predict (alone and with a
+ * helper) == predict_batch == score after a seek; with the lag alone (the plain model's
+ * tensors) a block's first patch is the plain model's (pad input) and later tables
+ * differ; the same paths with
+ * a lag of 3 through the convolutional encoder, with each option alone, and with int8
+ * activations. */
+static void lag_tests(const uint8_t *data, size_t len)
+{
+    mbzm_hparams hp;
+    mkmodel_preset(&hp, "tiny");
+    mbz_model *plain = make_model(&hp, 1);
+    hp.options = MBZM_OPT_GLOBAL_LAG;
+    hp.global_lag = 2;
+    mbz_model *lagged = make_model(&hp, 1);   /* the same weights as plain */
+    hp.options = MBZM_OPT_GLOBAL_LAG | MBZM_OPT_PREV_PATCH;
+    mbz_model *m = make_model(&hp, 1);
+    CHECK(m && plain && lagged, "lag model");
+    if (!m || !plain || !lagged) {
+        free_model(m);
+        free_model(plain);
+        free_model(lagged);
+        return;
+    }
+    CHECK(strstr(m->describe, " lag=2 prev") != NULL, "lag model described as '%s'", m->describe);
+    uint16_t *ref = malloc(len * 512), *f0 = malloc(len * 512);
+    size_t chunks[] = {1, 3, 4, 5, 1000, len};
+    int helped = assisted_runs;
+    consistency(m, data, len, chunks, 6, ref, "lag 2 + prev");
+    CHECK(assisted_runs == helped + 1, "lag: the predictor took no helper (pipe)");
+    uint64_t h = hash_tables(ref, len);
+    uint64_t mbt = mbits_per_byte(ref, data, len);
+    printf("lag 2 + previous patch: xxh64 %016llx, %llu.%03llu bits/byte\n", (unsigned long long)h,
+           (unsigned long long)(mbt / 1000), (unsigned long long)(mbt % 1000));
+    CHECK(h == GOLDEN_HASH_LAG, "lag golden hash %016llx != %016llx", (unsigned long long)h,
+          (unsigned long long)GOLDEN_HASH_LAG);
+    uint16_t *f1 = malloc(len * 512);
+    CHECK(run_score(plain, data, len, 4096, f0) == MBZ_OK, "plain score");
+    CHECK(run_score(lagged, data, len, 4096, f1) == MBZ_OK, "lagged score");
+    CHECK(!memcmp(f0, f1, hp.patch * 512), "lag: first patch differs from the plain model");
+    size_t differ = 0;
+    for (size_t t = hp.patch; t < len; t++)
+        differ += memcmp(f0 + t * 256, f1 + t * 256, 512) != 0;
+    CHECK(differ > len / 2, "lag: only %zu tables differ from the plain model", differ);
+    free(f1);
+    free_model(lagged);
+    batch_test(m, data, len);
+    batch_stagger_test(m, data, len, 5, 1000, "lag 2 + prev");
+    size_t shorts[] = {1, 4, 5, 8, 9, 301};
+    for (size_t i = 0; i < sizeof shorts / sizeof shorts[0]; i++) {
+        size_t ch[] = {1, 2, 7, 64};
+        consistency(m, data + 5000, shorts[i], ch, 4, f0, "lag short block");
+    }
+    free_model(m);
+    free_model(plain);
+
+    /* P = 4, lag 3 through the convolutional encoder, with and without the projection;
+     * the projection alone (lag 1); int8 activations; P = 8 with a window of 3 patches */
+    struct { mbzm_hparams hp; const char *what; } v[] = {
+        {{4, 8, 2, 2, 64, 16, 2, 2, 32, 16, MBZM_OPT_CONV_ENCODER | MBZM_OPT_GLOBAL_LAG |
+          MBZM_OPT_PREV_PATCH, 0, 3, {0, 0, 0}}, "lag 3 + conv + prev"},
+        {{4, 8, 2, 2, 64, 16, 2, 2, 32, 16, MBZM_OPT_CONV_ENCODER | MBZM_OPT_GLOBAL_LAG, 0, 3,
+          {0, 0, 0}}, "lag 3 + conv"},
+        {{4, 8, 2, 2, 64, 16, 2, 2, 32, 16, MBZM_OPT_PREV_PATCH, 0, 0, {0, 0, 0}}, "prev alone"},
+        {{4, 64, 2, 4, 256, 72, 2, 2, 160, 64, MBZM_OPT_INT8_ACT | MBZM_OPT_GLOBAL_LAG |
+          MBZM_OPT_PREV_PATCH, 0, 2, {0, 0, 0}}, "lag 2 + prev, int8 activations"},
+        {{8, 6, 2, 3, 40, 24, 2, 3, 20, 3, MBZM_OPT_GLOBAL_LAG | MBZM_OPT_PREV_PATCH, 0, 2,
+          {0, 0, 0}}, "lag 2 + prev, P = 8, window 3"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        m = make_model(&v[i].hp, 11 + i);
+        CHECK(m != NULL, "%s: model", v[i].what);
+        if (!m)
+            continue;
+        size_t ch[] = {1, 9, 4096};
+        consistency(m, data + 700, 2100, ch, 3, ref, v[i].what);
+        batch_stagger_test(m, data, len, 3, 500, v[i].what);
+        free_model(m);
+    }
+    free(ref);
+    free(f0);
 }
 
 int main(void)
@@ -699,7 +788,7 @@ int main(void)
 
     /* a second architecture: P=8, wider heads, ctx of 2 patches (window slides fast),
      * 1 local layer and 3 global layers, odd widths */
-    mbzm_hparams hp2 = {8, 6, 3, 3, 40, 24, 1, 3, 20, 2, 0, 0, {0, 0, 0, 0}};
+    mbzm_hparams hp2 = {8, 6, 3, 3, 40, 24, 1, 3, 20, 2, 0, 0, 0, {0, 0, 0}};
     m = make_model(&hp2, 99);
     CHECK(m != NULL, "second model");
     if (m) {
@@ -718,7 +807,7 @@ int main(void)
     /* a third: P=32, so a score sub-batch is 32 patches (GB = 1024/P) and a
      * predict_batch of 40 blocks at a patch boundary runs its global step in two
      * groups of rows */
-    mbzm_hparams hp3 = {32, 2, 2, 2, 32, 8, 1, 2, 16, 3, 0, 0, {0, 0, 0, 0}};
+    mbzm_hparams hp3 = {32, 2, 2, 2, 32, 8, 1, 2, 16, 3, 0, 0, 0, {0, 0, 0}};
     m = make_model(&hp3, 7);
     CHECK(m != NULL, "third model");
     if (m) {
@@ -735,7 +824,7 @@ int main(void)
     /* a fourth: a window of 512 patches, longer than the keys always scored, so global
      * attention skips the keys whose numerators are provably 0 (megabyte_global.c): the
      * tables must be those of the full window (skipping off), in every path */
-    mbzm_hparams hp4 = {2, 8, 2, 4, 32, 16, 1, 2, 32, 512, 0, 0, {0, 0, 0, 0}};
+    mbzm_hparams hp4 = {2, 8, 2, 4, 32, 16, 1, 2, 32, 512, 0, 0, 0, {0, 0, 0}};
     m = make_model(&hp4, 11);
     CHECK(m != NULL, "fourth model");
     if (m) {
@@ -770,7 +859,7 @@ int main(void)
     /* a fifth: four heads of 32 (the global steps split over two threads: heads 1, 2
      * on the caller's, 0, 3 on the helper), a window of 64 patches that the ring wraps
      * around and from which keys are skipped */
-    mbzm_hparams hp5 = {4, 32, 2, 4, 96, 16, 1, 2, 32, 64, 0, 0, {0, 0, 0, 0}};
+    mbzm_hparams hp5 = {4, 32, 2, 4, 96, 16, 1, 2, 32, 64, 0, 0, 0, {0, 0, 0}};
     m = make_model(&hp5, 13);
     CHECK(m != NULL, "fifth model");
     if (m) {
@@ -787,7 +876,7 @@ int main(void)
      * (D_L 72, local MLP 160), four global heads of 64 (so the global steps split over
      * two threads, each quantizing its own heads and half of the MLP); against the
      * same weights with int16 activations: other tables, nearly the same bits */
-    mbzm_hparams hp6 = {4, 64, 2, 4, 256, 72, 2, 2, 160, 64, MBZM_OPT_INT8_ACT, 0, {0, 0, 0, 0}};
+    mbzm_hparams hp6 = {4, 64, 2, 4, 256, 72, 2, 2, 160, 64, MBZM_OPT_INT8_ACT, 0, 0, {0, 0, 0}};
     m = make_model(&hp6, 17);
     hp6.options = 0;
     mbz_model *m16 = make_model(&hp6, 17);
@@ -820,6 +909,7 @@ int main(void)
     CHECK(assisted_runs >= 2, "only %d runs took a helper", assisted_runs);
 
     cross_patch_tests(data, len);
+    lag_tests(data, len);
     parse_tests();
     free(ref);
     free(data);

@@ -17,6 +17,8 @@
  *                       to the frequency tables
  *   megabyte_load.c     model file -> mb_model (mbz_megabyte_create)
  *   megabyte_team.c     predict()'s global steps on two threads (assist)
+ *   megabyte_pipe.c     a lagged model's global step of the next patch beside the
+ *                       local steps of this one (assist)
  *   megabyte_profile.c  the opt-in time split (MBZIP_PROFILE)
  *
  * Linear layers use their weights packed at load (mm_pk8: int8, widened to int16 as
@@ -52,7 +54,8 @@ void mbz_mb_scratch_free(scratch *s)
 {
     void *v[] = {s->gh, s->gacc, s->scores, s->ye, s->ga, s->gqkv, s->gatt, s->ghid,
                  s->gout, s->E, s->acc64, s->S, s->lu, s->lacc, s->logits, s->la,
-                 s->lqkvb, s->latt, s->lhid, s->lslice, s->ch, s->cacc, s->ca, s->q8, s->q8e};
+                 s->lqkvb, s->latt, s->lhid, s->lslice, s->px, s->pv, s->ch, s->cacc, s->ca,
+                 s->q8, s->q8e};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         free(v[i]);
     memset(s, 0, sizeof *s);
@@ -90,6 +93,7 @@ int mbz_mb_scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
         A(s->lacc, LR * max3(3 * M->DL, M->LFF, 256)) || A(s->logits, LR * 256) ||
         A(s->la, LR * M->DL) || A(s->lqkvb, LR * 3 * M->DL) || A(s->latt, LR * M->DL) ||
         A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE) ||
+        (M->prev && (A(s->px, LR * M->DG) || A(s->pv, M->DL))) ||
         (M->q8 && (A(s->q8, MB_Q8_ROWS * MBZM_MAX_DIN) ||
                    A(s->q8e, MB_Q8_ROWS * (MBZM_MAX_DIN / MBZM_Q8_GROUP)))) ||
         (M->conv && conv_scratch_alloc(s, M, GR))) {
@@ -114,6 +118,7 @@ static void mb_destroy(mbz_predictor *p)
     if (!st)
         return;
     mbz_mb_team_stop(st);
+    mbz_mb_pipe_stop(st);
     free(st->gK);
     free(st->gV);
     free(st->gKn);
@@ -176,7 +181,7 @@ static int mb_score(mbz_predictor *p, const uint8_t *data, size_t len, size_t po
     if (n == 0)
         return MBZ_OK;
     if (pos + n > len || len > st->block_len || pos / P + 1 < st->g_done ||
-        !cross_ready(st, pos / P))
+        !cross_ready(st, pos / P) || st->pipe)
         return MBZ_ERR_PARAM;
     lrow *rows = malloc(M->GB * P * sizeof *rows);
     if (!rows)
@@ -213,6 +218,7 @@ static int mb_score(mbz_predictor *p, const uint8_t *data, size_t len, size_t po
             r->st = NULL;
             r->k = t / P;
             r->xst = M->XR ? st : NULL;
+            r->pbytes = M->prev && r->k ? data + (r->k - 1) * P : NULL;
         }
         size_t skip = pos > t0 ? pos - t0 : 0;   /* rows before pos: computed, not returned */
         if (skip == 0) {
@@ -258,15 +264,25 @@ static int mb_predict(mbz_predictor *handle, const uint8_t *data, size_t pos, ui
     if (pos >= st->block_len)
         return MBZ_ERR_PARAM;
     uint64_t t0 = st->prof ? mbz_mb_prof_now() : 0;
-    size_t before = st->g_done;
-    step_global(st, data, pos);
-    if (st->prof)
-        mbz_mb_prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
-    if (st->g_done != k + 1)
-        return MBZ_ERR_PARAM;      /* positions must come in order */
+    const int16_t *gout = st->last_gout;
+    if (st->pipe) {   /* the step of patch k was posted at patch k - 1 (megabyte_pipe.c) */
+        int rc = mbz_mb_pipe_global(st, data, pos, &gout);
+        if (rc != MBZ_OK)
+            return rc;
+        if (st->prof)   /* what the decoding thread spent on (or waiting for) the step */
+            mbz_mb_prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, p == 0, p == 0);
+    } else {
+        size_t before = st->g_done;
+        step_global(st, data, pos);
+        if (st->prof)
+            mbz_mb_prof_add(MBZ_PROF_PREDICT_GLOBAL, &t0, st->g_done - before, st->g_done - before);
+        if (st->g_done != k + 1)
+            return MBZ_ERR_PARAM;      /* positions must come in order */
+    }
     if (!cross_ready(st, k))
         return MBZ_ERR_PARAM;
-    lrow r = {p, p ? data[pos - 1] : 256, st->last_gout + p * M->DE, st, k, M->XR ? st : NULL};
+    lrow r = {p, p ? data[pos - 1] : 256, gout + p * M->DE, st, k, M->XR ? st : NULL,
+              M->prev && k ? data + (k - 1) * M->P : NULL};
     mbz_mb_local_forward(M, st->K, &st->sc, &r, 1, freq);
     if (st->prof)
         mbz_mb_prof_add(MBZ_PROF_PREDICT_LOCAL, &t0, 1, 1);
@@ -290,7 +306,7 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
         uint64_t t0 = mb_of(ps[0])->prof ? mbz_mb_prof_now() : 0;
         size_t ng = 0, grows = 0, gpasses = 0;
         for (int b = b0; b < b0 + cnt; b++) {
-            if (pos[b] >= mb_of(ps[b])->block_len)
+            if (pos[b] >= mb_of(ps[b])->block_len || mb_of(ps[b])->pipe)
                 return MBZ_ERR_PARAM;
             size_t k = pos[b] / M->P;
             if (pos[b] % M->P == 0 && mb_of(ps[b])->g_done == k) {
@@ -319,7 +335,9 @@ static int mb_predict_batch(mbz_predictor **ps, const uint8_t *const *data, cons
             if (!cross_ready(mb_of(ps[b]), k))
                 return MBZ_ERR_PARAM;
             rows[b - b0] = (lrow){p, p ? data[b][pos[b] - 1] : 256,
-                                  mb_of(ps[b])->last_gout + p * M->DE, mb_of(ps[b]), k, M->XR ? mb_of(ps[b]) : NULL};
+                                  mb_of(ps[b])->last_gout + p * M->DE, mb_of(ps[b]), k,
+                                  M->XR ? mb_of(ps[b]) : NULL,
+                                  M->prev && k ? data[b] + (k - 1) * M->P : NULL};
         }
         mbz_mb_local_forward(M, K, sc, rows, (size_t)cnt, freq + (size_t)b0 * 256);
         if (mb_of(ps[0])->prof)
@@ -345,7 +363,7 @@ static int mb_seek(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos
     mb_state *st = mb_of(p);
     const mb_model *M = st->M;
     scratch *sc = &st->sc;
-    if (M->XR || pos % M->P || pos > len || len > st->block_len || st->g_done != 0)
+    if (M->XR || pos % M->P || pos > len || len > st->block_len || st->g_done != 0 || st->pipe)
         return MBZ_ERR_PARAM;
     size_t s = pos / M->P, reach = M->NGL * (M->CTX - 1);
     size_t k = s > reach ? s - reach : 0;
@@ -360,12 +378,17 @@ static int mb_seek(mbz_predictor *p, const uint8_t *data, size_t len, size_t pos
     return MBZ_OK;
 }
 
-/* One helper: the global steps of predict() on two threads (megabyte_team.c), for a
- * model whose shapes allow it. */
+/* One helper: for a lagged model, the global step of the next patch beside the local
+ * steps of this one (megabyte_pipe.c); otherwise the global steps of predict() on two
+ * threads (megabyte_team.c), for a model whose shapes allow it. */
 static int mb_assist(mbz_predictor *p, int helpers)
 {
     mb_state *st = mb_of(p);
-    return helpers > 0 && mbz_mb_team_start(st) == 0 ? 1 : 0;
+    if (helpers <= 0)
+        return 0;
+    if (st->M->LAG >= 2)   /* on a fresh predictor only: the pipe starts at patch 0 */
+        return st->g_done == 0 && mbz_mb_pipe_start(st) == 0 ? 1 : 0;
+    return mbz_mb_team_start(st) == 0 ? 1 : 0;
 }
 
 /* The ops of every MEGABYTE model, with or without seek. */

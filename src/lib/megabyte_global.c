@@ -5,7 +5,8 @@
  * for a batch of patches of one block or of several; also the tests' switch for the
  * key skipping (mbz_megabyte_set_key_skipping, megabyte.h).
  *
- * Global model. Patch k's input is patch k-1's bytes (a pad patch for k = 0). Its
+ * Global model. Patch k's input is patch k-1's bytes (a pad patch for k = 0; with the
+ * lag option, patch k-LAG's bytes, the pad patch for k < LAG). Its
  * attention keys/values are kept per layer in a ring of R patches (R >= ctx + GB - 1,
  * or all the block's patches if fewer), so that teacher-forced scoring can process GB
  * patches at once with a band-causal window that reaches back into earlier chunks.
@@ -325,14 +326,15 @@ void mbz_mb_global_forward(const mb_model *M, const mbz_kernels *K, scratch *sc,
     }
 }
 
-/* Global input of patch k: the pad patch, or the embeddings of patch k-1's bytes. */
+/* Global input of patch k: the pad patch for k < LAG, else the embeddings of patch
+ * k-LAG's bytes (LAG = 1 but with the lag option). */
 static void global_input(const mb_model *M, const uint8_t *data, size_t k, int32_t *h)
 {
-    if (k == 0) {
+    if (k < M->LAG) {
         memcpy(h, M->gpad, M->DG * sizeof(int32_t));
         return;
     }
-    const uint8_t *x = data + (k - 1) * M->P;
+    const uint8_t *x = data + (k - M->LAG) * M->P;
     for (size_t p = 0; p < M->P; p++)
         memcpy(h + p * M->DE, M->gemb + (size_t)x[p] * M->DE, M->DE * sizeof(int32_t));
 }
@@ -377,8 +379,8 @@ static void conv_encode(const mb_model *M, const mbz_kernels *K, scratch *sc, co
 }
 
 /* Global inputs of patches k0 .. k1-1 into h (rows of DG): global_input, or with the
- * convolutional encoder the pad patch for k = 0 and the encoded bytes of patch k-1
- * otherwise (k1 - k0 <= sc->GR). */
+ * convolutional encoder the pad patch for k < LAG and the encoded bytes of patch
+ * k-LAG otherwise (k1 - k0 <= sc->GR). */
 void mbz_mb_global_inputs(const mb_model *M, const mbz_kernels *K, scratch *sc,
                           const uint8_t *data, size_t k0, size_t k1, int32_t *h)
 {
@@ -388,11 +390,10 @@ void mbz_mb_global_inputs(const mb_model *M, const mbz_kernels *K, scratch *sc,
         return;
     }
     size_t ks = k0;
-    if (ks == 0 && ks < k1) {
-        memcpy(h, M->gpad, M->DG * sizeof(int32_t));
-        ks = 1;
-    }
-    /* patches ks .. k1-1 take bytes (ks-1)P .. (k1-1)P-1: contiguous rows of D_E */
+    for (; ks < M->LAG && ks < k1; ks++)
+        memcpy(h + (ks - k0) * M->DG, M->gpad, M->DG * sizeof(int32_t));
+    /* patches ks .. k1-1 take bytes (ks-LAG)P .. (k1-LAG)P-1: contiguous rows of D_E */
     if (ks < k1)
-        conv_encode(M, K, sc, data, (ks - 1) * M->P, (k1 - 1) * M->P, h + (ks - k0) * M->DG);
+        conv_encode(M, K, sc, data, (ks - M->LAG) * M->P, (k1 - M->LAG) * M->P,
+                    h + (ks - k0) * M->DG);
 }

@@ -54,6 +54,12 @@ typedef struct {
     size_t P, DE, DG, DL, GH, GHD, LH, LHD, GFF, LFF, CTX, NGL, NLL;
     size_t GB;              /* patches per global sub-batch in score() */
     size_t XR;              /* cross-patch keys (cross_r, MBZM_OPT_CROSS_PATCH), 0: off */
+    size_t LAG;             /* patch k's global input is patch k - LAG (1; global_lag with
+                             * MBZM_OPT_GLOBAL_LAG) */
+    int prev;               /* MBZM_OPT_PREV_PATCH: the local input of patch k also gets
+                             * prevl . (patch k-1's byte embeddings as int16, gemb16) */
+    linear prevl;
+    int16_t *gemb16;        /* with prev: g.emb at RMSNorm scale, 256 x D_E (prev_input) */
     int32_t *gemb, *gpad, *lemb, *lpos;
     layer *gl, *ll;
     linear glin, head;
@@ -78,6 +84,12 @@ typedef struct {
     /* local */
     int32_t *lu, *lacc, *logits;
     int16_t *la, *lqkvb, *latt, *lhid, *lslice;
+    /* previous-patch projection (M->prev): LR input rows of D_G, and the last result
+     * (its patch's bytes pv_key, its D_L sums pv) for the next call */
+    int16_t *px;
+    int32_t *pv;
+    uint8_t pv_key[64];
+    int pv_have;
     /* convolutional encoder (conv_encode): CR byte rows */
     size_t CR;
     int32_t *ch, *cacc;
@@ -110,6 +122,9 @@ typedef struct mb_state {
     int prof;               /* time split on (mbz_megabyte_profile_enable, MBZIP_PROFILE) */
     struct mbz_mb_team *team;   /* a helper thread for the global steps of predict(), or
                                  * NULL (megabyte_team.c) */
+    struct mbz_mb_pipe *pipe;   /* a lagged model's helper thread, running the global step
+                                 * of the next patch beside predict(), or NULL
+                                 * (megabyte_pipe.c) */
     scratch sc;
 } mb_state;
 
@@ -130,7 +145,9 @@ typedef struct {
  * st != NULL: copied into st->lkv (step mode); st == NULL: the batch rows r-p..r.
  * With the cross-patch option (M->XR > 0), k is the row's patch and xst the block's
  * predictor, whose lx holds the previous patch's last XR rows where the batch does not
- * (local_cross_keys, megabyte_local.c); xst == NULL without the option. */
+ * (local_cross_keys, megabyte_local.c); xst == NULL without the option. With the
+ * previous-patch option, pbytes points to the bytes of patch k-1 (NULL for k = 0 and
+ * without the option). */
 typedef struct {
     size_t p;
     unsigned prev;
@@ -138,6 +155,7 @@ typedef struct {
     mb_state *st;
     size_t k;
     mb_state *xst;
+    const uint8_t *pbytes;  /* M->prev: the P bytes of patch k-1 (NULL for k = 0) */
 } lrow;
 
 /* ------------------------------------------------------------------ linear pieces
@@ -248,6 +266,16 @@ void mbz_mb_team_release(mb_model *M);
 int mbz_mb_team_start(mb_state *st);
 void mbz_mb_team_step(mb_state *st, size_t k);
 void mbz_mb_team_stop(mb_state *st);
+
+/* megabyte_pipe.c: a lagged model's global steps one patch ahead on a helper thread
+ * (the file's top comment). start: give a step-mode predictor of a model with
+ * LAG >= 2 the helper (nonzero if it cannot: the predictor then runs alone, with the
+ * same results); global: at position pos of predict(), the global output of its
+ * patch into *gout (MBZ_ERR_PARAM if positions do not come in order); stop: finish
+ * the step in flight, join and free (st->pipe = NULL). */
+int mbz_mb_pipe_start(mb_state *st);
+int mbz_mb_pipe_global(mb_state *st, const uint8_t *data, size_t pos, const int16_t **gout);
+void mbz_mb_pipe_stop(mb_state *st);
 
 /* megabyte_local.c: the local model and the head; the frequency tables of N rows
  * into freq (N x 256). */

@@ -171,6 +171,8 @@ static void mb_model_free(void *impl)
         free(M->ll[i].down.wp);
     }
     free(M->glin.wp);
+    free(M->prevl.wp);
+    free(M->gemb16);
     free(M->head.wp);
     for (size_t j = 0; j < MBZM_CONV_LAYERS; j++)
         free(M->conv_l[j].wp);
@@ -221,6 +223,8 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     /* cross_r in 1..P (mbzm_parse); without local layers the option changes nothing */
     M->XR = (hp->options & MBZM_OPT_CROSS_PATCH) && M->NLL ? hp->cross_r : 0;
     M->q8 = (hp->options & MBZM_OPT_INT8_ACT) != 0;
+    M->LAG = hp->options & MBZM_OPT_GLOBAL_LAG ? hp->global_lag : 1;   /* 2..8: mbzm_parse */
+    M->prev = (hp->options & MBZM_OPT_PREV_PATCH) != 0;
     mbz_mb_team_prepare(M);   /* after the shapes; mb_model_free releases it */
 
     size_t n32 = 0;
@@ -244,6 +248,19 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     for (size_t i = 0; i < M->NGL; i++)
         load_layer(&ld, 'g', i, M->GH, M->q8, &M->gl[i]);
     load_linear(&ld, "gl", M->q8, &M->glin);
+    if (M->prev) {
+        load_linear(&ld, "l.prev", M->q8, &M->prevl);
+        /* the projection's input: E_G at RMSNorm scale, round_shift(e, 2) clamped to
+         * +-8191 (doc/model-format.md §1.2) */
+        M->gemb16 = malloc(256 * M->DE * sizeof(int16_t));
+        if (!M->gemb16 && ld.rc == MBZ_OK)
+            ld.rc = mbz_fail(err, MBZ_ERR_NOMEM, "out of memory loading model");
+        for (size_t i = 0; M->gemb16 && M->gemb && i < 256 * M->DE; i++) {
+            int64_t v = mbz_round_shift(M->gemb[i], MBZM_RES_SHIFT - 10);
+            M->gemb16[i] = (int16_t)(v > MBZM_ACT_CLAMP ? MBZM_ACT_CLAMP
+                                     : v < -MBZM_ACT_CLAMP ? -MBZM_ACT_CLAMP : v);
+        }
+    }
     M->lemb = load_i32(&ld, "l.emb", -RES_MAX, RES_MAX);
     M->lpos = load_i32(&ld, "l.pos", -RES_MAX, RES_MAX);
     for (size_t i = 0; i < M->NLL; i++)
@@ -276,6 +293,14 @@ int mbz_megabyte_create(const void *data, size_t size, mbz_model **out, mbz_erro
     if (M->XR) {   /* cross-patch option */
         size_t n = strlen(m->describe);
         snprintf(m->describe + n, sizeof m->describe - n, " cross=%zu", M->XR);
+    }
+    if (M->LAG > 1) {   /* global lag option */
+        size_t n = strlen(m->describe);
+        snprintf(m->describe + n, sizeof m->describe - n, " lag=%zu", M->LAG);
+    }
+    if (M->prev) {   /* previous-patch option */
+        size_t n = strlen(m->describe);
+        snprintf(m->describe + n, sizeof m->describe - n, " prev");
     }
     *out = m;
     return MBZ_OK;

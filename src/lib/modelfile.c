@@ -79,7 +79,7 @@ int mbzm_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen)
     if (hp->ctx_patches < 1 || hp->ctx_patches > 65536)
         return fail(err, errlen, E, "model: ctx_patches %u out of range [1, 65536]", hp->ctx_patches);
     uint32_t known = MBZM_OPT_CROSS_PATCH | MBZM_OPT_CONV_ENCODER | MBZM_OPT_STRIDED |
-                     MBZM_OPT_INT8_ACT;
+                     MBZM_OPT_INT8_ACT | MBZM_OPT_GLOBAL_LAG | MBZM_OPT_PREV_PATCH;
     if (hp->options & ~known)
         return fail(err, errlen, E, "model: unknown option bits 0x%x", hp->options & ~known);
     if (hp->options & MBZM_OPT_CROSS_PATCH) {
@@ -94,7 +94,14 @@ int mbzm_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen)
                     MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1),
                     (unsigned long long)MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1) * hp->d_emb,
                     MBZM_MAX_DIN);
-    for (int i = 0; i < 4; i++)
+    if (hp->options & MBZM_OPT_GLOBAL_LAG) {
+        if (hp->global_lag < 2 || hp->global_lag > MBZM_MAX_LAG)
+            return fail(err, errlen, E, "model: global_lag %u out of range [2, %d]", hp->global_lag,
+                        MBZM_MAX_LAG);
+    } else if (hp->global_lag != 0) {
+        return fail(err, errlen, E, "model: global_lag %u set without the lag option", hp->global_lag);
+    }
+    for (int i = 0; i < 3; i++)
         if (hp->reserved[i])
             return fail(err, errlen, E, "model: reserved hyperparameter %d is not 0", i);
     return MBZ_OK;
@@ -166,6 +173,8 @@ int mbzm_for_each_tensor(const mbzm_hparams *hp, mbzm_tensor_fn fn, void *user)
     emit_conv(fn, user, hp, &count);
     emit_layers(fn, user, 'g', hp->g_layers, dg, hp->g_heads, hp->g_ff, &count);
     emit_group(fn, user, "gl", hp->l_dim, hp->d_emb, &count);
+    if (hp->options & MBZM_OPT_PREV_PATCH)
+        emit_group(fn, user, "l.prev", hp->l_dim, dg, &count);
     emit(fn, user, "l.emb", MBZM_I32, 257, hp->l_dim, &count);
     emit(fn, user, "l.pos", MBZM_I32, hp->patch, hp->l_dim, &count);
     emit_layers(fn, user, 'l', hp->l_layers, hp->l_dim, hp->l_heads, hp->l_ff, &count);
@@ -226,8 +235,9 @@ static void read_hparams(const uint8_t *p, mbzm_hparams *hp)
     hp->patch = v[0]; hp->d_emb = v[1]; hp->g_layers = v[2]; hp->g_heads = v[3];
     hp->g_ff = v[4]; hp->l_dim = v[5]; hp->l_layers = v[6]; hp->l_heads = v[7];
     hp->l_ff = v[8]; hp->ctx_patches = v[9]; hp->options = v[10]; hp->cross_r = v[11];
-    for (int i = 0; i < 4; i++)
-        hp->reserved[i] = v[12 + i];
+    hp->global_lag = v[12];
+    for (int i = 0; i < 3; i++)
+        hp->reserved[i] = v[13 + i];
 }
 
 static void write_hparams(uint8_t *p, const mbzm_hparams *hp)
@@ -235,8 +245,8 @@ static void write_hparams(uint8_t *p, const mbzm_hparams *hp)
     uint32_t v[MBZM_N_HPARAMS] = {hp->patch, hp->d_emb, hp->g_layers, hp->g_heads, hp->g_ff,
                                   hp->l_dim, hp->l_layers, hp->l_heads, hp->l_ff,
                                   hp->ctx_patches, hp->options, hp->cross_r,
-                                  hp->reserved[0], hp->reserved[1], hp->reserved[2],
-                                  hp->reserved[3]};
+                                  hp->global_lag, hp->reserved[0], hp->reserved[1],
+                                  hp->reserved[2]};
     for (int i = 0; i < MBZM_N_HPARAMS; i++)
         mbz_put_le32(p + 4 * i, v[i]);
 }

@@ -24,6 +24,14 @@
 #define MBZM_OPT_STRIDED       (1u << 2) /* informational: strided inference is the frame's choice (level 9) */
 #define MBZM_OPT_INT8_ACT      (1u << 3) /* linear layers (all but the conv encoder) take int8 activations:
                                           * groups of MBZM_Q8_GROUP inputs, power-of-two scales */
+#define MBZM_OPT_GLOBAL_LAG    (1u << 4) /* patch k's global input is patch k - global_lag (>= 2), so
+                                          * a decoder can run the global step of patch k + 1
+                                          * while it decodes patch k */
+#define MBZM_OPT_PREV_PATCH    (1u << 5) /* the local input of patch k also gets patch k-1's global
+                                          * byte embeddings through the linear group l.prev */
+
+/* MBZM_OPT_GLOBAL_LAG: global_lag in [2, MBZM_MAX_LAG] (0 without the option). */
+#define MBZM_MAX_LAG 8
 
 /* MBZM_OPT_INT8_ACT: each row of a linear layer's int16 input is cut into groups of
  * MBZM_Q8_GROUP consecutive inputs (the last one may be shorter); a group is stored as
@@ -63,7 +71,8 @@ typedef struct {
     uint32_t ctx_patches;  /* K: global attention window in patches; context C = K * P bytes */
     uint32_t options;      /* MBZM_OPT_* */
     uint32_t cross_r;      /* r for MBZM_OPT_CROSS_PATCH (0 otherwise) */
-    uint32_t reserved[4];  /* must be 0 */
+    uint32_t global_lag;   /* L for MBZM_OPT_GLOBAL_LAG (0 otherwise: a lag of 1) */
+    uint32_t reserved[3];  /* must be 0 */
 } mbzm_hparams;
 
 #define MBZM_N_HPARAMS 16

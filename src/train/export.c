@@ -3,9 +3,10 @@
  * (doc/model-format.md §2, §3) and compare float and integer bits per byte.
  *
  * Scales:
- *   residual stream            1/4096 (embeddings, and outputs of o, down, gl, g.conv.*)
+ *   residual stream            1/4096 (embeddings, and outputs of o, down, gl, l.prev, g.conv.*)
  *   RMSNorm output             1/1024 (the inputs of qkv, up, gl, head); the gains are
- *                              folded into the weights of the layer that follows
+ *                              folded into the weights of the layer that follows; also
+ *                              the input of l.prev (byte embeddings, not normalized)
  *   q, k (±2047), v (±8191),   per layer, calibrated: max |activation| seen by the float
  *   MLP hidden ([0, 8191])     model on held-out windows / clamp value
  *   attention output           s_v (a convex combination of v rows)
@@ -357,6 +358,15 @@ int mt_export(const char *ckpt, const char *out, char *const *data, int n_data,
     double so[256 > 2048 ? 256 : 2048];
     for (int o = 0; o < DL; o++) so[o] = 1.0 / (1 << MBZM_RES_SHIFT);
     quant_linear(L, "gl", p->wgl, p->bgl, NULL, DL, m->DE, 1.0 / MBZM_NORM_ONE, so);
+    if (m->PREV) {
+        /* input: the embeddings g.emb at RMSNorm scale (doc/model-format.md §1.2) */
+        quant_linear(L, "l.prev", m->params + m->prev_off, NULL, NULL, DL, DG, 1.0 / MBZM_NORM_ONE, so);
+        double mx = 0;
+        for (size_t i = 0; i < (size_t)256 * m->DE; i++) mx = fmax(mx, fabs((double)p->gemb[i]));
+        if (mx * MBZM_NORM_ONE > MBZM_ACT_CLAMP)
+            fprintf(stderr, "mbtrain export: warning: |g.emb| reaches %.3g, the previous-patch input is "
+                            "clamped at %.3g\n", mx, (double)MBZM_ACT_CLAMP / MBZM_NORM_ONE);
+    }
     quant_emb(L, "l.emb", p->lemb, 257, DL);
     quant_emb(L, "l.pos", p->lpos, m->P, DL);
     quant_layers(L, 'l', p->l, lst, (int)hp->l_layers, DL, (int)hp->l_heads, (int)hp->l_ff);

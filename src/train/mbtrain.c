@@ -264,11 +264,10 @@ static void usage(FILE *f)
 "        --l-dim N (128) --l-layers N (2) --l-heads N (2) --l-ff N (512) --ctx BYTES (8192)\n"
 "        --cross-patch R (off: local attention also sees the previous patch's last R bytes)\n"
 "        --conv-encoder (causal conv layers, kernels 3, 5, 7, over the byte embeddings)\n"
-"        --global-lag L (1; an experiment: patch k's global input is patch k-L, so that\n"
-"        decoding could run a patch's global step beside the previous patch's bytes; no\n"
-"        model file or checkpoint holds it: such a run writes no checkpoint, and is\n"
-"        refused with --resume, --init and --out) --prev-patch (with it: the local\n"
-"        input also gets the previous patch's byte embeddings, projected)\n"
+"        --global-lag L (1: patch k's global input is patch k-L, L <= 8; with L >= 2\n"
+"        decoding can run a patch's global step beside the previous patch's bytes)\n"
+"        --prev-patch (the local input also gets the previous patch's byte\n"
+"        embeddings, projected: what a lag takes from the global model)\n"
 "Train:  --batch N (4) --steps N | --bytes N (10000 steps) --lr X (1e-3) --lr-min X (lr/10)\n"
 "        --warmup N (200) --wd X (0.1) --clip X (1.0) --seed N (1) --holdout F (0.02)\n"
 "Run:    --threads N (1) --ckpt FILE (mbtrain.ckpt) --ckpt-every N (500) --ckpt-minutes M (0)\n"
@@ -507,7 +506,7 @@ static int train_main(int argc, char **argv)
     c.holdout = 0.02; c.eval_windows = 16;
     double bytes = 0, ckpt_minutes = 0;
     const char *blas_core = NULL;
-    int threads = 1, quiet = 0, check_only = 0, drop = 0, no_def = 0, set_sched = 0, lag = 1;
+    int threads = 1, quiet = 0, check_only = 0, drop = 0, no_def = 0, set_sched = 0;
     int64_t ckpt_every = 500, eval_every = 250, log_every = 10, stop_at = 0;
     const char *ckpt = "mbtrain.ckpt", *resume = NULL, *init = NULL, *out = NULL;
     char *excl[64];
@@ -560,8 +559,16 @@ static int train_main(int argc, char **argv)
         case O_STOP: stop_at = (int64_t)num_arg("stop-at", optarg, 1, 1e12); break;
         case O_QUIET: quiet = 1; break;
         case O_BLAS: blas_core = optarg; break;
-        case O_LAG: lag = (int)num_arg("global-lag", optarg, 1, 4); break;
-        case O_PREV: mt_prev_patch = 1; break;
+        case O_LAG:
+            c.hp.global_lag = (uint32_t)num_arg("global-lag", optarg, 1, MBZM_MAX_LAG);
+            if (c.hp.global_lag > 1) {
+                c.hp.options |= MBZM_OPT_GLOBAL_LAG;
+            } else {
+                c.hp.global_lag = 0;
+                c.hp.options &= ~MBZM_OPT_GLOBAL_LAG;
+            }
+            break;
+        case O_PREV: c.hp.options |= MBZM_OPT_PREV_PATCH; break;
         case O_HELP: case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -573,15 +580,6 @@ static int train_main(int argc, char **argv)
     }
     if (resume && init) {
         fprintf(stderr, "mbtrain: --resume continues a run, --init starts a new one from a model: give one\n");
-        return 1;
-    }
-    if (mt_prev_patch && lag < 2) {
-        fprintf(stderr, "mbtrain: --prev-patch is part of the --global-lag experiment: give --global-lag 2 or more\n");
-        return 1;
-    }
-    if (lag > 1 && (resume || init || out)) {
-        fprintf(stderr, "mbtrain: --global-lag is an experiment that no checkpoint or model file records: "
-                        "it cannot be combined with --resume, --init or --out\n");
         return 1;
     }
     const int rank = mt_dist_rank(), ranks = mt_dist_size();
@@ -707,7 +705,6 @@ static int train_main(int argc, char **argv)
     }
     s.data_hash = dh;
     mt_model *m = &s.model;
-    m->LAG = lag;
     if (!quiet) {
         fprintf(stderr,
                 "mbtrain: P=%u D_E=%u (D_G=%u)%s global %ux%u heads ff %u | local D_L=%u %ux%u heads ff %u | ctx %zu bytes\n",
@@ -718,9 +715,10 @@ static int train_main(int argc, char **argv)
         if (c.hp.options & MBZM_OPT_CROSS_PATCH)
             fprintf(stderr, "mbtrain: cross-patch local attention: r = %u bytes of the previous patch\n",
                     c.hp.cross_r);
-        if (lag > 1)
-            fprintf(stderr, "mbtrain: global lag %d: patch k's global input is patch k-%d (an experiment: no checkpoint is written)%s\n",
-                    lag, lag, mt_prev_patch ? "; the local input gets the previous patch, projected" : "");
+        if (m->LAG > 1)
+            fprintf(stderr, "mbtrain: global lag %d: patch k's global input is patch k-%d\n", m->LAG, m->LAG);
+        if (m->PREV)
+            fprintf(stderr, "mbtrain: the local input gets the previous patch's byte embeddings, projected\n");
         fprintf(stderr, "mbtrain: %zu parameters; batch %d x %zu bytes; %lld steps (%.3g bytes); lr %g -> %g, warmup %lld, wd %g, clip %g, seed %llu, %d thread%s\n",
                 m->n_params, c.batch, T, (long long)c.steps, (double)c.steps * c.batch * T, c.lr,
                 c.lr_min, (long long)c.warmup, c.wd, c.clip, (unsigned long long)c.seed, threads,
@@ -785,14 +783,12 @@ static int train_main(int argc, char **argv)
                         (long long)s.step);
                 return 1;
             }
-            /* a lagged run writes none: a checkpoint would not say that its
-             * weights expect the lag, and export would run them without it */
-            if (rank == 0 && lag == 1 && mt_ckpt_save(ckpt, &s, err, sizeof err)) {
+            if (rank == 0 && mt_ckpt_save(ckpt, &s, err, sizeof err)) {
                 fprintf(stderr, "mbtrain: %s\n", err);
                 return 1;
             }
             last_ckpt = now_s();
-            if (!quiet && lag == 1) {
+            if (!quiet) {
                 printf("checkpoint step %lld -> %s\n", (long long)s.step, ckpt);
                 if (ranks > 1)
                     printf("ranks agree: the weights of all %d ranks are identical (xxh64 %016llx)\n", ranks,

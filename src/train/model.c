@@ -17,7 +17,6 @@
 /* Sequences at least this long use the blocked sgemm attention; shorter ones (the
  * local model, S = P) plain loops. A variable so the gradient test can force both. */
 int mt_att_gemm_min_s = 48;
-int mt_prev_patch = 0;   /* mbtrain --prev-patch, read by mt_model_init (model.h) */
 #define ATT_BQ 128
 
 #ifdef MT_DOUBLE
@@ -508,8 +507,13 @@ int mt_check_hparams(const mbzm_hparams *hp, char *err, size_t errlen)
     else if ((hp->patch * hp->d_emb) / hp->g_heads > 256 || hp->l_dim / hp->l_heads > 256)
         why = "head dimension must be <= 256";
     else if (hp->ctx_patches < 1 || hp->ctx_patches > 65536) why = "ctx_patches must be in 1..65536";
-    else if (hp->options & ~(uint32_t)(MBZM_OPT_CONV_ENCODER | MBZM_OPT_CROSS_PATCH))
-        why = "only the convolutional encoder and cross-patch options are supported by this trainer";
+    else if (hp->options & ~(uint32_t)(MBZM_OPT_CONV_ENCODER | MBZM_OPT_CROSS_PATCH |
+                                        MBZM_OPT_GLOBAL_LAG | MBZM_OPT_PREV_PATCH))
+        why = "only the convolutional encoder, cross-patch, global lag and previous-patch options are supported by this trainer";
+    else if ((hp->options & MBZM_OPT_GLOBAL_LAG) && (hp->global_lag < 2 || hp->global_lag > MBZM_MAX_LAG))
+        why = "the global lag must be in 2..8";
+    else if (!(hp->options & MBZM_OPT_GLOBAL_LAG) && hp->global_lag)
+        why = "global_lag set without the global lag option";
     else if ((hp->options & MBZM_OPT_CONV_ENCODER) &&
              (size_t)MBZM_CONV_KERNEL(MBZM_CONV_LAYERS - 1) * hp->d_emb > 2048)
         why = "the convolutional encoder needs 7*d_emb <= 2048";
@@ -618,7 +622,8 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     m->P = hp->patch; m->K = hp->ctx_patches; m->T = m->K * m->P;
     m->DE = hp->d_emb; m->DG = m->P * m->DE; m->DL = hp->l_dim;
     m->XR = hp->options & MBZM_OPT_CROSS_PATCH ? (int)hp->cross_r : 0;
-    m->LAG = 1;
+    m->LAG = hp->options & MBZM_OPT_GLOBAL_LAG ? (int)hp->global_lag : 1;
+    m->PREV = (hp->options & MBZM_OPT_PREV_PATCH) != 0;
     int DG = m->DG, DL = m->DL, DE = m->DE, P = m->P;
 
     /* Parameter table, in the order of the model file (doc/model-format.md §3). */
@@ -644,10 +649,12 @@ int mt_model_init(mt_model *m, const mbzm_hparams *hp, int B)
     add_tensor(m, "l.gf", 1, DL, 0, -1.0f);
     add_tensor(m, "head.w", 256, DL, 1, 1.0f / sqrtf((float)DL));
     add_tensor(m, "head.b", 1, 256, 0, 0.0f);
-    m->PREV = mt_prev_patch != 0;
-    if (m->PREV) {   /* after every tensor of the model file, so that their layout stays */
+    if (m->PREV) {
+        /* l.prev (no bias: the file's l.prev.b is zero). The one tensor out of the
+         * file's order (it follows gl there): drawn last, so that a model with the
+         * option starts every other tensor where the same model without it does. */
         m->prev_off = m->n_params;
-        add_tensor(m, "x.prev.w", DL, DG, 1, 1.0f / sqrtf((float)DG));
+        add_tensor(m, "l.prev.w", DL, DG, 1, 1.0f / sqrtf((float)DG));
     }
 
     m->params = xcalloc(m->n_params, sizeof(mt_real));
@@ -738,8 +745,8 @@ void mt_model_init_params(mt_model *m, uint64_t seed)
 }
 
 /* Row k of out (B*K rows of D_G) = concat of E_G of the bytes of patch k − L, or pad
- * (zeros when NULL) for k < L: the global input (L = LAG) and the experiment's
- * previous patch (L = 1). */
+ * (zeros when NULL) for k < L: the global input (L = LAG) and the input of the
+ * previous-patch projection (L = 1). */
 static void patch_embed(const mt_model *m, const uint8_t *x, int B, int L, const mt_real *pad,
                         mt_real *out)
 {
@@ -790,8 +797,8 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
 
     /* patch embedder: e_0 = pad, e_k = concat of E_G of the bytes of patch k−1
      * (with the conv encoder: of their encoded embeddings ch[3], rows (k−1)P .. kP−1)
-     * e (NG, DG). With a lag L > 1 (mt_model.LAG, an experiment): e_k = pad for k < L,
-     * else the bytes of patch k−L. */
+     * e (NG, DG). With a lag L > 1 (MBZM_OPT_GLOBAL_LAG): e_k = pad for k < L, else
+     * the bytes of patch k−L. */
     int L = m->LAG;
     mt_real *e = m->a.g[0].res;
     int conv = (hp->options & MBZM_OPT_CONV_ENCODER) != 0;
@@ -826,8 +833,8 @@ double mt_forward(mt_model *m, const uint8_t *x, int B)
             for (int i = 0; i < DL; i++) row[i] += el[i] + pl[i];
         }
     if (m->PREV) {
-        /* the experiment: u of patch k += (E_G of the bytes of patch k−1)·W_prevᵀ, the
-         * same for its P bytes; prev_e (NG, DG), prev_pp (NG, DL) */
+        /* MBZM_OPT_PREV_PATCH: u of patch k += (E_G of the bytes of patch k−1)·W_prevᵀ,
+         * the same for its P bytes; prev_e (NG, DG), prev_pp (NG, DL) */
         patch_embed(m, x, B, 1, NULL, m->prev_e);
         linear_forward(m->prev_pp, m->prev_e, m->params + m->prev_off, NULL, NG, DG, DL, 0);
         for (int n = 0; n < NL; n++) {

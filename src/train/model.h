@@ -113,12 +113,11 @@ typedef struct {
     int B;                 /* windows per batch the activations are sized for */
     int T, K, P, DE, DG, DL;
     int XR;                /* cross-patch local attention: keys of the previous patch (0: off) */
-    int LAG;               /* the global input of patch k is patch k - LAG (1; more: an
-                            * experiment of mbtrain --global-lag, which no model file holds) */
-    int PREV;              /* experiment (mbtrain --prev-patch, mt_prev_patch at init): the
-                            * local input of patch k also gets the previous patch's global
-                            * byte embeddings through a D_G -> D_L projection, tensor
-                            * "x.prev.w" (the last one; no model file holds it) */
+    int LAG;               /* the global input of patch k is patch k - LAG (1; more with
+                            * MBZM_OPT_GLOBAL_LAG: hp.global_lag) */
+    int PREV;              /* MBZM_OPT_PREV_PATCH: the local input of patch k also gets the
+                            * previous patch's global byte embeddings through a D_G -> D_L
+                            * projection, tensor "l.prev.w" */
     size_t prev_off;       /* that tensor's offset in params / grads */
     mt_real *prev_e;       /* (NG, D_G) the previous patch's embeddings (0 for patch 0) */
     mt_real *prev_pp;      /* (NG, D_L) their projection */
@@ -161,8 +160,6 @@ void mt_backward(mt_model *m);
 double mt_alibi_q8(int h, int H);
 /* The number of attention rows from which the BLAS path is used (tests force both). */
 extern int mt_att_gemm_min_s;
-/* Read by mt_model_init: 1 adds the experiment's previous-patch projection (PREV). */
-extern int mt_prev_patch;
 
 /* Deterministic PRNG (splitmix64 seeding of xoshiro256**). */
 typedef struct { uint64_t s[4]; } mt_rng;

@@ -3,8 +3,7 @@
 # trained with --cross-patch 2 (P = 4) resumes exactly, exports with the option in
 # its hyperparameters, the integer model stays within 2% of the float one (so the
 # engine's attention over the previous patch matches the trainer's), and mbzip
-# round-trips with it byte-exact. Also: the --global-lag experiment, which pairs
-# with it, trains and is refused where a file would have to record it.
+# round-trips with it byte-exact.
 . "$(dirname "$0")/common.sh"
 srcdir=${top_srcdir:-$(dirname "$0")/../..}
 EXCL="--no-default-excludes --exclude-dir $srcdir/corpora"
@@ -23,30 +22,6 @@ echo "resume exact: ok"
 if "$MBTRAIN" $TINY --cross-patch 5 $EXCL --steps 1 --quiet --ckpt "$tmp/x.ckpt" "$tmp/text.txt" 2> "$tmp/err"; then
   echo "--cross-patch 5 with --patch 4 accepted"; exit 1
 fi
-cat "$tmp/err"
-# the global-lag experiment trains (its held-out evaluation too), but no checkpoint
-# or model file records it: it writes no checkpoint, and with --out (or --resume,
-# --init) it is refused
-# shellcheck disable=SC2086
-"$MBTRAIN" $TINY --cross-patch 2 --global-lag 2 $EXCL --steps 20 --eval-every 20 --eval-windows 2 --quiet \
-  --ckpt "$tmp/lag.ckpt" "$tmp/text.txt"
-[ ! -e "$tmp/lag.ckpt" ] || { echo "--global-lag 2 wrote a checkpoint"; exit 1; }
-# its previous-patch projection trains with the lag, and is refused without it
-# shellcheck disable=SC2086
-"$MBTRAIN" $TINY --global-lag 2 --prev-patch $EXCL --steps 20 --eval-every 20 --eval-windows 2 --quiet \
-  --ckpt "$tmp/lag.ckpt" "$tmp/text.txt"
-# shellcheck disable=SC2086
-if "$MBTRAIN" $TINY --prev-patch $EXCL --steps 1 --quiet --ckpt "$tmp/x.ckpt" "$tmp/text.txt" 2> "$tmp/err"; then
-  echo "--prev-patch without --global-lag accepted"; exit 1
-fi
-cat "$tmp/err"
-# shellcheck disable=SC2086
-if "$MBTRAIN" $TINY --global-lag 2 $EXCL --steps 1 --quiet --ckpt "$tmp/x.ckpt" --out "$tmp/x.mbzm" \
-  "$tmp/text.txt" 2> "$tmp/err"; then
-  echo "--global-lag 2 with --out accepted"; exit 1
-fi
-grep -q "global-lag" "$tmp/err" || { echo "no --global-lag message"; cat "$tmp/err"; exit 1; }
-[ ! -e "$tmp/x.mbzm" ] || { echo "--global-lag 2 --out wrote a model"; exit 1; }
 cat "$tmp/err"
 # shellcheck disable=SC2086
 "$MBTRAIN" export --quiet $EXCL --eval-windows 8 "$tmp/c.ckpt" "$tmp/m.mbzm" "$tmp/text.txt" > "$tmp/log"

@@ -8,8 +8,8 @@
  * a model with the convolutional patch encoder (MBZM_OPT_CONV_ENCODER), and a model
  * with cross-patch local attention (cross_r = 3 of P = 4; two windows, so a window's
  * first patch, without a previous patch, is covered too), and one with both options
- * (cross_r = 2), and the global lag experiment (mt_model.LAG = 2) with each, and with
- * its previous-patch projection (mt_prev_patch).
+ * (cross_r = 2), and the global lag (MBZM_OPT_GLOBAL_LAG, 2) with each, and with
+ * the previous-patch projection (MBZM_OPT_PREV_PATCH).
  *
  * Built twice: with -DMT_DOUBLE (model.c in double precision) all three checks must
  * agree to 1e-5 relative; float32 central differences are too noisy element by
@@ -40,11 +40,11 @@ static int check(int gemm_min_s, double tol, uint32_t options, int cross_r, int 
     hp.l_dim = 8; hp.l_layers = 2; hp.l_heads = 2; hp.l_ff = 12; hp.ctx_patches = 8;
     hp.options = options;
     if (cross_r) { hp.options |= MBZM_OPT_CROSS_PATCH; hp.cross_r = (uint32_t)cross_r; }
+    if (lag > 1) { hp.options |= MBZM_OPT_GLOBAL_LAG; hp.global_lag = (uint32_t)lag; }
+    if (prev) hp.options |= MBZM_OPT_PREV_PATCH;
     int B = 2;
     mt_model m;
-    mt_prev_patch = prev;
     if (mt_model_init(&m, &hp, B)) return 1;
-    m.LAG = lag;
     mt_model_init_params(&m, 42);
     mt_att_gemm_min_s = gemm_min_s;
     /* nudge constant tensors (gains 1, biases 0) so their gradients are generic */
@@ -149,7 +149,7 @@ int main(void)
     bad |= check(1 << 30, tol, 0, 3, 1, 0);
     /* both options together */
     bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 2, 1, 0);
-    /* the global lag experiment (mbtrain --global-lag 2), with and without the encoder */
+    /* the global lag (mbtrain --global-lag 2), with and without the encoder */
     bad |= check(1 << 30, tol, 0, 3, 2, 0);
     bad |= check(1 << 30, tol, MBZM_OPT_CONV_ENCODER, 0, 2, 0);
     /* and with the previous patch projected into the local input (--prev-patch) */
