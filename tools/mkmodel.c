@@ -200,7 +200,8 @@ static void mkmodel_preset(mbzm_hparams *hp, const char *name)
 static int usage(void)
 {
     fprintf(stderr, "usage: mkmodel OUT.mbzm [--seed N] [--tiny|--small|--bench] "
-                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv] [--cross-patch R]\n");
+                    "[--hp P,DE,GL,GH,GFF,DL,LL,LH,LFF,CTX] [--conv] [--cross-patch R]\n"
+                    "       [--lag L] [--prev]\n");
     return 2;
 }
 
@@ -210,11 +211,18 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     mbzm_hparams hp;
     mkmodel_preset(&hp, "tiny");
-    int conv = 0;
-    unsigned cross = 0;
+    int conv = 0, prev = 0;
+    unsigned cross = 0, lag = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--conv")) {
             conv = 1;
+        } else if (!strcmp(argv[i], "--prev")) {
+            prev = 1;
+        } else if (!strcmp(argv[i], "--lag") && i + 1 < argc) {
+            char *end;
+            lag = (unsigned)strtoul(argv[++i], &end, 10);
+            if (*end || lag < 2)
+                return usage();
         } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
             seed = strtoull(argv[++i], NULL, 0);
         } else if (!strcmp(argv[i], "--tiny") || !strcmp(argv[i], "--small") ||
@@ -243,6 +251,12 @@ int main(int argc, char **argv)
         return usage();
     if (conv)
         hp.options |= MBZM_OPT_CONV_ENCODER;
+    if (prev)
+        hp.options |= MBZM_OPT_PREV_PATCH;
+    if (lag) {
+        hp.options |= MBZM_OPT_GLOBAL_LAG;
+        hp.global_lag = lag;
+    }
     if (cross) {   /* after --hp / presets, which reset hp */
         hp.options |= MBZM_OPT_CROSS_PATCH;
         hp.cross_r = cross;
