@@ -19,10 +19,12 @@
  *            vpdpwssd (int16) alone, which the kernels' rates are given against;
  *   score    score() over --bytes bytes (compression's model work);
  *   predict  predict() over --predict-bytes bytes, one block; then the same with
- *            a helper thread (assist: the global steps on two threads, wall clock;
- *            its tables must hash as those of one thread; a model whose global
- *            step is below --team-min MACs per patch, default MBZ_MB_TEAM_MIN
- *            (megabyte.h), takes no helper);
+ *            a helper thread (assist, wall clock: the global steps on two threads,
+ *            megabyte_team.c, or for a model with the global lag option the next
+ *            patch's global step beside this patch's local steps, megabyte_pipe.c;
+ *            its tables must hash as those of one thread; an unlagged model whose
+ *            global step is below --team-min MACs per patch, default
+ *            MBZ_MB_TEAM_MIN (megabyte.h), takes no helper);
  *   batch    predict_batch() with nb blocks of --predict-bytes bytes each, for every
  *            nb of --batch (default 1,4,8);
  *   loop     the library's coding loops re-enacted on T threads (--threads, default
@@ -724,7 +726,8 @@ int main(int argc, char **argv)
     }
     uint16_t *freq = malloc(64 * 512);
     /* predict alone, then with a helper thread (assist: the global steps on two
-     * threads, timed by the wall clock); the tables' hashes must agree */
+     * threads, or a lagged model's next global step beside the local steps; timed by
+     * the wall clock); the tables' hashes must agree */
     uint64_t hpred[2] = {0, 0};
     uint16_t *ptab = want(only, "predict") ? malloc(npred * 512) : NULL;   /* the tables */
     for (int helpers = 0; ptab && helpers <= (m->ops->assist ? 1 : 0); helpers++) {
@@ -748,7 +751,7 @@ int main(int argc, char **argv)
             h = (h ^ ptab[i]) * 1099511628211ull;
         hpred[helpers] = h;
         if (helpers && !took) {
-            printf("predict, 2 threads: the model does not split its global step\n");
+            printf("predict, 2 threads: the model takes no helper\n");
             break;
         }
         double t = median(v, runs);

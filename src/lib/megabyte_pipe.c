@@ -28,7 +28,13 @@
  *
  * Who runs a step is decided by one atomic exchange on `claim`, made by both threads,
  * and the result is published by the release store of `done` (acquire loads on the
- * other side). Between steps the helper spins for a while and then sleeps on a
+ * other side). A helper that claimed a step and then lost its core makes the
+ * decoding thread wait, so the decoding thread also checks that the helper pays, as
+ * the team does: one step in PROBE runs alone and is timed, and while taking the
+ * posted steps costs more than running them alone, steps run alone for a stretch
+ * that doubles each time the pipe loses again (measured beside a process that kept
+ * one core busy: 83-112 KB/s with the helper against 116-154 alone, before this).
+ * The tables never depend on which thread ran a step. Between steps the helper spins for a while and then sleeps on a
  * condition variable, like the team's helper (megabyte_team.c), which the pipe
  * replaces for a lagged model (mb_assist, megabyte.c).
  */
@@ -48,6 +54,10 @@
 
 #define SPIN_IDLE_NS 2000000   /* a helper with no step spins this long, then sleeps */
 #define SPIN_YIELD 20000       /* spins of the decoding thread before each sched_yield() */
+#define PROBE 256              /* one step in this many runs alone, timed */
+#define WINDOW 16              /* taken steps timed before they are compared with it */
+#define BACKOFF_MIN 256        /* steps alone after a window the pipe lost, doubling */
+#define BACKOFF_MAX 65536
 
 struct mbz_mb_pipe {
     mb_state *st;
@@ -58,6 +68,13 @@ struct mbz_mb_pipe {
     const uint8_t *data;    /* the block's bytes, for the posted step */
     size_t k;               /* the patch of the step posted last */
     int inflight;           /* a step was posted and its output not yet taken */
+    /* whether the helper pays (the decoding thread only): a step alone is timed every
+     * PROBE patches, the time the decoding thread spends taking posted steps in
+     * windows of WINDOW; a window slower than the step alone runs the next `backoff`
+     * steps alone (doubling each time, up to BACKOFF_MAX) */
+    size_t n, solo_until, backoff;
+    uint64_t solo_ns, take_ns;
+    unsigned take_cnt;
     _Alignas(64) atomic_uint posted;    /* steps posted (the decoding thread) */
     atomic_uint claim;      /* steps claimed: the one that raises it to `posted` runs it */
     atomic_uint done;       /* steps finished */
@@ -154,6 +171,7 @@ int mbz_mb_pipe_start(mb_state *st)
         return -1;
     memset(T, 0, sizeof *T);
     T->st = st;
+    T->backoff = BACKOFF_MIN;
     atomic_init(&T->posted, 0);
     atomic_init(&T->claim, 0);
     atomic_init(&T->done, 0);
@@ -204,18 +222,37 @@ int mbz_mb_pipe_global(mb_state *st, const uint8_t *data, size_t pos, const int1
     }
     if (T->have != k)
         return MBZ_ERR_PARAM;
+    size_t n = T->n++;
     if (T->inflight) {
         if (T->k != k)
             return MBZ_ERR_INTERNAL;
+        uint64_t t0 = now_ns();
         take(T);
+        T->take_ns += now_ns() - t0;
+        if (++T->take_cnt == WINDOW) {
+            if (T->solo_ns && T->take_ns > WINDOW * T->solo_ns) {
+                T->solo_until = T->n + T->backoff;
+                T->backoff = T->backoff < BACKOFF_MAX ? 2 * T->backoff : BACKOFF_MAX;
+            } else {
+                T->backoff = BACKOFF_MIN;
+            }
+            T->take_ns = 0;
+            T->take_cnt = 0;
+        }
     } else {
         if (st->g_done != k)
             return MBZ_ERR_PARAM;
+        uint64_t t0 = n % PROBE == 1 ? now_ns() : 0;
         run_step(st, &st->sc, data, k);
+        if (t0)
+            T->solo_ns = now_ns() - t0;
     }
     memcpy(T->gout, st->last_gout, M->DG * sizeof(int16_t));
     T->have = k + 1;
-    if ((k + 1) * M->P < st->block_len) {   /* the block has patch k + 1: post its step */
+    /* the block has patch k + 1: post its step, unless it is to run alone (a probe, one
+     * patch after a multiple of PROBE, or backed off) */
+    if ((k + 1) * M->P < st->block_len && (T->n % PROBE != 1 || T->n == 1) &&
+        T->n >= T->solo_until) {
         T->data = data;
         T->k = k + 1;
         T->inflight = 1;
