@@ -15,6 +15,7 @@
 #define MBZ_MEGABYTE_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -266,6 +267,39 @@ void mbz_mb_team_release(mb_model *M);
 int mbz_mb_team_start(mb_state *st);
 void mbz_mb_team_step(mb_state *st, size_t k);
 void mbz_mb_team_stop(mb_state *st);
+
+/* megabyte_helper.c: what the team's and the pipe's helper threads share (the file's
+ * top comment). A signal: the decoding thread posts work (post), the helper waits
+ * for a post after the `seen`-th (wait: spins, then sleeps; returns the posts made,
+ * or `seen` once quit is set), quit ends the wait. */
+typedef struct {
+    _Alignas(64) atomic_uint posted;
+    atomic_int quit;
+    atomic_int sleeping;    /* the helper waits on cv */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} mbz_mb_signal;
+void mbz_mb_signal_init(mbz_mb_signal *s);
+void mbz_mb_signal_destroy(mbz_mb_signal *s);
+void mbz_mb_signal_post(mbz_mb_signal *s);
+unsigned mbz_mb_signal_wait(mbz_mb_signal *s, unsigned seen);
+void mbz_mb_signal_quit(mbz_mb_signal *s);
+/* Whether the helper pays, kept by the decoding thread: alone(n) says how step n
+ * runs (MBZ_MB_HELPED; MBZ_MB_PROBE: alone, timed, its time to solo(); MBZ_MB_ALONE:
+ * alone, backed off); helped() takes the time the decoding thread spent on helped
+ * step n. */
+typedef struct {
+    size_t solo_until, backoff;
+    uint64_t solo_ns, helped_ns;
+    unsigned helped_cnt;
+} mbz_mb_pays;
+enum { MBZ_MB_HELPED = 0, MBZ_MB_PROBE = 1, MBZ_MB_ALONE = 2 };
+void mbz_mb_pays_init(mbz_mb_pays *p);
+int mbz_mb_pays_alone(const mbz_mb_pays *p, size_t n);
+void mbz_mb_pays_solo(mbz_mb_pays *p, uint64_t ns);
+void mbz_mb_pays_helped(mbz_mb_pays *p, size_t n, uint64_t ns);
+void mbz_mb_cpu_relax(void);
+uint64_t mbz_mb_now_ns(void);   /* CLOCK_MONOTONIC */
 
 /* megabyte_pipe.c: a lagged model's global steps one patch ahead on a helper thread
  * (the file's top comment). start: give a step-mode predictor of a model with

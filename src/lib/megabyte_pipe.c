@@ -30,13 +30,14 @@
  * and the result is published by the release store of `done` (acquire loads on the
  * other side). A helper that claimed a step and then lost its core makes the
  * decoding thread wait, so the decoding thread also checks that the helper pays, as
- * the team does: one step in PROBE runs alone and is timed, and while taking the
+ * the team does: one step in 256 runs alone and is timed, and while taking the
  * posted steps costs more than running them alone, steps run alone for a stretch
  * that doubles each time the pipe loses again (measured beside a process that kept
  * one core busy: 83-112 KB/s with the helper against 116-154 alone, before this).
- * The tables never depend on which thread ran a step. Between steps the helper spins for a while and then sleeps on a
- * condition variable, like the team's helper (megabyte_team.c), which the pipe
- * replaces for a lagged model (mb_assist, megabyte.c).
+ * The tables never depend on which thread ran a step. Between steps the helper spins
+ * for a while and then sleeps. Both the waiting and the check are the team's
+ * (megabyte_helper.c); the pipe replaces the team for a lagged model (mb_assist,
+ * megabyte.c).
  */
 #include "config.h"
 
@@ -52,12 +53,7 @@
 #include "megabyte_impl.h"
 #include "modelfile.h"
 
-#define SPIN_IDLE_NS 2000000   /* a helper with no step spins this long, then sleeps */
 #define SPIN_YIELD 20000       /* spins of the decoding thread before each sched_yield() */
-#define PROBE 256              /* one step in this many runs alone, timed */
-#define WINDOW 16              /* taken steps timed before they are compared with it */
-#define BACKOFF_MIN 256        /* steps alone after a window the pipe lost, doubling */
-#define BACKOFF_MAX 65536
 
 struct mbz_mb_pipe {
     mb_state *st;
@@ -68,36 +64,14 @@ struct mbz_mb_pipe {
     const uint8_t *data;    /* the block's bytes, for the posted step */
     size_t k;               /* the patch of the step posted last */
     int inflight;           /* a step was posted and its output not yet taken */
-    /* whether the helper pays (the decoding thread only): a step alone is timed every
-     * PROBE patches, the time the decoding thread spends taking posted steps in
-     * windows of WINDOW; a window slower than the step alone runs the next `backoff`
-     * steps alone (doubling each time, up to BACKOFF_MAX) */
-    size_t n, solo_until, backoff;
-    uint64_t solo_ns, take_ns;
-    unsigned take_cnt;
-    _Alignas(64) atomic_uint posted;    /* steps posted (the decoding thread) */
+    size_t n;               /* patches begun (the decoding thread) */
+    mbz_mb_pays pays;       /* whether the helper pays (the decoding thread;
+                             * megabyte_helper.c) */
+    mbz_mb_signal sig;      /* steps posted (the decoding thread) */
     atomic_uint claim;      /* steps claimed: the one that raises it to `posted` runs it */
     atomic_uint done;       /* steps finished */
-    atomic_int quit;
-    atomic_int sleeping;    /* the helper waits on cv */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
     _Alignas(64) char end;
 };
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* The global step of patch k from data, with scratch sc for the inputs and products
  * (the attention buffers are st's, as in every global step of st). */
@@ -120,29 +94,10 @@ static void *helper_main(void *arg)
     struct mbz_mb_pipe *T = arg;
     unsigned seen = 0;
     for (;;) {
-        uint64_t t0 = 0;
-        for (unsigned spins = 0; atomic_load_explicit(&T->posted, memory_order_acquire) == seen &&
-                                 !atomic_load(&T->quit);
-             spins++) {
-            cpu_relax();
-            if (spins % 256 == 0) {
-                uint64_t t = now_ns();
-                if (!t0) {
-                    t0 = t;
-                } else if (t - t0 > SPIN_IDLE_NS) {
-                    pthread_mutex_lock(&T->mu);
-                    atomic_store(&T->sleeping, 1);
-                    while (atomic_load(&T->posted) == seen && !atomic_load(&T->quit))
-                        pthread_cond_wait(&T->cv, &T->mu);
-                    atomic_store(&T->sleeping, 0);
-                    pthread_mutex_unlock(&T->mu);
-                    t0 = 0;
-                }
-            }
-        }
-        if (atomic_load(&T->quit))
-            return NULL;
-        seen = atomic_load_explicit(&T->posted, memory_order_acquire);
+        unsigned posted = mbz_mb_signal_wait(&T->sig, seen);
+        if (posted == seen)
+            return NULL;   /* quit */
+        seen = posted;
         if (claim(T, seen)) {   /* else the decoding thread took it */
             run_step(T->st, &T->sc, T->data, T->k);
             atomic_store_explicit(&T->done, seen, memory_order_release);
@@ -154,8 +109,7 @@ static void pipe_free(struct mbz_mb_pipe *T)
 {
     mbz_mb_scratch_free(&T->sc);
     free(T->gout);
-    pthread_mutex_destroy(&T->mu);
-    pthread_cond_destroy(&T->cv);
+    mbz_mb_signal_destroy(&T->sig);
     free(T);
 }
 
@@ -171,14 +125,10 @@ int mbz_mb_pipe_start(mb_state *st)
         return -1;
     memset(T, 0, sizeof *T);
     T->st = st;
-    T->backoff = BACKOFF_MIN;
-    atomic_init(&T->posted, 0);
+    mbz_mb_pays_init(&T->pays);
+    mbz_mb_signal_init(&T->sig);
     atomic_init(&T->claim, 0);
     atomic_init(&T->done, 0);
-    atomic_init(&T->quit, 0);
-    atomic_init(&T->sleeping, 0);
-    pthread_mutex_init(&T->mu, NULL);
-    pthread_cond_init(&T->cv, NULL);
     T->gout = calloc(M->DG, sizeof(int16_t));
     if (!T->gout || mbz_mb_scratch_alloc(&T->sc, M, st->R, 1, 1) != MBZ_OK) {
         pipe_free(T);
@@ -196,12 +146,12 @@ int mbz_mb_pipe_start(mb_state *st)
  * else wait until it is done. */
 static void take(struct mbz_mb_pipe *T)
 {
-    unsigned n = atomic_load(&T->posted);
+    unsigned n = atomic_load(&T->sig.posted);
     if (claim(T, n)) {
         run_step(T->st, &T->st->sc, T->data, T->k);
     } else {
         for (unsigned spins = 1; atomic_load_explicit(&T->done, memory_order_acquire) != n; spins++) {
-            cpu_relax();
+            mbz_mb_cpu_relax();
             if (spins % SPIN_YIELD == 0)
                 sched_yield();
         }
@@ -226,42 +176,28 @@ int mbz_mb_pipe_global(mb_state *st, const uint8_t *data, size_t pos, const int1
     if (T->inflight) {
         if (T->k != k)
             return MBZ_ERR_INTERNAL;
-        uint64_t t0 = now_ns();
+        uint64_t t0 = mbz_mb_now_ns();
         take(T);
-        T->take_ns += now_ns() - t0;
-        if (++T->take_cnt == WINDOW) {
-            if (T->solo_ns && T->take_ns > WINDOW * T->solo_ns) {
-                T->solo_until = T->n + T->backoff;
-                T->backoff = T->backoff < BACKOFF_MAX ? 2 * T->backoff : BACKOFF_MAX;
-            } else {
-                T->backoff = BACKOFF_MIN;
-            }
-            T->take_ns = 0;
-            T->take_cnt = 0;
-        }
+        mbz_mb_pays_helped(&T->pays, n, mbz_mb_now_ns() - t0);
     } else {
         if (st->g_done != k)
             return MBZ_ERR_PARAM;
-        uint64_t t0 = n % PROBE == 1 ? now_ns() : 0;
+        int probe = n > 0 && mbz_mb_pays_alone(&T->pays, n) == MBZ_MB_PROBE;
+        uint64_t t0 = probe ? mbz_mb_now_ns() : 0;
         run_step(st, &st->sc, data, k);
-        if (t0)
-            T->solo_ns = now_ns() - t0;
+        if (probe)
+            mbz_mb_pays_solo(&T->pays, mbz_mb_now_ns() - t0);
     }
     memcpy(T->gout, st->last_gout, M->DG * sizeof(int16_t));
     T->have = k + 1;
-    /* the block has patch k + 1: post its step, unless it is to run alone (a probe, one
-     * patch after a multiple of PROBE, or backed off) */
-    if ((k + 1) * M->P < st->block_len && (T->n % PROBE != 1 || T->n == 1) &&
-        T->n >= T->solo_until) {
+    /* the block has patch k + 1: post its step, unless it is to run alone (a probe, or
+     * backed off). Step 0, never posted, runs alone untimed: its empty ring makes it
+     * faster than a step alone later. */
+    if ((k + 1) * M->P < st->block_len && mbz_mb_pays_alone(&T->pays, T->n) == MBZ_MB_HELPED) {
         T->data = data;
         T->k = k + 1;
         T->inflight = 1;
-        atomic_fetch_add_explicit(&T->posted, 1, memory_order_release);
-        if (atomic_load(&T->sleeping)) {
-            pthread_mutex_lock(&T->mu);
-            pthread_cond_signal(&T->cv);
-            pthread_mutex_unlock(&T->mu);
-        }
+        mbz_mb_signal_post(&T->sig);   /* publishes data and k */
     }
     *gout = T->gout;
     return MBZ_OK;
@@ -274,10 +210,7 @@ void mbz_mb_pipe_stop(mb_state *st)
         return;
     if (T->inflight)
         take(T);   /* the ring then holds what one thread would have left */
-    atomic_store(&T->quit, 1);
-    pthread_mutex_lock(&T->mu);
-    pthread_cond_signal(&T->cv);
-    pthread_mutex_unlock(&T->mu);
+    mbz_mb_signal_quit(&T->sig);
     pthread_join(T->thread, NULL);
     pipe_free(T);
     st->pipe = NULL;

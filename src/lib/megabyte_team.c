@@ -32,12 +32,10 @@
  * A meeting is a barrier on two counters (one per thread, each on its own cache line)
  * and a read of the other thread's 1 KB of partial sums (doc/library.md has the
  * measurements). Between steps (the local model's eight bytes) the helper spins for
- * a while before it sleeps on a condition variable, so that a step does not pay a
- * wake-up. The decoding thread checks that the helper pays: one step in 256 runs
- * alone and is timed against the team's steps, and while the team is the slower
- * (another process keeps the helper off its core: measured four times slower than
- * one thread) steps run alone, for a stretch that doubles each time the team loses
- * again. It is started only where the caller has a core to spare for it
+ * a while before it sleeps, and the decoding thread checks that the helper pays (a
+ * step alone, timed, now and then; steps alone while the team is the slower, e.g.
+ * another process keeps the helper off its core: measured four times slower than
+ * one thread): both in megabyte_helper.c, shared with megabyte_pipe.c. It is started only where the caller has a core to spare for it
  * (decompression of a history when the threads outnumber the histories, block.c)
  * and only for a global step large enough to gain (MBZ_MB_TEAM_MIN, megabyte.h).
  *
@@ -61,12 +59,7 @@
 #include "modelfile.h"
 #include "qmath.h"
 
-#define SPIN_IDLE_NS 2000000   /* a helper with no step spins this long, then sleeps */
 #define SPIN_YIELD 20000       /* spins at a meeting before each sched_yield() */
-#define PROBE 256              /* a step alone, timed, once in this many */
-#define WINDOW 16              /* team steps timed before they are compared */
-#define BACKOFF_MIN 256        /* steps alone after a window the team lost, doubling */
-#define BACKOFF_MAX 65536
 
 /* The thread (0: the predictor's caller, 1: the helper) that owns head hh: heads
  * 0 and 3 (the steepest and the flattest of four) on the helper, 1 and 2 on the
@@ -179,37 +172,14 @@ struct mbz_mb_team {
     lane ln[2];
     scratch sc1;            /* the helper's attention scratch (one row) */
     size_t k;               /* the patch of the step posted last */
-    _Alignas(64) atomic_uint go;        /* steps posted by thread 0 */
-    atomic_int quit;
-    atomic_int sleeping;    /* the helper waits on cv (go unchanged) */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    /* whether the helper pays (thread 0 only; team_step): a step alone is timed every
-     * PROBE steps, the team's steps in windows of WINDOW; a window slower than the
-     * step alone sends the next `backoff` steps alone (doubling each time, up to
-     * BACKOFF_MAX), e.g. while another process keeps the helper off its core */
-    size_t n, solo_until, backoff;
-    uint64_t solo_ns, team_ns;
-    unsigned team_cnt;
+    mbz_mb_signal sig;      /* steps posted by thread 0 */
+    size_t n;               /* steps so far (thread 0) */
+    mbz_mb_pays pays;       /* whether the helper pays (thread 0; megabyte_helper.c) */
     int always;             /* team_min 0 (tests): every step on the team */
     _Alignas(64) atomic_uint met0;      /* meetings thread 0 has reached */
     _Alignas(64) atomic_uint met1;      /* meetings thread 1 has reached */
     _Alignas(64) char end;
 };
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Both threads have reached this meeting: what the other wrote before it is visible. */
 static void meet(struct mbz_mb_team *T, int t)
@@ -218,7 +188,7 @@ static void meet(struct mbz_mb_team *T, int t)
     unsigned v = atomic_load_explicit(mine, memory_order_relaxed) + 1;
     atomic_store_explicit(mine, v, memory_order_release);
     for (unsigned spins = 0; (int)(atomic_load_explicit(other, memory_order_acquire) - v) < 0;) {
-        cpu_relax();
+        mbz_mb_cpu_relax();
         if (++spins == SPIN_YIELD) {   /* the other thread lost its core */
             spins = 0;
             sched_yield();
@@ -312,39 +282,11 @@ static void *helper_main(void *arg)
     struct mbz_mb_team *T = arg;
     unsigned seen = 0;
     for (;;) {
-        /* wait for a step: spin, then sleep */
-        uint64_t t0 = 0;
-        for (unsigned spins = 0; atomic_load_explicit(&T->go, memory_order_acquire) == seen &&
-                                 !atomic_load(&T->quit);
-             spins++) {
-            cpu_relax();
-            if (spins % 256 == 0) {
-                uint64_t t = now_ns();
-                if (!t0)
-                    t0 = t;
-                else if (t - t0 > SPIN_IDLE_NS) {
-                    pthread_mutex_lock(&T->mu);
-                    atomic_store(&T->sleeping, 1);
-                    while (atomic_load(&T->go) == seen && !atomic_load(&T->quit))
-                        pthread_cond_wait(&T->cv, &T->mu);
-                    atomic_store(&T->sleeping, 0);
-                    pthread_mutex_unlock(&T->mu);
-                }
-            }
-        }
-        if (atomic_load(&T->quit))
-            return NULL;
-        seen = atomic_load_explicit(&T->go, memory_order_acquire);
+        unsigned posted = mbz_mb_signal_wait(&T->sig, seen);
+        if (posted == seen)
+            return NULL;   /* quit */
+        seen = posted;
         run_step(T, 1, T->k);
-    }
-}
-
-static void wake(struct mbz_mb_team *T)
-{
-    if (atomic_load(&T->sleeping)) {
-        pthread_mutex_lock(&T->mu);
-        pthread_cond_signal(&T->cv);
-        pthread_mutex_unlock(&T->mu);
     }
 }
 
@@ -381,8 +323,7 @@ static void team_free(struct mbz_mb_team *T)
     free(T->ln[0].mem);
     free(T->ln[1].mem);
     mbz_mb_scratch_free(&T->sc1);
-    pthread_mutex_destroy(&T->mu);
-    pthread_cond_destroy(&T->cv);
+    mbz_mb_signal_destroy(&T->sig);
     free(T);
 }
 
@@ -402,15 +343,11 @@ int mbz_mb_team_start(mb_state *st)
         return -1;
     memset(T, 0, sizeof *T);
     T->st = st;
-    T->backoff = BACKOFF_MIN;
     T->always = atomic_load(&team_min) == 0;
-    atomic_init(&T->go, 0);
-    atomic_init(&T->quit, 0);
-    atomic_init(&T->sleeping, 0);
+    mbz_mb_pays_init(&T->pays);
+    mbz_mb_signal_init(&T->sig);
     atomic_init(&T->met0, 0);
     atomic_init(&T->met1, 0);
-    pthread_mutex_init(&T->mu, NULL);
-    pthread_cond_init(&T->cv, NULL);
     if (lane_alloc(&T->ln[0], M) || lane_alloc(&T->ln[1], M) ||
         mbz_mb_scratch_alloc(&T->sc1, M, st->R, 1, 1) != MBZ_OK) {
         team_free(T);
@@ -433,36 +370,23 @@ void mbz_mb_team_step(mb_state *st, size_t k)
     struct mbz_mb_team *T = st->team;
     const size_t DG = st->M->DG;
     size_t n = T->n++;
-    int backed_off = !T->always && n < T->solo_until;
-    int probe = !T->always && !backed_off && n % PROBE == 0;
-    uint64_t t0 = T->always || backed_off ? 0 : now_ns();
-    if (backed_off || probe) {   /* alone (the results are the same) */
+    int how = T->always ? MBZ_MB_HELPED : mbz_mb_pays_alone(&T->pays, n);
+    uint64_t t0 = T->always || how == MBZ_MB_ALONE ? 0 : mbz_mb_now_ns();
+    if (how != MBZ_MB_HELPED) {   /* alone (the results are the same) */
         gseg g = {st, k, 1};
         mbz_mb_global_forward(st->M, st->K, &st->sc, &g, 1, st->sc.gh, st->sc.gout);
-        if (probe)
-            T->solo_ns = now_ns() - t0;
+        if (how == MBZ_MB_PROBE)
+            mbz_mb_pays_solo(&T->pays, mbz_mb_now_ns() - t0);
         return;
     }
     T->k = k;
-    atomic_fetch_add(&T->go, 1);   /* publishes k and st->sc.gh */
-    wake(T);
+    mbz_mb_signal_post(&T->sig);   /* publishes k and st->sc.gh */
     run_step(T, 0, k);
     st->K->rmsnorm(T->ln[0].h, DG, st->sc.gout);
     st->g_done = k + 1;
     memcpy(st->last_gout, st->sc.gout, DG * sizeof(int16_t));
-    if (T->always)
-        return;
-    T->team_ns += now_ns() - t0;
-    if (++T->team_cnt == WINDOW) {
-        if (T->team_ns > WINDOW * T->solo_ns) {
-            T->solo_until = T->n + T->backoff;
-            T->backoff = T->backoff < BACKOFF_MAX ? 2 * T->backoff : BACKOFF_MAX;
-        } else {
-            T->backoff = BACKOFF_MIN;
-        }
-        T->team_ns = 0;
-        T->team_cnt = 0;
-    }
+    if (!T->always)
+        mbz_mb_pays_helped(&T->pays, n, mbz_mb_now_ns() - t0);
 }
 
 void mbz_mb_team_stop(mb_state *st)
@@ -470,10 +394,7 @@ void mbz_mb_team_stop(mb_state *st)
     struct mbz_mb_team *T = st->team;
     if (!T)
         return;
-    atomic_store(&T->quit, 1);
-    pthread_mutex_lock(&T->mu);
-    pthread_cond_signal(&T->cv);
-    pthread_mutex_unlock(&T->mu);
+    mbz_mb_signal_quit(&T->sig);
     pthread_join(T->thread, NULL);
     team_free(T);
     st->team = NULL;

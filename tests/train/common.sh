@@ -32,6 +32,25 @@ gen_text() {
   }' > "$1"
 }
 
+# train_resumed CKPT OPTION...: train the tiny model with OPTIONs for 120 steps on
+# $tmp/text.txt into CKPT, and again stopped at step 60 and resumed from that
+# checkpoint (which must carry the options): the two checkpoints are byte-identical.
+# $EXCL: the caller's exclusion flags.
+train_resumed() {
+  out=$1
+  shift
+  # shellcheck disable=SC2086
+  "$MBTRAIN" $TINY "$@" $EXCL --steps 120 --eval-every 0 --quiet --ckpt "$out" "$tmp/text.txt"
+  # shellcheck disable=SC2086
+  "$MBTRAIN" $TINY "$@" $EXCL --steps 120 --stop-at 60 --eval-every 0 --quiet --ckpt "$tmp/half.ckpt" \
+    "$tmp/text.txt"
+  # shellcheck disable=SC2086
+  "$MBTRAIN" --resume "$tmp/half.ckpt" --threads 1 $EXCL --eval-every 0 --quiet --ckpt "$tmp/resumed.ckpt" \
+    "$tmp/text.txt"
+  cmp "$out" "$tmp/resumed.ckpt"
+  echo "resume exact: ok"
+}
+
 # check_export LOG WHAT: the export log LOG reports float and integer bits/byte, and
 # the integer model loses at most 2% (plus a small absolute slack: tiny models are
 # noisy) against the float one.
