@@ -537,6 +537,33 @@ static void parse_tests(void)
         if (rc == MBZ_OK)
             free_model(m);
     }
+    /* the global lag option: accepted with global_lag in [2, 8], refused outside, and
+     * global_lag without the bit refused (the previous-patch bit needs its tensors:
+     * refused here for the tensor count) */
+    for (uint32_t lag = 0; lag <= MBZM_MAX_LAG + 1; lag++)
+        for (int bit = 0; bit < 2; bit++) {
+            memcpy(c, buf, size);
+            c[16 + 40] = bit ? (uint8_t)MBZM_OPT_GLOBAL_LAG : 0;   /* hparams.options */
+            c[16 + 48] = (uint8_t)lag;                             /* hparams.global_lag */
+            fix_trailer(c, size);
+            mbz_model *m = NULL;
+            mbz_error e;
+            int ok = bit ? lag >= 2 && lag <= MBZM_MAX_LAG : lag == 0;
+            int rc = mbz_megabyte_create(c, size, &m, &e);
+            CHECK(ok ? rc == MBZ_OK : rc == MBZ_ERR_MODEL_INVALID, "global_lag %u (bit %d): rc %d", lag,
+                  bit, rc);
+            if (rc == MBZ_OK)
+                free_model(m);
+        }
+    {
+        memcpy(c, buf, size);
+        c[16 + 40] = (uint8_t)MBZM_OPT_PREV_PATCH;
+        fix_trailer(c, size);
+        mbz_model *m = NULL;
+        mbz_error e;
+        CHECK(mbz_megabyte_create(c, size, &m, &e) == MBZ_ERR_MODEL_INVALID,
+              "previous-patch bit without l.prev accepted");
+    }
     /* the STRIDED bit is accepted and changes nothing in the model (strided inference
      * is the frame's choice, doc/model-format.md) */
     {
