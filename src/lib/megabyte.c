@@ -93,7 +93,7 @@ int mbz_mb_scratch_alloc(scratch *s, const mb_model *M, size_t R, size_t GR, siz
         A(s->lacc, LR * max3(3 * M->DL, M->LFF, 256)) || A(s->logits, LR * 256) ||
         A(s->la, LR * M->DL) || A(s->lqkvb, LR * 3 * M->DL) || A(s->latt, LR * M->DL) ||
         A(s->lhid, LR * M->LFF) || A(s->lslice, LR * M->DE) ||
-        (M->prev && (A(s->px, LR * M->DG) || A(s->pv, M->DL))) ||
+        (M->prev && (A(s->px, M->DG) || A(s->pv, M->DL))) ||
         (M->q8 && (A(s->q8, MB_Q8_ROWS * MBZM_MAX_DIN) ||
                    A(s->q8e, MB_Q8_ROWS * (MBZM_MAX_DIN / MBZM_Q8_GROUP)))) ||
         (M->conv && conv_scratch_alloc(s, M, GR))) {

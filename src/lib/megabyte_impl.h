@@ -85,8 +85,8 @@ typedef struct {
     /* local */
     int32_t *lu, *lacc, *logits;
     int16_t *la, *lqkvb, *latt, *lhid, *lslice;
-    /* previous-patch projection (M->prev): LR input rows of D_G, and the last result
-     * (its patch's bytes pv_key, its D_L sums pv) for the next call */
+    /* previous-patch projection (M->prev): its input row (D_G), and the last result
+     * (its patch's bytes pv_key, its D_L sums pv), kept across calls */
     int16_t *px;
     int32_t *pv;
     uint8_t pv_key[64];

@@ -153,55 +153,29 @@ static void local_cross_save(const mb_model *M, const scratch *sc, const lrow *r
 
 /* The previous-patch option (MBZM_OPT_PREV_PATCH): u[n] = sat(u[n] + sat(requant(
  * prevl . x))) for every row n of a patch k >= 1, x the D_G int16 embeddings of patch
- * k-1's bytes (gemb16). One product row per run of consecutive rows with the same
- * bytes (a patch's rows in scoring); the last result stays in sc (pv) for the next
- * call, so that step prediction computes it once per patch. The sums depend only on
- * the bytes, so every path gets the same integers. */
+ * k-1's bytes (gemb16). The sums depend only on those bytes, so sc keeps the last ones
+ * (pv, for the bytes pv_key): one one-row product per run of rows with the same bytes
+ * (a patch's rows in scoring, a patch's steps in step prediction), the same integers
+ * on every path. */
 static void local_prev_patch(const mb_model *M, const mbz_kernels *K, scratch *sc,
                              const lrow *rows, size_t N, int32_t *u)
 {
-    const size_t DL = M->DL, DE = M->DE, DG = M->DG, P = M->P;
+    const size_t DL = M->DL, DE = M->DE, P = M->P;
     const linear *L = &M->prevl;
-    size_t np = 0;
-    const uint8_t *last = NULL;
-    for (size_t n = 0; n < N; n++) {   /* the rows' distinct runs into px */
-        const uint8_t *b = rows[n].pbytes;
-        if (!b || (last && memcmp(b, last, P) == 0) || (sc->pv_have && memcmp(b, sc->pv_key, P) == 0))
-            continue;
-        for (size_t j = 0; j < P; j++)
-            memcpy(sc->px + np * DG + j * DE, M->gemb16 + (size_t)b[j] * DE, DE * sizeof(int16_t));
-        np++;
-        last = b;
-    }
-    int32_t *acc = sc->lacc;
-    if (np) {
-        lin_acc(K, sc, L, sc->px, DG, np, acc);
-        for (size_t r = 0; r < np; r++)
-            K->requant32(acc + r * DL, L->b, L->m, L->s, DL, -RES_MAX, RES_MAX, acc + r * DL);
-    }
-    /* the same walk again: row n takes the cached sums or its run's row of acc */
-    size_t r = 0;
-    last = NULL;
     for (size_t n = 0; n < N; n++) {
         const uint8_t *b = rows[n].pbytes;
         if (!b)
             continue;
-        const int32_t *v;
-        if (last && memcmp(b, last, P) == 0) {
-            v = acc + (r - 1) * DL;
-        } else if (sc->pv_have && memcmp(b, sc->pv_key, P) == 0) {
-            v = sc->pv;
-        } else {
-            v = acc + r++ * DL;
-            last = b;
+        if (!sc->pv_have || memcmp(b, sc->pv_key, P) != 0) {
+            for (size_t j = 0; j < P; j++)
+                memcpy(sc->px + j * DE, M->gemb16 + (size_t)b[j] * DE, DE * sizeof(int16_t));
+            lin_acc(K, sc, L, sc->px, M->DG, 1, sc->pv);
+            K->requant32(sc->pv, L->b, L->m, L->s, DL, -RES_MAX, RES_MAX, sc->pv);
+            memcpy(sc->pv_key, b, P);
+            sc->pv_have = 1;
         }
         for (size_t c = 0; c < DL; c++)
-            u[n * DL + c] = mbz_res_add(u[n * DL + c], v[c]);
-    }
-    if (np) {   /* keep the last run's sums */
-        memcpy(sc->pv, acc + (np - 1) * DL, DL * sizeof(int32_t));
-        memcpy(sc->pv_key, last, P);
-        sc->pv_have = 1;
+            u[n * DL + c] = mbz_res_add(u[n * DL + c], sc->pv[c]);
     }
 }
 
